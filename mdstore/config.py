@@ -1,0 +1,208 @@
+"""Settings: ``mdstore.toml`` at the vault root < ``MDSTORE_*`` environment < explicit arguments.
+
+This is the only module that reads the environment or the config file; everything else receives a
+``Config``. Every key is declared here with its type and default, so an unknown or mistyped key is
+a ``ConfigError`` naming it. Environment variables are ``MDSTORE_<SECTION>_<KEY>`` (upper case),
+e.g. ``MDSTORE_INDEX_BUSY_TIMEOUT=30``. String values may reference the environment as
+``${NAME}`` (the only way secrets enter the config).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import re
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, get_type_hints
+
+from .errors import ConfigError
+
+CONFIG_FILE = "mdstore.toml"
+STATE_DIR = ".mdstore"
+
+
+@dataclass(frozen=True)
+class VaultSettings:
+    extensions: tuple[str, ...] = (".md",)  # files indexed as notes; others are attachments
+    ignore: tuple[str, ...] = ()  # extra gitignore-style patterns, on top of .mdstoreignore/.gitignore
+    max_note_bytes: int = 10 * 1024 * 1024  # larger notes are indexed by path only, with an error
+
+
+@dataclass(frozen=True)
+class IndexSettings:
+    busy_timeout: float = 10.0  # seconds to wait for another process holding the index
+    parse_workers: int = 0  # 0 = one per core; 1 = no worker processes
+    parallel_threshold: int = 200  # parse in worker processes only when this many files changed
+
+
+@dataclass(frozen=True)
+class SearchSettings:
+    engine: str = "whoosh"  # "whoosh" | "tantivy" | "none"
+
+
+@dataclass(frozen=True)
+class WatchSettings:
+    debounce_ms: int = 150
+    max_delay_ms: int = 1000
+    rescan_interval: float = 300.0
+    storm_threshold: int = 500
+
+
+@dataclass(frozen=True)
+class QueueSettings:
+    fsync: bool = True
+    retention_hours: float = 24.0
+    lease_seconds: float = 60.0
+    max_attempts: int = 5
+    handlers: tuple[str, ...] = ()  # dotted paths "package.module:function" registered by kind name
+
+
+@dataclass(frozen=True)
+class GitSettings:
+    autocommit: str = "off"  # "off" | "write" | "interval"
+    autocommit_interval: float = 60.0
+    author_name: str = ""
+    author_email: str = ""
+
+
+@dataclass(frozen=True)
+class Config:
+    root: Path
+    vault: VaultSettings = field(default_factory=VaultSettings)
+    index: IndexSettings = field(default_factory=IndexSettings)
+    search: SearchSettings = field(default_factory=SearchSettings)
+    watch: WatchSettings = field(default_factory=WatchSettings)
+    queue: QueueSettings = field(default_factory=QueueSettings)
+    git: GitSettings = field(default_factory=GitSettings)
+    collections: dict[str, Any] = field(default_factory=dict)  # [collections.NAME] tables, free-form
+
+    @property
+    def state_dir(self) -> Path:
+        return self.root / STATE_DIR
+
+
+_SECTIONS: dict[str, type] = {
+    "vault": VaultSettings,
+    "index": IndexSettings,
+    "search": SearchSettings,
+    "watch": WatchSettings,
+    "queue": QueueSettings,
+    "git": GitSettings,
+}
+_ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
+
+
+def find_vault_root(start: Path) -> Path | None:
+    """The nearest folder at or above ``start`` holding ``mdstore.toml`` or ``.mdstore/``."""
+    start = start.resolve()
+    for folder in (start, *start.parents):
+        if (folder / CONFIG_FILE).is_file() or (folder / STATE_DIR).is_dir():
+            return folder
+    return None
+
+
+def load_config(
+    root: Path,
+    environ: Mapping[str, str] | None = None,
+    overrides: Mapping[str, Mapping[str, Any]] | None = None,
+) -> Config:
+    """Build the config of the vault at ``root`` from its file, the environment and overrides."""
+    environ = os.environ if environ is None else environ
+    raw: dict[str, dict[str, Any]] = {name: {} for name in _SECTIONS}
+    collections: dict[str, Any] = {}
+    path = root / CONFIG_FILE
+    if path.is_file():
+        try:
+            data = tomllib.loads(path.read_text(encoding="utf-8"))
+        except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+            raise ConfigError(f"{path}: not valid TOML: {exc}") from exc
+        for section, values in data.items():
+            if section == "collections" and isinstance(values, dict):
+                collections = values
+                continue
+            if section not in _SECTIONS:
+                raise ConfigError(f"{path}: unknown section [{section}]")
+            if not isinstance(values, dict):
+                raise ConfigError(f"{path}: [{section}] must be a table")
+            raw[section].update(values)
+    for name, value in environ.items():
+        if not name.startswith("MDSTORE_") or name == "MDSTORE_VAULT":
+            continue
+        section, _, key = name[len("MDSTORE_") :].lower().partition("_")
+        if section in _SECTIONS and key:
+            raw[section][key] = value
+    for section, values in (overrides or {}).items():
+        if section not in _SECTIONS:
+            raise ConfigError(f"unknown config section {section!r}")
+        raw[section].update(values)
+    built = {name: _build_section(name, cls, raw[name], environ) for name, cls in _SECTIONS.items()}
+    return Config(root=root, collections=collections, **built)
+
+
+def _build_section(name: str, cls: type, values: dict[str, Any], environ: Mapping[str, str]) -> Any:
+    hints = get_type_hints(cls)
+    known = {f.name for f in dataclasses.fields(cls)}
+    kwargs: dict[str, Any] = {}
+    for key, value in values.items():
+        if key not in known:
+            raise ConfigError(f"unknown setting {name}.{key} (known: {', '.join(sorted(known))})")
+        kwargs[key] = _coerce(f"{name}.{key}", hints[key], value, environ)
+    return cls(**kwargs)
+
+
+def _coerce(label: str, hint: Any, value: Any, environ: Mapping[str, str]) -> Any:
+    if isinstance(value, str):
+        value = _expand(label, value, environ)
+    text = isinstance(value, str)
+    try:
+        if hint is bool:
+            if text:
+                lowered = value.strip().lower()
+                if lowered in ("1", "true", "yes", "on"):
+                    return True
+                if lowered in ("0", "false", "no", "off"):
+                    return False
+                raise ValueError
+            if isinstance(value, bool):
+                return value
+            raise ValueError
+        if hint is int:
+            if isinstance(value, bool):
+                raise ValueError
+            return int(value) if text or isinstance(value, int) else _no(value)
+        if hint is float:
+            if isinstance(value, bool):
+                raise ValueError
+            return float(value) if text or isinstance(value, int | float) else _no(value)
+        if hint is str:
+            return value if text else _no(value)
+        if hint == tuple[str, ...]:
+            if text:
+                return tuple(part.strip() for part in value.split(",") if part.strip())
+            if isinstance(value, list) and all(isinstance(v, str) for v in value):
+                return tuple(_expand(label, v, environ) for v in value)
+            raise ValueError
+    except ValueError:
+        pass
+    raise ConfigError(f"setting {label}: {value!r} is not a valid {_type_name(hint)}")
+
+
+def _no(value: Any) -> Any:
+    raise ValueError(value)
+
+
+def _type_name(hint: Any) -> str:
+    return {bool: "boolean", int: "integer", float: "number", str: "string"}.get(hint, "list of strings")
+
+
+def _expand(label: str, value: str, environ: Mapping[str, str]) -> str:
+    def sub(match: re.Match[str]) -> str:
+        name = match.group(1)
+        if name not in environ:
+            raise ConfigError(f"setting {label} refers to ${{{name}}}, which is not set")
+        return environ[name]
+
+    return _ENV_REF.sub(sub, value)

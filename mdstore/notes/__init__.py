@@ -1,0 +1,1 @@
+"""Reading notes: the Note model, frontmatter, Markdown structure, links and paths."""
