@@ -2,8 +2,14 @@
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass, field
 from typing import Any
+
+
+def content_hash(data: bytes) -> str:
+    """The hash that identifies a file's content everywhere (``Note.hash``, ``if_hash=``, move pairing)."""
+    return hashlib.sha256(data).hexdigest()
 
 
 @dataclass(frozen=True)
