@@ -1,0 +1,105 @@
+"""The owner lock: whoever holds ``.mdstore/owner.lock`` is the one process that writes the indexes.
+
+It is an ``flock`` on a file, so the kernel releases it when the holder dies; the file's text names
+the holder (pid and role) so a waiting process can say who it is waiting for.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import os
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from ..errors import IndexBusy
+
+LOCK_NAME = "owner.lock"
+
+
+class OwnerLock:
+    def __init__(self, state_dir: Path, role: str = "mdstore") -> None:
+        self.path = state_dir / LOCK_NAME
+        self.role = role
+        self._fd: int | None = None
+        self._depth = 0
+
+    @property
+    def held(self) -> bool:
+        return self._fd is not None
+
+    def acquire(self, timeout: float) -> None:
+        """Take the lock, waiting at most ``timeout`` seconds; re-entrant within one object."""
+        if self._fd is not None:
+            self._depth += 1
+            return
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
+        deadline = time.monotonic() + timeout
+        delay = 0.005
+        while True:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if time.monotonic() >= deadline:
+                    os.close(fd)
+                    raise IndexBusy(
+                        f"the index of this vault is being written by {self.holder() or 'another process'}; "
+                        f"gave up after {timeout:g} s (raise [index] busy_timeout to wait longer)"
+                    ) from None
+                time.sleep(delay)
+                delay = min(delay * 2, 0.1)
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, f"{os.getpid()} {self.role}\n".encode(), 0)
+        self._fd = fd
+        self._depth = 1
+
+    def release(self) -> None:
+        if self._fd is None:
+            return
+        self._depth -= 1
+        if self._depth > 0:
+            return
+        fd, self._fd = self._fd, None
+        try:
+            os.ftruncate(fd, 0)
+        finally:
+            fcntl.flock(fd, fcntl.LOCK_UN)
+            os.close(fd)
+
+    def holder(self) -> str | None:
+        """'pid 123 (mdstore watch)' for the current holder, or None if nobody holds it."""
+        try:
+            text = self.path.read_text(encoding="utf-8", errors="replace").strip()
+        except OSError:
+            return None
+        if not text:
+            return None
+        pid, _, role = text.partition(" ")
+        return f"pid {pid} ({role})" if role else f"pid {pid}"
+
+    def is_locked(self) -> bool:
+        """Whether some process (possibly this one) holds the lock right now."""
+        if self._fd is not None:
+            return True
+        try:
+            fd = os.open(self.path, os.O_RDWR)
+        except OSError:
+            return False
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return True
+        finally:
+            os.close(fd)  # closing drops a lock we may have just taken
+        return False
+
+    @contextmanager
+    def hold(self, timeout: float) -> Iterator[None]:
+        self.acquire(timeout)
+        try:
+            yield
+        finally:
+            self.release()

@@ -1,0 +1,184 @@
+"""Turning parsed notes into the column-oriented rows of the index tables (bulk inserts via Arrow,
+never row by row), and typing values for the ``properties`` table."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any
+
+from ..notes.model import Link, Note
+from .scan import FileStat
+
+# Column names and DuckDB-compatible Arrow types of each table, in table order.
+COLUMNS: dict[str, list[tuple[str, str]]] = {
+    "notes": [
+        ("path", "string"), ("folder", "string"), ("name", "string"), ("title", "string"),
+        ("size", "int64"), ("mtime", "float64"), ("modified", "timestamp"), ("created", "timestamp"),
+        ("hash", "string"), ("words", "int32"), ("frontmatter", "string"), ("frontmatter_format", "string"),
+        ("body", "string"), ("error", "string"),
+    ],
+    "properties": [
+        ("path", "string"), ("key", "string"), ("idx", "int32"), ("type", "string"), ("v_text", "string"),
+        ("v_num", "float64"), ("v_bool", "bool"), ("v_time", "timestamp"), ("source", "string"),
+        ("line", "int32"),
+    ],
+    "tags": [("path", "string"), ("tag", "string")],
+    "aliases": [("path", "string"), ("alias", "string")],
+    "links": [
+        ("path", "string"), ("ord", "int32"), ("line", "int32"), ("kind", "string"), ("target", "string"),
+        ("anchor", "string"), ("alias", "string"), ("resolved", "string"), ("key", "string"),
+    ],
+    "headings": [("path", "string"), ("level", "int32"), ("text", "string"), ("line", "int32")],
+    "tasks": [
+        ("path", "string"), ("line", "int32"), ("status", "string"), ("done", "bool"), ("text", "string"),
+        ("section", "string"), ("fields", "string"),
+    ],
+    "blocks": [("path", "string"), ("block_id", "string")],
+    "attachments": [
+        ("path", "string"), ("folder", "string"), ("name", "string"), ("ext", "string"), ("size", "int64"),
+        ("mtime", "float64"),
+    ],
+    "parse_errors": [("path", "string"), ("kind", "string"), ("message", "string")],
+}
+
+
+def json_default(value: Any) -> Any:
+    if isinstance(value, dt.datetime | dt.date | dt.time):
+        return value.isoformat()
+    if isinstance(value, set | frozenset | tuple):
+        return list(value)
+    if isinstance(value, bytes):
+        return value.decode("utf-8", "replace")
+    return str(value)
+
+
+def to_json(value: Any) -> str:
+    return json.dumps(value, default=json_default, ensure_ascii=False)
+
+
+def typed(value: Any) -> tuple[str, str | None, float | None, bool | None, dt.datetime | None]:
+    """(type, v_text, v_num, v_bool, v_time) of one scalar property value."""
+    from ..notes.values import normalize_value
+
+    value = normalize_value(value)
+    if value is None:
+        return ("null", None, None, None, None)
+    if isinstance(value, bool):
+        return ("bool", "true" if value else "false", None, value, None)
+    if isinstance(value, int | float):
+        num = float(value)
+        if num != num or num in (float("inf"), float("-inf")):
+            return ("number", str(value), None, None, None)
+        return ("number", str(value), num, None, None)
+    if isinstance(value, dt.datetime):
+        return ("datetime", value.isoformat(), None, None, naive_utc(value))
+    if isinstance(value, dt.date):
+        return ("date", value.isoformat(), None, None, dt.datetime(value.year, value.month, value.day))
+    if isinstance(value, str):
+        return ("text", value, None, None, None)
+    return ("json", to_json(value), None, None, None)
+
+
+def naive_utc(value: dt.datetime) -> dt.datetime:
+    if value.tzinfo is None:
+        return value
+    return value.astimezone(dt.UTC).replace(tzinfo=None)
+
+
+def created_of(note: Note) -> dt.datetime:
+    """frontmatter ``created`` (a date, datetime, ISO text or epoch number), else the file's mtime."""
+    raw = note.frontmatter.get("created") if isinstance(note.frontmatter, dict) else None
+    kind, _, num, _, when = typed(raw) if raw is not None and not isinstance(raw, list | dict) else ("", 0, 0, 0, 0)
+    if when is not None and kind in ("date", "datetime"):
+        return when  # type: ignore[return-value]
+    if kind == "number" and isinstance(num, float) and num > 0:
+        seconds = num / 1000 if num > 1e11 else num  # epoch millis (Dendron) or seconds
+        try:
+            return dt.datetime.fromtimestamp(seconds)
+        except (OverflowError, OSError, ValueError):
+            pass
+    return dt.datetime.fromtimestamp(note.mtime)
+
+
+class RowSet:
+    """Column lists for every table, filled note by note, then handed to DuckDB as Arrow tables."""
+
+    def __init__(self) -> None:
+        self.cols: dict[str, dict[str, list[Any]]] = {
+            table: {name: [] for name, _ in cols} for table, cols in COLUMNS.items()
+        }
+
+    def add(self, table: str, *values: Any) -> None:
+        for (name, _), value in zip(COLUMNS[table], values, strict=True):
+            self.cols[table][name].append(value)
+
+    def count(self, table: str) -> int:
+        return len(self.cols[table]["path"])
+
+    def arrow(self, table: str) -> Any:
+        import pyarrow as pa
+
+        types = {
+            "string": pa.string(), "int64": pa.int64(), "int32": pa.int32(), "float64": pa.float64(),
+            "bool": pa.bool_(), "timestamp": pa.timestamp("us"),
+        }
+        schema = pa.schema([(name, types[kind]) for name, kind in COLUMNS[table]])
+        return pa.table(self.cols[table], schema=schema)
+
+    def add_note(self, note: Note, resolve: Callable[[Link, str], str | None]) -> None:
+        from ..notes.links import link_key
+        from ..notes.values import flatten
+
+        p = note.path
+        folder, _, base = p.rpartition("/")
+        self.add(
+            "notes", p, folder, note.name, note.title, note.size, note.mtime,
+            dt.datetime.fromtimestamp(note.mtime), created_of(note), note.hash, note.word_count,
+            to_json(note.frontmatter), note.frontmatter_format, note.body, note.error,
+        )
+        if isinstance(note.frontmatter, dict):
+            for key, idx, value in flatten(note.frontmatter):
+                self.add("properties", p, key, idx, *typed(value), "frontmatter", None)
+        for f in note.fields:
+            self.add("properties", p, f.key, None, *typed(f.value), "inline", f.line)
+        for tag in note.tags:
+            self.add("tags", p, tag)
+        for alias in note.aliases:
+            self.add("aliases", p, alias)
+        for ord_, link in enumerate(note.links):
+            resolved = None if link.kind == "url" else resolve(link, p)
+            key = None if link.kind == "url" else link_key(link.target)
+            self.add("links", p, ord_, link.line, link.kind, link.target, link.anchor, link.alias, resolved, key)
+        for h in note.headings:
+            self.add("headings", p, h.level, h.text, h.line)
+        for t in note.tasks:
+            fields = {f.key: f.value for f in t.fields}
+            self.add("tasks", p, t.line, t.status, t.done, t.text, t.section, to_json(fields) if fields else None)
+        for block in note.block_ids:
+            self.add("blocks", p, block)
+        if note.error:
+            from ..notes.parse import parse_issue
+
+            issue = parse_issue(note)
+            if issue is not None:
+                self.add("parse_errors", p, issue.kind, issue.message)
+
+    def add_attachment(self, path: str, stat: FileStat) -> None:
+        folder, _, base = path.rpartition("/")
+        ext = base.rpartition(".")[2].lower() if "." in base else ""
+        self.add("attachments", path, folder, base, ext, stat.size, stat.mtime)
+
+
+def rows_for(notes: Iterable[Note], resolve: Callable[[Link, str], str | None]) -> RowSet:
+    rows = RowSet()
+    for note in notes:
+        rows.add_note(note, resolve)
+    return rows
+
+
+def paths_table(paths: Sequence[str]) -> Any:
+    import pyarrow as pa
+
+    return pa.table({"path": pa.array(list(paths), type=pa.string())})

@@ -1,0 +1,151 @@
+"""Walking the vault: which files are notes, which are attachments, which are ignored, and their
+(mtime, size) — the cheap first pass that decides which files sync must read."""
+
+from __future__ import annotations
+
+import errno
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ..errors import MdstoreError
+from ..notes.model import ParseIssue
+
+ALWAYS_IGNORED_DIRS = frozenset({".git", ".mdstore", ".obsidian", ".trash", "node_modules", ".hg", ".svn"})
+IGNORE_FILES = (".mdstoreignore", ".gitignore")
+
+
+def is_editor_temp(name: str) -> bool:
+    """Files editors create while saving; never notes (vim, emacs, JetBrains, atomic savers)."""
+    return (
+        name.endswith((".swp", ".swx", ".swo", "~", ".tmp", "___jb_tmp___", "___jb_old___", ".crdownload"))
+        or name == "4913"
+        or name.startswith(".#")
+        or name.startswith(".~lock.")
+        or ".mdstore-tmp" in name
+    )
+
+
+@dataclass(frozen=True)
+class FileStat:
+    mtime: float
+    size: int
+
+
+@dataclass
+class ScanResult:
+    notes: dict[str, FileStat] = field(default_factory=dict)
+    attachments: dict[str, FileStat] = field(default_factory=dict)
+    issues: list[ParseIssue] = field(default_factory=list)
+    # Folders that could not be listed: what the index holds under them must be kept, not deleted.
+    unreadable: list[str] = field(default_factory=list)
+
+    def protects(self, rel: str) -> bool:
+        return any(rel == d or rel.startswith(d + "/") for d in self.unreadable)
+
+
+class IgnoreRules:
+    """The vault's ignore rules: fixed folders, editor temp files, ``ignore`` settings and the
+    patterns of ``.mdstoreignore`` and ``.gitignore`` at the vault root (gitignore syntax)."""
+
+    def __init__(self, root: Path, extra: tuple[str, ...] = ()) -> None:
+        import pathspec
+
+        lines: list[str] = list(extra)
+        for name in IGNORE_FILES:
+            try:
+                lines += (root / name).read_text(encoding="utf-8", errors="replace").splitlines()
+            except OSError:
+                continue
+        self._spec = pathspec.GitIgnoreSpec.from_lines(lines) if lines else None
+
+    def ignored(self, rel: str, is_dir: bool) -> bool:
+        parts = rel.split("/")
+        name = parts[-1]
+        if any(p in ALWAYS_IGNORED_DIRS for p in (parts if is_dir else parts[:-1])):
+            return True
+        if not is_dir and is_editor_temp(name):
+            return True
+        if self._spec is None:
+            return False
+        return self._spec.match_file(rel + "/" if is_dir else rel)
+
+
+def scan(root: Path, rules: IgnoreRules, extensions: tuple[str, ...]) -> ScanResult:
+    """List every note and attachment of the vault with its stat. A root that cannot be listed
+    raises (so a sync aborts rather than emptying the index); any other problem is an issue."""
+    result = ScanResult()
+    try:
+        top = os.scandir(root)
+    except OSError as exc:
+        raise MdstoreError(f"cannot read the vault folder {root}: {exc.strerror or exc}; index left untouched") from exc
+    root_real = os.path.realpath(root)
+    exts = tuple(e.lower() for e in extensions)
+    stack: list[tuple[str, os._ScandirIterator[str]]] = [("", top)]
+    while stack:
+        prefix, it = stack.pop()
+        with it:
+            for entry in it:
+                rel = prefix + entry.name
+                try:
+                    _visit(entry, rel, root_real, rules, exts, result, stack)
+                except OSError as exc:
+                    result.issues.append(ParseIssue(rel, f"cannot read: {exc.strerror or exc}", "unreadable"))
+    return result
+
+
+def _visit(
+    entry: os.DirEntry[str],
+    rel: str,
+    root_real: str,
+    rules: IgnoreRules,
+    exts: tuple[str, ...],
+    result: ScanResult,
+    stack: list[tuple[str, os._ScandirIterator[str]]],
+) -> None:
+    if entry.is_symlink():
+        try:
+            target = os.path.realpath(entry.path, strict=True)
+        except OSError as exc:
+            if exc.errno == errno.ELOOP:
+                result.issues.append(ParseIssue(rel, "symlink loop; skipped", "symlink"))
+            else:
+                result.issues.append(ParseIssue(rel, "broken symlink; skipped", "symlink"))
+            return
+        if target != root_real and not target.startswith(root_real + os.sep):
+            result.issues.append(ParseIssue(rel, "symlink points outside the vault; skipped", "symlink"))
+            return
+        if os.path.isdir(target):
+            return  # a folder linked inside the vault would index the same notes twice
+    if entry.is_dir():
+        if rules.ignored(rel, is_dir=True):
+            return
+        try:
+            sub = os.scandir(entry.path)
+        except OSError as exc:
+            result.unreadable.append(rel)
+            result.issues.append(ParseIssue(rel + "/", f"cannot list folder: {exc.strerror or exc}", "unreadable"))
+            return
+        stack.append((rel + "/", sub))
+        return
+    if not entry.is_file() or rules.ignored(rel, is_dir=False):
+        return
+    st = entry.stat()
+    stat = FileStat(st.st_mtime, st.st_size)
+    if entry.name.lower().endswith(exts):
+        result.notes[rel] = stat
+    else:
+        result.attachments[rel] = stat
+
+
+def confirm_gone(root: Path, rel: str) -> bool:
+    """True only when the file system says the file does not exist (not for any other error)."""
+    try:
+        os.lstat(root / rel)
+    except FileNotFoundError:
+        return True
+    except NotADirectoryError:
+        return True  # a parent became a file: the note cannot exist
+    except OSError:
+        return False
+    return False

@@ -1,0 +1,87 @@
+"""The DuckDB schema of the structured index. Users may query these tables and views with
+``vault.sql()``; ``docs/index-schema.md`` documents them. Bump ``SCHEMA_VERSION`` on any change:
+an index with another version is rebuilt from the files at next open."""
+
+from __future__ import annotations
+
+SCHEMA_VERSION = 1
+
+TABLES: dict[str, str] = {
+    "meta": """
+        CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT)""",
+    "notes": """
+        CREATE TABLE notes (
+            path TEXT PRIMARY KEY, folder TEXT, name TEXT, title TEXT,
+            size BIGINT, mtime DOUBLE, modified TIMESTAMP, created TIMESTAMP,
+            hash TEXT, words INTEGER, frontmatter JSON, frontmatter_format TEXT,
+            body TEXT, error TEXT)""",
+    "properties": """
+        CREATE TABLE properties (
+            path TEXT, key TEXT, idx INTEGER, type TEXT,
+            v_text TEXT, v_num DOUBLE, v_bool BOOLEAN, v_time TIMESTAMP,
+            source TEXT, line INTEGER)""",
+    "tags": """
+        CREATE TABLE tags (path TEXT, tag TEXT)""",
+    "aliases": """
+        CREATE TABLE aliases (path TEXT, alias TEXT)""",
+    "links": """
+        CREATE TABLE links (
+            path TEXT, ord INTEGER, line INTEGER, kind TEXT, target TEXT, anchor TEXT,
+            alias TEXT, resolved TEXT, key TEXT)""",
+    "headings": """
+        CREATE TABLE headings (path TEXT, level INTEGER, text TEXT, line INTEGER)""",
+    "tasks": """
+        CREATE TABLE tasks (
+            path TEXT, line INTEGER, status TEXT, done BOOLEAN, text TEXT, section TEXT, fields JSON)""",
+    "blocks": """
+        CREATE TABLE blocks (path TEXT, block_id TEXT)""",
+    "attachments": """
+        CREATE TABLE attachments (
+            path TEXT PRIMARY KEY, folder TEXT, name TEXT, ext TEXT, size BIGINT, mtime DOUBLE)""",
+    "parse_errors": """
+        CREATE TABLE parse_errors (path TEXT, kind TEXT, message TEXT)""",
+}
+
+VIEWS: dict[str, str] = {
+    "fields": """
+        CREATE VIEW fields AS SELECT path, key, idx, type, v_text, v_num, v_bool, v_time, line
+        FROM properties WHERE source = 'inline'""",
+    "backlinks": """
+        CREATE VIEW backlinks AS SELECT resolved AS target, path AS source, line, kind, anchor, alias
+        FROM links WHERE resolved IS NOT NULL AND kind <> 'url'""",
+    "broken_links": """
+        CREATE VIEW broken_links AS SELECT path AS source, line, kind, target, anchor, alias
+        FROM links WHERE resolved IS NULL AND kind <> 'url'""",
+    "orphans": """
+        CREATE VIEW orphans AS SELECT n.path, n.title FROM notes n
+        WHERE NOT EXISTS (SELECT 1 FROM links l WHERE l.resolved = n.path AND l.path <> n.path)""",
+}
+
+# Tables holding one or more rows per note, all keyed by the note's path.
+PER_NOTE_TABLES = ("properties", "tags", "aliases", "links", "headings", "tasks", "blocks", "parse_errors")
+
+def create_all(con: object) -> None:
+    """Create every table and view on an empty database and stamp the schema version."""
+    for ddl in TABLES.values():
+        con.execute(ddl)  # type: ignore[attr-defined]
+    for ddl in VIEWS.values():
+        con.execute(ddl)  # type: ignore[attr-defined]
+    con.execute(  # type: ignore[attr-defined]
+        "INSERT INTO meta VALUES ('schema_version', ?), ('generation', '0')", [str(SCHEMA_VERSION)]
+    )
+
+
+def drop_all(con: object) -> None:
+    for name in VIEWS:
+        con.execute(f"DROP VIEW IF EXISTS {name}")  # type: ignore[attr-defined]
+    for name in TABLES:
+        con.execute(f"DROP TABLE IF EXISTS {name}")  # type: ignore[attr-defined]
+
+
+def stored_version(con: object) -> int | None:
+    """The schema version of an existing database, or None when it has none (empty or foreign)."""
+    try:
+        row = con.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()  # type: ignore[attr-defined]
+    except Exception:  # noqa: BLE001 - any failure means "not our schema"
+        return None
+    return int(row[0]) if row else None

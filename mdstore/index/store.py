@@ -1,0 +1,196 @@
+"""Connections to the DuckDB index file, shared by every Vault of this process.
+
+DuckDB lets one process write a file or many processes read it, never both (FACTS). So reads use a
+read-only connection that is closed after a short idle time (a held read connection blocks writers
+in other processes), writes open a read-write connection only for the batch they apply, and a
+process that cannot get the file within ``busy_timeout`` gets ``IndexBusy``, never DuckDB's raw
+lock error. Within one process a single DuckDB instance serves every thread through cursors.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from ..errors import IndexBusy, MdstoreError
+
+DB_NAME = "index.duckdb"
+IDLE_CLOSE_SECONDS = 0.25
+
+_registry: dict[Path, IndexStore] = {}
+_registry_lock = threading.Lock()
+
+
+def store_for(state_dir: Path, busy_timeout: float) -> IndexStore:
+    """The one IndexStore of this process for the index under ``state_dir``."""
+    path = (state_dir / DB_NAME).resolve()
+    with _registry_lock:
+        store = _registry.get(path)
+        if store is None:
+            store = _registry[path] = IndexStore(path)
+        store.busy_timeout = busy_timeout
+        return store
+
+
+def _is_lock_error(exc: Exception) -> bool:
+    text = str(exc)
+    return (
+        "Could not set lock" in text
+        or "Conflicting lock" in text
+        or "different configuration" in text
+        or "database is locked" in text
+    )
+
+
+class IndexStore:
+    def __init__(self, path: Path, busy_timeout: float = 10.0) -> None:
+        self.path = path
+        self.busy_timeout = busy_timeout
+        self._lock = threading.RLock()
+        self._con: Any = None
+        self._read_only = True
+        self._users = 0
+        self._last_used = 0.0
+        self._timer: threading.Timer | None = None
+
+    @property
+    def exists(self) -> bool:
+        return self.path.exists()
+
+    @contextmanager
+    def read(self) -> Iterator[Any]:
+        """A cursor for reading. Raises IndexBusy if a writer keeps the file past the timeout."""
+        with self._lock:
+            if self._con is None:
+                self._con = self._connect(read_only=True)
+                self._read_only = True
+            self._users += 1
+            con = self._con
+        try:
+            cursor = con.cursor()
+            try:
+                yield cursor
+            finally:
+                cursor.close()
+        except Exception as exc:
+            translated = _translate(exc)
+            if translated is exc:
+                raise
+            raise translated from exc
+        finally:
+            with self._lock:
+                self._users -= 1
+                self._last_used = time.monotonic()
+                self._schedule_close()
+
+    @contextmanager
+    def write(self) -> Iterator[Any]:
+        """A read-write connection for one batch; the caller must hold the owner lock."""
+        with self._lock:
+            if self._con is not None and self._read_only:
+                self._wait_idle()
+                self._close()
+            if self._con is None:
+                self.path.parent.mkdir(parents=True, exist_ok=True)
+                self._con = self._connect(read_only=False)
+                self._read_only = False
+            self._users += 1
+            con = self._con
+            try:
+                yield con
+            except Exception as exc:
+                translated = _translate(exc)
+                if translated is exc:
+                    raise
+                raise translated from exc
+            finally:
+                self._users -= 1
+                # Close right away: other processes are waiting to read.
+                self._close()
+
+    def close(self) -> None:
+        with self._lock:
+            self._close()
+
+    # -- internals -------------------------------------------------------------------------------
+
+    def _connect(self, read_only: bool) -> Any:
+        import duckdb
+
+        deadline = time.monotonic() + self.busy_timeout
+        delay = 0.01
+        while True:
+            try:
+                return duckdb.connect(str(self.path), read_only=read_only)
+            except (duckdb.IOException, duckdb.ConnectionException) as exc:
+                if not _is_lock_error(exc):
+                    raise MdstoreError(f"cannot open the index {self.path}: {exc}") from exc
+                if time.monotonic() >= deadline:
+                    raise IndexBusy(
+                        f"the index {self.path} is in use by another process; gave up after "
+                        f"{self.busy_timeout:g} s (is a sync running? raise [index] busy_timeout to wait longer)"
+                    ) from exc
+                # Release our own lock while we wait, so a writer elsewhere can finish.
+                self._lock.release()
+                try:
+                    time.sleep(delay)
+                finally:
+                    self._lock.acquire()
+                delay = min(delay * 2, 0.2)
+            except duckdb.Error as exc:
+                raise MdstoreError(f"cannot open the index {self.path}: {exc}") from exc
+
+    def _wait_idle(self) -> None:
+        while self._users > 0:
+            self._lock.release()
+            try:
+                time.sleep(0.002)
+            finally:
+                self._lock.acquire()
+
+    def _close(self) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+        if self._con is not None and self._users == 0:
+            try:
+                self._con.close()
+            finally:
+                self._con = None
+
+    def _schedule_close(self) -> None:
+        if self._timer is not None or self._con is None:
+            return
+        timer = threading.Timer(IDLE_CLOSE_SECONDS, self._idle_check)
+        timer.daemon = True
+        self._timer = timer
+        timer.start()
+
+    def _idle_check(self) -> None:
+        with self._lock:
+            self._timer = None
+            if self._con is None:
+                return
+            idle = time.monotonic() - self._last_used
+            if self._users == 0 and idle >= IDLE_CLOSE_SECONDS:
+                self._close()
+            else:
+                self._schedule_close()
+
+
+def _translate(exc: Exception) -> Exception:
+    if isinstance(exc, MdstoreError):
+        return exc
+    try:
+        import duckdb
+    except ImportError:  # pragma: no cover
+        return exc
+    if isinstance(exc, duckdb.Error):
+        from ..errors import QueryError
+
+        return QueryError(str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__)
+    return exc

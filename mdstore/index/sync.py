@@ -1,0 +1,403 @@
+"""The one pipeline that brings the index up to date with the files, whoever triggers it (CLI
+``index``, the watcher, an API write, a queue job): scan → read and parse what changed → write every
+table in one transaction. Incremental and full rebuild give the same index.
+
+Never writes a note. A note leaves the index only when the file system says it is gone; a file that
+cannot be read keeps its rows and is reported.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ..config import Config
+from ..notes.model import Note, ParseIssue, SyncReport
+from . import schema
+from .lock import OwnerLock
+from .rows import RowSet, paths_table, rows_for, to_json
+from .scan import FileStat, IgnoreRules, ScanResult, confirm_gone, scan
+from .store import IndexStore
+
+Progress = Callable[[int, int], None]
+
+
+def load_note(root: str, rel: str, mtime: float, max_bytes: int) -> Note | ParseIssue | None:
+    """Read and parse one file. None when it vanished; a ParseIssue when it cannot be read.
+    Top level so that worker processes can run it."""
+    from ..notes.parse import parse_note
+
+    try:
+        with open(os.path.join(root, rel), "rb") as fh:
+            data = fh.read()
+    except (FileNotFoundError, NotADirectoryError):
+        return None
+    except IsADirectoryError:
+        return None
+    except OSError as exc:
+        return ParseIssue(rel, f"cannot read: {exc.strerror or exc}", "unreadable")
+    return parse_note(rel, data, mtime=mtime, max_bytes=max_bytes)
+
+
+def _load_chunk(root: str, items: list[tuple[str, float]], max_bytes: int) -> list[Note | ParseIssue | None]:
+    return [load_note(root, rel, mtime, max_bytes) for rel, mtime in items]
+
+
+@dataclass
+class _State:
+    """What the index holds before this sync."""
+
+    notes: dict[str, tuple[float, int, str]] = field(default_factory=dict)  # path -> (mtime, size, hash)
+    attachments: dict[str, FileStat] = field(default_factory=dict)
+    aliases: dict[str, list[str]] = field(default_factory=dict)
+    generation: int = 0
+    fresh: bool = False  # the database was just created (or rebuilt): every link resolves anew
+
+
+class Syncer:
+    def __init__(self, config: Config, store: IndexStore, lock: OwnerLock) -> None:
+        self.config = config
+        self.root = config.root
+        self.store = store
+        self.lock = lock
+
+    def sync(
+        self,
+        paths: Sequence[str] | None = None,
+        rebuild: bool = False,
+        progress: Progress | None = None,
+    ) -> SyncReport:
+        started = time.perf_counter()
+        with self.lock.hold(self.config.index.busy_timeout):
+            state = self._prepare(rebuild)
+            found = self._scan(paths)
+            report = self._apply(state, found, paths, rebuild or state.fresh, progress)
+        report.extra["generation"] = state.generation + 1
+        return SyncReport(
+            added=report.added, changed=report.changed, moved=report.moved, deleted=report.deleted,
+            errors=report.errors, seconds=time.perf_counter() - started, scanned=report.scanned,
+            extra=report.extra,
+        )
+
+    # -- phases ------------------------------------------------------------------------------------
+
+    def _prepare(self, rebuild: bool) -> _State:
+        state = _State()
+        with self.store.write() as con:
+            version = schema.stored_version(con)
+            if rebuild or version != schema.SCHEMA_VERSION:
+                schema.drop_all(con)
+                schema.create_all(con)
+                state.fresh = True
+                return state
+            for path, mtime, size, hash_ in con.execute("SELECT path, mtime, size, hash FROM notes").fetchall():
+                state.notes[path] = (mtime, size, hash_)
+            for path, mtime, size in con.execute("SELECT path, mtime, size FROM attachments").fetchall():
+                state.attachments[path] = FileStat(mtime, size)
+            for path, alias in con.execute("SELECT path, alias FROM aliases").fetchall():
+                state.aliases.setdefault(path, []).append(alias)
+            row = con.execute("SELECT value FROM meta WHERE key = 'generation'").fetchone()
+            state.generation = int(row[0]) if row else 0
+        return state
+
+    def _scan(self, paths: Sequence[str] | None) -> ScanResult:
+        rules = IgnoreRules(self.root, self.config.vault.ignore)
+        if paths is None:
+            return scan(self.root, rules, self.config.vault.extensions)
+        # A targeted sync (watcher, API write): stat only the named paths.
+        result = ScanResult()
+        exts = tuple(e.lower() for e in self.config.vault.extensions)
+        for rel in paths:
+            if rules.ignored(rel, is_dir=False):
+                continue
+            try:
+                st = os.stat(self.root / rel)
+            except (FileNotFoundError, NotADirectoryError):
+                continue
+            except OSError as exc:
+                result.issues.append(ParseIssue(rel, f"cannot read: {exc.strerror or exc}", "unreadable"))
+                continue
+            if not os.path.isfile(self.root / rel):
+                continue
+            stat = FileStat(st.st_mtime, st.st_size)
+            if rel.lower().endswith(exts):
+                result.notes[rel] = stat
+            else:
+                result.attachments[rel] = stat
+        return result
+
+    def _apply(
+        self,
+        state: _State,
+        found: ScanResult,
+        paths: Sequence[str] | None,
+        fresh: bool,
+        progress: Progress | None,
+    ) -> SyncReport:
+        candidates = set(state.notes) if paths is None else {p for p in paths if p in state.notes}
+        issue_paths = {i.path for i in found.issues}
+
+        to_read: list[tuple[str, float]] = []
+        for rel, stat in found.notes.items():
+            old = state.notes.get(rel)
+            if fresh or old is None or old[0] != stat.mtime or old[1] != stat.size:
+                to_read.append((rel, stat.mtime))
+        missing = [
+            rel for rel in candidates - set(found.notes)
+            if not found.protects(rel) and rel not in issue_paths and self._gone(rel)
+        ]
+
+        loaded = self._load(to_read, progress)
+        upserts: list[Note] = []
+        touched: list[Note] = []  # same bytes, new mtime: rows stay, stat columns refresh
+        errors = list(found.issues)
+        added: list[str] = []
+        changed: list[str] = []
+        for (rel, _), result in zip(to_read, loaded, strict=True):
+            if result is None:
+                if rel in state.notes:
+                    missing.append(rel)
+                continue
+            if isinstance(result, ParseIssue):
+                errors.append(result)
+                continue
+            if result.error:
+                from ..notes.parse import parse_issue
+
+                issue = parse_issue(result)
+                if issue is not None:
+                    errors.append(issue)
+            old = state.notes.get(rel)
+            if old is not None and not fresh and old[2] == result.hash:
+                touched.append(result)
+                continue
+            upserts.append(result)
+            (changed if old is not None else added).append(rel)
+
+        # Moves: a vanished note whose exact content appeared under a new path.
+        by_hash: dict[str, list[str]] = {}
+        hashes = {n.path: n.hash for n in upserts}
+        for rel in added:
+            by_hash.setdefault(hashes[rel], []).append(rel)
+        moved: list[tuple[str, str]] = []
+        deleted: list[str] = []
+        for rel in sorted(missing):
+            targets = by_hash.get(state.notes[rel][2])
+            if targets:
+                moved.append((rel, targets.pop(0)))
+            else:
+                deleted.append(rel)
+        moved_to = {new for _, new in moved}
+        added = [rel for rel in added if rel not in moved_to]
+
+        att_new = {
+            rel: stat for rel, stat in found.attachments.items()
+            if fresh or state.attachments.get(rel) != stat
+        }
+        att_candidates = set(state.attachments) if paths is None else {p for p in paths if p in state.attachments}
+        att_gone = [
+            rel for rel in att_candidates - set(found.attachments)
+            if not found.protects(rel) and rel not in issue_paths and self._gone(rel)
+        ]
+
+        removed = [rel for rel, _ in moved] + deleted
+        self._write(state, upserts, touched, removed, att_new, att_gone, fresh, found if paths is None else None)
+        return SyncReport(
+            added=tuple(sorted(added)),
+            changed=tuple(sorted(changed)),
+            moved=tuple(moved),
+            deleted=tuple(deleted),
+            errors=tuple(errors),
+            scanned=len(found.notes) + len(found.attachments),
+            extra={"upserted": [n.path for n in upserts], "removed": removed},
+        )
+
+    def _gone(self, rel: str) -> bool:
+        if confirm_gone(self.root, rel):
+            return True
+        # It exists but the scan did not list it as a note: a folder now, or ignored now.
+        full = self.root / rel
+        if full.is_dir() or not full.exists():
+            return True
+        return IgnoreRules(self.root, self.config.vault.ignore).ignored(rel, is_dir=False)
+
+    def _load(self, items: list[tuple[str, float]], progress: Progress | None) -> list[Note | ParseIssue | None]:
+        total = len(items)
+        max_bytes = self.config.vault.max_note_bytes
+        root = str(self.root)
+        workers = self.config.index.parse_workers or (os.cpu_count() or 1)
+        if workers <= 1 or total < self.config.index.parallel_threshold:
+            out: list[Note | ParseIssue | None] = []
+            for i, (rel, mtime) in enumerate(items):
+                out.append(load_note(root, rel, mtime, max_bytes))
+                if progress and i % 100 == 0:
+                    progress(i, total)
+            if progress:
+                progress(total, total)
+            return out
+        import multiprocessing
+
+        chunk = max(16, min(256, total // (workers * 8) or 16))
+        chunks = [items[i : i + chunk] for i in range(0, total, chunk)]
+        results: list[Note | ParseIssue | None] = []
+        # forkserver: a forked child of a process with DuckDB threads is not safe.
+        ctx = multiprocessing.get_context("forkserver")
+        with ProcessPoolExecutor(max_workers=workers, mp_context=ctx) as pool:
+            for part in pool.map(_load_chunk, [root] * len(chunks), chunks, [max_bytes] * len(chunks)):
+                results.extend(part)
+                if progress:
+                    progress(len(results), total)
+        return results
+
+    def _write(
+        self,
+        state: _State,
+        upserts: list[Note],
+        touched: list[Note],
+        removed: list[str],
+        att_new: dict[str, FileStat],
+        att_gone: list[str],
+        fresh: bool,
+        full_scan: ScanResult | None,
+    ) -> None:
+        from ..notes.links import LinkResolver, link_key, name_keys
+
+        # The set of notes (with aliases) and attachments after this sync, for link resolution.
+        aliases = dict(state.aliases)
+        for rel in removed:
+            aliases.pop(rel, None)
+        notes_after = set(state.notes) - set(removed)
+        affected: set[str] = set()
+        for note in upserts:
+            old_aliases = aliases.get(note.path)
+            if note.path not in state.notes or sorted(old_aliases or []) != sorted(note.aliases):
+                affected |= name_keys(note.path, list(note.aliases) + list(old_aliases or []))
+            aliases[note.path] = list(note.aliases)
+            notes_after.add(note.path)
+        for rel in removed:
+            affected |= name_keys(rel, state.aliases.get(rel, []))
+        attachments_after = (set(state.attachments) - set(att_gone)) | set(att_new)
+        for rel in list(att_gone) + [r for r in att_new if r not in state.attachments]:
+            affected |= name_keys(rel, [])
+        resolver = LinkResolver(((p, aliases.get(p, [])) for p in notes_after), attachments_after)
+
+        rows = rows_for(upserts, resolver.resolve)
+        for rel, stat in att_new.items():
+            rows.add_attachment(rel, stat)
+        replaced = [n.path for n in upserts] + removed
+
+        with self.store.write() as con:
+            con.execute("BEGIN TRANSACTION")
+            try:
+                if replaced:
+                    con.register("_gone", paths_table(replaced))
+                    con.execute("DELETE FROM notes WHERE path IN (SELECT path FROM _gone)")
+                    for table in schema.PER_NOTE_TABLES:
+                        con.execute(f"DELETE FROM {table} WHERE path IN (SELECT path FROM _gone)")
+                    con.unregister("_gone")
+                att_replaced = list(att_gone) + list(att_new)
+                if att_replaced:
+                    con.register("_gone", paths_table(att_replaced))
+                    con.execute("DELETE FROM attachments WHERE path IN (SELECT path FROM _gone)")
+                    con.unregister("_gone")
+                _insert_all(con, rows)
+                if touched:
+                    _touch(con, touched)
+                if affected and not fresh:
+                    _reresolve(con, resolver, affected, {n.path for n in upserts}, link_key)
+                if full_scan is not None:
+                    issues = [{"path": i.path, "kind": i.kind, "message": i.message} for i in full_scan.issues]
+                    _set_meta(con, "scan_issues", to_json(issues))
+                _set_meta(con, "generation", str(state.generation + 1))
+                _set_meta(con, "synced_at", str(time.time()))
+                con.execute("COMMIT")
+            except BaseException:
+                con.execute("ROLLBACK")
+                raise
+
+
+def _insert_all(con: Any, rows: RowSet) -> None:
+    from .rows import COLUMNS
+
+    for table, cols in COLUMNS.items():
+        if rows.count(table) == 0:
+            continue
+        names = ", ".join(name for name, _ in cols)
+        con.register("_rows", rows.arrow(table))
+        con.execute(f"INSERT INTO {table} ({names}) SELECT {names} FROM _rows")
+        con.unregister("_rows")
+
+
+def _touch(con: Any, notes: Iterable[Note]) -> None:
+    import datetime as dt
+
+    import pyarrow as pa
+
+    items = list(notes)
+    table = pa.table(
+        {
+            "path": pa.array([n.path for n in items], pa.string()),
+            "mtime": pa.array([n.mtime for n in items], pa.float64()),
+            "modified": pa.array([dt.datetime.fromtimestamp(n.mtime) for n in items], pa.timestamp("us")),
+            "size": pa.array([n.size for n in items], pa.int64()),
+        }
+    )
+    con.register("_touch", table)
+    con.execute(
+        "UPDATE notes SET mtime = t.mtime, modified = t.modified, size = t.size FROM _touch t WHERE notes.path = t.path"
+    )
+    con.unregister("_touch")
+
+
+def _reresolve(con: Any, resolver: Any, keys: set[str], skip: set[str], link_key: Callable[[str], str]) -> None:
+    """Re-resolve only the links whose lookup key names a note or attachment that appeared,
+    disappeared, moved or changed aliases."""
+    import pyarrow as pa
+
+    from ..notes.model import Link
+
+    con.register("_keys", pa.table({"key": pa.array(sorted(keys), pa.string())}))
+    rows = con.execute(
+        "SELECT path, ord, kind, target, anchor, alias, resolved FROM links "
+        "WHERE key IN (SELECT key FROM _keys)"
+    ).fetchall()
+    con.unregister("_keys")
+    paths: list[str] = []
+    ords: list[int] = []
+    values: list[str | None] = []
+    for path, ord_, kind, target, anchor, alias, resolved in rows:
+        if path in skip:
+            continue
+        now = resolver.resolve(Link(target=target, kind=kind, anchor=anchor, alias=alias), path)
+        if now != resolved:
+            paths.append(path)
+            ords.append(ord_)
+            values.append(now)
+    if not paths:
+        return
+    con.register(
+        "_res",
+        pa.table({"path": pa.array(paths, pa.string()), "ord": pa.array(ords, pa.int32()),
+                  "resolved": pa.array(values, pa.string())}),
+    )
+    con.execute("UPDATE links SET resolved = r.resolved FROM _res r WHERE links.path = r.path AND links.ord = r.ord")
+    con.unregister("_res")
+
+
+def _set_meta(con: Any, key: str, value: str) -> None:
+    con.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", [key, value])
+
+
+def scan_issues(con: Any) -> list[ParseIssue]:
+    row = con.execute("SELECT value FROM meta WHERE key = 'scan_issues'").fetchone()
+    if not row:
+        return []
+    return [ParseIssue(i["path"], i["message"], i["kind"]) for i in json.loads(row[0])]
+
+
