@@ -1,0 +1,291 @@
+"""``find()`` as parameterised SQL over the index: every user value travels as a parameter, never
+inside the SQL text, and keys are matched as parameters too."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from ..errors import QueryError
+from .expr import Filter, parse_filter, parse_sort
+from .rows import naive_utc
+
+# Names that mean a fact of the file, not a frontmatter property; `fm.NAME` reaches a property
+# of the same name, `file.NAME` is accepted for the built-ins too.
+BUILTINS: dict[str, tuple[str, str]] = {
+    "path": ("n.path", "text"),
+    "folder": ("n.folder", "text"),
+    "name": ("n.name", "text"),
+    "title": ("n.title", "text"),
+    "size": ("n.size", "number"),
+    "words": ("n.words", "number"),
+    "modified": ("n.modified", "time"),
+    "created": ("n.created", "time"),
+    "hash": ("n.hash", "text"),
+}
+
+FIND_COLUMNS = (
+    "n.path, n.title, n.folder, n.modified, n.created, n.size, n.words, "
+    "(SELECT list(t.tag ORDER BY t.tag) FROM tags t WHERE t.path = n.path) AS tags, "
+    "n.frontmatter"
+)
+
+
+@dataclass
+class Query:
+    """The pieces of one find(): conditions ANDed, sort keys, paging."""
+
+    filters: list[Filter] = field(default_factory=list)
+    folder: str | None = None
+    links_to: str | None = None
+    linked_from: str | None = None
+    has_open_tasks: bool | None = None
+    paths: Sequence[str] | None = None  # restrict to these (from a text search)
+    sort: list[tuple[str, bool]] = field(default_factory=list)
+    limit: int | None = None
+    offset: int = 0
+
+
+def build_query(
+    filters: Sequence[str | Filter],
+    where: Mapping[str, Any] | None,
+    tag: str | Sequence[str] | None,
+    sort: str | Sequence[str] | None,
+    limit: int | None,
+    offset: int,
+    **extra: Any,
+) -> Query:
+    q = Query(sort=parse_sort(sort if not isinstance(sort, Sequence) or isinstance(sort, str) else list(sort)))
+    for item in filters:
+        q.filters.append(item if isinstance(item, Filter) else parse_filter(str(item)))
+    for key, value in (where or {}).items():
+        if isinstance(value, tuple) and len(value) == 2 and isinstance(value[0], str):
+            op = value[0]
+            q.filters.append(_checked(Filter(key, op, value[1])))
+        else:
+            q.filters.append(Filter(key, "=", value))
+    for t in [tag] if isinstance(tag, str) else list(tag or []):
+        q.filters.append(parse_filter(t if t.startswith(("#", "-#")) else "#" + t))
+    dates = {
+        "modified_after": ("modified", ">"), "modified_before": ("modified", "<"),
+        "created_after": ("created", ">"), "created_before": ("created", "<"),
+    }
+    for name, value in extra.items():
+        if value is None:
+            continue
+        if name in dates:
+            key, op = dates[name]
+            q.filters.append(Filter(key, op, _as_time(value, name)))
+        elif name in ("folder", "links_to", "linked_from", "has_open_tasks", "paths"):
+            setattr(q, name, value)
+        else:  # pragma: no cover - callers pass known names only
+            raise QueryError(f"unknown find() argument {name!r}")
+    if limit is not None and (not isinstance(limit, int) or limit < 0):
+        raise QueryError(f"limit must be a non-negative integer, not {limit!r}")
+    if not isinstance(offset, int) or offset < 0:
+        raise QueryError(f"offset must be a non-negative integer, not {offset!r}")
+    q.limit, q.offset = limit, offset
+    return q
+
+
+def _checked(f: Filter) -> Filter:
+    from .expr import OPERATORS
+
+    if f.op not in OPERATORS:
+        raise QueryError(f"unknown operator {f.op!r} for {f.key!r} (use {', '.join(OPERATORS)})")
+    return f
+
+
+def _as_time(value: Any, name: str) -> Any:
+    if isinstance(value, dt.datetime | dt.date):
+        return value
+    if isinstance(value, str):
+        from .expr import parse_value
+
+        parsed = parse_value(value, f"{name}={value}")
+        if isinstance(parsed, dt.datetime | dt.date):
+            return parsed
+    raise QueryError(f"{name} must be a date or datetime (YYYY-MM-DD), not {value!r}")
+
+
+def to_sql(q: Query, columns: str = FIND_COLUMNS) -> tuple[str, list[Any]]:
+    where: list[str] = []
+    params: list[Any] = []
+    for f in q.filters:
+        sql, ps = _condition(f)
+        where.append(sql)
+        params += ps
+    if q.folder is not None:
+        folder = q.folder.strip("/")
+        if folder:
+            where.append("(n.folder = ? OR starts_with(n.folder, ?))")
+            params += [folder, folder + "/"]
+    if q.links_to is not None:
+        where.append("EXISTS (SELECT 1 FROM links l WHERE l.path = n.path AND l.resolved = ?)")
+        params.append(q.links_to)
+    if q.linked_from is not None:
+        where.append("EXISTS (SELECT 1 FROM links l WHERE l.path = ? AND l.resolved = n.path)")
+        params.append(q.linked_from)
+    if q.has_open_tasks is not None:
+        cond = "EXISTS (SELECT 1 FROM tasks k WHERE k.path = n.path AND k.status NOT IN ('x', 'X', '-'))"
+        where.append(cond if q.has_open_tasks else f"NOT {cond}")
+    if q.paths is not None:
+        where.append("list_contains(?, n.path)")
+        params.append(list(q.paths))
+    sql = f"SELECT {columns} FROM notes n"
+    if where:
+        sql += " WHERE " + " AND ".join(where)
+    order: list[str] = []
+    for key, desc in q.sort:
+        direction = "DESC" if desc else "ASC"
+        builtin = _builtin(key)
+        if builtin:
+            order.append(f"{builtin[0]} {direction} NULLS LAST")
+        else:
+            for column in ("v_num", "v_time", "v_bool", "v_text"):
+                order.append(
+                    f"(SELECT min(p.{column}) FROM properties p WHERE p.path = n.path AND lower(p.key) = ?)"
+                    f" {direction} NULLS LAST"
+                )
+                params.append(_prop_key(key))
+    order.append("n.path")
+    sql += " ORDER BY " + ", ".join(order)
+    if q.limit is not None:
+        sql += " LIMIT ?"
+        params.append(q.limit)
+    if q.offset:
+        sql += " OFFSET ?"
+        params.append(q.offset)
+    return sql, params
+
+
+def _builtin(key: str) -> tuple[str, str] | None:
+    if key.startswith("file."):
+        found = BUILTINS.get(key[5:])
+        if not found:
+            raise QueryError(f"unknown file field {key!r} (known: {', '.join('file.' + k for k in BUILTINS)})")
+        return found
+    return BUILTINS.get(key)
+
+
+def _prop_key(key: str) -> str:
+    if key.startswith(("fm.", "prop.")):
+        key = key.split(".", 1)[1]
+    return key.lower()
+
+
+def _condition(f: Filter) -> tuple[str, list[Any]]:
+    if f.op in ("tag", "not tag"):
+        sql = "EXISTS (SELECT 1 FROM tags t WHERE t.path = n.path AND (t.tag = ? OR starts_with(t.tag, ?)))"
+        return (sql if f.op == "tag" else f"NOT {sql}"), [f.value, f.value + "/"]
+    if f.key in ("tag", "tags") and f.op in ("=", "contains", "!=", "not contains"):
+        if not isinstance(f.value, str):
+            raise QueryError(f"filter {f}: a tag is text")
+        tag = f.value.lstrip("#").lower()
+        return _condition(Filter("tags", "tag" if f.op in ("=", "contains") else "not tag", tag))
+    builtin = _builtin(f.key)
+    if builtin:
+        return _builtin_condition(f, *builtin)
+    return _property_condition(f)
+
+
+def _builtin_condition(f: Filter, column: str, kind: str) -> tuple[str, list[Any]]:
+    if f.op == "exists":
+        return "TRUE", []
+    if f.op == "not exists":
+        return "FALSE", []
+    if f.op in ("in", "not in"):
+        parts = [_builtin_condition(Filter(f.key, "=", v), column, kind) for v in f.value]
+        sql = "(" + " OR ".join(p[0] for p in parts) + ")"
+        return (sql if f.op == "in" else f"NOT {sql}"), [x for p in parts for x in p[1]]
+    if f.op == "between":
+        low, high = f.value
+        a, pa_ = _builtin_condition(Filter(f.key, ">=", low), column, kind)
+        b, pb = _builtin_condition(Filter(f.key, "<=", high), column, kind)
+        return f"({a} AND {b})", pa_ + pb
+    if f.op in ("contains", "not contains"):
+        sql = f"contains(lower({column}), lower(?))"
+        return (sql if f.op == "contains" else f"NOT {sql}"), [str(f.value)]
+    value = f.value
+    if kind == "time":
+        if not isinstance(value, dt.date):
+            raise QueryError(f"filter {f}: {f.key} is a date; compare it with YYYY-MM-DD")
+        return _time_compare(column, f.op, value)
+    if kind == "number":
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise QueryError(f"filter {f}: {f.key} is a number")
+        return f"{column} {f.op} ?", [value]
+    if f.op in ("=", "!="):
+        return f"lower({column}) {f.op} lower(?)", [str(value)]
+    return f"{column} {f.op} ?", [str(value)]
+
+
+def _time_compare(column: str, op: str, value: dt.date) -> tuple[str, list[Any]]:
+    """Dates compare by whole day: ``due = 2026-12-01`` matches any time on that day."""
+    if isinstance(value, dt.datetime):
+        return f"{column} {op} ?", [naive_utc(value)]
+    start = dt.datetime(value.year, value.month, value.day)
+    end = start + dt.timedelta(days=1)
+    if op == "=":
+        return f"({column} >= ? AND {column} < ?)", [start, end]
+    if op == "!=":
+        return f"NOT ({column} >= ? AND {column} < ?)", [start, end]
+    if op == "<":
+        return f"{column} < ?", [start]
+    if op == "<=":
+        return f"{column} < ?", [end]
+    if op == ">":
+        return f"{column} >= ?", [end]
+    return f"{column} >= ?", [start]  # >=
+
+
+def _property_condition(f: Filter) -> tuple[str, list[Any]]:
+    key = _prop_key(f.key)
+    exists = "EXISTS (SELECT 1 FROM properties p WHERE p.path = n.path AND "
+    if f.op in ("exists", "not exists"):
+        sql = exists + "(lower(p.key) = ? OR starts_with(lower(p.key), ?)) AND p.type <> 'null')"
+        return (sql if f.op == "exists" else f"NOT {sql}"), [key, key + "."]
+    if f.op in ("!=", "not in", "not contains"):
+        positive = {"!=": "=", "not in": "in", "not contains": "contains"}[f.op]
+        sql, params = _property_condition(Filter(f.key, positive, f.value))
+        return f"NOT {sql}", params
+    if f.op == "in":
+        parts = [_value_match("=", v) for v in f.value]
+        cond = "(" + " OR ".join(p[0] for p in parts) + ")"
+        return exists + f"lower(p.key) = ? AND {cond})", [key] + [x for p in parts for x in p[1]]
+    if f.op == "between":
+        low, high = f.value
+        a, pa_ = _value_match(">=", low)
+        b, pb = _value_match("<=", high)
+        return exists + f"lower(p.key) = ? AND {a} AND {b})", [key, *pa_, *pb]
+    if f.op == "contains":
+        if isinstance(f.value, str):
+            cond = "(lower(p.v_text) = lower(?) OR (p.idx IS NULL AND contains(lower(p.v_text), lower(?))))"
+            return exists + f"lower(p.key) = ? AND {cond})", [key, f.value, f.value]
+        cond, params = _value_match("=", f.value)
+        return exists + f"lower(p.key) = ? AND {cond})", [key, *params]
+    cond, params = _value_match(f.op, f.value)
+    return exists + f"lower(p.key) = ? AND {cond})", [key, *params]
+
+
+def _value_match(op: str, value: Any) -> tuple[str, list[Any]]:
+    """A typed comparison on one properties row ``p``; the literal's type picks the column."""
+    if value is None:
+        return ("p.type = 'null'" if op == "=" else "FALSE"), []
+    if isinstance(value, bool):
+        if op not in ("=", "!="):
+            raise QueryError(f"cannot order booleans with {op!r}")
+        return f"p.v_bool {op} ?", [value]
+    if isinstance(value, int | float):
+        if op == "=":
+            return "(p.v_num = ? OR p.v_text = ?)", [value, str(value)]
+        return f"p.v_num {op} ?", [value]
+    if isinstance(value, dt.date):
+        return _time_compare("p.v_time", op, value)
+    if not isinstance(value, str):
+        raise QueryError(f"unsupported value {value!r}")
+    if op == "=":
+        return "lower(p.v_text) = lower(?)", [value]
+    return f"p.type = 'text' AND p.v_text {op} ?", [value]

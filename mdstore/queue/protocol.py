@@ -1,0 +1,111 @@
+"""The ``QueueBackend`` protocol: what a job queue must do, whatever stores it.
+
+The spool (files in the vault's state folder) is the local backend; a Postgres backend comes with
+the team tier. Both must pass ``tests/queue/contract.py``. Guarantees every backend gives:
+
+- a claim is exclusive: two consumers never hold the same job at once;
+- a claimed job whose lease ends (its consumer died or stopped extending) goes back to waiting,
+  counted as a failed attempt, so a job runs at least once and a crash-looping job ends dead;
+- within one priority, jobs are claimed in enqueue order (a sequence, not the wall clock);
+- an enqueue with the id of a job still waiting for its first run returns that job (no duplicate)
+  unless ``replace=True``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, Protocol, runtime_checkable
+
+from .job import Job, JobState, QueueStats
+
+MessageHandler = Callable[[Any], None]
+
+
+@runtime_checkable
+class Subscription(Protocol):
+    """A live subscription to a channel; messages go to its handler until ``close``."""
+
+    channel: str
+
+    def close(self) -> None: ...
+
+
+@runtime_checkable
+class QueueBackend(Protocol):
+    name: str
+
+    def enqueue(
+        self,
+        kind: str,
+        payload: Any = None,
+        *,
+        key: str | None = None,
+        job_id: str | None = None,
+        priority: int = 0,
+        delay: float | None = None,
+        max_attempts: int | None = None,
+        replace: bool = False,
+    ) -> Job:
+        """Add a job (or return the waiting job with the same id). ``key`` makes the id deterministic;
+        ``delay`` seconds before it may run; higher ``priority`` runs first."""
+        ...
+
+    def claim(self, *, lease: float | None = None) -> Job | None:
+        """Take the next ready job for ``lease`` seconds, or None when none is ready."""
+        ...
+
+    def ack(self, job: Job) -> None:
+        """Mark a claimed job done. ``QueueError`` if the claim was lost (lease expired)."""
+        ...
+
+    def fail(self, job: Job, error: str, *, retry: bool = True) -> Job:
+        """Record a failed run: retry after a backoff, or dead once out of attempts (or ``retry=False``)."""
+        ...
+
+    def release(self, job: Job) -> None:
+        """Give a claimed job back unchanged (not counted as an attempt), e.g. on shutdown."""
+        ...
+
+    def extend(self, job: Job, lease: float | None = None) -> None:
+        """Push a claimed job's lease ``lease`` seconds from now. ``QueueError`` if it was lost."""
+        ...
+
+    def get(self, job_id: str) -> Job | None:
+        """The most recent job with this id, in whatever state."""
+        ...
+
+    def jobs(self, state: JobState | None = None, *, limit: int | None = None) -> list[Job]:
+        """Jobs in one state (or all), waiting ones in claim order."""
+        ...
+
+    def length(self) -> int:
+        """How many jobs wait (new + delayed)."""
+        ...
+
+    def stats(self) -> QueueStats: ...
+
+    def retry(self, job_id: str | None = None) -> int:
+        """Put dead jobs (one, or all) back to waiting with their attempts reset; how many."""
+        ...
+
+    def purge(self, state: JobState = JobState.DEAD, *, job_id: str | None = None) -> int:
+        """Delete the jobs in a finished or waiting state (one, or all); how many."""
+        ...
+
+    def prune(self) -> int:
+        """Delete finished jobs and messages older than the retention; how many files went."""
+        ...
+
+    def wait(self, timeout: float) -> bool:
+        """Block up to ``timeout`` seconds until a job may be ready; True if one may be."""
+        ...
+
+    def publish(self, channel: str, message: Any) -> None:
+        """Send a JSON-serialisable message to every subscriber of ``channel``."""
+        ...
+
+    def subscribe(self, channel: str, handler: MessageHandler, *, durable: str | None = None) -> Subscription:
+        """Call ``handler(message)`` for each message published on ``channel`` from now on."""
+        ...
+
+    def close(self) -> None: ...

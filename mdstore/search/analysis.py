@@ -1,0 +1,74 @@
+"""Text analysis shared by every search engine and the TF-IDF model.
+
+Both engines index text that this module has already analysed (tokens joined by spaces, split again
+by the engine's whitespace tokenizer), and both analyse query words here too. One analyzer in one
+place is what makes Whoosh and tantivy return the same result sets, and it lets the highlighter and
+the "did you mean" code speak the same language as the index.
+
+Pipeline: split on word characters → case-fold → fold accents (``café`` → ``cafe``) → drop stop
+words and over-long tokens → Porter2 (Snowball English) stemming.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Iterator
+from functools import lru_cache
+
+# Small on purpose (Whoosh's English list): a big list hurts phrase and known-item queries.
+STOP_WORDS = frozenset(
+    "a an and are as at be by can for from have if in is it may not of on or tbd that the this to us "
+    "we when will with yet you your".split()
+)
+MAX_TOKEN_CHARS = 40  # longer "words" are hashes, base64 or URLs squashed together: noise in the index
+
+_WORD = re.compile(r"\w+")
+
+
+def fold(text: str) -> str:
+    """Case-fold and strip accents, keeping the text otherwise as it is."""
+    text = text.casefold()
+    if text.isascii():
+        return text
+    decomposed = unicodedata.normalize("NFKD", text)
+    return "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+
+
+@lru_cache(maxsize=200_000)
+def stem(word: str) -> str:
+    """The Porter2 stem of an already folded word (cached: vocabularies are small, texts are not)."""
+    from whoosh.lang.porter2 import stem as porter2
+
+    return porter2(word)
+
+
+def _keep(word: str) -> bool:
+    return word not in STOP_WORDS and len(word) <= MAX_TOKEN_CHARS
+
+
+def words(text: str) -> list[str]:
+    """Folded, unstemmed words of ``text`` without stop words (the vocabulary users type)."""
+    return [w for w in _WORD.findall(fold(text)) if _keep(w)]
+
+
+def tokens(text: str) -> list[str]:
+    """The index terms of ``text``: folded, stop words removed, stemmed."""
+    return [stem(w) for w in words(text)]
+
+
+def analyzed(text: str) -> str:
+    """``tokens(text)`` joined by spaces: the form both engines index with a whitespace tokenizer."""
+    return " ".join(tokens(text))
+
+
+def token_spans(text: str) -> Iterator[tuple[int, int, str, str]]:
+    """``(start, end, word, token)`` for every kept word of ``text``, offsets into the original text.
+
+    Folding can change a word's length (``ß`` → ``ss``), so each word is folded on its own and the
+    offsets always point into ``text`` itself; the highlighter relies on that.
+    """
+    for match in _WORD.finditer(text):
+        word = fold(match.group())
+        if _keep(word):
+            yield match.start(), match.end(), word, stem(word)

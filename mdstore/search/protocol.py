@@ -1,0 +1,119 @@
+"""What a full-text search engine is to mdstore: the ``SearchBackend`` protocol and its result values.
+
+An engine owns one index folder given by the caller. It never reads the vault: the sync pipeline
+hands it parsed notes. Every write is one commit that also stores the caller's *stamp*, so the
+caller can store the same stamp in DuckDB and detect, at the next open, a crash between the two
+writes (``stamp()`` differs) and repair only what differs (``hashes()``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Iterable, Sequence
+from dataclasses import dataclass
+from typing import Protocol, runtime_checkable
+
+from mdstore.notes.model import Note
+
+HIGHLIGHT_OPEN = "**"
+HIGHLIGHT_CLOSE = "**"
+
+
+@dataclass(frozen=True)
+class Snippet:
+    """A fragment of a note's body around query matches.
+
+    ``text`` is the fragment as written in the file (whitespace collapsed, ``…`` where it was cut),
+    ``spans`` the ``(start, end)`` offsets of the matched words in ``text``, ``heading`` the text of
+    the heading the fragment sits under (``None`` before the first heading).
+    """
+
+    text: str
+    heading: str | None
+    spans: tuple[tuple[int, int], ...] = ()
+
+    def mark(self, before: str = HIGHLIGHT_OPEN, after: str = HIGHLIGHT_CLOSE) -> str:
+        """The fragment with every match wrapped in ``before``/``after`` (e.g. ANSI codes, ``<mark>``)."""
+        parts: list[str] = []
+        cursor = 0
+        for start, end in self.spans:
+            parts.append(self.text[cursor:start])
+            parts.append(f"{before}{self.text[start:end]}{after}")
+            cursor = end
+        parts.append(self.text[cursor:])
+        return "".join(parts)
+
+    @property
+    def highlighted(self) -> str:
+        """The fragment with matches in the API's markup, ``**word**``."""
+        return self.mark()
+
+
+@dataclass(frozen=True)
+class SearchHit:
+    path: str
+    title: str
+    score: float
+    snippets: tuple[Snippet, ...] = ()
+
+
+@dataclass(frozen=True)
+class SearchResults:
+    """One page of hits. ``total`` counts every match, not only this page.
+
+    ``suggestions`` holds corrected query strings ("did you mean") when nothing matched.
+    """
+
+    total: int
+    hits: tuple[SearchHit, ...]
+    suggestions: tuple[str, ...] = ()
+
+
+@runtime_checkable
+class SearchBackend(Protocol):
+    """A full-text index of notes, keyed by vault-relative path.
+
+    Writes (``apply``, ``rebuild``) need the caller to hold the vault's owner lock; reads can happen
+    from any process and always see the latest commit.
+    """
+
+    name: str
+
+    def apply(self, upserts: Sequence[Note], deletes: Sequence[str], stamp: int) -> None:
+        """Insert or replace ``upserts`` (by path), remove ``deletes``; one commit, storing ``stamp``."""
+        ...
+
+    def rebuild(self, notes: Iterable[Note], stamp: int) -> None:
+        """Replace the whole index with ``notes`` in one commit (uses every core where it pays)."""
+        ...
+
+    def stamp(self) -> int | None:
+        """The stamp of the last commit, ``None`` for an empty, missing or outdated index."""
+        ...
+
+    def hashes(self) -> dict[str, str]:
+        """``path → Note.hash`` of every indexed note."""
+        ...
+
+    def count(self) -> int:
+        """Number of indexed notes."""
+        ...
+
+    def search(
+        self,
+        query: str,
+        *,
+        limit: int = 10,
+        offset: int = 0,
+        restrict: Collection[str] | None = None,
+        sort: str = "score",
+    ) -> SearchResults:
+        """Ranked hits for ``query`` (syntax in docs/search.md).
+
+        ``restrict`` keeps only hits whose path is in it (the bridge from structured filters);
+        ``sort`` is ``"score"``, ``"mtime"`` (oldest first) or ``"-mtime"`` (newest first).
+        """
+        ...
+
+    def close(self) -> None:
+        """Release files and searchers; the object must not be used afterwards."""
+        ...

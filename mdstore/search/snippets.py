@@ -1,0 +1,124 @@
+"""Snippets: the best fragments of a hit's body, with matches marked and the heading above each.
+
+Computed from the stored body with the shared analyzer, so both engines return the same snippets
+for the same hit and query.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from mdstore.search.analysis import token_spans
+from mdstore.search.documents import sections
+from mdstore.search.protocol import Snippet
+from mdstore.search.query import Fuzzy, Node, Phrase, Prefix, Term, positive_leaves
+from mdstore.search.suggest import edit_distance
+
+FRAGMENT_CHARS = 200
+MAX_SNIPPETS = 3
+MAX_ANCHORS = 200  # fragments considered per section: bounds the work on a huge note
+_LEAD_CHARS = 50  # context kept before the first match of a fragment
+ELLIPSIS = "…"
+
+
+@dataclass(frozen=True)
+class Matcher:
+    """Which body words a query's positive leaves match (those that also make the note a hit)."""
+
+    tokens: frozenset[str]
+    prefixes: tuple[str, ...]
+    fuzzy: tuple[tuple[str, str, int], ...]  # (token, word, distance)
+
+    @classmethod
+    def of(cls, tree: Node | None) -> Matcher:
+        tokens: set[str] = set()
+        prefixes: list[str] = []
+        fuzzy: list[tuple[str, str, int]] = []
+        for leaf in positive_leaves(tree):
+            if getattr(leaf, "field", None) not in (None, "body"):
+                continue
+            if isinstance(leaf, Term):
+                tokens.add(leaf.token)
+            elif isinstance(leaf, Phrase):
+                tokens.update(leaf.tokens)
+            elif isinstance(leaf, Prefix):
+                prefixes.append(leaf.prefix)
+            elif isinstance(leaf, Fuzzy):
+                fuzzy.append((leaf.token, leaf.word, leaf.distance))
+        return cls(frozenset(tokens), tuple(prefixes), tuple(fuzzy))
+
+    def key(self, word: str, token: str) -> str | None:
+        """The query part that ``word``/``token`` matches (to count distinct matches), or ``None``."""
+        if token in self.tokens:
+            return token
+        for prefix in self.prefixes:
+            if token.startswith(prefix) or word.startswith(prefix):
+                return "*" + prefix
+        for fuzzy_token, fuzzy_word, distance in self.fuzzy:
+            if (
+                edit_distance(token, fuzzy_token, distance) <= distance
+                or edit_distance(word, fuzzy_word, distance) <= distance
+            ):
+                return "~" + fuzzy_token
+        return None
+
+
+def _fragment(body: str, start: int, end: int, matcher: Matcher, heading: str | None) -> Snippet:
+    """``body[start:end]`` with whitespace collapsed, cut at word boundaries, matches located."""
+    cut_start = start
+    if cut_start > 0:
+        space = body.rfind(" ", max(0, start - 20), start)
+        cut_start = space + 1 if space >= 0 else start
+    cut_end = end
+    if cut_end < len(body):
+        space = body.find(" ", end, end + 20)
+        cut_end = space if space >= 0 else end
+    text = " ".join(body[cut_start:cut_end].split())
+    lead = ELLIPSIS if cut_start > 0 else ""
+    tail = ELLIPSIS if cut_end < len(body.rstrip()) else ""
+    spans = tuple(
+        (s + len(lead), e + len(lead)) for s, e, word, token in token_spans(text) if matcher.key(word, token)
+    )
+    return Snippet(text=f"{lead}{text}{tail}", heading=heading, spans=spans)
+
+
+def make_snippets(body: str, tree: Node | None, limit: int = MAX_SNIPPETS) -> tuple[Snippet, ...]:
+    """Up to ``limit`` fragments of ``body`` holding the most distinct query matches, best first.
+
+    A hit that matched only outside the body (title, tags, ...) gets the opening fragment, unmarked.
+    """
+    matcher = Matcher.of(tree)
+    candidates: list[tuple[int, int, int, int, str | None]] = []  # (-distinct, -count, start, end, heading)
+    for section in sections(body):
+        text = body[section.start : section.end]
+        found = [
+            (section.start + s, section.start + e, key)
+            for s, e, word, token in token_spans(text)
+            if (key := matcher.key(word, token)) is not None
+        ]
+        for i, (first, _, _) in enumerate(found[:MAX_ANCHORS]):
+            window_start = max(section.start, first - _LEAD_CHARS)
+            window_end = min(section.end, window_start + FRAGMENT_CHARS)
+            inside: list[str] = []
+            for _, e, key in found[i:]:
+                if e > window_end:
+                    break
+                inside.append(key)
+            candidates.append((-len(set(inside)), -len(inside), window_start, window_end, section.heading))
+    candidates.sort()
+    chosen: list[tuple[int, int, str | None]] = []
+    for _, _, start, end, heading in candidates:
+        if len(chosen) == limit:
+            break
+        if all(end <= s or start >= e for s, e, _ in chosen):
+            chosen.append((start, end, heading))
+    if not chosen:
+        # the first section with text: a leading "# Title" line only repeats the title
+        for section in sections(body):
+            text = body[section.start : section.end]
+            if text.strip():
+                offset = section.start + len(text) - len(text.lstrip())
+                end = min(section.end, offset + FRAGMENT_CHARS)
+                return (_fragment(body, offset, end, matcher, section.heading),)
+        return ()
+    return tuple(_fragment(body, start, end, matcher, heading) for start, end, heading in chosen)

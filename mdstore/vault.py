@@ -1,0 +1,403 @@
+"""``Vault``: the facade users hold. Every public method here is also a CLI command of the same
+name. Reads go through one choke point (``_query``) so the watcher daemon can serve them instead."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from .config import CONFIG_FILE, STATE_DIR, Config, find_vault_root, load_config
+from .errors import InvalidPath, NoteNotFound, NoteParseError, QueryError, VaultNotFound
+from .index.expr import Filter
+from .index.lock import OwnerLock
+from .index.store import store_for
+from .notes.model import Link, Note, SyncReport
+from .result import Result
+
+
+def open_vault(path: str | os.PathLike[str] | None = None, **settings: Mapping[str, Any]) -> Vault:
+    """Open the vault at ``path``; without one, the nearest parent of the working folder holding
+    ``mdstore.toml`` or ``.mdstore/``. ``settings`` override config sections, e.g.
+    ``open_vault(p, index={"busy_timeout": 30})``."""
+    if path is None:
+        root = find_vault_root(Path.cwd())
+        if root is None:
+            raise VaultNotFound(
+                f"no vault here: {Path.cwd()} and its parents hold no {CONFIG_FILE} or {STATE_DIR}/ "
+                "(pass --vault PATH, set MDSTORE_VAULT, or run `mdstore init`)"
+            )
+    else:
+        root = Path(path).expanduser()
+        if not root.exists():
+            raise VaultNotFound(f"vault folder {root} does not exist")
+        if not root.is_dir():
+            raise VaultNotFound(f"vault path {root} is not a folder")
+        root = root.resolve()
+    return Vault(load_config(root, overrides=settings))
+
+
+class Vault:
+    """A folder of Markdown notes and its indexes. Use ``mdstore.open(path)``."""
+
+    def __init__(self, config: Config) -> None:
+        self.config = config
+        self.root: Path = config.root
+        self._store = store_for(config.state_dir, config.index.busy_timeout)
+        self._lock = OwnerLock(config.state_dir, role="mdstore")
+        self._checked = False
+
+    def __repr__(self) -> str:
+        return f"<Vault {self.root}>"
+
+    def __enter__(self) -> Vault:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        self._store.close()
+
+    # -- indexing ------------------------------------------------------------------------------
+
+    def sync(
+        self,
+        paths: Sequence[str] | None = None,
+        *,
+        rebuild: bool = False,
+        progress: Callable[[int, int], None] | None = None,
+    ) -> SyncReport:
+        """Bring the index up to date with the files (only what changed; ``rebuild`` re-reads all).
+        ``paths`` limits the check to those vault-relative paths."""
+        from .index.sync import Syncer
+
+        rels = None if paths is None else [self._rel(p) for p in paths]
+        report = Syncer(self.config, self._store, self._lock).sync(rels, rebuild=rebuild, progress=progress)
+        self._checked = True
+        return report
+
+    # -- reading -------------------------------------------------------------------------------
+
+    def get(self, path: str) -> Note:
+        """The note at ``path`` (or a note name, resolved like a wikilink), read from its file."""
+        from .notes.parse import parse_note
+
+        rel = self._note_path(path)
+        full = self.root / rel
+        try:
+            data = full.read_bytes()
+            mtime = full.stat().st_mtime
+        except (FileNotFoundError, NotADirectoryError, IsADirectoryError):
+            raise NoteNotFound(f"no note {rel!r} in {self.root}") from None
+        except OSError as exc:
+            raise NoteParseError(f"cannot read {rel}: {exc.strerror or exc}") from exc
+        note = parse_note(rel, data, mtime=mtime, max_bytes=self.config.vault.max_note_bytes)
+        resolved = {
+            (r["ord"]): r["resolved"]
+            for r in self._query("SELECT ord, resolved FROM links WHERE path = ?", [rel])
+        }
+        links = tuple(
+            Link(l.target, l.kind, l.anchor, l.alias, l.line, resolved.get(i)) for i, l in enumerate(note.links)
+        )
+        from dataclasses import replace
+
+        return replace(note, links=links)
+
+    def find(
+        self,
+        *filters: str | Filter,
+        where: Mapping[str, Any] | None = None,
+        tag: str | Sequence[str] | None = None,
+        folder: str | None = None,
+        links_to: str | None = None,
+        linked_from: str | None = None,
+        modified_after: Any = None,
+        modified_before: Any = None,
+        created_after: Any = None,
+        created_before: Any = None,
+        has_open_tasks: bool | None = None,
+        sort: str | Sequence[str] | None = None,
+        limit: int | None = None,
+        offset: int = 0,
+    ) -> Result:
+        """Notes matching every filter. Filters are strings of the find language
+        (``"status = active"``, ``"priority >= 2"``, ``"#project"``) or ``where={"key": value}`` /
+        ``where={"key": (">=", 2)}``. Sort keys: ``"-modified"``, ``["priority", "-due"]``."""
+        from .index.query import build_query, to_sql
+
+        q = build_query(
+            filters, where, tag, sort, limit, offset,
+            folder=folder,
+            links_to=self._note_path(links_to) if links_to else None,
+            linked_from=self._note_path(linked_from) if linked_from else None,
+            modified_after=modified_after, modified_before=modified_before,
+            created_after=created_after, created_before=created_before,
+            has_open_tasks=has_open_tasks,
+        )
+        sql, params = to_sql(q)
+        return _decode_frontmatter(self._query(sql, params))
+
+    def sql(self, query: str, params: Sequence[Any] | Mapping[str, Any] | None = None) -> Result:
+        """Read-only SQL over the index tables and views (docs/index-schema.md)."""
+        import duckdb
+
+        try:
+            statements = duckdb.extract_statements(query)
+        except duckdb.Error as exc:
+            raise QueryError(f"invalid SQL: {str(exc).strip().splitlines()[0]}") from exc
+        if not statements:
+            raise QueryError("empty SQL query")
+        allowed = {duckdb.StatementType.SELECT, duckdb.StatementType.EXPLAIN}
+        for st in statements:
+            if st.type not in allowed:
+                raise QueryError(
+                    f"only read-only queries are allowed; refused a {st.type.name} statement "
+                    "(the index is rebuilt from the files: change the notes instead)"
+                )
+        if len(statements) > 1:
+            raise QueryError("run one SQL statement at a time")
+        return self._query(query, params)
+
+    def backlinks(self, path: str) -> Result:
+        """Notes linking to ``path``: source, line, kind, anchor, alias."""
+        rel = self._note_path(path)
+        return self._query(
+            "SELECT source, line, kind, anchor, alias FROM backlinks WHERE target = ? AND source <> target "
+            "ORDER BY source, line",
+            [rel],
+        )
+
+    def outlinks(self, path: str) -> Result:
+        """Links written in ``path``: target as written, resolved path (None if broken or a URL)."""
+        rel = self._note_path(path)
+        return self._query(
+            "SELECT target, resolved, kind, line, anchor, alias FROM links WHERE path = ? ORDER BY ord", [rel]
+        )
+
+    def broken_links(self) -> Result:
+        return self._query("SELECT source, line, kind, target, anchor, alias FROM broken_links ORDER BY source, line")
+
+    def orphans(self) -> Result:
+        """Notes no other note links to."""
+        return self._query("SELECT path, title FROM orphans ORDER BY path")
+
+    def neighbors(self, path: str, depth: int = 1) -> Result:
+        """Notes within ``depth`` link hops of ``path``, either direction: path, distance."""
+        if not isinstance(depth, int) or depth < 1:
+            raise QueryError(f"depth must be a positive integer, not {depth!r}")
+        start = self._note_path(path)
+        seen = {start: 0}
+        frontier = [start]
+        for distance in range(1, depth + 1):
+            if not frontier:
+                break
+            rows = self._query(
+                "SELECT DISTINCT resolved AS p FROM links WHERE list_contains(?, path) AND resolved IS NOT NULL "
+                "UNION SELECT DISTINCT path AS p FROM links WHERE list_contains(?, resolved)",
+                [frontier, frontier],
+            )
+            frontier = [p for p in rows.column("p") if p not in seen]
+            for p in frontier:
+                seen[p] = distance
+        ordered = sorted(((d, p) for p, d in seen.items() if p != start))
+        return Result(("path", "distance"), [(p, d) for d, p in ordered])
+
+    def tags(self) -> Result:
+        """Every tag with the number of notes carrying it."""
+        return self._query("SELECT tag, count(DISTINCT path) AS count FROM tags GROUP BY tag ORDER BY count DESC, tag")
+
+    def tasks(
+        self,
+        *,
+        done: bool | None = None,
+        status: str | None = None,
+        path: str | None = None,
+        folder: str | None = None,
+        tag: str | None = None,
+        limit: int | None = None,
+    ) -> Result:
+        """Tasks across the vault: path, line, status, done, text, section, fields."""
+        where: list[str] = []
+        params: list[Any] = []
+        if done is not None:
+            where.append("k.done = ?")
+            params.append(done)
+        if status is not None:
+            where.append("k.status = ?")
+            params.append(status)
+        if path is not None:
+            where.append("k.path = ?")
+            params.append(self._note_path(path))
+        if folder is not None:
+            f = folder.strip("/")
+            where.append("(k.path LIKE ? ESCAPE '\\')")
+            params.append(_like_prefix(f + "/"))
+        if tag is not None:
+            t = tag.lstrip("#").lower()
+            where.append("EXISTS (SELECT 1 FROM tags g WHERE g.path = k.path AND (g.tag = ? OR starts_with(g.tag, ?)))")
+            params += [t, t + "/"]
+        sql = "SELECT path, line, status, done, text, section, fields FROM tasks k"
+        if where:
+            sql += " WHERE " + " AND ".join(where)
+        sql += " ORDER BY path, line"
+        if limit is not None:
+            sql += " LIMIT ?"
+            params.append(int(limit))
+        return self._query(sql, params)
+
+    def check(self) -> Result:
+        """Problems to look at: parse errors, unreadable files, broken links, duplicate ids:
+        path, kind, message, line."""
+        from .index.sync import scan_issues
+
+        rows: list[tuple[Any, ...]] = []
+        for r in self._query("SELECT path, kind, message FROM parse_errors ORDER BY path"):
+            rows.append((r["path"], r["kind"], r["message"], None))
+        with self._store.read() as cur:
+            for issue in scan_issues(cur):
+                rows.append((issue.path, issue.kind, issue.message, None))
+        for r in self.broken_links():
+            anchor = f"#{r['anchor']}" if r["anchor"] else ""
+            rows.append((r["source"], "broken-link", f"link to {r['target']}{anchor} does not resolve", r["line"]))
+        for r in self._query(
+            "SELECT v_text AS id, list(path ORDER BY path) AS paths FROM properties "
+            "WHERE source = 'frontmatter' AND lower(key) = 'id' AND idx IS NULL AND v_text IS NOT NULL "
+            "GROUP BY v_text HAVING count(*) > 1 ORDER BY v_text"
+        ):
+            for p in r["paths"]:
+                others = ", ".join(x for x in r["paths"] if x != p)
+                rows.append((p, "duplicate-id", f"id {r['id']!r} is also used by {others}", None))
+        return Result(("path", "kind", "message", "line"), rows)
+
+    def status(self) -> dict[str, Any]:
+        """What the index holds and who owns it."""
+        info: dict[str, Any] = {"vault": str(self.root), "index": str(self._store.path)}
+        if not self._store.exists:
+            info["indexed"] = False
+            return info
+        row = self._query(
+            "SELECT (SELECT count(*) FROM notes) AS notes, (SELECT count(*) FROM attachments) AS attachments, "
+            "(SELECT count(*) FROM links) AS links, (SELECT count(*) FROM broken_links) AS broken_links, "
+            "(SELECT count(*) FROM parse_errors) AS errors, "
+            "(SELECT value FROM meta WHERE key = 'generation') AS generation, "
+            "(SELECT value FROM meta WHERE key = 'synced_at') AS synced_at"
+        ).first() or {}
+        import datetime as dt
+
+        info["indexed"] = True
+        info.update(row)
+        if row.get("synced_at"):
+            info["synced_at"] = dt.datetime.fromtimestamp(float(row["synced_at"])).isoformat(timespec="seconds")
+        info["index_bytes"] = self._store.path.stat().st_size
+        info["owner"] = self._lock.holder() if self._lock.is_locked() else None
+        return info
+
+    # -- internals -----------------------------------------------------------------------------
+
+    def _query(self, sql: str, params: Sequence[Any] | Mapping[str, Any] | None = None) -> Result:
+        """Every read of the index passes here."""
+        self._ensure_index()
+        with self._store.read() as cur:
+            cur.execute(sql, params if params is not None else [])
+            columns = [d[0] for d in cur.description] if cur.description else []
+            return Result(columns, cur.fetchall())
+
+    def _ensure_index(self) -> None:
+        """Build the index on first use, and rebuild it when its schema is from another version."""
+        if self._checked:
+            return
+        from .index import schema
+
+        if self._store.exists:
+            with self._store.read() as cur:
+                version = schema.stored_version(cur)
+            if version == schema.SCHEMA_VERSION:
+                self._checked = True
+                return
+        self.sync()
+
+    def _rel(self, path: str | os.PathLike[str]) -> str:
+        """A vault-relative POSIX path from user input; anything escaping the vault is refused."""
+        text = os.fspath(path)
+        if not text or "\x00" in text:
+            raise InvalidPath(f"invalid path {text!r}")
+        p = Path(text)
+        if p.is_absolute():
+            try:
+                p = p.resolve().relative_to(self.root)
+            except ValueError:
+                raise InvalidPath(f"path {text!r} is outside the vault {self.root}") from None
+        parts = [part for part in p.as_posix().split("/") if part not in ("", ".")]
+        if any(part == ".." for part in parts) or not parts:
+            raise InvalidPath(f"path {text!r} must stay inside the vault (no '..')")
+        return "/".join(parts)
+
+    def _note_path(self, ref: str) -> str:
+        """A note path from a path or a name: exact path, path + .md, else name/alias like a wikilink."""
+        rel = self._rel(ref)
+        if (self.root / rel).is_file():
+            return rel
+        for ext in self.config.vault.extensions:
+            if (self.root / (rel + ext)).is_file():
+                return rel + ext
+        found = self._query(
+            "SELECT path FROM notes WHERE path = ? OR lower(name) = lower(?) "
+            "UNION ALL SELECT path FROM aliases WHERE lower(alias) = lower(?)",
+            [rel, rel.rsplit("/", 1)[-1], rel],
+        ).column("path")
+        if found:
+            return sorted(found, key=lambda p: (p.count("/"), len(p), p))[0]
+        raise NoteNotFound(f"no note {ref!r} in {self.root}")
+
+
+def _like_prefix(prefix: str) -> str:
+    return prefix.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+
+
+def _decode_frontmatter(result: Result) -> Result:
+    import json
+
+    if "frontmatter" not in result.columns:
+        return result
+    i = result.columns.index("frontmatter")
+    rows = [r[:i] + (json.loads(r[i]) if isinstance(r[i], str) else r[i],) + r[i + 1 :] for r in result.rows]
+    return Result(result.columns, rows)
+
+
+def init_vault(path: str | os.PathLike[str] = ".", *, git: bool = False) -> Vault:
+    """Make ``path`` a vault from the starter template; files that exist are never overwritten."""
+    import shutil
+
+    root = Path(path).expanduser()
+    try:
+        root.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise VaultNotFound(f"cannot create vault folder {root}: {exc.strerror or exc}") from exc
+    template = _template_dir()
+    for src in sorted(template.rglob("*")):
+        rel = src.relative_to(template)
+        if "__pycache__" in rel.parts:
+            continue
+        dst = root / rel
+        if src.is_dir():
+            dst.mkdir(parents=True, exist_ok=True)
+        elif not dst.exists():
+            dst.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(src, dst)
+    (root / STATE_DIR).mkdir(exist_ok=True)
+    if git:
+        from .history import init_repo
+
+        init_repo(root)
+    return open_vault(root)
+
+
+def _template_dir() -> Path:
+    # Shipped inside the package (a copy of the repository's vault-template/ in the wheel).
+    here = Path(__file__).resolve().parent
+    for candidate in (here / "vault_template", here.parent / "vault-template"):
+        if (candidate / CONFIG_FILE).is_file():
+            return candidate
+    raise VaultNotFound("the starter vault template is missing from this installation")  # pragma: no cover
