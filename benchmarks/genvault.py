@@ -198,17 +198,19 @@ def vocabulary() -> list[str]:
     return list(_RANKED)
 
 
-def _zipf_cum_weights(n: int, s: float) -> list[float]:
-    return list(itertools.accumulate(1.0 / (rank**s) for rank in range(1, n + 1)))
+def _zipf_cum_weights(n: int, s: float, offset: int = 0) -> list[float]:
+    """Cumulative Zipf-Mandelbrot weights 1/(rank+offset)^s for ranks 1..n."""
+    return list(itertools.accumulate(1.0 / ((rank + offset) ** s) for rank in range(1, n + 1)))
 
 
 # Text alternates function words and content words (each Zipf-distributed), which reads more like
 # prose than one Zipf draw over everything and keeps the function words at ~40% of tokens.
 _STOP_WEIGHTS = _zipf_cum_weights(len(_STOPWORDS), 1.0)
 _PROSE = _RANKED[len(_STOPWORDS) :]
-_PROSE_WEIGHTS = _zipf_cum_weights(len(_PROSE), 1.0)
+# The offset continues the ranks after the function words, so no content word is as common as "the".
+_PROSE_WEIGHTS = _zipf_cum_weights(len(_PROSE), 1.0, offset=60)
 _STOP_SHARE = 0.4
-_CONTENT_WEIGHTS = _zipf_cum_weights(len(_CONTENT), 0.9)
+_CONTENT_WEIGHTS = _zipf_cum_weights(len(_CONTENT), 1.0, offset=20)
 
 _AREAS = ["Areas", "Projects", "Research", "Reference", "Archive", "Journal"]
 _STATUSES = ["draft", "active", "paused", "review", "done", "archived"]
