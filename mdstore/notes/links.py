@@ -1,0 +1,138 @@
+"""Which file a link points to, following Obsidian's rules.
+
+A resolver is built once from every note path (with its aliases) and every attachment path; each
+``resolve`` is then a few dict lookups. The keys are exposed (``link_key``, ``name_keys``) so that the
+index can re-resolve only the links a change can affect: a link can only ever resolve to a file whose
+``name_keys`` contain the link's ``link_key``. The rules are written in docs/vault-format.md.
+"""
+
+from __future__ import annotations
+
+import posixpath
+import unicodedata
+from collections.abc import Iterable, Sequence
+
+from .model import Link
+
+__all__ = ["LinkResolver", "link_key", "name_keys"]
+
+_NOTE_EXT = ".md"
+
+
+def _fold(text: str) -> str:
+    # Names compare case-insensitively and in one Unicode form (macOS file names are NFD).
+    if not text.isascii():
+        text = unicodedata.normalize("NFC", text)
+    return text.lower()
+
+
+def link_key(target: str) -> str:
+    """The lookup key of a link target: its last path segment, lower-cased, without ``.md``.
+
+    ``"Folder/My Note.md"`` → ``"my note"``; ``"a.b.c"`` → ``"a.b.c"`` (Dendron names keep their
+    dots); ``"img.png"`` → ``"img.png"``. ``""`` (a link to a heading of its own note) gives ``""``.
+    """
+    name = _fold(target.rstrip("/").rpartition("/")[2])
+    return name[: -len(_NOTE_EXT)] if name.endswith(_NOTE_EXT) else name
+
+
+def name_keys(path: str, aliases: Iterable[str] = ()) -> set[str]:
+    """Every ``link_key`` under which the file at ``path`` (with these aliases) can be linked."""
+    keys = {link_key(path)}
+    keys.update(link_key(alias) for alias in aliases)
+    keys.discard("")
+    return keys
+
+
+def _shortest(paths: list[str]) -> str:
+    # "Shortest path" as Obsidian means it: fewest folders, then alphabetical for a stable choice.
+    return min(paths, key=lambda p: (p.count("/"), p))
+
+
+class LinkResolver:
+    """Resolve links against one snapshot of the vault's files.
+
+    ``notes`` are ``(vault-relative path, aliases)`` pairs; ``attachments`` are the paths of the other
+    files (images, PDFs) that links may point to. Paths use forward slashes.
+    """
+
+    def __init__(self, notes: Iterable[tuple[str, Sequence[str]]], attachments: Iterable[str] = ()) -> None:
+        self._exact: dict[str, str] = {}  # every path as written
+        self._folded: dict[str, list[str]] = {}  # case-folded path -> paths
+        self._by_name: dict[str, list[str]] = {}  # link_key of the file name -> paths
+        self._by_alias: dict[str, list[str]] = {}  # case-folded alias -> note paths
+        for path, aliases in notes:
+            self._add_path(path)
+            for alias in aliases:
+                self._by_alias.setdefault(_fold(alias.strip()), []).append(path)
+        for path in attachments:
+            self._add_path(path)
+        # Resolve ties once, so that resolve() is a lookup.
+        self._best_name = {key: _shortest(paths) for key, paths in self._by_name.items()}
+        self._best_alias = {key: _shortest(paths) for key, paths in self._by_alias.items()}
+
+    def _add_path(self, path: str) -> None:
+        self._exact[path] = path
+        self._folded.setdefault(_fold(path), []).append(path)
+        self._by_name.setdefault(link_key(path), []).append(path)
+
+    def __contains__(self, path: object) -> bool:
+        return path in self._exact
+
+    def resolve(self, link: Link, source: str) -> str | None:
+        """The vault-relative path ``link`` (written in note ``source``) points to, or None if broken.
+
+        External URLs are never resolved. A link with no target (``[[#Heading]]``) is ``source``.
+        """
+        if link.kind == "url":
+            return None
+        target = link.target.strip()
+        if not target:
+            return source
+        if link.kind == "markdown":
+            return self._relative(target, source) or self._by_path_or_name(target)
+        if target.startswith(("./", "../")):
+            return self._relative(target, source)
+        found = self._by_path_or_name(target)
+        if found is None:
+            found = self._best_alias.get(_fold(target))
+        if found is None and link.kind == "embed":
+            # ![](img.png) is an embed too, written relative to the note.
+            found = self._relative(target, source)
+        return found
+
+    def _lookup(self, path: str) -> str | None:
+        """A file at exactly ``path`` (case-insensitively), trying ``path.md`` as well."""
+        for candidate in (path, path + _NOTE_EXT):
+            if candidate in self._exact:
+                return candidate
+            paths = self._folded.get(_fold(candidate))
+            if paths:
+                return min(paths)
+        return None
+
+    def _relative(self, target: str, source: str) -> str | None:
+        if target.startswith("/"):
+            return self._lookup(target.lstrip("/"))
+        folder = source.rpartition("/")[0]
+        path = posixpath.normpath(posixpath.join(folder, target))
+        if path.startswith("../") or path == "..":
+            return None  # outside the vault
+        return self._lookup(path)
+
+    def _by_path_or_name(self, target: str) -> str | None:
+        target = target.lstrip("/")
+        found = self._lookup(target)
+        if found is not None:
+            return found
+        key = link_key(target)
+        if "/" not in target:
+            return self._best_name.get(key)
+        # [[b/c]] finds a/b/c.md: a file of that name whose path ends with the written folders.
+        suffix = "/" + _fold(target)
+        matches = [
+            path
+            for path in self._by_name.get(key, ())
+            if _fold(path).endswith(suffix) or _fold(path).endswith(suffix + _NOTE_EXT)
+        ]
+        return _shortest(matches) if matches else None
