@@ -119,9 +119,10 @@ def set_frontmatter_value(path: Path, rng: random.Random, mode: str = "inplace")
         detail = f"status: None -> {new}"
     else:
         i = rng.choice(editable)
-        key, _, old = lines[i].partition(": ")
+        key, _, rest = lines[i].partition(": ")
+        old, hash_, comment = rest.partition(" #")  # keep a trailing YAML comment
         new = _new_value(key, old.strip(), rng)
-        lines[i] = f"{key}: {new}"
+        lines[i] = f"{key}: {new}" + (f" #{comment}" if hash_ else "")
         detail = f"{key}: {old.strip()} -> {new}"
     start, end = match.span(1)
     _write(path, (text[:start] + newline.join(lines) + text[end:]).encode("utf-8"), mode)

@@ -377,7 +377,9 @@ def _date(rng: random.Random, start_year: int = 2023, years: int = 4) -> str:
 
 
 def _yaml_str(text: str) -> str:
-    if any(c in text for c in ":#{}[],&*!|>'\"%@`") or text.lower() in _YAML_SPECIAL:
+    """``text`` as a YAML scalar that loads back as this string (quoted only when it must be)."""
+    special = text.lower() in _YAML_SPECIAL or text[:1].isdigit()  # dates and numbers stay strings
+    if special or any(c in text for c in ":#{}[],&*!|>'\"%@`"):
         return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
     return text
 
