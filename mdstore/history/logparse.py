@@ -69,3 +69,11 @@ def parse_ls_tree(out: bytes) -> Iterator[tuple[str, str, str]]:
         meta, _, path = record.partition(b"\t")
         _mode, kind, obj = meta.decode("ascii").split(" ")
         yield kind, obj, os.fsdecode(path)
+
+
+def parse_name_status(out: bytes) -> list[tuple[str, str, str | None]]:
+    """``(kind, path, old_path)`` of each entry of ``git diff --name-status -z``."""
+    tokens = out.split(b"\x00")
+    if tokens and tokens[-1] == b"":
+        tokens.pop()
+    return list(_files(tokens, name_status=True))
