@@ -203,13 +203,19 @@ def _zipf_cum_weights(n: int, s: float, offset: int = 0) -> list[float]:
     return list(itertools.accumulate(1.0 / ((rank + offset) ** s) for rank in range(1, n + 1)))
 
 
-# Text alternates function words and content words (each Zipf-distributed), which reads more like
-# prose than one Zipf draw over everything and keeps the function words at ~40% of tokens.
-_STOP_WEIGHTS = _zipf_cum_weights(len(_STOPWORDS), 1.0)
-_PROSE = _RANKED[len(_STOPWORDS) :]
-# The offset continues the ranks after the function words, so no content word is as common as "the".
-_PROSE_WEIGHTS = _zipf_cum_weights(len(_PROSE), 1.0, offset=60)
-_STOP_SHARE = 0.4
+def _mixture_cum_weights() -> list[float]:
+    """Word weights over ``_RANKED``: function words (Zipf) get 40% of tokens, content words 60%.
+
+    Content words follow Zipf-Mandelbrot with an offset that continues the ranks after the
+    function words, so no content word is nearly as common as "the".
+    """
+    stop = _zipf_cum_weights(len(_STOPWORDS), 1.0)
+    prose = _zipf_cum_weights(len(_RANKED) - len(_STOPWORDS), 1.0, offset=60)
+    stop_scale, prose_scale = 0.4 / stop[-1], 0.6 / prose[-1]
+    return [w * stop_scale for w in stop] + [0.4 + w * prose_scale for w in prose]
+
+
+_WORD_WEIGHTS = _mixture_cum_weights()
 _CONTENT_WEIGHTS = _zipf_cum_weights(len(_CONTENT), 1.0, offset=20)
 
 _AREAS = ["Areas", "Projects", "Research", "Reference", "Archive", "Journal"]
@@ -443,10 +449,7 @@ class _Generator:
         self.names = {p.name.lower() for p in plans} | {a.lower() for p in plans for a in p.aliases}
 
     def words(self, n: int) -> list[str]:
-        rng = self.rng
-        stops = rng.choices(_STOPWORDS, cum_weights=_STOP_WEIGHTS, k=n)
-        prose = rng.choices(_PROSE, cum_weights=_PROSE_WEIGHTS, k=n)
-        return [s if rng.random() < _STOP_SHARE else p for s, p in zip(stops, prose, strict=True)]
+        return self.rng.choices(_RANKED, cum_weights=_WORD_WEIGHTS, k=n)
 
     def target(self, me: int) -> _Plan:
         while True:
