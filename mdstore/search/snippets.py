@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from mdstore.search.analysis import token_spans
-from mdstore.search.documents import sections
+from mdstore.search.documents import Section, sections
 from mdstore.search.protocol import Snippet
 from mdstore.search.query import Fuzzy, Node, Phrase, Prefix, Term, positive_leaves
 from mdstore.search.suggest import edit_distance
@@ -63,23 +63,23 @@ class Matcher:
         return None
 
 
-def _fragment(body: str, start: int, end: int, matcher: Matcher, heading: str | None) -> Snippet:
-    """``body[start:end]`` with whitespace collapsed, cut at word boundaries, matches located."""
+def _fragment(body: str, start: int, end: int, section: Section, matcher: Matcher) -> Snippet:
+    """``body[start:end]`` cut at word boundaries inside ``section``, whitespace collapsed, matches located."""
     cut_start = start
-    if cut_start > 0:
-        space = body.rfind(" ", max(0, start - 20), start)
+    if cut_start > section.start:
+        space = body.rfind(" ", max(section.start, start - 20), start)
         cut_start = space + 1 if space >= 0 else start
     cut_end = end
-    if cut_end < len(body):
-        space = body.find(" ", end, end + 20)
+    if cut_end < section.end:
+        space = body.find(" ", end, min(section.end, end + 20))
         cut_end = space if space >= 0 else end
     text = " ".join(body[cut_start:cut_end].split())
-    lead = ELLIPSIS if cut_start > 0 else ""
-    tail = ELLIPSIS if cut_end < len(body.rstrip()) else ""
+    lead = ELLIPSIS if body[section.start : cut_start].strip() else ""
+    tail = ELLIPSIS if body[cut_end : section.end].strip() else ""
     spans = tuple(
         (s + len(lead), e + len(lead)) for s, e, word, token in token_spans(text) if matcher.key(word, token)
     )
-    return Snippet(text=f"{lead}{text}{tail}", heading=heading, spans=spans)
+    return Snippet(text=f"{lead}{text}{tail}", heading=section.heading, spans=spans)
 
 
 def make_snippets(body: str, tree: Node | None, limit: int = MAX_SNIPPETS) -> tuple[Snippet, ...]:
@@ -88,7 +88,7 @@ def make_snippets(body: str, tree: Node | None, limit: int = MAX_SNIPPETS) -> tu
     A hit that matched only outside the body (title, tags, ...) gets the opening fragment, unmarked.
     """
     matcher = Matcher.of(tree)
-    candidates: list[tuple[int, int, int, int, str | None]] = []  # (-distinct, -count, start, end, heading)
+    candidates: list[tuple[int, int, int, int, Section]] = []  # (-distinct, -count, start, end, section)
     for section in sections(body):
         text = body[section.start : section.end]
         found = [
@@ -104,14 +104,14 @@ def make_snippets(body: str, tree: Node | None, limit: int = MAX_SNIPPETS) -> tu
                 if e > window_end:
                     break
                 inside.append(key)
-            candidates.append((-len(set(inside)), -len(inside), window_start, window_end, section.heading))
-    candidates.sort()
-    chosen: list[tuple[int, int, str | None]] = []
-    for _, _, start, end, heading in candidates:
+            candidates.append((-len(set(inside)), -len(inside), window_start, window_end, section))
+    candidates.sort(key=lambda c: c[:4])
+    chosen: list[tuple[int, int, Section]] = []
+    for _, _, start, end, section in candidates:
         if len(chosen) == limit:
             break
         if all(end <= s or start >= e for s, e, _ in chosen):
-            chosen.append((start, end, heading))
+            chosen.append((start, end, section))
     if not chosen:
         # the first section with text: a leading "# Title" line only repeats the title
         for section in sections(body):
@@ -119,6 +119,6 @@ def make_snippets(body: str, tree: Node | None, limit: int = MAX_SNIPPETS) -> tu
             if text.strip():
                 offset = section.start + len(text) - len(text.lstrip())
                 end = min(section.end, offset + FRAGMENT_CHARS)
-                return (_fragment(body, offset, end, matcher, section.heading),)
+                return (_fragment(body, offset, end, section, matcher),)
         return ()
-    return tuple(_fragment(body, start, end, matcher, heading) for start, end, heading in chosen)
+    return tuple(_fragment(body, start, end, section, matcher) for start, end, section in chosen)
