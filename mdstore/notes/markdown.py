@@ -58,13 +58,19 @@ _DENDRON = "dendron://"
 _WIKILINK = re.compile(r"(!?)\[\[([^\[\]\n]+?)\]\]")
 
 
-def parse_wikilink(inner: str, *, embed: bool = False, line: int = 0) -> Link | None:
+def parse_wikilink(
+    inner: str, *, embed: bool = False, line: int = 0, link_style: str = "obsidian"
+) -> Link | None:
     """The Link written as ``[[inner]]`` (``![[inner]]`` when ``embed``), or None if it is empty.
 
-    ``target#anchor|alias``; ``[[#Heading]]`` links to its own note (target ``""``); Dendron's
-    cross-vault ``[[label|dendron://vault/note.name]]`` gives target ``note.name``, alias ``label``.
+    ``target#anchor|alias`` (``link_style="dendron"``: ``alias|target#anchor``); ``[[#Heading]]``
+    links to its own note (target ``""``); Dendron's cross-vault ``[[label|dendron://vault/note]]``
+    gives target ``note``, alias ``label`` in either style.
     """
     inner = inner.replace("\\|", "|")  # a wikilink inside a table cell escapes its pipe
+    if link_style == "dendron" and "|" in inner:
+        alias, _, target = inner.partition("|")
+        inner = f"{target}|{alias}"
     target, bar, alias = inner.partition("|")
     alias_text: str | None = alias.strip() if bar else None
     if alias_text and alias_text.startswith(_DENDRON):
@@ -86,13 +92,13 @@ def parse_wikilink(inner: str, *, embed: bool = False, line: int = 0) -> Link | 
     )
 
 
-def find_wikilinks(text: str, line: int = 0) -> list[Link]:
+def find_wikilinks(text: str, line: int = 0, *, link_style: str = "obsidian") -> list[Link]:
     """Wikilinks in plain text that is not Markdown (frontmatter values), all given ``line``."""
     if "[[" not in text:
         return []
     links = []
     for match in _WIKILINK.finditer(text):
-        link = parse_wikilink(match.group(2), embed=bool(match.group(1)), line=line)
+        link = parse_wikilink(match.group(2), embed=bool(match.group(1)), line=line, link_style=link_style)
         if link is not None:
             links.append(link)
     return links
@@ -169,7 +175,7 @@ def _parser() -> MarkdownIt:
 _TAG = re.compile(r"(?<![^\s(\[{,;:*_~\"'])#([\w/\-]+)")
 _NOT_ONLY_NUMBERS = re.compile(r"[^\d/\-]")
 _ESCAPE = re.compile(r"\\[!-/:-@\[-`{-~]")
-_BLOCK_ID = re.compile(r"(?:^|\s)\^([A-Za-z0-9\-]+)[ \t]*$")
+_BLOCK_ID = re.compile(r"(?:^|[ \t])\^([A-Za-z0-9\-]+)[ \t]*$", re.M)
 _LINE_FIELD = re.compile(r"^[ \t]*(?:\*\*|__)?([\w][\w \-]*?)(?:\*\*|__)?::(?:[ \t]+|$)(.*)$", re.M)
 _BRACKET_FIELD = re.compile(r"\[([\w][\w \-]*?)::[ \t]*([^\]\n]*)\]|\(([\w][\w \-]*?)::[ \t]*([^)\n]*)\)")
 _CHECKBOX = re.compile(r"\[(.)\](?:[ \t]+|$)")
@@ -188,17 +194,21 @@ def normalize_field_key(key: str) -> str:
     return _SPACES.sub("-", key.strip().lower())
 
 
-def extract(body: str, *, first_line: int = 1) -> Extracted:
-    """Read the structure of a Markdown ``body`` whose first line is line ``first_line`` of the file."""
+def extract(body: str, *, first_line: int = 1, link_style: str = "obsidian") -> Extracted:
+    """Read the structure of a Markdown ``body`` whose first line is line ``first_line`` of the file.
+
+    ``link_style`` is ``"obsidian"`` (``[[target|alias]]``) or ``"dendron"`` (``[[alias|target]]``).
+    """
     tokens = _parser().parse(body)
-    return _Walker(first_line).walk(tokens)
+    return _Walker(first_line, link_style).walk(tokens)
 
 
 class _Walker:
     """One pass over the block tokens, collecting into lists (kept private: a single-use helper)."""
 
-    def __init__(self, first_line: int) -> None:
+    def __init__(self, first_line: int, link_style: str) -> None:
         self.offset = first_line
+        self.link_style = link_style
         self.headings: list[Heading] = []
         self.tasks: list[Task] = []
         self.links: list[Link] = []
@@ -276,7 +286,10 @@ class _Walker:
                 start, end = child.meta["span"]
                 masked_spans.append((start, end))
                 link = parse_wikilink(
-                    child.content, embed=child.meta["embed"], line=base + src.count("\n", 0, start)
+                    child.content,
+                    embed=child.meta["embed"],
+                    line=base + src.count("\n", 0, start),
+                    link_style=self.link_style,
                 )
                 if link is not None:
                     self.links.append(link)
@@ -315,9 +328,9 @@ class _Walker:
         elif task is not None:
             self._task(src, base, task, ())
         if parent == "paragraph_open" and "^" in masked:
-            match = _BLOCK_ID.search(masked[masked.rfind("\n") + 1 :])
-            if match:
-                self.block_ids.append(match.group(1))
+            # Obsidian wants the id at the end of the block; a line ending in " ^id" inside a
+            # paragraph is read as one too, since that is what its writer meant.
+            self.block_ids.extend(_BLOCK_ID.findall(masked))
         return text
 
     def _markdown_link(self, href: str, alias: str | None, kind: str, line: int) -> None:

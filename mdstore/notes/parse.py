@@ -30,8 +30,18 @@ _TAG_SPLIT = re.compile(r"[,\s]+")
 _NOT_ONLY_NUMBERS = re.compile(r"[^\d/\-]")
 
 
-def parse_note(path: str, data: bytes, *, mtime: float = 0.0, max_bytes: int = DEFAULT_MAX_BYTES) -> Note:
+def parse_note(
+    path: str,
+    data: bytes,
+    *,
+    mtime: float = 0.0,
+    max_bytes: int = DEFAULT_MAX_BYTES,
+    link_style: str = "obsidian",
+) -> Note:
     """Parse the file at vault-relative ``path`` whose content is ``data``.
+
+    ``link_style="dendron"`` reads ``[[alias|target]]`` the way Dendron writes it (Obsidian, the
+    default, writes ``[[target|alias]]``).
 
     Text is decoded as UTF-8 (a BOM is dropped; CRLF and CR line ends are read as LF, so ``body``
     uses LF and every line number is that of the file). ``hash`` and ``size`` are those of ``data``.
@@ -59,13 +69,13 @@ def parse_note(path: str, data: bytes, *, mtime: float = 0.0, max_bytes: int = D
     if front.error:
         errors.append(front.error)
     try:
-        found = extract(front.body, first_line=front.body_line)
+        found = extract(front.body, first_line=front.body_line, link_style=link_style)
     except Exception as exc:  # noqa: BLE001 - a parser bug on odd input must not lose the note
         found = Extracted()
         errors.append(f"could not parse Markdown: {type(exc).__name__}: {exc}")
 
     data_fm = front.data
-    frontmatter_links = _frontmatter_links(front)
+    frontmatter_links = _frontmatter_links(front, link_style)
     return Note(
         path=path,
         title=_title(data_fm, found, path),
@@ -170,7 +180,7 @@ def _aliases(data: dict[str, Any]) -> tuple[str, ...]:
     return tuple(seen)
 
 
-def _frontmatter_links(front: Frontmatter) -> list[Link]:
+def _frontmatter_links(front: Frontmatter, link_style: str) -> list[Link]:
     """Obsidian reads ``[[links]]`` in frontmatter string values; each gets the line of its top key."""
     if "[[" not in front.raw or not front.data:
         return []
@@ -181,7 +191,7 @@ def _frontmatter_links(front: Frontmatter) -> list[Link]:
             continue
         line = _key_line(front, key)
         for text in texts:
-            links.extend(find_wikilinks(text, line))
+            links.extend(find_wikilinks(text, line, link_style=link_style))
     return links
 
 
