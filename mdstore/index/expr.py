@@ -20,7 +20,7 @@ OPERATORS = ("=", "!=", "<", "<=", ">", ">=", "in", "not in", "between", "contai
              "exists", "not exists")
 _OP_ALIASES = {"==": "=", "<>": "!="}
 _KEY = r"(?P<key>[^\s=!<>~(),\"']+)"
-_SYMBOL_OP = re.compile(r"\s*(?P<op>==|!=|<>|<=|>=|=|<|>|[=!<>~]+)\s*")
+_SYMBOL_OP = re.compile(r"\s*(?P<op>[=!<>~]+)\s*")
 _WORD_OP = re.compile(r"\s+(?P<op>not\s+in|in|between|not\s+contains|contains|not\s+exists|exists)\b\s*", re.I)
 _DATE = re.compile(r"^\d{4}-\d{1,2}-\d{1,2}$")
 _DATETIME = re.compile(r"^\d{4}-\d{1,2}-\d{1,2}[T ]\d{1,2}:\d{2}")

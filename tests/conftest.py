@@ -1,0 +1,60 @@
+"""Shared fixtures: real vaults in temp folders."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Mapping
+from pathlib import Path
+
+import pytest
+
+import mdstore
+
+CORPORA = Path(__file__).resolve().parents[1].parent / "shared" / "corpora"
+DENDRON = CORPORA / "dendron-site"
+
+VaultFactory = Callable[[Mapping[str, str | bytes]], mdstore.Vault]
+
+
+def write_files(root: Path, files: Mapping[str, str | bytes]) -> None:
+    for rel, content in files.items():
+        path = root / rel
+        path.parent.mkdir(parents=True, exist_ok=True)
+        if isinstance(content, bytes):
+            path.write_bytes(content)
+        else:
+            path.write_bytes(content.encode("utf-8"))
+
+
+@pytest.fixture
+def make_vault(tmp_path: Path) -> VaultFactory:
+    """Build a vault folder from {relative path: content} and open it (not yet synced)."""
+    opened: list[mdstore.Vault] = []
+
+    def factory(files: Mapping[str, str | bytes], **settings: Mapping[str, object]) -> mdstore.Vault:
+        root = tmp_path / "vault"
+        root.mkdir(exist_ok=True)
+        write_files(root, files)
+        vault = mdstore.open(root, **settings)
+        opened.append(vault)
+        return vault
+
+    yield factory  # type: ignore[misc]
+    for vault in opened:
+        vault.close()
+
+
+def dump_index(vault: mdstore.Vault) -> dict[str, list[tuple[object, ...]]]:
+    """Every table's rows in a stable order, minus bookkeeping, for comparing two indexes."""
+    from mdstore.index.rows import COLUMNS
+
+    out: dict[str, list[tuple[object, ...]]] = {}
+    for table, cols in COLUMNS.items():
+        names = [c for c, _ in cols]
+        res = vault.sql(f"SELECT {', '.join(names)} FROM {table}")
+        out[table] = sorted(res.rows, key=lambda r: tuple("" if v is None else str(v) for v in r))
+    return out
+
+
+def is_root() -> bool:
+    return hasattr(os, "geteuid") and os.geteuid() == 0

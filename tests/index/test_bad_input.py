@@ -1,0 +1,286 @@
+"""Every bad input of the vault-core issue: one clear message naming the file or argument, the rest
+of the vault still indexed, nothing lost."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+import pytest
+
+import mdstore
+from tests.conftest import is_root
+
+GOOD = "---\nstatus: ok\n---\n# Good\n[[Other]]\n"
+
+
+def issues_by_path(report) -> dict[str, str]:
+    return {i.path: i.message for i in report.errors}
+
+
+def synced(make_vault, files):
+    vault = make_vault({"good.md": GOOD, **files})
+    report = vault.sync()
+    assert "good.md" in vault.find().paths()
+    return vault, report
+
+
+def test_invalid_yaml_keeps_body_links_and_tags(make_vault):
+    vault, report = synced(make_vault, {"bad.md": "---\ntitle: [unclosed\n---\n# Bad\n[[good]] #kept\n"})
+    assert "bad.md" in issues_by_path(report)
+    row = vault.sql("SELECT error FROM notes WHERE path = 'bad.md'").first()
+    assert row["error"] and "frontmatter" in row["error"].lower() or "yaml" in row["error"].lower()
+    assert vault.find("#kept").paths() == ["bad.md"]
+    assert [r["resolved"] for r in vault.outlinks("bad.md")] == ["good.md"]
+    assert vault.check().to_dicts()
+
+
+def test_unclosed_frontmatter(make_vault):
+    vault, report = synced(make_vault, {"open.md": "---\ntitle: x\nno end here\n#tag\n"})
+    assert "never closed" in issues_by_path(report)["open.md"]
+    assert "open.md" in vault.find().paths()
+
+
+@pytest.mark.parametrize("block", ["- a\n- b\n", "just a string\n", "42\n"])
+def test_frontmatter_that_is_not_a_mapping(make_vault, block):
+    vault, report = synced(make_vault, {"list.md": f"---\n{block}---\nbody\n"})
+    assert "mapping" in issues_by_path(report)["list.md"]
+    assert vault.get("list.md").frontmatter == {}
+
+
+def test_bom_crlf_and_no_final_newline(make_vault):
+    text = "\ufeff---\r\nstatus: crlf\r\n---\r\n# Title\r\n- [ ] task\r\n[[good]]"
+    vault, report = synced(make_vault, {"crlf.md": text.encode("utf-8")})
+    assert report.errors == ()
+    assert vault.find("status = crlf").paths() == ["crlf.md"]
+    assert vault.tasks(path="crlf.md").first()["line"] == 5
+    assert vault.get("crlf.md").title == "Title"
+
+
+def test_non_utf8_bytes(make_vault):
+    vault, report = synced(make_vault, {"latin.md": "---\nstatus: x\n---\ncaf\xe9 #t\n".encode("latin-1")})
+    assert "UTF-8" in issues_by_path(report)["latin.md"]
+    assert vault.find("status = x").paths() == ["latin.md"]
+
+
+def test_binary_file_named_md(make_vault):
+    vault, report = synced(make_vault, {"img.md": b"\x89PNG\r\n\x1a\n\x00\x00\x00IHDR" + bytes(range(256))})
+    assert "binary" in issues_by_path(report)["img.md"]
+    assert "img.md" in vault.find().paths()
+
+
+def test_empty_file(make_vault):
+    vault, report = synced(make_vault, {"empty.md": ""})
+    assert "empty.md" not in issues_by_path(report)
+    assert vault.get("empty.md").title == "empty"
+
+
+def test_twenty_megabyte_note(make_vault):
+    big = "---\nstatus: big\n---\n" + ("word " * 4_200_000)
+    vault, report = synced(make_vault, {"big.md": big})
+    assert "limit" in issues_by_path(report)["big.md"]
+    assert "big.md" in vault.find().paths()
+
+
+def test_unicode_and_spaces_in_paths(make_vault):
+    vault, report = synced(
+        make_vault, {"Ünïcödé folder/naïve note 日本.md": "# Naïve\n[[good]]\n", "links.md": "[[naïve note 日本]]"}
+    )
+    assert report.errors == ()
+    assert vault.outlinks("links.md").first()["resolved"] == "Ünïcödé folder/naïve note 日本.md"
+
+
+def test_case_only_rename(make_vault):
+    vault, _ = synced(make_vault, {"note.md": "# n\n"})
+    os.rename(vault.root / "note.md", vault.root / "Note.md")
+    report = vault.sync()
+    assert report.moved == (("note.md", "Note.md"),)
+    assert sorted(vault.find().paths()) == ["Note.md", "good.md"]
+
+
+def test_file_replaced_by_folder_of_same_name(make_vault):
+    vault, _ = synced(make_vault, {"thing.md": "# thing\n"})
+    os.remove(vault.root / "thing.md")
+    (vault.root / "thing.md").mkdir()
+    (vault.root / "thing.md" / "inner.md").write_text("# inner\n")
+    report = vault.sync()
+    assert "thing.md" in report.deleted
+    assert "thing.md/inner.md" in report.added
+
+
+def test_symlink_loop_and_symlink_outside(make_vault, tmp_path):
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (outside / "secret.md").write_text("# secret\n")
+    vault = make_vault({"good.md": GOOD})
+    os.symlink(vault.root / "loop", vault.root / "loop")
+    os.symlink(outside, vault.root / "escape")
+    os.symlink(outside / "secret.md", vault.root / "secret-link.md")
+    report = vault.sync()
+    issues = issues_by_path(report)
+    assert "loop" in issues["loop"]
+    assert "outside" in issues["escape"] and "outside" in issues["secret-link.md"]
+    assert vault.find().paths() == ["good.md"]
+
+
+NOBODY_SCRIPT = """
+import json, os, sys
+# Load every module first: the interpreter's own files may not be readable by `nobody`.
+import mdstore, mdstore.index.sync, mdstore.index.query, mdstore.notes.parse, mdstore.notes.links
+import duckdb, pyarrow, pathspec, yaml, markdown_it, datetime, decimal, encodings.idna
+os.setgid(65534); os.setuid(65534)
+vault = mdstore.open(sys.argv[1])
+try:
+    report = vault.sync()
+    print(json.dumps({"ok": True, "deleted": list(report.deleted),
+                      "errors": {i.path: i.message for i in report.errors},
+                      "paths": vault.find().paths()}))
+except mdstore.MdstoreError as exc:
+    print(json.dumps({"ok": False, "error": str(exc), "type": type(exc).__name__}))
+"""
+
+
+def run_unprivileged(root: Path) -> dict:
+    """Root reads everything, so permission tests drop to `nobody` in a child process."""
+    if is_root():
+        cmd = [sys.executable, "-c", NOBODY_SCRIPT, str(root)]
+    else:
+        cmd = [sys.executable, "-c", NOBODY_SCRIPT.replace("os.setgid(65534); os.setuid(65534)", ""), str(root)]
+    out = subprocess.run(cmd, capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+@pytest.fixture
+def shared_vault():
+    """A vault in a world-accessible temp folder (so a `nobody` child process can use it)."""
+    base = Path(tempfile.mkdtemp(prefix="mdstore-perm-"))
+    os.chmod(base, 0o777)
+    root = base / "vault"
+    root.mkdir()
+    yield root
+    for folder, dirs, _ in os.walk(base):
+        for d in dirs:
+            os.chmod(os.path.join(folder, d), 0o777)
+    import shutil
+
+    shutil.rmtree(base, ignore_errors=True)
+
+
+def _open_up(root: Path) -> None:
+    for folder, dirs, files in os.walk(root):
+        os.chmod(folder, 0o777)
+        for name in files:
+            os.chmod(os.path.join(folder, name), 0o666)
+
+
+def test_unreadable_note_is_kept_and_reported(shared_vault):
+    (shared_vault / "good.md").write_text(GOOD)
+    (shared_vault / "private.md").write_text("---\nstatus: secret\n---\n# Private\n")
+    _open_up(shared_vault)
+    first = run_unprivileged(shared_vault)
+    assert sorted(first["paths"]) == ["good.md", "private.md"]
+    os.chmod(shared_vault / "private.md", 0o000)
+    st = (shared_vault / "private.md").stat()
+    os.utime(shared_vault / "private.md", ns=(st.st_atime_ns, st.st_mtime_ns + 2_000_000_000))
+    second = run_unprivileged(shared_vault)
+    assert second["ok"], second
+    assert "private.md" in second["paths"], "an unreadable note must keep its rows"
+    assert "private.md" in second["errors"] and "cannot read" in second["errors"]["private.md"]
+    assert second["deleted"] == []
+    os.chmod(shared_vault / "private.md", 0o666)
+
+
+def test_unreadable_folder_keeps_its_notes(shared_vault):
+    (shared_vault / "good.md").write_text(GOOD)
+    (shared_vault / "locked").mkdir()
+    (shared_vault / "locked" / "inner.md").write_text("# inner\n")
+    _open_up(shared_vault)
+    assert "locked/inner.md" in run_unprivileged(shared_vault)["paths"]
+    os.chmod(shared_vault / "locked", 0o000)
+    second = run_unprivileged(shared_vault)
+    assert "locked/inner.md" in second["paths"]
+    assert second["deleted"] == []
+    os.chmod(shared_vault / "locked", 0o777)
+
+
+def test_unreadable_vault_root_aborts_and_leaves_index(shared_vault):
+    (shared_vault / "good.md").write_text(GOOD)
+    _open_up(shared_vault)
+    assert run_unprivileged(shared_vault)["paths"] == ["good.md"]
+    os.chmod(shared_vault, 0o333)  # can enter and write .mdstore/, cannot list
+    try:
+        result = run_unprivileged(shared_vault)
+    finally:
+        os.chmod(shared_vault, 0o777)
+    assert not result["ok"]
+    assert "cannot read the vault folder" in result["error"]
+    vault = mdstore.open(shared_vault)
+    assert vault.sql("SELECT path FROM notes").paths() == ["good.md"]
+    vault.close()
+
+
+@pytest.mark.parametrize(
+    "expr, fragment",
+    [
+        ("priority => 2", "unknown operator"),
+        ("priority ~ 2", "unknown operator"),
+        ("due < 2026-13-45", "malformed date"),
+        ("due <", "no value"),
+        ("priority", "no operator"),
+        ("#", "malformed tag"),
+        ("due between 2026-01-01", "between"),
+    ],
+)
+def test_malformed_find_filters(make_vault, expr, fragment):
+    vault, _ = synced(make_vault, {})
+    with pytest.raises(mdstore.QueryError, match=fragment):
+        vault.find(expr)
+
+
+@pytest.mark.parametrize(
+    "statement",
+    [
+        "DELETE FROM notes",
+        "DROP TABLE notes",
+        "INSERT INTO tags VALUES ('x', 'y')",
+        "UPDATE notes SET title = 'x'",
+        "COPY notes TO '/tmp/out.csv'",
+        "ATTACH '/tmp/other.db' AS o",
+        "CREATE TABLE t (x INT)",
+        "SELECT 1; DELETE FROM notes",
+        "PRAGMA enable_checkpoint_on_shutdown",
+    ],
+)
+def test_sql_write_statements_are_refused(make_vault, statement):
+    vault, _ = synced(make_vault, {})
+    with pytest.raises(mdstore.QueryError):
+        vault.sql(statement)
+    assert vault.find().paths() == ["good.md"]
+
+
+def test_sql_syntax_error_is_a_query_error(make_vault):
+    vault, _ = synced(make_vault, {})
+    with pytest.raises(mdstore.QueryError):
+        vault.sql("SELEC path FROM notes")
+    with pytest.raises(mdstore.QueryError):
+        vault.sql("SELECT nope FROM notes")
+
+
+def test_values_are_parameters_not_sql(make_vault):
+    vault, _ = synced(make_vault, {"x.md": "---\nstatus: \"a'; DROP TABLE notes; --\"\n---\n"})
+    assert vault.find("status = \"a'; DROP TABLE notes; --\"").paths() == ["x.md"]
+    assert len(vault.find()) == 2
+
+
+def test_paths_escaping_the_vault_are_refused(make_vault):
+    vault, _ = synced(make_vault, {})
+    for bad in ("../etc/passwd", "/etc/passwd", "a/../../x", "bad\x00name"):
+        with pytest.raises(mdstore.InvalidPath):
+            vault.get(bad)
+    with pytest.raises(mdstore.NoteNotFound):
+        vault.get("missing.md")

@@ -1,0 +1,186 @@
+"""Vault.find and the read API over typed values."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+
+import mdstore
+
+FILES = {
+    "p/a.md": """---
+status: active
+priority: 3
+rating: 4.5
+due: 2026-12-01
+done: false
+tags: [project, area/work]
+people: [ada, bob]
+project: {name: Apollo, phase: 2}
+---
+# A
+[[b]] [[c]]
+- [ ] open one
+owner:: ada
+""",
+    "p/b.md": """---
+status: waiting
+priority: 1
+due: 2026-11-15T10:30:00
+done: true
+tags: project
+people: [carol]
+---
+# B
+[[a]]
+- [x] closed
+""",
+    "q/c.md": """---
+status: active
+priority: 2
+due: 2027-01-10
+project: {name: Zeus, phase: 1}
+---
+# C
+#area/home
+""",
+    "d.md": "# D\nno frontmatter, links to [[a]]\n",
+}
+
+
+@pytest.fixture
+def vault(make_vault):
+    v = make_vault(FILES)
+    v.sync()
+    return v
+
+
+def paths(result) -> list[str]:
+    return sorted(result.paths())
+
+
+@pytest.mark.parametrize(
+    "expr, expected",
+    [
+        ("status = active", ["p/a.md", "q/c.md"]),
+        ("status = ACTIVE", ["p/a.md", "q/c.md"]),
+        ("status != active", ["d.md", "p/b.md"]),
+        ("priority >= 2", ["p/a.md", "q/c.md"]),
+        ("priority < 2", ["p/b.md"]),
+        ("priority = 3", ["p/a.md"]),
+        ("rating > 4", ["p/a.md"]),
+        ("done = true", ["p/b.md"]),
+        ("done = false", ["p/a.md"]),
+        ("due < 2026-12-01", ["p/b.md"]),
+        ("due <= 2026-12-01", ["p/a.md", "p/b.md"]),
+        ("due = 2026-11-15", ["p/b.md"]),
+        ("due > 2026-12-01", ["q/c.md"]),
+        ("due between 2026-11-01 and 2026-12-31", ["p/a.md", "p/b.md"]),
+        ("status in (active, waiting)", ["p/a.md", "p/b.md", "q/c.md"]),
+        ("status not in (active)", ["d.md", "p/b.md"]),
+        ("people contains ada", ["p/a.md"]),
+        ("people = carol", ["p/b.md"]),
+        ("project.name = Zeus", ["q/c.md"]),
+        ("project.phase >= 2", ["p/a.md"]),
+        ("project exists", ["p/a.md", "q/c.md"]),
+        ("project not exists", ["d.md", "p/b.md"]),
+        ("owner = ada", ["p/a.md"]),
+        ("#project", ["p/a.md", "p/b.md"]),
+        ("#area", ["p/a.md", "q/c.md"]),
+        ("#area/home", ["q/c.md"]),
+        ("-#project", ["d.md", "q/c.md"]),
+        ("tags contains project", ["p/a.md", "p/b.md"]),
+        ("title = B", ["p/b.md"]),
+        ("folder = p", ["p/a.md", "p/b.md"]),
+        ("path contains c.md", ["q/c.md"]),
+        ("words > 0", ["d.md", "p/a.md", "p/b.md", "q/c.md"]),
+    ],
+)
+def test_filters(vault, expr, expected):
+    assert paths(vault.find(expr)) == expected
+
+
+def test_filters_combine_with_and(vault):
+    assert paths(vault.find("status = active", "priority >= 3")) == ["p/a.md"]
+    assert paths(vault.find("status = active", tag="area")) == ["p/a.md", "q/c.md"]
+
+
+def test_where_dict(vault):
+    assert paths(vault.find(where={"status": "active", "priority": (">", 2)})) == ["p/a.md"]
+    assert paths(vault.find(where={"due": ("<", dt.date(2026, 12, 1))})) == ["p/b.md"]
+    with pytest.raises(mdstore.QueryError, match="unknown operator"):
+        vault.find(where={"priority": ("~", 1)})
+
+
+def test_folder_links_and_tasks_filters(vault):
+    assert paths(vault.find(folder="p")) == ["p/a.md", "p/b.md"]
+    assert paths(vault.find(folder="q/")) == ["q/c.md"]
+    assert paths(vault.find(links_to="p/a.md")) == ["d.md", "p/b.md"]
+    assert paths(vault.find(links_to="a")) == ["d.md", "p/b.md"]
+    assert paths(vault.find(linked_from="p/a.md")) == ["p/b.md", "q/c.md"]
+    assert paths(vault.find(has_open_tasks=True)) == ["p/a.md"]
+    assert paths(vault.find(has_open_tasks=False)) == ["d.md", "p/b.md", "q/c.md"]
+
+
+def test_sort_limit_offset(vault):
+    assert vault.find("priority exists", sort="-priority").paths() == ["p/a.md", "q/c.md", "p/b.md"]
+    assert vault.find("priority exists", sort=["priority"]).paths() == ["p/b.md", "q/c.md", "p/a.md"]
+    assert vault.find(sort="status,-priority").paths() == ["p/a.md", "q/c.md", "p/b.md", "d.md"]
+    assert vault.find(sort="path", limit=2).paths() == ["d.md", "p/a.md"]
+    assert vault.find(sort="path", limit=2, offset=2).paths() == ["p/b.md", "q/c.md"]
+    assert vault.find(sort="-due", limit=1).paths() == ["q/c.md"]
+
+
+def test_modified_ranges(vault):
+    today = dt.date.today()
+    assert len(vault.find(modified_after=today - dt.timedelta(days=1))) == 4
+    assert len(vault.find(modified_before="2000-01-01")) == 0
+    with pytest.raises(mdstore.QueryError):
+        vault.find(modified_after="yesterday-ish")
+
+
+def test_result_conversions(vault):
+    res = vault.find("status = active", sort="path")
+    rows = res.to_dicts()
+    assert rows[0]["frontmatter"]["project"] == {"name": "Apollo", "phase": 2}
+    assert rows[0]["tags"] == ["area/work", "project"]
+    df = res.df()
+    assert list(df["path"]) == ["p/a.md", "q/c.md"]
+    table = res.arrow()
+    assert table.num_rows == 2 and "title" in table.column_names
+
+
+def test_graph_and_listing_calls(vault):
+    assert {r["source"] for r in vault.backlinks("p/a.md")} == {"p/b.md", "d.md"}
+    assert [r["resolved"] for r in vault.outlinks("p/a.md")] == ["p/b.md", "q/c.md"]
+    assert vault.broken_links().to_dicts() == []
+    assert paths(vault.orphans()) == ["d.md"]
+    near = {r["path"]: r["distance"] for r in vault.neighbors("q/c.md", depth=2)}
+    assert near == {"p/a.md": 1, "p/b.md": 2, "d.md": 2}
+    tags = {r["tag"]: r["count"] for r in vault.tags()}
+    assert tags == {"project": 2, "area/work": 1, "area/home": 1}
+    assert [t["text"] for t in vault.tasks(done=False)] == ["open one"]
+    assert [t["text"] for t in vault.tasks(tag="project", done=True)] == ["closed"]
+
+
+def test_get_reads_the_file_and_resolves_links(vault):
+    note = vault.get("p/a.md")
+    assert note.title == "A"
+    assert note.frontmatter["priority"] == 3
+    assert [link.resolved for link in note.links] == ["p/b.md", "q/c.md"]
+    assert vault.get("a").path == "p/a.md"  # by name, like a wikilink
+
+
+def test_sql_reads_documented_views(vault):
+    res = vault.sql("SELECT target, count(*) AS n FROM backlinks GROUP BY target ORDER BY target")
+    assert res.to_dicts() == [{"target": "p/a.md", "n": 2}, {"target": "p/b.md", "n": 1}, {"target": "q/c.md", "n": 1}]
+    res = vault.sql("SELECT path FROM notes WHERE path = ?", ["d.md"])
+    assert res.paths() == ["d.md"]
+
+
+def test_check_reports_duplicate_ids_and_broken_links(make_vault):
+    v = make_vault({"x.md": "---\nid: same\n---\n[[nowhere]]", "y.md": "---\nid: same\n---\n"})
+    v.sync()
+    kinds = sorted((r["path"], r["kind"]) for r in v.check())
+    assert kinds == [("x.md", "broken-link"), ("x.md", "duplicate-id"), ("y.md", "duplicate-id")]
