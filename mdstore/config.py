@@ -53,11 +53,20 @@ class WatchSettings:
 
 @dataclass(frozen=True)
 class QueueSettings:
-    fsync: bool = True
-    retention_hours: float = 24.0
-    lease_seconds: float = 60.0
-    max_attempts: int = 5
-    handlers: tuple[str, ...] = ()  # dotted paths "package.module:function" registered by kind name
+    backend: str = "spool"  # "spool" (files under .mdstore/queue/); "postgres" comes with the team tier
+    fsync: bool = True  # fsync job files and folders: a state change survives a power cut
+    retention_hours: float = 24.0  # finished jobs are deleted after this
+    lease_seconds: float = 60.0  # a claimed job returns to the queue if its worker is silent this long
+    max_attempts: int = 5  # failed runs before a job is dead
+    backoff_seconds: float = 1.0  # first retry delay; doubles per failure, with jitter
+    backoff_max_seconds: float = 300.0
+    poll_seconds: float = 0.02  # longest sleep of an idle worker between looks at the queue
+    message_retention_hours: float = 1.0  # pub/sub messages are deleted after this
+    concurrency: int = 1  # jobs one `mdstore worker` runs at once (threads)
+    watcher_jobs: bool = False  # the watcher enqueues `index` jobs instead of indexing itself
+    # "package.module" (its @mdstore.queue.handler functions), "package.module:function" or
+    # "kind=package.module:function"
+    handlers: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,556 @@
+"""The spool backend: a job queue made of files in ``.mdstore/queue/<queue>/``, with no service.
+
+One folder per state; a job is one JSON file whose *name* carries its order::
+
+    new/<prio>.<seq>.<id>.json                 waiting, claimed in name order (priority, then sequence)
+    delayed/<due-ms>.<prio>.<seq>.<id>.json    waiting until <due-ms> (epoch milliseconds)
+    claimed/<prio>.<seq>.<id>.<owner>.json     running; the file's mtime is the lease deadline
+    claimed/<prio>.<seq>.<id>.<owner>.w.json   being rewritten by its owner (fail, retry, replace)
+    done/<prio>.<seq>.<id>.json                finished; pruned after the retention
+    dead/<prio>.<seq>.<id>.json                out of attempts; keeps the last error
+    corrupt/                                   files that did not parse, moved aside
+    tmp/  owners/  ids/  channels/  lock       temp files, live owners, id index, pub/sub, sequence
+
+Every state change is one ``rename``, so after a crash at any instant each job is in exactly one
+state. A rename whose source is gone fails, which makes claims exclusive and tells a consumer it lost
+its lease. Rewriting a job (attempts, error) happens only on a ``.w`` file that its live owner holds
+alone; a dead owner's ``.w`` file is taken over like any other claim.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+import threading
+import time
+from collections import deque
+from dataclasses import replace as _replace
+from pathlib import Path
+from typing import Any
+
+from ..errors import QueueError
+from . import owners
+from .files import TMP, fsync_dir, temp_owner, write_temp
+from .job import MAX_PRIORITY, Job, JobState, QueueStats, backoff, check_id, check_priority, decode, encode
+from .job import job_id as make_job_id
+from .protocol import MessageHandler
+from .pubsub import Channels, ChannelSubscription
+from .sequence import Sequence
+
+log = logging.getLogger("mdstore.queue")
+
+CORRUPT = "corrupt"
+IDS = "ids"
+_FOLDERS = (*(s.value for s in JobState), CORRUPT, TMP, owners.OWNERS, IDS)
+_NAME = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+_LISTING_TTL = 0.25  # seconds a sorted listing of new/ is reused before a fresh look for priorities
+_DELAYED_RECHECK = 0.25  # seconds between looks at delayed/ for jobs other processes added
+_MAX_ERROR = 8000
+
+
+class SpoolQueue:
+    """A queue in ``<path>/<name>/`` (for a vault, ``path`` is ``.mdstore/queue``); safe to share
+    between threads and between processes on one machine."""
+
+    def __init__(
+        self,
+        path: str | os.PathLike[str],
+        name: str = "default",
+        *,
+        fsync: bool = True,
+        lease: float = 60.0,
+        max_attempts: int = 5,
+        backoff: float = 1.0,
+        backoff_max: float = 300.0,
+        retention: float = 24 * 3600.0,
+        message_retention: float = 3600.0,
+        poll_interval: float = 0.02,
+    ) -> None:
+        if not _NAME.match(name):
+            raise QueueError(f"queue name {name!r} must be 1-64 letters, digits, '-' or '_'")
+        if lease <= 0 or max_attempts < 1:
+            raise QueueError("lease must be positive and max_attempts at least 1")
+        self.name = name
+        self.dir = Path(path) / name
+        self.durable = fsync
+        self.lease = lease
+        self.max_attempts = max_attempts
+        self.backoff = backoff
+        self.backoff_max = backoff_max
+        self.retention = retention
+        self.poll_interval = poll_interval
+        try:
+            for folder in _FOLDERS:
+                (self.dir / folder).mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise QueueError(f"cannot create the queue folder {self.dir}: {exc}") from exc
+        self._seq = Sequence(self.dir)
+        self._owner = owners.OwnerToken(self.dir)
+        self._channels = Channels(self.dir, self._seq, fsync, message_retention, poll_interval)
+        self._mutex = threading.RLock()
+        self._candidates: deque[str] = deque()
+        self._listed_at = 0.0
+        self._next_promote = 0.0
+        self._next_reap = 0.0
+
+    def __repr__(self) -> str:
+        return f"SpoolQueue({str(self.dir.parent)!r}, {self.name!r})"
+
+    def __enter__(self) -> SpoolQueue:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -- producing -----------------------------------------------------------------------------
+
+    def enqueue(
+        self,
+        kind: str,
+        payload: Any = None,
+        *,
+        key: str | None = None,
+        job_id: str | None = None,
+        priority: int = 0,
+        delay: float | None = None,
+        max_attempts: int | None = None,
+        replace: bool = False,
+    ) -> Job:
+        if not isinstance(kind, str) or not kind:
+            raise QueueError("a job needs a kind (a non-empty string)")
+        check_priority(priority)
+        keyed = job_id is not None or key is not None
+        jid = check_id(job_id) if job_id is not None else make_job_id(kind, key)
+        now = time.time()
+        due = now + delay if delay is not None and delay > 0 else None
+        job = Job(jid, kind, payload, priority, 0, max_attempts or self.max_attempts, due, now)
+        tmp: Path | None = write_temp(self.dir, self._owner.token, encode(job), self.durable)
+        try:
+            with self._seq.locked():
+                taken: Path | None = None
+                if keyed:
+                    waiting = self._waiting_path(jid)
+                    if waiting is not None and not replace:
+                        found = self._read(waiting)
+                        if found is not None:
+                            return found
+                    elif waiting is not None:
+                        taken = self._take_over(waiting)
+                seq = self._seq.take()
+                dest = self._dest(_stem(priority, seq, jid), due)
+                if taken is not None:
+                    # The replaced job's file becomes the new one: never two, never none.
+                    os.rename(tmp, taken)
+                    tmp = taken
+                os.rename(tmp, dest)
+                tmp = None
+                if keyed:
+                    self._index_id(jid, dest)
+            if self.durable:
+                fsync_dir(dest.parent)
+        finally:
+            if tmp is not None:
+                os.unlink(tmp)
+        if due is not None:
+            self._next_promote = min(self._next_promote, due)
+        state = JobState.DELAYED if due is not None else JobState.NEW
+        return _replace(job, seq=seq, state=state)
+
+    # -- consuming -----------------------------------------------------------------------------
+
+    def claim(self, *, lease: float | None = None) -> Job | None:
+        token = self._owner.token
+        lease = lease or self.lease
+        with self._mutex:
+            self._maintain(time.time())
+            relisted = False
+            while True:
+                stale = time.monotonic() - self._listed_at > _LISTING_TTL
+                if not self._candidates or (stale and not relisted):
+                    if relisted:
+                        return None
+                    self._candidates = deque(sorted(n for n in _listdir(self.dir / "new") if n[0] != "."))
+                    self._listed_at = time.monotonic()
+                    relisted = True
+                    continue
+                name = self._candidates.popleft()
+                src = self.dir / "new" / name
+                parts = _split(name, 4)
+                if parts is None:
+                    self._set_aside(src, "its name is not <prio>.<seq>.<id>.json")
+                    continue
+                dst = self.dir / "claimed" / f"{parts[0]}.{parts[1]}.{parts[2]}.{token}.json"
+                deadline = time.time() + lease
+                try:
+                    # The lease is set before the claim so the claimed file is never seen expired.
+                    os.utime(src, (deadline, deadline))
+                    os.rename(src, dst)
+                except FileNotFoundError:
+                    continue  # another consumer took it
+                job = self._load(dst, JobState.CLAIMED, token)
+                if job is not None:
+                    return job
+
+    def ack(self, job: Job) -> None:
+        done = self.dir / "done" / f"{_job_stem(job)}.json"
+        self._move_claimed(job, done)
+        now = time.time()
+        os.utime(done, (now, now))  # the retention clock starts when the job finished
+        if self.durable:
+            fsync_dir(done.parent)
+
+    def fail(self, job: Job, error: str, *, retry: bool = True) -> Job:
+        owned = self._own(self._claimed_path(job))
+        if owned is None:
+            raise QueueError(f"job {job.id}: lost its claim (lease expired) before it could fail")
+        return self._reschedule(owned, job, error, retry)
+
+    def release(self, job: Job) -> None:
+        self._move_claimed(job, self.dir / "new" / f"{_job_stem(job)}.json")
+
+    def extend(self, job: Job, lease: float | None = None) -> None:
+        deadline = time.time() + (lease or self.lease)
+        try:
+            os.utime(self._claimed_path(job), (deadline, deadline))
+        except FileNotFoundError:
+            raise QueueError(f"job {job.id}: lost its claim (lease expired); cannot extend") from None
+
+    def wait(self, timeout: float) -> bool:
+        deadline = time.monotonic() + timeout
+        step = 0.001
+        new = self.dir / "new"
+        while True:
+            if time.time() >= self._next_promote or _any_entry(new):
+                return True
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                return False
+            # Short sleeps right after activity, longer ones (up to poll_interval) when idle.
+            time.sleep(min(step, remaining))
+            step = min(step * 2, self.poll_interval)
+
+    # -- inspecting and maintenance ------------------------------------------------------------
+
+    def get(self, job_id: str) -> Job | None:
+        best: tuple[int, Path, JobState, str | None] | None = None
+        for state in JobState:
+            for name in _listdir(self.dir / state.value):
+                info = _parse(state, name)
+                if info is not None and info[1] == job_id and (best is None or info[0] > best[0]):
+                    best = (info[0], self.dir / state.value / name, state, info[2])
+        return None if best is None else self._read(best[1])
+
+    def jobs(self, state: JobState | None = None, *, limit: int | None = None) -> list[Job]:
+        result: list[Job] = []
+        for each in [state] if state is not None else list(JobState):
+            names = sorted(n for n in _listdir(self.dir / each.value) if _parse(each, n) is not None)
+            for name in names:
+                if limit is not None and len(result) >= limit:
+                    return result
+                job = self._read(self.dir / each.value / name)
+                if job is not None:
+                    result.append(job)
+        return result
+
+    def length(self) -> int:
+        return sum(_count(self.dir / s) for s in ("new", "delayed"))
+
+    def stats(self) -> QueueStats:
+        counts = {s.value: _count(self.dir / s.value) for s in JobState}
+        return QueueStats(queue=self.name, corrupt=len(_listdir(self.dir / CORRUPT)), **counts)
+
+    def retry(self, job_id: str | None = None) -> int:
+        count = 0
+        for name in _listdir(self.dir / "dead"):
+            info = _parse(JobState.DEAD, name)
+            if info is None or (job_id is not None and info[1] != job_id):
+                continue
+            owned = self._own(self.dir / "dead" / name)
+            job = None if owned is None else self._load(owned, JobState.CLAIMED)
+            if owned is None or job is None:
+                continue
+            fresh = _replace(job, attempts=0, not_before=None)
+            self._rewrite(owned, fresh, self.dir / "new" / f"{_job_stem(job)}.json")
+            count += 1
+        return count
+
+    def purge(self, state: JobState = JobState.DEAD, *, job_id: str | None = None) -> int:
+        state = JobState(state)
+        if state is JobState.CLAIMED:
+            raise QueueError("running jobs cannot be purged; stop their workers (leases then expire)")
+        count = 0
+        for name in _listdir(self.dir / state.value):
+            info = _parse(state, name)
+            if info is not None and (job_id is None or info[1] == job_id):
+                count += _unlink(self.dir / state.value / name)
+        return count
+
+    def prune(self) -> int:
+        now = time.time()
+        removed = 0
+        for name in _listdir(self.dir / "done"):
+            path = self.dir / "done" / name
+            try:
+                if os.stat(path).st_mtime < now - self.retention:
+                    removed += _unlink(path)
+            except FileNotFoundError:
+                pass
+        alive: dict[str, bool] = {}
+        for name in _listdir(self.dir / TMP):
+            token = temp_owner(name)
+            if token is not None and token not in alive:
+                alive[token] = owners.is_alive(self.dir, token)
+            if token is None or not alive[token]:
+                removed += _unlink(self.dir / TMP / name)
+        owners.remove_dead(self.dir)
+        with self._seq.locked():
+            for name in _listdir(self.dir / IDS):
+                if self._waiting_path(name) is None:
+                    _unlink(self.dir / IDS / name)
+        return removed + self._channels.prune()
+
+    # -- pub/sub -------------------------------------------------------------------------------
+
+    def publish(self, channel: str, message: Any) -> None:
+        self._channels.publish(channel, message, self._owner.token)
+
+    def subscribe(
+        self, channel: str, handler: MessageHandler, *, durable: str | None = None
+    ) -> ChannelSubscription:
+        return self._channels.subscribe(channel, handler, durable=durable)
+
+    def close(self) -> None:
+        self._channels.close()
+        self._owner.close()
+        self._seq.close()
+
+    # -- internals -----------------------------------------------------------------------------
+
+    def _maintain(self, now: float) -> None:
+        if now >= self._next_promote:
+            self._promote(now)
+        if now >= self._next_reap:
+            self._next_reap = now + min(1.0, self.lease / 4)
+            self._reap(now)
+
+    def _promote(self, now: float) -> None:
+        """Move due jobs from delayed/ to new/ (any consumer may do it; the rename decides)."""
+        next_due = now + _DELAYED_RECHECK
+        limit_ms = int(now * 1000)
+        for name in _listdir(self.dir / "delayed"):
+            due_ms, _, rest = name.partition(".")
+            if not due_ms.isdigit() or _split(rest, 4) is None:
+                self._set_aside(self.dir / "delayed" / name, "its name is not <due>.<prio>.<seq>.<id>.json")
+            elif int(due_ms) <= limit_ms:
+                try:
+                    os.rename(self.dir / "delayed" / name, self.dir / "new" / rest)
+                except FileNotFoundError:
+                    pass
+            else:
+                next_due = min(next_due, int(due_ms) / 1000)
+        self._next_promote = next_due
+
+    def _reap(self, now: float) -> None:
+        """Take back claims whose owner died or whose lease ended; each counts as a failed attempt."""
+        mine = self._owner.token
+        alive: dict[str, bool] = {mine: True}
+        for name in _listdir(self.dir / "claimed"):
+            parts = name.split(".")
+            if len(parts) not in (5, 6) or parts[-1] != "json":
+                continue
+            owner = parts[3]
+            if owner not in alive:
+                alive[owner] = owners.is_alive(self.dir, owner)
+            path = self.dir / "claimed" / name
+            if len(parts) == 6:
+                if alive[owner]:
+                    continue  # a live owner is rewriting it right now
+                reason = "its worker died"
+            elif alive[owner]:
+                try:
+                    if os.stat(path).st_mtime > now:
+                        continue
+                except FileNotFoundError:
+                    continue
+                reason = "its lease expired"
+            else:
+                reason = "its worker died"
+            owned = self._own(path)
+            job = None if owned is None else self._load(owned, JobState.CLAIMED)
+            if owned is None or job is None:
+                continue
+            log.warning("queue %s: job %s (%s) taken back: %s", self.name, job.id, job.kind, reason)
+            self._reschedule(owned, job, f"{reason} while it ran (owner {owner})", retry=True)
+
+    def _reschedule(self, owned: Path, job: Job, error: str, retry: bool) -> Job:
+        attempts = job.attempts + 1
+        stem = _job_stem(job)
+        error = error if len(error) <= _MAX_ERROR else error[: _MAX_ERROR - 1] + "…"
+        if retry and attempts < job.max_attempts:
+            due = time.time() + backoff(attempts, self.backoff, self.backoff_max)
+            updated = _replace(job, attempts=attempts, last_error=error, not_before=due, state=JobState.DELAYED)
+            self._rewrite(owned, updated, self._dest(stem, due))
+            self._next_promote = min(self._next_promote, due)
+        else:
+            updated = _replace(job, attempts=attempts, last_error=error, not_before=None, state=JobState.DEAD)
+            self._rewrite(owned, updated, self.dir / "dead" / f"{stem}.json")
+        return _replace(updated, token=None)
+
+    def _rewrite(self, owned: Path, job: Job, dest: Path) -> None:
+        """Give a ``.w`` file we own new contents, then move it to its next state."""
+        tmp = write_temp(self.dir, self._owner.token, encode(job), self.durable)
+        os.rename(tmp, owned)
+        os.rename(owned, dest)
+        if self.durable:
+            fsync_dir(dest.parent)
+            fsync_dir(owned.parent)
+
+    def _own(self, path: Path) -> Path | None:
+        """Rename a job file to a ``.w`` claim of ours (None if someone else moved it first)."""
+        parts = path.name.split(".")
+        if path.parent.name == "delayed":
+            parts = parts[1:]
+        owned = self.dir / "claimed" / f"{parts[0]}.{parts[1]}.{parts[2]}.{self._owner.token}.w.json"
+        try:
+            os.rename(path, owned)
+        except FileNotFoundError:
+            return None
+        return owned
+
+    def _take_over(self, waiting: Path) -> Path | None:
+        owned = self._own(waiting)
+        if owned is None and waiting.parent.name == "delayed":
+            # It may have just been promoted to new/.
+            owned = self._own(self.dir / "new" / waiting.name.partition(".")[2])
+        return owned
+
+    def _move_claimed(self, job: Job, dest: Path) -> None:
+        try:
+            os.rename(self._claimed_path(job), dest)
+        except FileNotFoundError:
+            raise QueueError(f"job {job.id}: lost its claim (lease expired; it will run again)") from None
+
+    def _claimed_path(self, job: Job) -> Path:
+        if job.token is None:
+            raise QueueError(f"job {job.id} was not claimed (only a job returned by claim can be)")
+        return self.dir / "claimed" / f"{_job_stem(job)}.{job.token}.json"
+
+    def _dest(self, stem: str, due: float | None) -> Path:
+        if due is None:
+            return self.dir / "new" / f"{stem}.json"
+        return self.dir / "delayed" / f"{int(due * 1000):013d}.{stem}.json"
+
+    def _index_id(self, jid: str, dest: Path) -> None:
+        link = self.dir / IDS / jid
+        target = f"{dest.parent.name}/{dest.name}"
+        try:
+            os.symlink(target, link)
+        except FileExistsError:
+            os.unlink(link)
+            os.symlink(target, link)
+
+    def _waiting_path(self, jid: str) -> Path | None:
+        """The file of the job with this id that waits for its first run, if any (id index hint,
+        checked against the file system)."""
+        try:
+            target = os.readlink(self.dir / IDS / jid)
+        except OSError:
+            return None
+        path = self.dir / target
+        if path.exists():
+            return path
+        if target.startswith("delayed/"):
+            promoted = self.dir / "new" / path.name.partition(".")[2]
+            if promoted.exists():
+                return promoted
+        return None
+
+    def _read(self, path: Path) -> Job | None:
+        state = JobState(path.parent.name)
+        info = _parse(state, path.name)
+        token = info[2] if info is not None else None
+        try:
+            return self._load(path, state, token, quiet=True)
+        except FileNotFoundError:
+            return None
+
+    def _load(self, path: Path, state: JobState, token: str | None = None, quiet: bool = False) -> Job | None:
+        name = path.name
+        info = _parse(state, name)
+        try:
+            if info is None:
+                raise ValueError("unexpected file name")
+            with open(path, "rb") as fh:
+                return decode(fh.read(), seq=info[0], state=state, token=token)
+        except FileNotFoundError:
+            if quiet:
+                raise
+            return None
+        except (ValueError, UnicodeDecodeError) as exc:
+            if not quiet:
+                self._set_aside(path, f"not a valid job file: {exc}")
+            return None
+
+    def _set_aside(self, path: Path, reason: str) -> None:
+        dest = self.dir / CORRUPT / f"{path.name}.{int(time.time() * 1000)}"
+        try:
+            os.rename(path, dest)
+        except FileNotFoundError:
+            return
+        log.error("queue %s: job file %s is %s; moved to %s", self.name, path.name, reason, dest)
+
+
+def _stem(priority: int, seq: int, jid: str) -> str:
+    # Inverted priority so that a plain name sort puts the highest priority first.
+    return f"{MAX_PRIORITY - priority:04d}.{seq:016x}.{jid}"
+
+
+def _job_stem(job: Job) -> str:
+    return _stem(job.priority, job.seq, job.id)
+
+
+def _split(name: str, count: int) -> list[str] | None:
+    parts = name.split(".")
+    if len(parts) != count or parts[-1] != "json":
+        return None
+    return parts
+
+
+def _parse(state: JobState, name: str) -> tuple[int, str, str | None] | None:
+    """(sequence, id, claim token) from a job file name, or None if it is not one."""
+    parts = name.split(".")
+    if state is JobState.DELAYED:
+        parts = parts[1:]
+    if parts[-1:] != ["json"] or len(parts) < 4 or (state is not JobState.CLAIMED and len(parts) != 4):
+        return None
+    try:
+        seq = int(parts[1], 16)
+    except ValueError:
+        return None
+    token = parts[3] if state is JobState.CLAIMED and len(parts) == 5 else None
+    return seq, parts[2], token
+
+
+def _listdir(path: Path) -> list[str]:
+    try:
+        return os.listdir(path)
+    except FileNotFoundError:
+        return []
+
+
+def _count(path: Path) -> int:
+    return sum(1 for n in _listdir(path) if n.endswith(".json"))
+
+
+def _any_entry(path: Path) -> bool:
+    with os.scandir(path) as entries:
+        return any(e.name.endswith(".json") for e in entries)
+
+
+def _unlink(path: Path) -> int:
+    try:
+        os.unlink(path)
+        return 1
+    except FileNotFoundError:
+        return 0

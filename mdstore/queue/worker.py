@@ -1,0 +1,251 @@
+"""The worker: claims jobs, runs the handler registered for each job's kind, acks or fails them.
+
+Handlers are plain functions ``handler(job) -> None``. Register them on a ``Worker`` (``@worker.handler
+("kind")``), mark them with the module-level ``@handler("kind")`` decorator and load the module by
+dotted path (``[queue] handlers = ["myapp.jobs"]`` in ``mdstore.toml``), or name one function:
+``"kind=myapp.jobs:send"``. A handler's exception is recorded on its job (which is retried, then
+dead); it never stops the worker. While a job runs the worker extends its lease, so long jobs keep
+their claim; if the worker dies the lease runs out and another worker takes the job.
+
+Shutdown (SIGINT/SIGTERM, or ``stop()``): no new claims; jobs in flight finish, and after
+``shutdown_timeout`` seconds (or a second signal) the jobs still running are released to the queue.
+"""
+
+from __future__ import annotations
+
+import importlib
+import inspect
+import logging
+import signal
+import threading
+import time
+import traceback
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from types import FrameType
+from typing import Any, TypeVar
+
+from ..errors import ConfigError, QueueError
+from .job import Job
+from .protocol import QueueBackend
+
+log = logging.getLogger("mdstore.queue")
+
+Handler = Callable[[Job], Any]
+F = TypeVar("F", bound=Callable[..., Any])
+_KIND_ATTR = "__mdstore_job_kind__"
+
+
+def handler(kind: str) -> Callable[[F], F]:
+    """Mark a function as the handler of ``kind``; a worker loading its module by dotted path finds it."""
+
+    def mark(fn: F) -> F:
+        setattr(fn, _KIND_ATTR, kind)
+        return fn
+
+    return mark
+
+
+def load_handlers(specs: Iterable[str]) -> dict[str, Handler]:
+    """Handlers from dotted paths: ``"pkg.mod"`` (every ``@handler`` function in it),
+    ``"pkg.mod:func"`` (kind from its mark, else its name) or ``"kind=pkg.mod:func"``."""
+    found: dict[str, Handler] = {}
+    for spec in specs:
+        kind, _, target = spec.rpartition("=")
+        module_name, _, attr = target.strip().partition(":")
+        try:
+            module = importlib.import_module(module_name)
+        except ImportError as exc:
+            raise ConfigError(f"queue handler {spec!r}: cannot import {module_name!r}: {exc}") from exc
+        if not attr:
+            marked = {getattr(f, _KIND_ATTR): f for _, f in inspect.getmembers(module) if hasattr(f, _KIND_ATTR)}
+            if not marked:
+                raise ConfigError(f"queue handler {spec!r}: module has no @mdstore.queue.handler functions")
+            found.update(marked)
+            continue
+        fn = getattr(module, attr, None)
+        if not callable(fn):
+            raise ConfigError(f"queue handler {spec!r}: {module_name} has no function {attr!r}")
+        found[kind.strip() or getattr(fn, _KIND_ATTR, attr)] = fn
+    return found
+
+
+@dataclass(frozen=True)
+class WorkerReport:
+    """What a ``Worker.run`` did."""
+
+    done: int
+    failed: int
+    released: int
+
+
+class Worker:
+    def __init__(
+        self,
+        queue: QueueBackend,
+        handlers: Mapping[str, Handler] | None = None,
+        *,
+        concurrency: int = 1,
+        lease: float | None = None,
+        shutdown_timeout: float = 30.0,
+        prune_interval: float = 300.0,
+    ) -> None:
+        if concurrency < 1:
+            raise QueueError("concurrency must be at least 1")
+        self.queue = queue
+        self.handlers: dict[str, Handler] = dict(handlers or {})
+        self.concurrency = concurrency
+        self.lease = lease if lease is not None else float(getattr(queue, "lease", 60.0))
+        self.shutdown_timeout = shutdown_timeout
+        self.prune_interval = prune_interval
+        self._stop = threading.Event()
+        self._force = threading.Event()
+        self._changed = threading.Event()
+        self._lock = threading.Lock()
+        self._inflight: dict[int, Job] = {}
+        self._done = self._failed = self._released = 0
+
+    def handler(self, kind: str) -> Callable[[F], F]:
+        """Decorator: ``@worker.handler("send")`` registers the function for jobs of that kind."""
+
+        def register(fn: F) -> F:
+            self.handlers[kind] = fn
+            return fn
+
+        return register
+
+    def stop(self) -> None:
+        """Ask the worker to finish the jobs in flight and return (safe from any thread)."""
+        self._stop.set()
+        self._changed.set()
+
+    def run(self, *, burst: bool = False, install_signals: bool = True) -> WorkerReport:
+        """Work until ``stop()`` or a signal; with ``burst``, until no job waits and none runs."""
+        self._stop.clear()
+        self._force.clear()
+        previous = self._install_signals() if install_signals else {}
+        threads = [
+            threading.Thread(target=self._loop, args=(burst,), name=f"mdstore-worker-{n}", daemon=True)
+            for n in range(self.concurrency)
+        ]
+        try:
+            self._prune()
+            next_prune = time.monotonic() + self.prune_interval
+            for thread in threads:
+                thread.start()
+            beat = max(0.05, self.lease / 3)
+            stop_deadline: float | None = None
+            while any(t.is_alive() for t in threads):
+                self._changed.wait(timeout=min(beat, 0.5))
+                self._changed.clear()
+                self._heartbeat()
+                if time.monotonic() >= next_prune:
+                    self._prune()
+                    next_prune = time.monotonic() + self.prune_interval
+                if self._stop.is_set() and stop_deadline is None:
+                    stop_deadline = time.monotonic() + self.shutdown_timeout
+                if self._force.is_set() or (stop_deadline is not None and time.monotonic() >= stop_deadline):
+                    self._release_all()
+                    break
+        finally:
+            for sig, old in previous.items():
+                signal.signal(sig, old)
+        return WorkerReport(self._done, self._failed, self._released)
+
+    # -- internals -----------------------------------------------------------------------------
+
+    def _loop(self, burst: bool) -> None:
+        me = threading.get_ident()
+        try:
+            while not self._stop.is_set():
+                job = self.queue.claim(lease=self.lease)
+                if job is None:
+                    if burst and self.queue.length() == 0 and not self._others_busy(me):
+                        return
+                    self.queue.wait(timeout=0.2)
+                    continue
+                with self._lock:
+                    self._inflight[me] = job
+                try:
+                    self._run_one(job)
+                finally:
+                    with self._lock:
+                        self._inflight.pop(me, None)
+        except Exception:
+            log.exception("queue worker thread stopped on an unexpected error")
+        finally:
+            self._changed.set()
+
+    def _others_busy(self, me: int) -> bool:
+        with self._lock:
+            return any(ident != me for ident in self._inflight)
+
+    def _run_one(self, job: Job) -> None:
+        fn = self.handlers.get(job.kind)
+        try:
+            if fn is None:
+                raise LookupError(f"no handler registered for job kind {job.kind!r}")
+            fn(job)
+        except BaseException as exc:  # noqa: BLE001 - a handler must never kill its worker
+            if isinstance(exc, KeyboardInterrupt):
+                raise
+            text = "".join(traceback.format_exception(exc)[-6:]).strip()
+            try:
+                after = self.queue.fail(job, text)
+                self._count("failed")
+                log.warning("queue job %s (%s) failed, now %s: %s", job.id, job.kind, after.state, exc)
+            except QueueError as lost:
+                log.warning("%s", lost)
+            return
+        try:
+            self.queue.ack(job)
+            self._count("done")
+        except QueueError as lost:
+            log.warning("%s", lost)
+
+    def _count(self, what: str) -> None:
+        with self._lock:
+            if what == "done":
+                self._done += 1
+            elif what == "failed":
+                self._failed += 1
+            else:
+                self._released += 1
+
+    def _heartbeat(self) -> None:
+        with self._lock:
+            running = list(self._inflight.values())
+        for job in running:
+            try:
+                self.queue.extend(job, self.lease)
+            except QueueError:
+                pass  # finished (or lost) in the meantime; ack/fail reports it
+
+    def _release_all(self) -> None:
+        with self._lock:
+            running = list(self._inflight.values())
+            self._inflight.clear()
+        for job in running:
+            try:
+                self.queue.release(job)
+                self._count("released")
+                log.warning("queue job %s (%s) released at shutdown", job.id, job.kind)
+            except QueueError:
+                pass
+
+    def _prune(self) -> None:
+        try:
+            self.queue.prune()
+        except (QueueError, OSError) as exc:
+            log.warning("queue prune failed: %s", exc)
+
+    def _install_signals(self) -> dict[int, Any]:
+        if threading.current_thread() is not threading.main_thread():
+            return {}
+
+        def on_signal(signum: int, frame: FrameType | None) -> None:
+            if self._stop.is_set():
+                self._force.set()
+            self.stop()
+
+        return {sig: signal.signal(sig, on_signal) for sig in (signal.SIGINT, signal.SIGTERM)}
