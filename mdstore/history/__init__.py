@@ -10,7 +10,7 @@ from __future__ import annotations
 from .autocommit import MODES, AutoCommitter
 from .errors import HistoryError, RevisionNotFound
 from .githistory import GitHistory, default_message
-from .init import ensure_gitignore, init
+from .init import ensure_gitignore, init, init_repo
 from .records import Change, Commit, CommitInfo, Revision, Snapshot
 
 __all__ = [
@@ -27,4 +27,5 @@ __all__ = [
     "default_message",
     "ensure_gitignore",
     "init",
+    "init_repo",
 ]

@@ -30,9 +30,13 @@ class AutoCommitter:
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         if settings.autocommit not in MODES:
-            raise ConfigError(f"setting git.autocommit: {settings.autocommit!r} is not one of {', '.join(MODES)}")
+            raise ConfigError(
+                f"setting git.autocommit: {settings.autocommit!r} is not one of {', '.join(MODES)}"
+            )
         if settings.autocommit != "off" and history is None:
-            raise ConfigError(f"git.autocommit = {settings.autocommit!r} needs the vault to be a git repository")
+            raise ConfigError(
+                f"git.autocommit = {settings.autocommit!r} needs the vault to be a git repository"
+            )
         if settings.autocommit_interval <= 0:
             raise ConfigError("setting git.autocommit_interval: must be a positive number of seconds")
         self.history = history

@@ -62,7 +62,9 @@ class GitHistory:
             if paths is None:
                 spec = self._git.vault_pathspec()
                 self._git.run("add", "-A", "--", *spec, tolerate=_IGNORED)
-                staged = parse_name_status(self._git.run("diff", "--cached", "--name-status", "-z", "-M", "--", *spec))
+                staged = parse_name_status(
+                    self._git.run("diff", "--cached", "--name-status", "-z", "-M", "--", *spec)
+                )
             else:
                 repo_paths = list(dict.fromkeys(self._git.to_repo(p) for p in paths))
                 if not repo_paths:
@@ -70,7 +72,9 @@ class GitHistory:
                 self._stage(repo_paths)
                 staged = []
                 for chunk in _chunks(repo_paths):
-                    out = self._git.run("diff", "--cached", "--name-status", "-z", "-M", "--", *chunk, literal=True)
+                    out = self._git.run(
+                        "diff", "--cached", "--name-status", "-z", "-M", "--", *chunk, literal=True
+                    )
                     staged.extend(parse_name_status(out))
             staged = [entry for entry in staged if self._git.in_vault(entry[1])]
             if not staged:
@@ -219,7 +223,9 @@ class GitHistory:
         suffixes = tuple(e.lower() for e in extensions) if extensions is not None else None
         return self._blobs(entries, suffixes)
 
-    def _blobs(self, entries: list[tuple[str, str, str]], suffixes: tuple[str, ...] | None) -> Iterator[tuple[str, bytes]]:
+    def _blobs(
+        self, entries: list[tuple[str, str, str]], suffixes: tuple[str, ...] | None
+    ) -> Iterator[tuple[str, bytes]]:
         for kind, obj, repo_path in entries:
             if kind != "blob" or not self._git.in_vault(repo_path):
                 continue
@@ -233,7 +239,9 @@ class GitHistory:
         """For every committed file of the vault, the last commit that changed it: one ``git log``."""
         if self._git.head() is None:
             return {}
-        return self._first_seen(self._git.run("log", "-M", "--name-status", "-z", _INFO_FORMAT, "--", *self._git.vault_pathspec()))
+        return self._first_seen(
+            self._git.run("log", "-M", "--name-status", "-z", _INFO_FORMAT, "--", *self._git.vault_pathspec())
+        )
 
     def last_commits_for(self, paths: Sequence[str]) -> dict[str, CommitInfo]:
         """``last_commits`` restricted to ``paths`` (for an incremental index update).
@@ -276,8 +284,9 @@ class GitHistory:
 
         ``HistoryError`` if the label is not a valid tag name or already exists.
         """
-        status, _ = (1, b"") if label.startswith("-") else self._git.probe("check-ref-format", f"refs/tags/{label}")
-        if not label or status != 0:
+        # "@" and a leading "-" pass check-ref-format but would read as HEAD or an option later.
+        bad = label in ("", "@") or label.startswith("-")
+        if bad or self._git.probe("check-ref-format", f"refs/tags/{label}")[0] != 0:
             raise HistoryError(f"invalid snapshot label {label!r}: use a git tag name ({_LABEL_RULES})")
         with self._git.lock:
             status, out = self._git.probe("rev-parse", "--verify", "--quiet", f"refs/tags/{label}")
@@ -287,7 +296,9 @@ class GitHistory:
             if self._git.head() is None:
                 raise HistoryError(f"nothing to snapshot as {label!r}: the vault has no commits yet")
             text = message.strip() if message and message.strip() else f"mdstore snapshot {label}"
-            self._git.run("tag", "-a", "--cleanup=whitespace", "-m", text, label, "HEAD", env=self._identity())
+            self._git.run(
+                "tag", "-a", "--cleanup=whitespace", "-m", text, label, "HEAD", env=self._identity()
+            )
             return self.snapshots(label)[0]
 
     def snapshots(self, label: str | None = None) -> list[Snapshot]:
@@ -308,7 +319,13 @@ class GitHistory:
             annotated = kind == "tag"
             text = (subject + ("\n\n" + body.strip() if body.strip() else "")) if annotated else ""
             result.append(
-                Snapshot(name, peeled if annotated else obj, datetime.fromisoformat(date), text, tagger if annotated else "")
+                Snapshot(
+                    name,
+                    peeled if annotated else obj,
+                    datetime.fromisoformat(date),
+                    text,
+                    tagger if annotated else "",
+                )
             )
         return result
 
@@ -319,7 +336,9 @@ _INFO_FORMAT = log_format("%H", "%an", "%ae", "%aI")
 def default_message(changes: Sequence[Change]) -> str:
     """``mdstore: update 3 notes (a.md, b.md, c.md)``, then one line per change."""
     kinds = {c.kind for c in changes}
-    verb = {"A": "add", "D": "delete", "R": "rename"}.get(kinds.pop(), "update") if len(kinds) == 1 else "update"
+    verb = (
+        {"A": "add", "D": "delete", "R": "rename"}.get(kinds.pop(), "update") if len(kinds) == 1 else "update"
+    )
     noun = "note" if all(c.path.lower().endswith(".md") for c in changes) else "file"
     count = len(changes)
     names = ", ".join(c.path for c in changes[:3]) + (", ..." if count > 3 else "")

@@ -50,3 +50,8 @@ def ensure_gitignore(root: Path) -> bool:
     with path.open("ab") as handle:
         handle.write(prefix + IGNORE_LINE.encode() + newline)
     return True
+
+
+def init_repo(root: Path, settings: GitSettings | None = None) -> None:
+    """``init`` for callers that only want the repository to exist (``mdstore init --git``)."""
+    init(root, settings).close()
