@@ -13,6 +13,17 @@ manifest. Standard library only, so it runs before the project is installed.
 Words are drawn from an embedded English vocabulary (a few thousand words: function words plus
 nouns, verbs and adjectives with their inflections) with Zipf-like frequencies, so that TF-IDF and
 full-text search see realistic term statistics. About 2% of wikilinks are broken on purpose.
+
+Manifest: ``{"seed", "stats", "folders", "attachments", "notes": [...]}``, one entry per note
+sorted by path, with what a correct parser must find: ``title`` (frontmatter title > first H1 >
+file name), ``aliases``, ``tags`` (normalised: lower case, no ``#``, frontmatter and inline),
+counts ``wikilinks``/``embeds``/``markdown_links``/``urls``/``broken``, ``links`` as
+``[kind, target as written, anchor, alias, resolved vault path or null]``, ``headings``,
+``block_ids``, ``tasks``/``tasks_done``, ``task_fields`` (``[due:: ...]`` inside tasks),
+``fields`` (keys of other inline fields) and ``prose_words`` (words of generated prose; a parser's
+word count also counts link text and code). Nothing inside code blocks counts: the ``#notatag``
+and ``[[not-a-link]]`` there are decoys, as are ``issue #123`` (numbers are not tags) and URL
+fragments.
 """
 
 from __future__ import annotations
