@@ -200,7 +200,10 @@ def _load_yaml(raw: str) -> tuple[dict[str, Any], str | None]:
         obj = load_yaml(raw)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
-        where = f" at line {mark.line + 2}" if mark is not None else ""  # +1 (1-based) +1 (the ---)
+        # +1 for 1-based, +1 for the --- line; an error found at the end of the block (an unclosed
+        # bracket) is reported on the block's last line rather than on the closing ---.
+        last_line = 1 + raw.count("\n") if raw.endswith("\n") else 2 + raw.count("\n")
+        where = f" at line {min(mark.line + 2, last_line)}" if mark is not None else ""
         problem = exc.problem or exc.context or "syntax error"
         return {}, f"invalid YAML frontmatter{where}: {problem}"
     except (yaml.YAMLError, ValueError, TypeError, OverflowError) as exc:

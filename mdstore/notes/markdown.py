@@ -176,8 +176,10 @@ _TAG = re.compile(r"(?<![^\s(\[{,;:*_~\"'])#([\w/\-]+)")
 _NOT_ONLY_NUMBERS = re.compile(r"[^\d/\-]")
 _ESCAPE = re.compile(r"\\[!-/:-@\[-`{-~]")
 _BLOCK_ID = re.compile(r"(?:^|[ \t])\^([A-Za-z0-9\-]+)[ \t]*$", re.M)
-_LINE_FIELD = re.compile(r"^[ \t]*(?:\*\*|__)?([\w][\w \-]*?)(?:\*\*|__)?::(?:[ \t]+|$)(.*)$", re.M)
-_BRACKET_FIELD = re.compile(r"\[([\w][\w \-]*?)::[ \t]*([^\]\n]*)\]|\(([\w][\w \-]*?)::[ \t]*([^)\n]*)\)")
+# Values are matched in the masked text (a link in a value is blank there) but read from the source,
+# so they include their leading blanks here and are stripped when typed.
+_LINE_FIELD = re.compile(r"^[ \t]*(?:\*\*|__)?([\w][\w \-]*?)(?:\*\*|__)?::(.*)$", re.M)
+_BRACKET_FIELD = re.compile(r"\[([\w][\w \-]*?)::([^\]\n]*)\]|\(([\w][\w \-]*?)::([^)\n]*)\)")
 _CHECKBOX = re.compile(r"\[(.)\](?:[ \t]+|$)")
 _SCHEME = re.compile(r"[A-Za-z][A-Za-z0-9+.\-]+:")
 _SPACES = re.compile(r"\s+")
