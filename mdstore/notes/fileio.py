@@ -75,7 +75,9 @@ def make_folders(folder: Path, *, fsync: bool = True) -> list[Path]:
     return created
 
 
-def write_temp(folder: Path, target_name: str, data: bytes, *, fsync: bool = True, mode: int | None = None) -> Path:
+def write_temp(
+    folder: Path, target_name: str, data: bytes, *, fsync: bool = True, mode: int | None = None
+) -> Path:
     """Write ``data`` to a new temp file in ``folder`` (O_EXCL, flushed, fsync'd) and return its path.
 
     ``mode`` sets the permission bits; by default the process umask applies, as for any new file.

@@ -1,0 +1,174 @@
+"""Validation of the vault-relative paths the write API is given.
+
+A path is checked before anything is written, so a bad one raises ``InvalidPath`` (naming the
+argument and the reason) and touches nothing. Security checks always apply: the path must be
+relative, without ``..``, NUL or control characters, outside the state folders (``.git/``,
+``.mdstore/``, ``.obsidian/``, ``.trash/``), not a temp-file name, and inside the vault after
+resolving every symlink on the way.
+
+Portability checks apply to names that do not exist yet (names mdstore would create), so a note
+another tool already wrote stays addressable: no character Windows or Obsidian refuses
+(``\\ / : * ? " < > |``), no Windows device name (``CON``, ``nul.md``, ``COM1.txt``...), no trailing dot
+or space, no component over 255 bytes, and no case-only collision with an existing entry of the same
+folder (``Note.md`` when ``note.md`` exists), checked by listing the folder so it is caught on
+case-sensitive Linux too. ``# ^ [ ]`` are allowed: Obsidian accepts them in file names and only warns
+that wikilinks to such notes are awkward.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import unicodedata
+from collections.abc import Sequence
+from pathlib import Path
+
+from ..errors import InvalidPath, NoteNotFound
+from .fileio import is_temp_name
+
+# Obsidian refuses exactly these in a file name (its rename dialog lists them); they are also the
+# characters Windows reserves, plus the backslash, which Windows reads as a separator.
+RESERVED_CHARS = frozenset('\\:*?"<>|')
+# The top-level folders only mdstore or other tools own; ``.git`` is refused at any depth (submodules).
+PROTECTED_FOLDERS = frozenset({".git", ".mdstore", ".obsidian", ".trash"})
+_WINDOWS_DEVICES = frozenset(
+    {"CON", "PRN", "AUX", "NUL", "CONIN$", "CONOUT$"}
+    | {f"{base}{n}" for base in ("COM", "LPT") for n in (*"123456789", "¹", "²", "³")}
+)
+_DRIVE = re.compile(r"^[A-Za-z]:")
+_NAME_MAX = 255
+
+
+def validate_note_path(
+    root: Path,
+    rel: str,
+    *,
+    extensions: Sequence[str] = (".md",),
+    add_extension: bool = True,
+    must_exist: bool = False,
+    argument: str = "path",
+) -> str:
+    """Check ``rel`` as the path of a note in the vault at ``root``; return it normalised.
+
+    The result is vault-relative with forward slashes, without ``.`` or empty components, and ends
+    in a note extension (``extensions[0]`` is appended when the name has none and
+    ``add_extension`` is true; the match is case-insensitive). ``must_exist`` raises
+    ``NoteNotFound`` for a missing note. ``argument`` names the parameter in error messages.
+    """
+    parts = _split(rel, argument)
+    name = parts[-1]
+    if add_extension and not any(name.lower().endswith(ext.lower()) for ext in extensions):
+        parts[-1] = name + extensions[0]
+    normalised = "/".join(parts)
+    target = _check_parts(root, parts, argument, rel)
+    if target.is_dir():
+        raise InvalidPath(f"{argument} {rel!r}: is a folder, not a note")
+    if must_exist and not os.path.lexists(target):
+        raise NoteNotFound(f"{argument} {rel!r}: no such note")
+    return normalised
+
+
+def validate_folder_path(root: Path, rel: str, *, must_exist: bool = False, argument: str = "folder") -> str:
+    """Check ``rel`` as a folder of the vault (e.g. for moving a folder); return it normalised.
+
+    The vault root itself is refused: it cannot be moved or deleted through the API.
+    """
+    parts = _split(rel, argument)
+    target = _check_parts(root, parts, argument, rel)
+    if os.path.lexists(target) and not target.is_dir():
+        raise InvalidPath(f"{argument} {rel!r}: is a file, not a folder")
+    if must_exist and not target.is_dir():
+        raise NoteNotFound(f"{argument} {rel!r}: no such folder")
+    return "/".join(parts)
+
+
+def _split(rel: str, argument: str) -> list[str]:
+    if not isinstance(rel, str):
+        raise InvalidPath(f"{argument} must be a string, not {type(rel).__name__}")
+    if not rel.strip():
+        raise InvalidPath(f"{argument} is empty")
+    bad = next((ch for ch in rel if ord(ch) < 0x20 or 0x7F <= ord(ch) <= 0x9F), None)
+    if bad is not None:
+        what = "a NUL byte" if bad == "\0" else f"the control character {bad!r}"
+        raise InvalidPath(f"{argument} {rel!r}: contains {what}")
+    if rel.startswith("\\\\") or _DRIVE.match(rel):
+        raise InvalidPath(
+            f"{argument} {rel!r}: is a Windows drive or network path; give a vault-relative path"
+        )
+    if rel.startswith(("/", "\\")):
+        raise InvalidPath(f"{argument} {rel!r}: is absolute; give a path relative to the vault")
+    parts = [part for part in rel.split("/") if part not in ("", ".")]
+    if not parts:
+        raise InvalidPath(f"{argument} {rel!r}: names the vault root")
+    if ".." in parts or any(part == ".." for part in rel.split("\\")):
+        raise InvalidPath(f"{argument} {rel!r}: contains '..'; paths must stay inside the vault")
+    return parts
+
+
+def _check_parts(root: Path, parts: list[str], argument: str, rel: str) -> Path:
+    _check_protected(parts, argument, rel)
+    if is_temp_name(parts[-1]):
+        raise InvalidPath(f"{argument} {rel!r}: is an mdstore temp-file name")
+    root_real = Path(os.path.realpath(root))
+    folder = root
+    for index, part in enumerate(parts):
+        if index and os.path.lexists(folder) and not folder.is_dir():
+            raise InvalidPath(f"{argument} {rel!r}: {'/'.join(parts[:index])!r} is a file, not a folder")
+        entries = _entries(folder)
+        if part not in entries:
+            _check_portable(part, argument, rel)
+            _check_case_collision(part, entries, argument, rel)
+        folder = folder / part
+    real = Path(os.path.realpath(folder))
+    if real != root_real and root_real not in real.parents:
+        raise InvalidPath(f"{argument} {rel!r}: resolves outside the vault (through a symlink)")
+    if real != root_real:
+        # A symlink inside the vault may still lead into .git/ or .mdstore/.
+        _check_protected(list(real.relative_to(root_real).parts), argument, rel)
+    return folder
+
+
+def _check_protected(parts: list[str], argument: str, rel: str) -> None:
+    hits = [
+        part
+        for i, part in enumerate(parts)
+        if part.casefold() == ".git" or (i == 0 and part.casefold() in PROTECTED_FOLDERS)
+    ]
+    if hits:
+        folder = hits[0]
+        raise InvalidPath(f"{argument} {rel!r}: {folder}/ is reserved and is never written through the API")
+
+
+def _check_portable(part: str, argument: str, rel: str) -> None:
+    bad = sorted(set(part) & RESERVED_CHARS)
+    if bad:
+        shown = " ".join(bad)
+        raise InvalidPath(f"{argument} {rel!r}: {part!r} contains {shown}, which Windows and Obsidian refuse")
+    if part.endswith((".", " ")):
+        raise InvalidPath(f"{argument} {rel!r}: {part!r} ends with a dot or space, which Windows drops")
+    if part.split(".")[0].rstrip(" ").upper() in _WINDOWS_DEVICES:
+        raise InvalidPath(f"{argument} {rel!r}: {part!r} is a reserved device name on Windows")
+    if len(part.encode("utf-8", "surrogateescape")) > _NAME_MAX:
+        raise InvalidPath(f"{argument} {rel!r}: {part[:20]!r}... is longer than {_NAME_MAX} bytes")
+
+
+def _check_case_collision(part: str, entries: frozenset[str], argument: str, rel: str) -> None:
+    key = _fold(part)
+    for entry in entries:
+        if _fold(entry) == key:
+            raise InvalidPath(
+                f"{argument} {rel!r}: {part!r} differs only in case from the existing {entry!r}, "
+                "which is the same file on macOS and Windows"
+            )
+
+
+def _entries(folder: Path) -> frozenset[str]:
+    try:
+        return frozenset(os.listdir(folder))
+    except (FileNotFoundError, NotADirectoryError):
+        return frozenset()
+
+
+def _fold(name: str) -> str:
+    # macOS stores names decomposed (NFD): compare the normalised, case-folded form.
+    return unicodedata.normalize("NFC", name).casefold()
