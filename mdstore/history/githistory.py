@@ -96,8 +96,9 @@ class GitHistory:
             return Commit(rev, short, author, email, datetime.fromisoformat(date), body.rstrip("\n"), changes)
 
     def _stage(self, repo_paths: list[str]) -> None:
-        present = [p for p in repo_paths if os.path.lexists(self._git.top / p)]
-        gone = [p for p in repo_paths if p not in set(present)]
+        exists = {p: os.path.lexists(self._git.top / p) for p in repo_paths}
+        present = [p for p, there in exists.items() if there]
+        gone = [p for p, there in exists.items() if not there]
         if present:
             self._git.run(
                 "add", "-A", "--pathspec-from-file=-", "--pathspec-file-nul",

@@ -8,11 +8,13 @@ pure-Python index on large trees. GitPython is imported here, lazily, and nowher
 
 from __future__ import annotations
 
+import itertools
 import os
 import posixpath
 import re
 import tempfile
 import threading
+import time
 from collections.abc import Mapping
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Any
@@ -28,6 +30,7 @@ if TYPE_CHECKING:
 LITERAL = {"GIT_LITERAL_PATHSPECS": "1"}
 _IDENTITY_HINTS = ("tell me who you are", "empty ident name", "unable to auto-detect email")
 _RESERVED = (STATE_DIR, ".git")
+_LOCK_RETRIES, _LOCK_WAIT = 10, 0.1  # wait up to ~1 s for a busy index.lock
 
 
 def not_a_repo(root: Path) -> NotAGitRepo:
@@ -127,24 +130,33 @@ class GitRepo:
             istream.write(stdin)
             istream.seek(0)
         try:
-            out: bytes = self.repo.git.execute(
-                ["git", *args],
-                istream=istream,
-                env=full_env,
-                stdout_as_string=False,
-                strip_newline_in_stdout=False,
-            )
-            return out
+            for attempt in itertools.count():
+                if istream is not None:
+                    istream.seek(0)
+                try:
+                    out: bytes = self.repo.git.execute(
+                        ["git", *args],
+                        istream=istream,
+                        env=full_env,
+                        stdout_as_string=False,
+                        strip_newline_in_stdout=False,
+                    )
+                    return out
+                except git.GitCommandError as exc:
+                    stderr = _stderr(exc)
+                    if tolerate is not None and tolerate in stderr:
+                        return b""
+                    # Another git (an editor plugin, the user's shell) holds the index for a moment.
+                    if "index.lock" in stderr and attempt < _LOCK_RETRIES:
+                        time.sleep(_LOCK_WAIT)
+                        continue
+                    raise self.failure(args[0], stderr) from exc
         except git.GitCommandNotFound as exc:
             raise BackendUnavailable("git is not installed or not on PATH") from exc
-        except git.GitCommandError as exc:
-            stderr = _stderr(exc)
-            if tolerate is not None and tolerate in stderr:
-                return b""
-            raise self.failure(args[0], stderr) from exc
         finally:
             if istream is not None:
                 istream.close()
+        raise AssertionError("unreachable")  # pragma: no cover
 
     def probe(self, *args: str, literal: bool = False) -> tuple[int, bytes]:
         """Run a git command whose failure is an answer (``rev-parse --verify``): (status, stdout)."""
@@ -190,7 +202,8 @@ class GitRepo:
 
     def blob(self, commit: str, repo_path: str) -> bytes | None:
         """The bytes of ``repo_path`` in ``commit``, or ``None`` if it holds no such file."""
-        status, out = self.probe("cat-file", "blob", f"{commit}:{repo_path}")
+        # --filters: the bytes a checkout would write (eol / .gitattributes conversions applied).
+        status, out = self.probe("cat-file", "--filters", f"{commit}:{repo_path}")
         return out if status == 0 else None
 
     def object_data(self, sha: str) -> bytes:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
 from pathlib import Path
 
@@ -121,6 +122,18 @@ def test_a_git_failure_becomes_one_history_error(vault: Path, hist: GitHistory) 
         hist.commit()
     assert "\n" not in str(info.value)
     assert info.value.__cause__ is not None
+
+
+def test_a_briefly_held_index_lock_is_waited_for(vault: Path, hist: GitHistory) -> None:
+    write(vault, "a.md", "a")
+    lock = vault / ".git" / "index.lock"
+    lock.write_text("")
+    timer = threading.Timer(0.2, lock.unlink)  # another git process finishing its work
+    timer.start()
+    try:
+        assert hist.commit() is not None
+    finally:
+        timer.join()
 
 
 def test_gitignored_files_are_skipped_not_fatal(vault: Path, hist: GitHistory) -> None:

@@ -98,6 +98,14 @@ def test_show_is_byte_exact(vault: Path, hist: GitHistory) -> None:
     assert hist.show("crlf.md", "HEAD") == b""
 
 
+def test_show_gives_the_bytes_a_checkout_would_write(vault: Path, hist: GitHistory) -> None:
+    write(vault, ".gitattributes", "*.md text eol=crlf\n")
+    write(vault, "win.md", b"line one\r\nline two\r\n")
+    hist.commit()
+    assert git(vault, "cat-file", "-p", "HEAD:win.md") == "line one\nline two\n"  # stored normalised
+    assert hist.show("win.md", "HEAD") == b"line one\r\nline two\r\n"
+
+
 def test_show_errors_name_the_revision_or_the_note(vault: Path, renamed: GitHistory) -> None:
     with pytest.raises(RevisionNotFound, match="'no-such-branch'"):
         renamed.show("dir/new.md", "no-such-branch")
