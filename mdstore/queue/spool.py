@@ -154,6 +154,8 @@ class SpoolQueue:
                 os.unlink(tmp)
         if due is not None:
             self._next_promote = min(self._next_promote, due)
+        else:
+            self._saw_new(dest.name)
         state = JobState.DELAYED if due is not None else JobState.NEW
         return _replace(job, seq=seq, state=state)
 
@@ -207,7 +209,9 @@ class SpoolQueue:
         return self._reschedule(owned, job, error, retry)
 
     def release(self, job: Job) -> None:
-        self._move_claimed(job, self.dir / "new" / f"{_job_stem(job)}.json")
+        name = f"{_job_stem(job)}.json"
+        self._move_claimed(job, self.dir / "new" / name)
+        self._saw_new(name)
 
     def extend(self, job: Job, lease: float | None = None) -> None:
         deadline = time.time() + (lease or self.lease)
@@ -345,6 +349,7 @@ class SpoolQueue:
             elif int(due_ms) <= limit_ms:
                 try:
                     os.rename(self.dir / "delayed" / name, self.dir / "new" / rest)
+                    self._saw_new(rest)
                 except FileNotFoundError:
                     pass
             else:
@@ -382,6 +387,12 @@ class SpoolQueue:
                 continue
             log.warning("queue %s: job %s (%s) taken back: %s", self.name, job.id, job.kind, reason)
             self._reschedule(owned, job, f"{reason} while it ran (owner {owner})", retry=True)
+
+    def _saw_new(self, name: str) -> None:
+        """A job entered new/: if it sorts before our cached listing's head, the listing is stale."""
+        with self._mutex:
+            if self._candidates and name < self._candidates[0]:
+                self._listed_at = 0.0
 
     def _reschedule(self, owned: Path, job: Job, error: str, retry: bool) -> Job:
         attempts = job.attempts + 1

@@ -1,0 +1,41 @@
+"""Queue fixtures. ``make_queue`` is parametrised by backend: every test that uses it is part of the
+``QueueBackend`` contract, and a new backend (Postgres) joins by adding a parameter here."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from mdstore.queue import QueueBackend, SpoolQueue
+
+QueueFactory = Callable[..., QueueBackend]
+HERE = Path(__file__).resolve().parent
+PYTHON = sys.executable
+
+# Retries in tests wait milliseconds, not seconds.
+FAST = {"backoff": 0.01, "backoff_max": 0.05, "poll_interval": 0.005}
+
+
+@pytest.fixture(params=["spool"])
+def make_queue(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[QueueFactory]:
+    """Open a queue; every call gives another consumer of the same queue (as another process would)."""
+    opened: list[QueueBackend] = []
+
+    def factory(name: str = "default", **options: Any) -> QueueBackend:
+        settings = {"fsync": False, **FAST, **options}
+        queue = SpoolQueue(tmp_path / "spool", name, **settings)
+        opened.append(queue)
+        return queue
+
+    yield factory
+    for queue in opened:
+        queue.close()
+
+
+@pytest.fixture
+def spool_dir(tmp_path: Path) -> Path:
+    return tmp_path / "spool"
