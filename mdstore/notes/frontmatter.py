@@ -74,7 +74,7 @@ _YAML12_RESOLVERS: list[tuple[str, str, str]] = [
 ]
 
 
-class _Yaml12Loader(yaml.CSafeLoader):  # type: ignore[misc,name-defined]
+class _Yaml12Loader(yaml.CSafeLoader):
     """CSafeLoader with YAML 1.2 (ruamel-compatible) implicit typing."""
 
 

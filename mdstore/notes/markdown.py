@@ -18,7 +18,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 from urllib.parse import unquote
 
 from .model import Field, Heading, Link, Task
@@ -346,7 +346,8 @@ class _Walker:
         anchor_text = unquote(anchor).strip() if hash_ else None
         if not target and not anchor_text:
             return
-        self.links.append(Link(target=target, kind=kind, anchor=anchor_text or None, alias=alias or None, line=line))
+        link = Link(target=target, kind=kind, anchor=anchor_text or None, alias=alias or None, line=line)
+        self.links.append(link)
 
     def _tags(self, masked: str) -> None:
         for match in _TAG.finditer(masked):
@@ -354,9 +355,7 @@ class _Walker:
             if tag and _NOT_ONLY_NUMBERS.search(tag):
                 self.tags.setdefault(tag, None)
 
-    def _fields(
-        self, src: str, masked: str, base: int, parent: str, task: tuple[int, str] | None
-    ) -> None:
+    def _fields(self, src: str, masked: str, base: int, parent: str, task: tuple[int, str] | None) -> None:
         found: list[Field] = []
         if parent == "paragraph_open":
             for match in _LINE_FIELD.finditer(masked):

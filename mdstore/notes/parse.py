@@ -49,7 +49,8 @@ def parse_note(
     size = len(data)
     digest = content_hash(data)
     if size > max_bytes:
-        error = f"file is {_megabytes(size)} MB, over the {_megabytes(max_bytes)} MB limit; indexed by path only"
+        limit = _megabytes(max_bytes)
+        error = f"file is {_megabytes(size)} MB, over the {limit} MB limit; indexed by path only"
         return _path_only(path, size, mtime, digest, error)
     if b"\x00" in data[:_BINARY_SNIFF]:
         return _path_only(path, size, mtime, digest, "binary file (NUL bytes); indexed by path only")
@@ -117,7 +118,14 @@ def parse_issue(note: Note) -> ParseIssue | None:
 
 def _path_only(path: str, size: int, mtime: float, digest: str, error: str) -> Note:
     return Note(
-        path=path, title=_stem(path), frontmatter={}, body="", size=size, mtime=mtime, hash=digest, error=error
+        path=path,
+        title=_stem(path),
+        frontmatter={},
+        body="",
+        size=size,
+        mtime=mtime,
+        hash=digest,
+        error=error,
     )
 
 

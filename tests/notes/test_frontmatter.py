@@ -139,6 +139,7 @@ def test_unicode_values() -> None:
 
 
 # YAML 1.2 as ruamel.yaml (the writer) reads it: each scalar must load to the same type and value.
+# fmt: off
 TRICKY = [
     "yes", "no", "on", "off", "y", "n", "Yes", "NO", "true", "True", "TRUE", "false", "null", "Null",
     "NULL", "~", "", "0755", "0o755", "0x1F", "0b101", "1_000", "012", "08", "09", "-0", "+12",
@@ -147,6 +148,7 @@ TRICKY = [
     "2024-01-05T10:00:00Z", "2024-01-05T10:00:00+02:00", "2024-01-05t10:00:00.5", "1,000",
     "0x_1f", "0o_7", "-0o17", "+0x1f", "6.8523015e+5", "685.230_15e+03", "nULL", "_1", "0.1_0",
 ]
+# fmt: on
 
 
 @pytest.mark.parametrize("scalar", TRICKY)

@@ -44,8 +44,10 @@ def test_headings_with_levels_plain_text_and_lines() -> None:
         ("<https://example.com>", ("url", "https://example.com", None, None)),
         ("<me@example.com>", ("url", "mailto:me@example.com", None, None)),
         ("[mail](mailto:me@example.com)", ("url", "mailto:me@example.com", None, "mail")),
-        ("[[Dendronites|dendron://dendron.site/community.concepts#dendronites]]",
-         ("wikilink", "community.concepts", "dendronites", "Dendronites")),
+        (
+            "[[Dendronites|dendron://dendron.site/community.concepts#dendronites]]",
+            ("wikilink", "community.concepts", "dendronites", "Dendronites"),
+        ),
         ("[[Café ☕]]", ("wikilink", "Café ☕", None, None)),
     ],
 )
@@ -106,7 +108,9 @@ def test_decoys_in_code_html_and_links_are_not_extracted() -> None:
 
 
 def test_tags() -> None:
-    got = extract("#Alpha start, mid #beta/Gamma, **#bold** (#paren) #Alpha again #a-b_c\n#émoji-ß #x/ end#not")
+    got = extract(
+        "#Alpha start, mid #beta/Gamma, **#bold** (#paren) #Alpha again #a-b_c\n#émoji-ß #x/ end#not"
+    )
     assert got.tags == ("alpha", "beta/gamma", "bold", "paren", "a-b_c", "émoji-ß", "x")
 
 
@@ -148,7 +152,10 @@ def test_tasks_with_status_nesting_lists_and_sections() -> None:
 
 
 def test_inline_fields_three_forms() -> None:
-    body = "Due Date:: 2024-03-01\n**Bold Key**:: 7\n\nText [rating:: 4.5] and (Mood:: good) here.\n- status:: open\n"
+    body = (
+        "Due Date:: 2024-03-01\n**Bold Key**:: 7\n\n"
+        "Text [rating:: 4.5] and (Mood:: good) here.\n- status:: open\n"
+    )
     got = extract(body, first_line=2)
     assert [(f.key, f.value, f.line) for f in got.fields] == [
         ("due-date", dt.date(2024, 3, 1), 2),
@@ -189,7 +196,9 @@ def test_line_numbers_survive_multiline_code_spans() -> None:
 def test_link_lines_in_a_long_paragraph() -> None:
     body = "line one\nline two [[A]]\nline three\n  [[B]] and ![[C]]\n"
     assert [(link.target, link.line) for link in extract(body, first_line=3).links] == [
-        ("A", 4), ("B", 6), ("C", 6)
+        ("A", 4),
+        ("B", 6),
+        ("C", 6),
     ]
 
 

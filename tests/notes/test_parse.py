@@ -157,7 +157,9 @@ def test_list_frontmatter() -> None:
 
 def test_two_problems_give_one_message() -> None:
     note = parse_note("x.md", b"---\n- a\n---\n\xff\n")
-    assert note.error == "not valid UTF-8 (first bad byte at offset 12); frontmatter must be a mapping, got a list"
+    assert note.error == (
+        "not valid UTF-8 (first bad byte at offset 12); frontmatter must be a mapping, got a list"
+    )
     issue = parse_issue(note)
     assert issue is not None and issue.kind == "encoding"
 
@@ -236,7 +238,8 @@ def test_known_dendron_notes(dendron: dict) -> None:
         (link.kind, link.target, link.anchor, link.line) for link in advocate.links
     ]
     dendronites = next(link for link in advocate.links if link.alias == "Dendronites")
-    assert (dendronites.target, dendronites.anchor, dendronites.line) == ("community.concepts", "dendronites", 14)
+    assert (dendronites.target, dendronites.anchor) == ("community.concepts", "dendronites")
+    assert dendronites.line == 14
     assert [h.text for h in advocate.headings][:2] == ["What you'll do", "Who You are"]
 
     cheatsheet = dendron["dendron.cheatsheet.md"]
@@ -248,7 +251,9 @@ def test_known_dendron_notes(dendron: dict) -> None:
 
     links = dendron["dendron.topic.links.md"]
     assert (links.title, links.links[0].target, links.links[0].alias) == (
-        "Links", "dendron.topic.links.backlink", "backlinks"
+        "Links",
+        "dendron.topic.links.backlink",
+        "backlinks",
     )
 
 
@@ -262,6 +267,7 @@ def test_most_dendron_wikilinks_resolve(dendron: dict) -> None:
 
 
 # --- a synthetic vault with a ground-truth manifest -----------------------------------------------
+
 
 def test_synthetic_vault_matches_its_manifest(tmp_path: Path) -> None:
     sys.path.insert(0, str(ROOT / "benchmarks"))
@@ -281,7 +287,10 @@ def test_synthetic_vault_matches_its_manifest(tmp_path: Path) -> None:
         assert list(note.aliases) == entry["aliases"]
         assert sorted(note.tags) == sorted(entry["tags"])
         got = sorted(
-            ((link.kind, link.target, link.anchor, link.alias, resolver.resolve(link, note.path)) for link in note.links),
+            (
+                (link.kind, link.target, link.anchor, link.alias, resolver.resolve(link, note.path))
+                for link in note.links
+            ),
             key=str,
         )
         assert got == sorted((tuple(x) for x in entry["links"]), key=str), entry["path"]

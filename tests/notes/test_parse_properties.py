@@ -9,6 +9,7 @@ from mdstore.notes.model import Note
 from mdstore.notes.parse import parse_note
 
 # Pieces of Markdown that interact: fences, frontmatter fences, brackets, code, HTML, CR/LF, tags.
+# fmt: off
 FRAGMENTS = [
     "---", "+++", "{", "}", "...", "\n", "\r\n", "\r", " ", "    ", "\t", "#", "# ", "## ", "#tag", "#a/b",
     "[[", "]]", "![[", "|", "^id", "[", "]", "(", ")", "<", ">", "`", "```", "~~~", "- ", "- [ ] ",
@@ -16,6 +17,7 @@ FRAGMENTS = [
     "title: x", "tags: [a, b]", "a: [", "x", "word", "é", "日本", "\ufeff", "\x00", "*", "_", "=",
     "| a | b |", "|---|---|", "https://x.org/#y", "[t](u.md)", "![i](p.png)", "<https://a.b>",
 ]
+# fmt: on
 
 markdownish = st.lists(st.sampled_from(FRAGMENTS), max_size=60).map("".join)
 # Inside a fence: LF only (so the fence's lines are known) and no NUL (that makes the file binary).
