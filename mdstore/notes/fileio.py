@@ -78,7 +78,7 @@ def make_folders(folder: Path, *, fsync: bool = True) -> list[Path]:
 def write_temp(
     folder: Path, target_name: str, data: bytes, *, fsync: bool = True, mode: int | None = None
 ) -> Path:
-    """Write ``data`` to a new temp file in ``folder`` (O_EXCL, flushed, fsync'd) and return its path.
+    """Write ``data`` to a new temp file in ``folder`` (flushed, fsync'd) and return its path.
 
     ``mode`` sets the permission bits; by default the process umask applies, as for any new file.
     The temp file is removed if anything fails.
@@ -86,16 +86,23 @@ def write_temp(
     while True:
         temp = folder / temp_name_for(target_name)
         try:
-            fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0), 0o666)
+            write_new(temp, data, fsync=fsync, mode=mode)
         except FileExistsError:  # a 64-bit token collided: astronomically rare, just draw again
             continue
-        break
+        return temp
+
+
+def write_new(path: Path, data: bytes, *, fsync: bool = True, mode: int | None = None) -> None:
+    """Create ``path`` (``FileExistsError`` if it exists) holding ``data``; removed again on failure.
+
+    Not atomic by itself: callers write under a temp name and rename or link it into place.
+    """
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0), 0o666)
     try:
         try:
             view = memoryview(data)
             while view:
-                written = os.write(fd, view)
-                view = view[written:]
+                view = view[os.write(fd, view) :]
             if mode is not None:
                 os.fchmod(fd, mode)
             if fsync:
@@ -103,9 +110,8 @@ def write_temp(
         finally:
             os.close(fd)
     except BaseException:
-        _unlink_quietly(temp)
+        _unlink_quietly(path)
         raise
-    return temp
 
 
 def atomic_write(path: Path, data: bytes, *, fsync: bool = True) -> None:
@@ -179,21 +185,9 @@ def remove_file(path: Path, *, fsync: bool = True) -> bool:
 
 def _create_without_link(path: Path, data: bytes, *, fsync: bool) -> None:
     try:
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0), 0o666)
+        write_new(path, data, fsync=fsync)
     except FileExistsError:
         raise WriteConflict(f"{path}: already exists; create never overwrites") from None
-    try:
-        try:
-            view = memoryview(data)
-            while view:
-                view = view[os.write(fd, view) :]
-            if fsync:
-                os.fsync(fd)
-        finally:
-            os.close(fd)
-    except BaseException:
-        _unlink_quietly(path)
-        raise
 
 
 def _follow_link(path: Path) -> Path:
