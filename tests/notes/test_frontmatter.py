@@ -163,8 +163,16 @@ def test_plain_scalars_are_typed_like_ruamel(scalar: str) -> None:
 
 
 def test_yaml_12_choices_spelled_out() -> None:
-    data = load_yaml("a: yes\nb: 0755\nc: 0o755\nd: 2024-01-05\ne: 1:30\nf: off\n")
-    assert data == {"a": "yes", "b": 755, "c": 493, "d": dt.date(2024, 1, 5), "e": "1:30", "f": "off"}
+    data = load_yaml("a: yes\nb: 0755\nc: 0o755\nd: 2024-01-05\ne: 1:30\nf: off\ng: =\n")
+    assert data == {
+        "a": "yes",
+        "b": 755,
+        "c": 493,
+        "d": dt.date(2024, 1, 5),
+        "e": "1:30",
+        "f": "off",
+        "g": "=",
+    }
 
 
 def test_merge_keys_still_work() -> None:
