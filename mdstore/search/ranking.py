@@ -1,8 +1,8 @@
 """How a word without ``field:`` is scored across fields: the boosts both engines use.
 
-A default-field word becomes a disjunction-max over the fields below: a note scores by its best
-field (plus ``tie`` times the others), so a word in a title outranks the same word repeated in a
-long body. The numbers come from benchmarks/bench_relevance.py on the Dendron vault (title and
+A default-field word becomes an OR over the fields below, each BM25-scored and multiplied by its
+boost, summed: a word in a title or file name counts more than the same word in a long body.
+(Not disjunction-max: Whoosh's implementation of it is broken, see whoosh_engine.py.) The numbers come from benchmarks/bench_relevance.py on the Dendron vault (title and
 heading known-item queries, MRR@10); change them only with that benchmark's numbers in hand.
 """
 
@@ -20,7 +20,6 @@ class Boosts:
     name: float = 2.0  # file name
     tags: float = 2.0
     vocabulary: float = 0.5  # unstemmed words: only prefix and fuzzy queries use it
-    tie: float = 0.3  # weight of the non-best fields in the disjunction-max
 
     def of(self, field: str) -> float:
         return float(getattr(self, field))

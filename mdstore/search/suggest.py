@@ -17,21 +17,27 @@ MAX_SUGGESTIONS = 3
 _WORD = re.compile(r"\w+")
 
 
-def edit_distance(a: str, b: str, limit: int) -> int:
-    """Levenshtein distance (insert, delete, substitute), or ``limit + 1`` once it exceeds ``limit``.
+def edit_distance(a: str, b: str, limit: int, *, transpositions: bool = False) -> int:
+    """Edits from ``a`` to ``b``, or ``limit + 1`` once it exceeds ``limit``.
 
-    The same measure both engines use for ``word~`` (tantivy with transpositions costing two).
+    Plain Levenshtein (insert, delete, substitute) is what both engines use for ``word~``;
+    ``transpositions=True`` also counts swapping two neighbours as one edit (the commonest typo,
+    used for suggestions).
     """
     if abs(len(a) - len(b)) > limit:
         return limit + 1
+    before: list[int] = []
     previous = list(range(len(b) + 1))
     for i, ca in enumerate(a, 1):
         current = [i]
         for j, cb in enumerate(b, 1):
-            current.append(min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (ca != cb)))
+            cost = min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (ca != cb))
+            if transpositions and i > 1 and j > 1 and ca == b[j - 2] and a[i - 2] == cb:
+                cost = min(cost, before[j - 2] + 1)
+            current.append(cost)
         if min(current) > limit:
             return limit + 1
-        previous = current
+        before, previous = previous, current
     return previous[-1] if previous[-1] <= limit else limit + 1
 
 
@@ -46,7 +52,7 @@ def corrections(word: str, candidates: Iterable[tuple[str, int]], limit: int = M
     for candidate, frequency in candidates:
         if candidate == word:
             continue
-        distance = edit_distance(word, candidate, edits)
+        distance = edit_distance(word, candidate, edits, transpositions=True)
         if distance <= edits:
             scored.append((distance, -frequency, candidate))
     scored.sort()

@@ -74,8 +74,9 @@ class _Compiler:
 
     def default(self, make: Any, extra: list[Any]) -> Any:
         Q = self.t.Query
+        # a sum over fields, as in the Whoosh engine (see there why not disjunction-max)
         parts = [Q.boost_query(make(field), self.boosts.of(field)) for field in TEXT_FIELDS] + extra
-        return Q.disjunction_max_query(parts, tie_breaker=self.boosts.tie)
+        return Q.boolean_query([(self.t.Occur.Should, part) for part in parts])
 
     def term(self, field: str, text: str) -> Any:
         return self.t.Query.term_query(self.schema, field, text)
@@ -233,11 +234,12 @@ class TantivyBackend:
             searcher = self._searcher()
             keep_stamp = searcher is not None and self._meta(searcher) is not None
             ix = self._ix if searcher is not None else self._fresh()
+            latest = {note.path: note for note in upserts}  # the same path twice: the last one wins
             writer = self._writer(ix, 1)
             try:
-                for path in [*deletes, *(note.path for note in upserts)]:
+                for path in [*deletes, *latest]:
                     writer.delete_documents_by_term("path", path)
-                for note in upserts:
+                for note in latest.values():
                     writer.add_document(self._document(build_document(note)))
                 if keep_stamp:
                     writer.delete_documents_by_term("meta", META_KEY)

@@ -75,7 +75,8 @@ def _fields(doc: SearchDocument) -> dict[str, Any]:
 
 
 def _meta(stamp: int) -> dict[str, Any]:
-    return {"meta": META_KEY, "stamp": stamp, "schema_version": SCHEMA_VERSION}
+    # empty column values: whoosh's column readers fail on a segment whose last document lacks one
+    return {"meta": META_KEY, "stamp": stamp, "schema_version": SCHEMA_VERSION, "path": "", "hash": "", "mtime": 0}
 
 
 class _Compiler:
@@ -88,8 +89,10 @@ class _Compiler:
         self.boosts = boosts
 
     def default(self, make: Any, extra: list[Any]) -> Any:
+        # a sum over fields (Or), not DisjunctionMax: whoosh's DisjunctionMaxMatcher mixes up the
+        # scores of different documents (every hit gets the best one) and drops its tiebreak
         parts = [make(field, self.boosts.of(field)) for field in TEXT_FIELDS] + extra
-        return self.q.DisjunctionMax(parts, tiebreak=self.boosts.tie)
+        return self.q.Or(parts)
 
     def compile(self, node: Node) -> Any:
         q = self.q
@@ -208,11 +211,12 @@ class WhooshBackend:
         # was missing or outdated gets the writes but no stamp, so the caller still sees it must rebuild.
         keep_stamp = self._meta_doc() is not None
         ix = self._index() if keep_stamp else self._fresh()
+        latest = {note.path: note for note in upserts}  # the same path twice: the last one wins
         writer = self._writer(ix)
         try:
             for path in deletes:
                 writer.delete_by_term("path", path)
-            for note in upserts:
+            for note in latest.values():
                 writer.update_document(**_fields(build_document(note)))
             if keep_stamp:
                 writer.update_document(**_meta(stamp))
