@@ -9,6 +9,7 @@ lock error. Within one process a single DuckDB instance serves every thread thro
 
 from __future__ import annotations
 
+import atexit
 import threading
 import time
 from collections.abc import Iterator
@@ -23,6 +24,17 @@ IDLE_CLOSE_SECONDS = 0.25
 
 _registry: dict[Path, IndexStore] = {}
 _registry_lock = threading.Lock()
+
+
+def close_all() -> None:
+    """Close every connection of this process (at exit, so DuckDB shuts down cleanly)."""
+    with _registry_lock:
+        stores = list(_registry.values())
+    for store in stores:
+        store.close()
+
+
+atexit.register(close_all)
 
 
 def store_for(state_dir: Path, busy_timeout: float) -> IndexStore:

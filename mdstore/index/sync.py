@@ -21,7 +21,7 @@ from ..config import Config
 from ..notes.model import Note, ParseIssue, SyncReport
 from . import schema
 from .lock import OwnerLock
-from .rows import RowSet, paths_table, rows_for, to_json
+from .rows import RowSet, created_of, paths_table, rows_for, to_json
 from .scan import FileStat, IgnoreRules, ScanResult, confirm_gone, scan
 from .store import IndexStore
 
@@ -346,11 +346,13 @@ def _touch(con: Any, notes: Iterable[Note]) -> None:
             "mtime": pa.array([n.mtime for n in items], pa.float64()),
             "modified": pa.array([dt.datetime.fromtimestamp(n.mtime) for n in items], pa.timestamp("us")),
             "size": pa.array([n.size for n in items], pa.int64()),
+            "created": pa.array([created_of(n) for n in items], pa.timestamp("us")),
         }
     )
     con.register("_touch", table)
     con.execute(
-        "UPDATE notes SET mtime = t.mtime, modified = t.modified, size = t.size FROM _touch t WHERE notes.path = t.path"
+        "UPDATE notes SET mtime = t.mtime, modified = t.modified, size = t.size, created = t.created "
+        "FROM _touch t WHERE notes.path = t.path"
     )
     con.unregister("_touch")
 
