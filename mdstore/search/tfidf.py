@@ -93,8 +93,8 @@ class TfidfModel:
         from sklearn.feature_extraction.text import CountVectorizer
         from sklearn.preprocessing import normalize
 
-        if not self._vocabulary:
-            return sparse.csr_matrix((len(texts), 0), dtype=np.float64)
+        if not self._vocabulary or not texts:
+            return sparse.csr_matrix((len(texts), len(self._vocabulary)), dtype=np.float64)
         counts = CountVectorizer(analyzer=tokens, vocabulary=self._vocabulary, dtype=np.float64).transform(texts)
         counts.data = 1.0 + np.log(counts.data)
         weighted = counts @ sparse.diags(self._idf)
