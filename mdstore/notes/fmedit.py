@@ -513,8 +513,12 @@ def _carried_comment(text: str, slot: _Slot, end: int) -> str:
     key_end = slot.key_node.end_mark.index
     value_end = _value_end(text, slot.key_node, slot.value_node)
     if _line_end(text, key_end) >= value_end:  # key and value on one line
-        match = _EOL_COMMENT.fullmatch(text[value_end:end].rstrip("\r\n"))
-        return match.group() if match else ""
+        rest = text[value_end:end].rstrip("\r\n")
+        match = _EOL_COMMENT.fullmatch(rest)
+        if match:
+            return match.group()
+        empty_value = _KEY_LINE_COMMENT.fullmatch(rest)  # ``key:  # comment`` with no value
+        return empty_value.group(1) if empty_value else ""
     match = _KEY_LINE_COMMENT.fullmatch(text[key_end : _line_end(text, key_end)].rstrip("\r\n"))
     return match.group(1) if match else ""
 
