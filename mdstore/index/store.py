@@ -61,6 +61,9 @@ def _is_lock_error(exc: Exception) -> bool:
 class IndexStore:
     def __init__(self, path: Path, busy_timeout: float = 10.0) -> None:
         self.path = path
+        # A writer announces itself with this file; readers then let go of the database and wait,
+        # so a reader querying in a loop cannot starve the writer.
+        self.intent = path.with_name("writer.waiting")
         self.busy_timeout = busy_timeout
         self._lock = threading.RLock()
         self._con: Any = None
@@ -77,6 +80,9 @@ class IndexStore:
     def read(self) -> Iterator[Any]:
         """A cursor for reading. Raises IndexBusy if a writer keeps the file past the timeout."""
         with self._lock:
+            if self._con is not None and self._read_only and self._writer_waiting():
+                self._wait_idle()
+                self._close()
             if self._con is None:
                 self._con = self._connect(read_only=True)
                 self._read_only = True
@@ -108,7 +114,11 @@ class IndexStore:
                 self._close()
             if self._con is None:
                 self.path.parent.mkdir(parents=True, exist_ok=True)
-                self._con = self._connect(read_only=False)
+                self.intent.touch()
+                try:
+                    self._con = self._connect(read_only=False)
+                finally:
+                    self.intent.unlink(missing_ok=True)
                 self._read_only = False
             self._users += 1
             con = self._con
@@ -137,9 +147,11 @@ class IndexStore:
         delay = 0.01
         while True:
             try:
+                if read_only and self._writer_waiting():
+                    raise _WriterFirst
                 return duckdb.connect(str(self.path), read_only=read_only)
-            except (duckdb.IOException, duckdb.ConnectionException) as exc:
-                if not _is_lock_error(exc):
+            except (duckdb.IOException, duckdb.ConnectionException, _WriterFirst) as exc:
+                if not isinstance(exc, _WriterFirst) and not _is_lock_error(exc):
                     raise MdstoreError(f"cannot open the index {self.path}: {exc}") from exc
                 if time.monotonic() >= deadline:
                     raise IndexBusy(
@@ -155,6 +167,13 @@ class IndexStore:
                 delay = min(delay * 2, 0.2)
             except duckdb.Error as exc:
                 raise MdstoreError(f"cannot open the index {self.path}: {exc}") from exc
+
+    def _writer_waiting(self) -> bool:
+        try:
+            age = time.time() - self.intent.stat().st_mtime
+        except OSError:
+            return False
+        return age < max(self.busy_timeout, 60.0)  # a crashed writer's marker goes stale
 
     def _wait_idle(self) -> None:
         while self._users > 0:
@@ -192,6 +211,10 @@ class IndexStore:
                 self._close()
             else:
                 self._schedule_close()
+
+
+class _WriterFirst(Exception):
+    """A writer is waiting for the file: readers step back."""
 
 
 def _translate(exc: Exception) -> Exception:

@@ -1,0 +1,5 @@
+"""``python -m mdstore`` runs the CLI."""
+
+from .cli import main
+
+main()
