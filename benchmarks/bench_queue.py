@@ -229,12 +229,18 @@ def table(rows: list[dict[str, Any]]) -> str:
     lines = ["| " + " | ".join(title for _, title in COLUMNS) + " |", "|" + "---|" * len(COLUMNS)]
     for row in rows:
         cells = [row.get(key, "—") for key, _ in COLUMNS]
-        lines.append("| " + " | ".join(f"{c:,.0f}" if isinstance(c, float) and c > 100 else str(c) for c in cells) + " |")
+        lines.append(
+            "| "
+            + " | ".join(f"{c:,.0f}" if isinstance(c, float) and c > 100 else str(c) for c in cells)
+            + " |"
+        )
     return "\n".join(lines)
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--jobs", type=int, default=10_000)
     parser.add_argument("--fsync-jobs", type=int, default=2_000)
     parser.add_argument("--out", type=Path, default=HERE.parent / "out" / "queue.json")

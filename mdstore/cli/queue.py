@@ -18,7 +18,9 @@ if TYPE_CHECKING:
     from ..queue import Job, SpoolQueue
 
 STATES = ("new", "delayed", "claimed", "done", "dead")
-json_option = click.option("--json", "as_json", is_flag=True, help="JSON lines output (the default when piped).")
+json_option = click.option(
+    "--json", "as_json", is_flag=True, help="JSON lines output (the default when piped)."
+)
 queue_option = click.option("--queue", "queue_name", default="default", show_default=True, help="Queue name.")
 
 
@@ -106,7 +108,9 @@ def show(state: State, job_id: str, queue_name: str, as_json: bool) -> None:
 @click.option("--key", help="Makes the job id deterministic: the same KIND and key while waiting is one job.")
 @click.option("--priority", type=int, default=0, show_default=True, help="Higher runs first (-999..999).")
 @click.option("--delay", type=float, help="Seconds before the job may run.")
-@click.option("--max-attempts", type=int, help="Failed runs before the job is dead (default: [queue] setting).")
+@click.option(
+    "--max-attempts", type=int, help="Failed runs before the job is dead (default: [queue] setting)."
+)
 @click.option("--replace", is_flag=True, help="Replace a waiting job with the same id instead of keeping it.")
 @queue_option
 @json_option
@@ -152,8 +156,14 @@ def retry(state: State, job_id: str | None, queue_name: str) -> None:
 
 @queue.command()
 @click.argument("job_id", required=False)
-@click.option("--state", "state_name", type=click.Choice([s for s in STATES if s != "claimed"]),
-              default="dead", show_default=True, help="Which jobs to delete.")
+@click.option(
+    "--state",
+    "state_name",
+    type=click.Choice([s for s in STATES if s != "claimed"]),
+    default="dead",
+    show_default=True,
+    help="Which jobs to delete.",
+)
 @queue_option
 @pass_state
 def purge(state: State, job_id: str | None, state_name: str, queue_name: str) -> None:
@@ -182,6 +192,8 @@ def worker(state: State, queue_name: str, concurrency: int | None, burst: bool) 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     with open_queue(config, queue_name) as q:
         w = Worker(q, handlers, concurrency=concurrency or config.queue.concurrency)
-        message(f"Worker on queue {queue_name!r} of {config.root} ({', '.join(sorted(handlers))}); Ctrl-C stops.")
+        message(
+            f"Worker on queue {queue_name!r} of {config.root} ({', '.join(sorted(handlers))}); Ctrl-C stops."
+        )
         report = w.run(burst=burst)
     message(f"Worker stopped: {report.done} done, {report.failed} failed, {report.released} released.")

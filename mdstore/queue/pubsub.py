@@ -58,7 +58,9 @@ class Channels:
         if self._durable:
             fsync_dir(folder)
 
-    def subscribe(self, channel: str, handler: MessageHandler, *, durable: str | None = None) -> ChannelSubscription:
+    def subscribe(
+        self, channel: str, handler: MessageHandler, *, durable: str | None = None
+    ) -> ChannelSubscription:
         folder = self._folder(channel)
         cursor_file = None
         if durable is not None:

@@ -30,9 +30,9 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import QueueError
-from . import owners
+from . import names, owners
 from .files import TMP, fsync_dir, temp_owner, write_temp
-from .job import MAX_PRIORITY, Job, JobState, QueueStats, backoff, check_id, check_priority, decode, encode
+from .job import Job, JobState, QueueStats, backoff, check_id, check_priority, decode, encode
 from .job import job_id as make_job_id
 from .protocol import MessageHandler
 from .pubsub import Channels, ChannelSubscription
@@ -125,7 +125,8 @@ class SpoolQueue:
         now = time.time()
         due = now + delay if delay is not None and delay > 0 else None
         job = Job(jid, kind, payload, priority, 0, max_attempts or self.max_attempts, due, now)
-        tmp: Path | None = write_temp(self.dir, self._owner.token, encode(job), self.durable)
+        staged = write_temp(self.dir, self._owner.token, encode(job), self.durable)
+        tmp: Path | None = staged
         try:
             with self._seq.locked():
                 taken: Path | None = None
@@ -138,12 +139,12 @@ class SpoolQueue:
                     elif waiting is not None:
                         taken = self._take_over(waiting)
                 seq = self._seq.take()
-                dest = self._dest(_stem(priority, seq, jid), due)
+                dest = self._dest(names.stem(priority, seq, jid), due)
                 if taken is not None:
                     # The replaced job's file becomes the new one: never two, never none.
-                    os.rename(tmp, taken)
-                    tmp = taken
-                os.rename(tmp, dest)
+                    os.rename(staged, taken)
+                    staged = tmp = taken
+                os.rename(staged, dest)
                 tmp = None
                 if keyed:
                     self._index_id(jid, dest)
@@ -172,13 +173,14 @@ class SpoolQueue:
                 if not self._candidates or (stale and not relisted):
                     if relisted:
                         return None
-                    self._candidates = deque(sorted(n for n in _listdir(self.dir / "new") if n[0] != "."))
+                    listing = names.listdir(self.dir / "new")
+                    self._candidates = deque(sorted(n for n in listing if n[0] != "."))
                     self._listed_at = time.monotonic()
                     relisted = True
                     continue
                 name = self._candidates.popleft()
                 src = self.dir / "new" / name
-                parts = _split(name, 4)
+                parts = names.split(name, 4)
                 if parts is None:
                     self._set_aside(src, "its name is not <prio>.<seq>.<id>.json")
                     continue
@@ -195,7 +197,7 @@ class SpoolQueue:
                     return job
 
     def ack(self, job: Job) -> None:
-        done = self.dir / "done" / f"{_job_stem(job)}.json"
+        done = self.dir / "done" / f"{names.job_stem(job)}.json"
         self._move_claimed(job, done)
         now = time.time()
         os.utime(done, (now, now))  # the retention clock starts when the job finished
@@ -209,7 +211,7 @@ class SpoolQueue:
         return self._reschedule(owned, job, error, retry)
 
     def release(self, job: Job) -> None:
-        name = f"{_job_stem(job)}.json"
+        name = f"{names.job_stem(job)}.json"
         self._move_claimed(job, self.dir / "new" / name)
         self._saw_new(name)
 
@@ -225,7 +227,7 @@ class SpoolQueue:
         step = 0.001
         new = self.dir / "new"
         while True:
-            if time.time() >= self._next_promote or _any_entry(new):
+            if time.time() >= self._next_promote or names.any_entry(new):
                 return True
             remaining = deadline - time.monotonic()
             if remaining <= 0:
@@ -239,8 +241,8 @@ class SpoolQueue:
     def get(self, job_id: str) -> Job | None:
         best: tuple[int, Path, JobState, str | None] | None = None
         for state in JobState:
-            for name in _listdir(self.dir / state.value):
-                info = _parse(state, name)
+            for name in names.listdir(self.dir / state.value):
+                info = names.parse(state, name)
                 if info is not None and info[1] == job_id and (best is None or info[0] > best[0]):
                     best = (info[0], self.dir / state.value / name, state, info[2])
         return None if best is None else self._read(best[1])
@@ -248,26 +250,26 @@ class SpoolQueue:
     def jobs(self, state: JobState | None = None, *, limit: int | None = None) -> list[Job]:
         result: list[Job] = []
         for each in [state] if state is not None else list(JobState):
-            names = sorted(n for n in _listdir(self.dir / each.value) if _parse(each, n) is not None)
-            for name in names:
+            folder = self.dir / each.value
+            for name in sorted(n for n in names.listdir(folder) if names.parse(each, n) is not None):
                 if limit is not None and len(result) >= limit:
                     return result
-                job = self._read(self.dir / each.value / name)
+                job = self._read(folder / name)
                 if job is not None:
                     result.append(job)
         return result
 
     def length(self) -> int:
-        return sum(_count(self.dir / s) for s in ("new", "delayed"))
+        return sum(names.count(self.dir / s) for s in ("new", "delayed"))
 
     def stats(self) -> QueueStats:
-        counts = {s.value: _count(self.dir / s.value) for s in JobState}
-        return QueueStats(queue=self.name, corrupt=len(_listdir(self.dir / CORRUPT)), **counts)
+        counts = {s.value: names.count(self.dir / s.value) for s in JobState}
+        return QueueStats(queue=self.name, corrupt=len(names.listdir(self.dir / CORRUPT)), **counts)
 
     def retry(self, job_id: str | None = None) -> int:
         count = 0
-        for name in _listdir(self.dir / "dead"):
-            info = _parse(JobState.DEAD, name)
+        for name in names.listdir(self.dir / "dead"):
+            info = names.parse(JobState.DEAD, name)
             if info is None or (job_id is not None and info[1] != job_id):
                 continue
             owned = self._own(self.dir / "dead" / name)
@@ -275,7 +277,7 @@ class SpoolQueue:
             if owned is None or job is None:
                 continue
             fresh = _replace(job, attempts=0, not_before=None)
-            self._rewrite(owned, fresh, self.dir / "new" / f"{_job_stem(job)}.json")
+            self._rewrite(owned, fresh, self.dir / "new" / f"{names.job_stem(job)}.json")
             count += 1
         return count
 
@@ -284,34 +286,34 @@ class SpoolQueue:
         if state is JobState.CLAIMED:
             raise QueueError("running jobs cannot be purged; stop their workers (leases then expire)")
         count = 0
-        for name in _listdir(self.dir / state.value):
-            info = _parse(state, name)
+        for name in names.listdir(self.dir / state.value):
+            info = names.parse(state, name)
             if info is not None and (job_id is None or info[1] == job_id):
-                count += _unlink(self.dir / state.value / name)
+                count += names.unlink(self.dir / state.value / name)
         return count
 
     def prune(self) -> int:
         now = time.time()
         removed = 0
-        for name in _listdir(self.dir / "done"):
+        for name in names.listdir(self.dir / "done"):
             path = self.dir / "done" / name
             try:
                 if os.stat(path).st_mtime < now - self.retention:
-                    removed += _unlink(path)
+                    removed += names.unlink(path)
             except FileNotFoundError:
                 pass
         alive: dict[str, bool] = {}
-        for name in _listdir(self.dir / TMP):
+        for name in names.listdir(self.dir / TMP):
             token = temp_owner(name)
             if token is not None and token not in alive:
                 alive[token] = owners.is_alive(self.dir, token)
             if token is None or not alive[token]:
-                removed += _unlink(self.dir / TMP / name)
+                removed += names.unlink(self.dir / TMP / name)
         owners.remove_dead(self.dir)
         with self._seq.locked():
-            for name in _listdir(self.dir / IDS):
+            for name in names.listdir(self.dir / IDS):
                 if self._waiting_path(name) is None:
-                    _unlink(self.dir / IDS / name)
+                    names.unlink(self.dir / IDS / name)
         return removed + self._channels.prune()
 
     # -- pub/sub -------------------------------------------------------------------------------
@@ -342,9 +344,9 @@ class SpoolQueue:
         """Move due jobs from delayed/ to new/ (any consumer may do it; the rename decides)."""
         next_due = now + _DELAYED_RECHECK
         limit_ms = int(now * 1000)
-        for name in _listdir(self.dir / "delayed"):
+        for name in names.listdir(self.dir / "delayed"):
             due_ms, _, rest = name.partition(".")
-            if not due_ms.isdigit() or _split(rest, 4) is None:
+            if not due_ms.isdigit() or names.split(rest, 4) is None:
                 self._set_aside(self.dir / "delayed" / name, "its name is not <due>.<prio>.<seq>.<id>.json")
             elif int(due_ms) <= limit_ms:
                 try:
@@ -360,7 +362,7 @@ class SpoolQueue:
         """Take back claims whose owner died or whose lease ended; each counts as a failed attempt."""
         mine = self._owner.token
         alive: dict[str, bool] = {mine: True}
-        for name in _listdir(self.dir / "claimed"):
+        for name in names.listdir(self.dir / "claimed"):
             parts = name.split(".")
             if len(parts) not in (5, 6) or parts[-1] != "json":
                 continue
@@ -396,11 +398,13 @@ class SpoolQueue:
 
     def _reschedule(self, owned: Path, job: Job, error: str, retry: bool) -> Job:
         attempts = job.attempts + 1
-        stem = _job_stem(job)
+        stem = names.job_stem(job)
         error = error if len(error) <= _MAX_ERROR else error[: _MAX_ERROR - 1] + "…"
         if retry and attempts < job.max_attempts:
             due = time.time() + backoff(attempts, self.backoff, self.backoff_max)
-            updated = _replace(job, attempts=attempts, last_error=error, not_before=due, state=JobState.DELAYED)
+            updated = _replace(
+                job, attempts=attempts, last_error=error, not_before=due, state=JobState.DELAYED
+            )
             self._rewrite(owned, updated, self._dest(stem, due))
             self._next_promote = min(self._next_promote, due)
         else:
@@ -445,7 +449,7 @@ class SpoolQueue:
     def _claimed_path(self, job: Job) -> Path:
         if job.token is None:
             raise QueueError(f"job {job.id} was not claimed (only a job returned by claim can be)")
-        return self.dir / "claimed" / f"{_job_stem(job)}.{job.token}.json"
+        return self.dir / "claimed" / f"{names.job_stem(job)}.{job.token}.json"
 
     def _dest(self, stem: str, due: float | None) -> Path:
         if due is None:
@@ -479,7 +483,7 @@ class SpoolQueue:
 
     def _read(self, path: Path) -> Job | None:
         state = JobState(path.parent.name)
-        info = _parse(state, path.name)
+        info = names.parse(state, path.name)
         token = info[2] if info is not None else None
         try:
             return self._load(path, state, token, quiet=True)
@@ -488,7 +492,7 @@ class SpoolQueue:
 
     def _load(self, path: Path, state: JobState, token: str | None = None, quiet: bool = False) -> Job | None:
         name = path.name
-        info = _parse(state, name)
+        info = names.parse(state, name)
         try:
             if info is None:
                 raise ValueError("unexpected file name")
@@ -510,58 +514,3 @@ class SpoolQueue:
         except FileNotFoundError:
             return
         log.error("queue %s: job file %s is %s; moved to %s", self.name, path.name, reason, dest)
-
-
-def _stem(priority: int, seq: int, jid: str) -> str:
-    # Inverted priority so that a plain name sort puts the highest priority first.
-    return f"{MAX_PRIORITY - priority:04d}.{seq:016x}.{jid}"
-
-
-def _job_stem(job: Job) -> str:
-    return _stem(job.priority, job.seq, job.id)
-
-
-def _split(name: str, count: int) -> list[str] | None:
-    parts = name.split(".")
-    if len(parts) != count or parts[-1] != "json":
-        return None
-    return parts
-
-
-def _parse(state: JobState, name: str) -> tuple[int, str, str | None] | None:
-    """(sequence, id, claim token) from a job file name, or None if it is not one."""
-    parts = name.split(".")
-    if state is JobState.DELAYED:
-        parts = parts[1:]
-    if parts[-1:] != ["json"] or len(parts) < 4 or (state is not JobState.CLAIMED and len(parts) != 4):
-        return None
-    try:
-        seq = int(parts[1], 16)
-    except ValueError:
-        return None
-    token = parts[3] if state is JobState.CLAIMED and len(parts) == 5 else None
-    return seq, parts[2], token
-
-
-def _listdir(path: Path) -> list[str]:
-    try:
-        return os.listdir(path)
-    except FileNotFoundError:
-        return []
-
-
-def _count(path: Path) -> int:
-    return sum(1 for n in _listdir(path) if n.endswith(".json"))
-
-
-def _any_entry(path: Path) -> bool:
-    with os.scandir(path) as entries:
-        return any(e.name.endswith(".json") for e in entries)
-
-
-def _unlink(path: Path) -> int:
-    try:
-        os.unlink(path)
-        return 1
-    except FileNotFoundError:
-        return 0

@@ -58,7 +58,9 @@ def load_handlers(specs: Iterable[str]) -> dict[str, Handler]:
         except ImportError as exc:
             raise ConfigError(f"queue handler {spec!r}: cannot import {module_name!r}: {exc}") from exc
         if not attr:
-            marked = {getattr(f, _KIND_ATTR): f for _, f in inspect.getmembers(module) if hasattr(f, _KIND_ATTR)}
+            marked = {
+                getattr(f, _KIND_ATTR): f for _, f in inspect.getmembers(module) if hasattr(f, _KIND_ATTR)
+            }
             if not marked:
                 raise ConfigError(f"queue handler {spec!r}: module has no @mdstore.queue.handler functions")
             found.update(marked)

@@ -11,7 +11,12 @@ from mdstore.queue import Job, SpoolQueue, Worker
 
 
 def open_queue(spool: str, **options: object) -> SpoolQueue:
-    settings: dict[str, object] = {"fsync": False, "backoff": 0.01, "backoff_max": 0.05, "poll_interval": 0.005}
+    settings: dict[str, object] = {
+        "fsync": False,
+        "backoff": 0.01,
+        "backoff_max": 0.05,
+        "poll_interval": 0.005,
+    }
     settings.update(options)
     return SpoolQueue(spool, "default", **settings)  # type: ignore[arg-type]
 

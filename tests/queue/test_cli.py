@@ -94,7 +94,10 @@ def test_worker_runs_handlers_named_in_config(tmp_path: Path) -> None:
     env.pop("MDSTORE_QUEUE_FSYNC", None)
     proc = subprocess.run(
         [sys.executable, "-c", "from mdstore.cli import main; main()", "worker", "--burst"],
-        env=env, capture_output=True, text=True, timeout=60,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
     assert proc.returncode == 0, proc.stderr
     assert target.read_text() == touch.id

@@ -194,7 +194,9 @@ def test_order_ignores_a_clock_running_backwards(spool_dir: Path) -> None:
     queue.close()
 
 
-def test_corrupt_job_file_is_set_aside_and_work_goes_on(spool_dir: Path, caplog: pytest.LogCaptureFixture) -> None:
+def test_corrupt_job_file_is_set_aside_and_work_goes_on(
+    spool_dir: Path, caplog: pytest.LogCaptureFixture
+) -> None:
     queue = SpoolQueue(spool_dir, fsync=False, **FAST)
     first = queue.enqueue("n", 1)
     bad = spool_dir / "default" / "new" / "0999.00000000000000ff.garbage-job.json"
