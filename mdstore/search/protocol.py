@@ -106,11 +106,13 @@ class SearchBackend(Protocol):
         offset: int = 0,
         restrict: Collection[str] | None = None,
         sort: str = "score",
+        snippets: bool = True,
     ) -> SearchResults:
         """Ranked hits for ``query`` (syntax in docs/search.md).
 
         ``restrict`` keeps only hits whose path is in it (the bridge from structured filters);
-        ``sort`` is ``"score"``, ``"mtime"`` (oldest first) or ``"-mtime"`` (newest first).
+        ``sort`` is ``"score"``, ``"mtime"`` (oldest first) or ``"-mtime"`` (newest first; scores
+        are then 0); ``snippets=False`` skips the snippets (cheaper when only paths are wanted).
         """
         ...
 

@@ -295,6 +295,7 @@ class TantivyBackend:
         offset: int = 0,
         restrict: Collection[str] | None = None,
         sort: str = "score",
+        snippets: bool = True,
     ) -> SearchResults:
         if limit < 0 or offset < 0:
             raise QueryError("limit and offset must not be negative")
@@ -316,12 +317,13 @@ class TantivyBackend:
             hits = []
             for score, address in found.hits[:limit]:
                 doc = searcher.doc(address)
+                body = bytes(doc.get_first("stored_body") or b"").decode("utf-8")
                 hits.append(
                     SearchHit(
                         path=doc.get_first("path"),
                         title=bytes(doc.get_first("stored_title") or b"").decode("utf-8"),
                         score=float(score) if sort == "score" else 0.0,
-                        snippets=make_snippets(bytes(doc.get_first("stored_body") or b"").decode("utf-8"), tree),
+                        snippets=make_snippets(body, tree) if snippets else (),
                     )
                 )
             suggestions: tuple[str, ...] = ()

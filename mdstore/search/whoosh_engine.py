@@ -288,6 +288,7 @@ class WhooshBackend:
         offset: int = 0,
         restrict: Collection[str] | None = None,
         sort: str = "score",
+        snippets: bool = True,
     ) -> SearchResults:
         if limit < 0 or offset < 0:
             raise QueryError("limit and offset must not be negative")
@@ -311,7 +312,7 @@ class WhooshBackend:
                     path=hit["path"],
                     title=hit.get("stored_title", ""),
                     score=float(hit.score or 0.0) if sort == "score" else 0.0,
-                    snippets=make_snippets(hit.get("stored_body", ""), tree),
+                    snippets=make_snippets(hit.get("stored_body", ""), tree) if snippets else (),
                 )
                 for hit in results[offset : offset + limit]
             )
