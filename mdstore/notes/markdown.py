@@ -375,7 +375,9 @@ class _Walker:
 
     def _task(self, src: str, task: tuple[int, str], fields: tuple[Field, ...]) -> None:
         line, status = task
-        text = _SPACES.sub(" ", src[3:]).strip()
+        # The checkbox line only, as Obsidian Tasks reads it: lines after it (lazy continuations,
+        # often "key:: value" lines) belong to the item, so their fields do count for the task.
+        text = _SPACES.sub(" ", src[3:].partition("\n")[0]).strip()
         text = _TRAILING_BLOCK_ID.sub("", text)
         self.tasks.append(Task(text=text, status=status, line=line, section=self.section, fields=fields))
 

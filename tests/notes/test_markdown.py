@@ -138,7 +138,7 @@ def test_tasks_with_status_nesting_lists_and_sections() -> None:
 """
     got = extract(body, first_line=10)
     assert [(t.text, t.status, t.line, t.section, t.done) for t in got.tasks] == [
-        ("first [due:: 2024-01-05] continued", " ", 12, "Plan", False),
+        ("first [due:: 2024-01-05]", " ", 12, "Plan", False),
         ("done", "x", 14, "Plan", True),
         ("star list", "/", 15, "Plan", False),
         ("plus list", "-", 16, "Plan", False),
@@ -149,6 +149,13 @@ def test_tasks_with_status_nesting_lists_and_sections() -> None:
     assert got.tasks[0].fields[0].key == "due"
     assert got.tasks[0].fields[0].value == dt.date(2024, 1, 5)
     assert got.block_ids == ("blk",)
+
+
+def test_task_text_is_its_first_line_and_continuation_fields_are_its_own() -> None:
+    got = extract("- [ ] open one\nowner:: ada\n")
+    assert [(t.text, [(f.key, f.value, f.line) for f in t.fields]) for t in got.tasks] == [
+        ("open one", [("owner", "ada", 2)])
+    ]
 
 
 def test_inline_fields_three_forms() -> None:
