@@ -29,6 +29,7 @@ class VaultSettings:
     extensions: tuple[str, ...] = (".md",)  # files indexed as notes; others are attachments
     ignore: tuple[str, ...] = ()  # extra gitignore-style patterns, on top of .mdstoreignore/.gitignore
     max_note_bytes: int = 10 * 1024 * 1024  # larger notes are indexed by path only, with an error
+    link_style: str = "obsidian"  # "obsidian": [[target|alias]]; "dendron": [[alias|target]]
 
 
 @dataclass(frozen=True)
@@ -101,6 +102,12 @@ _SECTIONS: dict[str, type] = {
     "queue": QueueSettings,
     "git": GitSettings,
 }
+# Settings that take one of a few words.
+_CHOICES: dict[str, tuple[str, ...]] = {
+    "vault.link_style": ("obsidian", "dendron"),
+    "search.engine": ("whoosh", "tantivy", "none"),
+    "git.autocommit": ("off", "write", "interval"),
+}
 _ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 
 
@@ -159,6 +166,9 @@ def _build_section(name: str, cls: type, values: dict[str, Any], environ: Mappin
         if key not in known:
             raise ConfigError(f"unknown setting {name}.{key} (known: {', '.join(sorted(known))})")
         kwargs[key] = _coerce(f"{name}.{key}", hints[key], value, environ)
+        choices = _CHOICES.get(f"{name}.{key}")
+        if choices and kwargs[key] not in choices:
+            raise ConfigError(f"setting {name}.{key}: {kwargs[key]!r} is not one of {', '.join(choices)}")
     return cls(**kwargs)
 
 

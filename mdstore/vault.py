@@ -93,7 +93,9 @@ class Vault:
             raise NoteNotFound(f"no note {rel!r} in {self.root}") from None
         except OSError as exc:
             raise NoteParseError(f"cannot read {rel}: {exc.strerror or exc}") from exc
-        note = parse_note(rel, data, mtime=mtime, max_bytes=self.config.vault.max_note_bytes)
+        note = parse_note(
+            rel, data, mtime=mtime, max_bytes=self.config.vault.max_note_bytes, link_style=self.config.vault.link_style
+        )
         resolved = {
             (r["ord"]): r["resolved"]
             for r in self._query("SELECT ord, resolved FROM links WHERE path = ?", [rel])

@@ -14,7 +14,7 @@ from .scan import FileStat
 # Column names and DuckDB-compatible Arrow types of each table, in table order.
 COLUMNS: dict[str, list[tuple[str, str]]] = {
     "notes": [
-        ("path", "string"), ("folder", "string"), ("name", "string"), ("title", "string"),
+        ("path", "string"), ("folder", "string"), ("name", "string"), ("key", "string"), ("title", "string"),
         ("size", "int64"), ("mtime", "float64"), ("modified", "timestamp"), ("created", "timestamp"),
         ("hash", "string"), ("words", "int32"), ("frontmatter", "string"), ("frontmatter_format", "string"),
         ("body", "string"), ("error", "string"),
@@ -25,7 +25,7 @@ COLUMNS: dict[str, list[tuple[str, str]]] = {
         ("line", "int32"),
     ],
     "tags": [("path", "string"), ("tag", "string")],
-    "aliases": [("path", "string"), ("alias", "string")],
+    "aliases": [("path", "string"), ("alias", "string"), ("key", "string")],
     "links": [
         ("path", "string"), ("ord", "int32"), ("line", "int32"), ("kind", "string"), ("target", "string"),
         ("anchor", "string"), ("alias", "string"), ("resolved", "string"), ("key", "string"),
@@ -37,8 +37,8 @@ COLUMNS: dict[str, list[tuple[str, str]]] = {
     ],
     "blocks": [("path", "string"), ("block_id", "string")],
     "attachments": [
-        ("path", "string"), ("folder", "string"), ("name", "string"), ("ext", "string"), ("size", "int64"),
-        ("mtime", "float64"),
+        ("path", "string"), ("folder", "string"), ("name", "string"), ("key", "string"), ("ext", "string"),
+        ("size", "int64"), ("mtime", "float64"),
     ],
     "parse_errors": [("path", "string"), ("kind", "string"), ("message", "string")],
 }
@@ -132,9 +132,9 @@ class RowSet:
         from ..notes.values import flatten
 
         p = note.path
-        folder, _, base = p.rpartition("/")
+        folder = p.rpartition("/")[0]
         self.add(
-            "notes", p, folder, note.name, note.title, note.size, note.mtime,
+            "notes", p, folder, note.name, link_key(p), note.title, note.size, note.mtime,
             dt.datetime.fromtimestamp(note.mtime), created_of(note), note.hash, note.word_count,
             to_json(note.frontmatter), note.frontmatter_format, note.body, note.error,
         )
@@ -146,7 +146,7 @@ class RowSet:
         for tag in note.tags:
             self.add("tags", p, tag)
         for alias in note.aliases:
-            self.add("aliases", p, alias)
+            self.add("aliases", p, alias, link_key(alias))
         for ord_, link in enumerate(note.links):
             resolved = None if link.kind == "url" else resolve(link, p)
             key = None if link.kind == "url" else link_key(link.target)
@@ -167,8 +167,10 @@ class RowSet:
 
     def add_attachment(self, path: str, stat: FileStat) -> None:
         folder, _, base = path.rpartition("/")
+        from ..notes.links import link_key
+
         ext = base.rpartition(".")[2].lower() if "." in base else ""
-        self.add("attachments", path, folder, base, ext, stat.size, stat.mtime)
+        self.add("attachments", path, folder, base, link_key(path), ext, stat.size, stat.mtime)
 
 
 def rows_for(notes: Iterable[Note], resolve: Callable[[Link, str], str | None]) -> RowSet:

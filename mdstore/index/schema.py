@@ -4,14 +4,14 @@ an index with another version is rebuilt from the files at next open."""
 
 from __future__ import annotations
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 TABLES: dict[str, str] = {
     "meta": """
         CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT)""",
     "notes": """
         CREATE TABLE notes (
-            path TEXT PRIMARY KEY, folder TEXT, name TEXT, title TEXT,
+            path TEXT PRIMARY KEY, folder TEXT, name TEXT, key TEXT, title TEXT,
             size BIGINT, mtime DOUBLE, modified TIMESTAMP, created TIMESTAMP,
             hash TEXT, words INTEGER, frontmatter JSON, frontmatter_format TEXT,
             body TEXT, error TEXT)""",
@@ -23,7 +23,7 @@ TABLES: dict[str, str] = {
     "tags": """
         CREATE TABLE tags (path TEXT, tag TEXT)""",
     "aliases": """
-        CREATE TABLE aliases (path TEXT, alias TEXT)""",
+        CREATE TABLE aliases (path TEXT, alias TEXT, key TEXT)""",
     "links": """
         CREATE TABLE links (
             path TEXT, ord INTEGER, line INTEGER, kind TEXT, target TEXT, anchor TEXT,
@@ -37,7 +37,7 @@ TABLES: dict[str, str] = {
         CREATE TABLE blocks (path TEXT, block_id TEXT)""",
     "attachments": """
         CREATE TABLE attachments (
-            path TEXT PRIMARY KEY, folder TEXT, name TEXT, ext TEXT, size BIGINT, mtime DOUBLE)""",
+            path TEXT PRIMARY KEY, folder TEXT, name TEXT, key TEXT, ext TEXT, size BIGINT, mtime DOUBLE)""",
     "parse_errors": """
         CREATE TABLE parse_errors (path TEXT, kind TEXT, message TEXT)""",
 }
@@ -81,7 +81,8 @@ def drop_all(con: object) -> None:
 def stored_version(con: object) -> int | None:
     """The schema version of an existing database, or None when it has none (empty or foreign)."""
     try:
-        row = con.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()  # type: ignore[attr-defined]
+        # fetchall, not fetchone: DuckDB 2 keeps a half-read result open and blocks the connection.
+        rows = con.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchall()  # type: ignore[attr-defined]
     except Exception:  # noqa: BLE001 - any failure means "not our schema"
         return None
-    return int(row[0]) if row else None
+    return int(rows[0][0]) if rows else None

@@ -12,7 +12,6 @@ import json
 import os
 import time
 from collections.abc import Callable, Iterable, Sequence
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -28,7 +27,9 @@ from .store import IndexStore
 Progress = Callable[[int, int], None]
 
 
-def load_note(root: str, rel: str, mtime: float, max_bytes: int) -> Note | ParseIssue | None:
+def load_note(
+    root: str, rel: str, mtime: float, max_bytes: int, link_style: str = "obsidian"
+) -> Note | ParseIssue | None:
     """Read and parse one file. None when it vanished; a ParseIssue when it cannot be read.
     Top level so that worker processes can run it."""
     from ..notes.parse import parse_note
@@ -42,11 +43,7 @@ def load_note(root: str, rel: str, mtime: float, max_bytes: int) -> Note | Parse
         return None
     except OSError as exc:
         return ParseIssue(rel, f"cannot read: {exc.strerror or exc}", "unreadable")
-    return parse_note(rel, data, mtime=mtime, max_bytes=max_bytes)
-
-
-def _load_chunk(root: str, items: list[tuple[str, float]], max_bytes: int) -> list[Note | ParseIssue | None]:
-    return [load_note(root, rel, mtime, max_bytes) for rel, mtime in items]
+    return parse_note(rel, data, mtime=mtime, max_bytes=max_bytes, link_style=link_style)
 
 
 @dataclass
@@ -55,7 +52,7 @@ class _State:
 
     notes: dict[str, tuple[float, int, str]] = field(default_factory=dict)  # path -> (mtime, size, hash)
     attachments: dict[str, FileStat] = field(default_factory=dict)
-    aliases: dict[str, list[str]] = field(default_factory=dict)
+    scan_issues: str | None = None  # JSON of the last full scan's issues
     generation: int = 0
     fresh: bool = False  # the database was just created (or rebuilt): every link resolves anew
 
@@ -75,7 +72,9 @@ class Syncer:
     ) -> SyncReport:
         started = time.perf_counter()
         with self.lock.hold(self.config.index.busy_timeout):
-            state = self._prepare(rebuild)
+            state = self._prepare(rebuild, paths)
+            if state.fresh:
+                paths = None  # a new or rebuilt index needs every file, whatever was asked
             found = self._scan(paths)
             report = self._apply(state, found, paths, rebuild or state.fresh, progress)
         report.extra["generation"] = state.generation + 1
@@ -87,7 +86,8 @@ class Syncer:
 
     # -- phases ------------------------------------------------------------------------------------
 
-    def _prepare(self, rebuild: bool) -> _State:
+    def _prepare(self, rebuild: bool, paths: Sequence[str] | None) -> _State:
+        """Load what the index holds: for every file on a full scan, for the named paths otherwise."""
         state = _State()
         with self.store.write() as con:
             version = schema.stored_version(con)
@@ -96,14 +96,19 @@ class Syncer:
                 schema.create_all(con)
                 state.fresh = True
                 return state
-            for path, mtime, size, hash_ in con.execute("SELECT path, mtime, size, hash FROM notes").fetchall():
+            where, params = "", []
+            if paths is not None:
+                con.register("_want", paths_table(list(paths)))
+                where = " WHERE path IN (SELECT path FROM _want)"
+            for path, mtime, size, hash_ in con.execute(f"SELECT path, mtime, size, hash FROM notes{where}", params).fetchall():
                 state.notes[path] = (mtime, size, hash_)
-            for path, mtime, size in con.execute("SELECT path, mtime, size FROM attachments").fetchall():
+            for path, mtime, size in con.execute(f"SELECT path, mtime, size FROM attachments{where}", params).fetchall():
                 state.attachments[path] = FileStat(mtime, size)
-            for path, alias in con.execute("SELECT path, alias FROM aliases").fetchall():
-                state.aliases.setdefault(path, []).append(alias)
-            row = con.execute("SELECT value FROM meta WHERE key = 'generation'").fetchone()
-            state.generation = int(row[0]) if row else 0
+            if paths is not None:
+                con.unregister("_want")
+            meta = dict(con.execute("SELECT key, value FROM meta WHERE key IN ('generation', 'scan_issues')").fetchall())
+            state.generation = int(meta.get("generation", 0))
+            state.scan_issues = meta.get("scan_issues")
         return state
 
     def _scan(self, paths: Sequence[str] | None) -> ScanResult:
@@ -140,7 +145,7 @@ class Syncer:
         fresh: bool,
         progress: Progress | None,
     ) -> SyncReport:
-        candidates = set(state.notes) if paths is None else {p for p in paths if p in state.notes}
+        candidates = set(state.notes)
         issue_paths = {i.path for i in found.issues}
 
         to_read: list[tuple[str, float]] = []
@@ -200,7 +205,7 @@ class Syncer:
             rel: stat for rel, stat in found.attachments.items()
             if fresh or state.attachments.get(rel) != stat
         }
-        att_candidates = set(state.attachments) if paths is None else {p for p in paths if p in state.attachments}
+        att_candidates = set(state.attachments)
         att_gone = [
             rel for rel in att_candidates - set(found.attachments)
             if not found.protects(rel) and rel not in issue_paths and self._gone(rel)
@@ -230,30 +235,21 @@ class Syncer:
     def _load(self, items: list[tuple[str, float]], progress: Progress | None) -> list[Note | ParseIssue | None]:
         total = len(items)
         max_bytes = self.config.vault.max_note_bytes
+        style = self.config.vault.link_style
         root = str(self.root)
         workers = self.config.index.parse_workers or (os.cpu_count() or 1)
-        if workers <= 1 or total < self.config.index.parallel_threshold:
-            out: list[Note | ParseIssue | None] = []
-            for i, (rel, mtime) in enumerate(items):
-                out.append(load_note(root, rel, mtime, max_bytes))
-                if progress and i % 100 == 0:
-                    progress(i, total)
-            if progress:
-                progress(total, total)
-            return out
-        import multiprocessing
+        if workers > 1 and total >= self.config.index.parallel_threshold:
+            from .workers import parse_parallel
 
-        chunk = max(16, min(256, total // (workers * 8) or 16))
-        chunks = [items[i : i + chunk] for i in range(0, total, chunk)]
-        results: list[Note | ParseIssue | None] = []
-        # forkserver: a forked child of a process with DuckDB threads is not safe.
-        ctx = multiprocessing.get_context("forkserver")
-        with ProcessPoolExecutor(max_workers=workers, mp_context=ctx) as pool:
-            for part in pool.map(_load_chunk, [root] * len(chunks), chunks, [max_bytes] * len(chunks)):
-                results.extend(part)
-                if progress:
-                    progress(len(results), total)
-        return results
+            return parse_parallel(root, items, max_bytes, style, workers, progress)
+        out: list[Note | ParseIssue | None] = []
+        for i, (rel, mtime) in enumerate(items):
+            out.append(load_note(root, rel, mtime, max_bytes, style))
+            if progress and i % 100 == 0:
+                progress(i, total)
+        if progress:
+            progress(total, total)
+        return out
 
     def _write(
         self,
@@ -266,33 +262,33 @@ class Syncer:
         fresh: bool,
         full_scan: ScanResult | None,
     ) -> None:
-        from ..notes.links import LinkResolver, link_key, name_keys
+        from ..notes.links import link_key, name_keys
 
-        # The set of notes (with aliases) and attachments after this sync, for link resolution.
-        aliases = dict(state.aliases)
-        for rel in removed:
-            aliases.pop(rel, None)
-        notes_after = set(state.notes) - set(removed)
-        affected: set[str] = set()
-        for note in upserts:
-            old_aliases = aliases.get(note.path)
-            if note.path not in state.notes or sorted(old_aliases or []) != sorted(note.aliases):
-                affected |= name_keys(note.path, list(note.aliases) + list(old_aliases or []))
-            aliases[note.path] = list(note.aliases)
-            notes_after.add(note.path)
-        for rel in removed:
-            affected |= name_keys(rel, state.aliases.get(rel, []))
-        attachments_after = (set(state.attachments) - set(att_gone)) | set(att_new)
-        for rel in list(att_gone) + [r for r in att_new if r not in state.attachments]:
-            affected |= name_keys(rel, [])
-        resolver = LinkResolver(((p, aliases.get(p, [])) for p in notes_after), attachments_after)
-
-        rows = rows_for(upserts, resolver.resolve)
-        for rel, stat in att_new.items():
-            rows.add_attachment(rel, stat)
-        replaced = [n.path for n in upserts] + removed
+        issues_json = None
+        if full_scan is not None:
+            issues_json = to_json([{"path": i.path, "kind": i.kind, "message": i.message} for i in full_scan.issues])
+        nothing = not (upserts or touched or removed or att_new or att_gone)
+        if nothing and not fresh and issues_json in (None, state.scan_issues):
+            return  # a no-op sync writes nothing: no lock on the file, no new generation
 
         with self.store.write() as con:
+            # Keys of names that appeared, vanished, moved or changed aliases: links with these keys
+            # elsewhere in the vault may now resolve differently.
+            affected: set[str] = set()
+            old_aliases = _aliases_of(con, [n.path for n in upserts if n.path in state.notes] + removed)
+            for note in upserts:
+                before = old_aliases.get(note.path)
+                if note.path not in state.notes or sorted(before or []) != sorted(note.aliases):
+                    affected |= name_keys(note.path, list(note.aliases) + list(before or []))
+            for rel in removed:
+                affected |= name_keys(rel, old_aliases.get(rel, []))
+            for rel in list(att_gone) + [r for r in att_new if r not in state.attachments]:
+                affected |= name_keys(rel, [])
+            resolver = self._resolver(con, state, upserts, removed, att_new, att_gone, affected, fresh)
+            rows = rows_for(upserts, resolver.resolve)
+            for rel, stat in att_new.items():
+                rows.add_attachment(rel, stat)
+            replaced = [n.path for n in upserts] + removed
             con.execute("BEGIN TRANSACTION")
             try:
                 if replaced:
@@ -311,15 +307,78 @@ class Syncer:
                     _touch(con, touched)
                 if affected and not fresh:
                     _reresolve(con, resolver, affected, {n.path for n in upserts}, link_key)
-                if full_scan is not None:
-                    issues = [{"path": i.path, "kind": i.kind, "message": i.message} for i in full_scan.issues]
-                    _set_meta(con, "scan_issues", to_json(issues))
+                if issues_json is not None:
+                    _set_meta(con, "scan_issues", issues_json)
                 _set_meta(con, "generation", str(state.generation + 1))
                 _set_meta(con, "synced_at", str(time.time()))
                 con.execute("COMMIT")
             except BaseException:
                 con.execute("ROLLBACK")
                 raise
+
+    def _resolver(
+        self,
+        con: Any,
+        state: _State,
+        upserts: list[Note],
+        removed: list[str],
+        att_new: dict[str, FileStat],
+        att_gone: list[str],
+        affected: set[str],
+        fresh: bool,
+    ) -> Any:
+        """A LinkResolver over just the files that the links in question can resolve to.
+
+        A link can only resolve to a file whose name keys contain the link's key (notes/links.py),
+        so the candidates are the files holding any key of the new links or of the affected names;
+        the cost follows the size of the change, not of the vault."""
+        from ..notes.links import LinkResolver, link_key
+
+        keys = set(affected)
+        for note in upserts:
+            keys.update(link_key(link.target) for link in note.links if link.kind != "url")
+        keys.discard("")
+        gone = set(removed) | {n.path for n in upserts} | set(att_gone)
+        notes: dict[str, list[str]] = {}
+        attachments: set[str] = set()
+        if keys and not (fresh and not state.notes):
+            con.register("_keys", _keys_table(keys))
+            for path, kind in con.execute(
+                "SELECT path, 'n' FROM notes WHERE key IN (SELECT key FROM _keys) "
+                "UNION SELECT path, 'n' FROM aliases WHERE key IN (SELECT key FROM _keys) "
+                "UNION SELECT path, 'a' FROM attachments WHERE key IN (SELECT key FROM _keys)"
+            ).fetchall():
+                if path in gone:
+                    continue
+                if kind == "n":
+                    notes[path] = []
+                else:
+                    attachments.add(path)
+            con.unregister("_keys")
+            for path, aliases in _aliases_of(con, list(notes)).items():
+                notes[path] = aliases
+        for note in upserts:
+            notes[note.path] = list(note.aliases)
+        attachments |= set(att_new)
+        return LinkResolver(notes.items(), attachments)
+
+
+def _aliases_of(con: Any, paths: list[str]) -> dict[str, list[str]]:
+    if not paths:
+        return {}
+    con.register("_who", paths_table(paths))
+    rows = con.execute("SELECT path, alias FROM aliases WHERE path IN (SELECT path FROM _who)").fetchall()
+    con.unregister("_who")
+    out: dict[str, list[str]] = {}
+    for path, alias in rows:
+        out.setdefault(path, []).append(alias)
+    return out
+
+
+def _keys_table(keys: set[str]) -> Any:
+    import pyarrow as pa
+
+    return pa.table({"key": pa.array(sorted(keys), pa.string())})
 
 
 def _insert_all(con: Any, rows: RowSet) -> None:
@@ -397,9 +456,9 @@ def _set_meta(con: Any, key: str, value: str) -> None:
 
 
 def scan_issues(con: Any) -> list[ParseIssue]:
-    row = con.execute("SELECT value FROM meta WHERE key = 'scan_issues'").fetchone()
-    if not row:
+    rows = con.execute("SELECT value FROM meta WHERE key = 'scan_issues'").fetchall()
+    if not rows:
         return []
-    return [ParseIssue(i["path"], i["message"], i["kind"]) for i in json.loads(row[0])]
+    return [ParseIssue(i["path"], i["message"], i["kind"]) for i in json.loads(rows[0][0])]
 
 

@@ -181,6 +181,9 @@ def test_sync_report_seconds_and_generation(make_vault):
     t0 = time.perf_counter()
     report = vault.sync()
     assert 0 <= report.seconds <= time.perf_counter() - t0 + 0.01
-    g1 = vault.status()["generation"]
+    g1 = int(vault.status()["generation"])
     vault.sync()
-    assert int(vault.status()["generation"]) == int(g1) + 1
+    assert int(vault.status()["generation"]) == g1, "a no-op sync writes nothing"
+    (vault.root / "New.md").write_text("# new\n")
+    vault.sync()
+    assert int(vault.status()["generation"]) == g1 + 1
