@@ -51,7 +51,9 @@ def load_notes(root: Path, link_style: str) -> list[Note]:
             if name.endswith(".md"):
                 path = Path(folder) / name
                 rel = path.relative_to(root).as_posix()
-                notes.append(parse_note(rel, path.read_bytes(), mtime=path.stat().st_mtime, link_style=link_style))
+                notes.append(
+                    parse_note(rel, path.read_bytes(), mtime=path.stat().st_mtime, link_style=link_style)
+                )
     return notes
 
 
@@ -109,7 +111,9 @@ def folder_size(folder: Path) -> int:
     return sum(p.stat().st_size for p in folder.rglob("*") if p.is_file())
 
 
-def run_engine(engine: str, notes: list[Note], items: dict[str, list[tuple[str, str]]], boosts: Boosts) -> dict:
+def run_engine(
+    engine: str, notes: list[Note], items: dict[str, list[tuple[str, str]]], boosts: Boosts
+) -> dict:
     with tempfile.TemporaryDirectory(prefix=f"bench-{engine}-") as tmp:
         backend = open_backend(engine, Path(tmp) / engine)
         backend.boosts = boosts  # type: ignore[attr-defined]  # both engines take boosts: tuning only
@@ -132,8 +136,11 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("vault", nargs="?", type=Path, default=DENDRON)
     parser.add_argument("--engines", default="whoosh,tantivy")
-    parser.add_argument("--link-style", default=None, help="obsidian or dendron (default: dendron for Dendron)")
+    parser.add_argument(
+        "--link-style", default=None, help="obsidian or dendron (default: dendron for Dendron)"
+    )
     parser.add_argument("--boost", action="append", default=[], metavar="FIELD=VALUE")
+    parser.add_argument("--queries", type=int, default=0, help="at most this many queries per kind (0: all)")
     parser.add_argument("--json", action="store_true", help="print one JSON object per engine")
     args = parser.parse_args(argv)
     if not args.vault.is_dir():
@@ -146,6 +153,11 @@ def main(argv: list[str] | None = None) -> int:
     started = time.perf_counter()
     notes = load_notes(args.vault, style)
     items = known_items(notes)
+    if args.queries:  # an even spread over the vault, the same one on every run
+        items = {
+            kind: found[:: max(1, len(found) // args.queries)][: args.queries]
+            for kind, found in items.items()
+        }
     print(
         f"{len(notes)} notes parsed in {time.perf_counter() - started:.1f} s; "
         f"{len(items['title'])} title queries, {len(items['heading'])} heading queries; boosts {boosts}",

@@ -24,7 +24,6 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Union
 
 from mdstore.errors import QueryError
 from mdstore.search.analysis import fold, stem, words
@@ -102,8 +101,8 @@ class Not:
     child: Node
 
 
-Node = Union[Term, Phrase, Prefix, Fuzzy, Keyword, And, Or, Not]
-Leaf = Union[Term, Phrase, Prefix, Fuzzy, Keyword]
+Node = Term | Phrase | Prefix | Fuzzy | Keyword | And | Or | Not
+Leaf = Term | Phrase | Prefix | Fuzzy | Keyword
 
 _FIELD_WORD = re.compile(r"([A-Za-z]+):(.*)", re.S)
 _FUZZY = re.compile(r"(.*?)~(\d*)", re.S)

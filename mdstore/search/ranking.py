@@ -2,8 +2,10 @@
 
 A default-field word becomes an OR over the fields below, each BM25-scored and multiplied by its
 boost, summed: a word in a title or file name counts more than the same word in a long body.
-(Not disjunction-max: Whoosh's implementation of it is broken, see whoosh_engine.py.) The numbers come from benchmarks/bench_relevance.py on the Dendron vault (title and
-heading known-item queries, MRR@10); change them only with that benchmark's numbers in hand.
+(Not disjunction-max: Whoosh's implementation of it is broken, see whoosh_engine.py.)
+
+The numbers come from benchmarks/bench_relevance.py on the Dendron vault (title and heading
+known-item queries, MRR@10); change them only with that benchmark's numbers in hand.
 
 Measured with tantivy on Dendron (1,012 notes; title / heading MRR@10; docs/search.md has the table):
 all boosts 1: 0.737 / 0.543 · title 4, name 2, headings 2: 0.813 / 0.514 · title 8: 0.837 / 0.494 ·

@@ -64,7 +64,7 @@ class Matcher:
 
 
 def _fragment(body: str, start: int, end: int, section: Section, matcher: Matcher) -> Snippet:
-    """``body[start:end]`` cut at word boundaries inside ``section``, whitespace collapsed, matches located."""
+    """``body[start:end]`` cut at word boundaries inside ``section``, whitespace collapsed."""
     cut_start = start
     if cut_start > section.start:
         space = body.rfind(" ", max(section.start, start - 20), start)

@@ -1,4 +1,4 @@
-""""Did you mean": corrections for query words the index has never seen.
+""" "Did you mean": corrections for query words the index has never seen.
 
 The engines index a ``vocabulary`` field of unstemmed words (stems like ``configur`` make poor
 suggestions); an engine hands this module the words of that field that share the typed word's first

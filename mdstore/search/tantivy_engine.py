@@ -19,8 +19,19 @@ from mdstore.errors import BackendUnavailable, IndexBusy, QueryError
 from mdstore.notes.model import Note
 from mdstore.search.documents import META_KEY, SCHEMA_VERSION, SearchDocument, build_document
 from mdstore.search.protocol import SearchHit, SearchResults
-from mdstore.search.query import TEXT_FIELDS, And, Fuzzy, Keyword, Node, Not, Or, Phrase, Prefix, Term
-from mdstore.search.query import parse_query
+from mdstore.search.query import (
+    TEXT_FIELDS,
+    And,
+    Fuzzy,
+    Keyword,
+    Node,
+    Not,
+    Or,
+    Phrase,
+    Prefix,
+    Term,
+    parse_query,
+)
 from mdstore.search.ranking import DEFAULT_BOOSTS, Boosts
 from mdstore.search.snippets import make_snippets
 from mdstore.search.suggest import suggest
@@ -106,7 +117,9 @@ class _Compiler:
             return self.prefix(node.field, node.prefix)
         if isinstance(node, Fuzzy):
             if node.field is None:
-                words = Q.boost_query(self.fuzzy("vocabulary", node.word, node.distance), self.boosts.vocabulary)
+                words = Q.boost_query(
+                    self.fuzzy("vocabulary", node.word, node.distance), self.boosts.vocabulary
+                )
                 return self.default(lambda f: self.fuzzy(f, node.token, node.distance), [words])
             return self.fuzzy(node.field, node.token, node.distance)
         if isinstance(node, Keyword):
@@ -115,7 +128,9 @@ class _Compiler:
             return Q.boolean_query([(Occur.Must, Q.all_query()), (Occur.MustNot, self.compile(node.child))])
         if isinstance(node, And):
             clauses = [
-                (Occur.MustNot, self.compile(c.child)) if isinstance(c, Not) else (Occur.Must, self.compile(c))
+                (Occur.MustNot, self.compile(c.child))
+                if isinstance(c, Not)
+                else (Occur.Must, self.compile(c))
                 for c in node.children
             ]
             if all(occur == Occur.MustNot for occur, _ in clauses):

@@ -94,11 +94,14 @@ class TfidfModel:
         from sklearn.preprocessing import normalize
 
         if not self._vocabulary or not texts:
-            return sparse.csr_matrix((len(texts), len(self._vocabulary)), dtype=np.float64)
-        counts = CountVectorizer(analyzer=tokens, vocabulary=self._vocabulary, dtype=np.float64).transform(texts)
+            return sparse.csr_matrix((len(texts), len(self._vocabulary)), dtype=np.float32)
+        counts = CountVectorizer(analyzer=tokens, vocabulary=self._vocabulary, dtype=np.float64).transform(
+            texts
+        )
         counts.data = 1.0 + np.log(counts.data)
         weighted = counts @ sparse.diags(self._idf)
-        return normalize(sparse.csr_matrix(weighted), norm="l2", copy=False)
+        # float32 halves the file rewritten by every update; scores are rounded to 6 digits anyway
+        return normalize(sparse.csr_matrix(weighted), norm="l2", copy=False).astype(np.float32)
 
     def fit(self, notes: Iterable[Note]) -> None:
         """Learn the vocabulary and IDF from ``notes`` (the whole vault) and vectorise them."""

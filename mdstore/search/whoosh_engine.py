@@ -19,8 +19,19 @@ from mdstore.errors import IndexBusy, QueryError
 from mdstore.notes.model import Note
 from mdstore.search.documents import META_KEY, SCHEMA_VERSION, SearchDocument, build_document
 from mdstore.search.protocol import SearchHit, SearchResults
-from mdstore.search.query import TEXT_FIELDS, And, Fuzzy, Keyword, Node, Not, Or, Phrase, Prefix, Term
-from mdstore.search.query import parse_query
+from mdstore.search.query import (
+    TEXT_FIELDS,
+    And,
+    Fuzzy,
+    Keyword,
+    Node,
+    Not,
+    Or,
+    Phrase,
+    Prefix,
+    Term,
+    parse_query,
+)
 from mdstore.search.ranking import DEFAULT_BOOSTS, Boosts
 from mdstore.search.snippets import make_snippets
 from mdstore.search.suggest import suggest
@@ -76,7 +87,14 @@ def _fields(doc: SearchDocument) -> dict[str, Any]:
 
 def _meta(stamp: int) -> dict[str, Any]:
     # empty column values: whoosh's column readers fail on a segment whose last document lacks one
-    return {"meta": META_KEY, "stamp": stamp, "schema_version": SCHEMA_VERSION, "path": "", "hash": "", "mtime": 0}
+    return {
+        "meta": META_KEY,
+        "stamp": stamp,
+        "schema_version": SCHEMA_VERSION,
+        "path": "",
+        "hash": "",
+        "mtime": 0,
+    }
 
 
 class _Compiler:
@@ -302,9 +320,15 @@ class WhooshBackend:
             wanted = self._filter(searcher, restrict) if restrict is not None else None
             if wanted is not None and not wanted:
                 return SearchResults(0, ())
-            sorting: dict[str, Any] = {} if sort == "score" else {"sortedby": "mtime", "reverse": sort == "-mtime"}
+            sorting: dict[str, Any] = (
+                {} if sort == "score" else {"sortedby": "mtime", "reverse": sort == "-mtime"}
+            )
             results = searcher.search(
-                _Compiler(self.boosts).top(tree), limit=max(offset + limit, 1), filter=wanted, **sorting
+                _Compiler(self.boosts).top(tree),
+                limit=max(offset + limit, 1),
+                filter=wanted,
+                optimize=False,
+                **sorting,
             )
             total = len(results)
             hits = tuple(

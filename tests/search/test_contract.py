@@ -24,7 +24,9 @@ U, E, TH = "Naïve Ünïcode.md", "inbox/empty.md", "inbox/the.md"
 
 
 @pytest.fixture(scope="module", params=ENGINES)
-def built(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[SearchBackend]:
+def built(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[SearchBackend]:
     """One read-only index of NOTES per engine, shared by the query tests."""
     backend = open_engine(request.param, tmp_path_factory.mktemp(request.param))
     backend.rebuild(NOTES, stamp=1)

@@ -4,7 +4,6 @@ and known-item title queries find their note. Skipped where ../shared/corpora is
 from __future__ import annotations
 
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
@@ -30,7 +29,9 @@ def notes() -> list[Note]:
 
 
 @pytest.fixture(scope="module")
-def engines(notes: list[Note], tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, SearchBackend]]:
+def engines(
+    notes: list[Note], tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[dict[str, SearchBackend]]:
     built = {}
     for name in ENGINES:
         backend = open_engine(name, tmp_path_factory.mktemp(f"dendron-{name}"))
@@ -84,7 +85,9 @@ def test_restrict_and_pagination_agree(engines: dict[str, SearchBackend], notes:
 
 
 def test_known_item_title_queries(engines: dict[str, SearchBackend], notes: list[Note]) -> None:
-    items = [(literal(n.title), n.path) for n in notes[::SAMPLE_EVERY] if parse_query(literal(n.title) or "x")]
+    items = [
+        (literal(n.title), n.path) for n in notes[::SAMPLE_EVERY] if parse_query(literal(n.title) or "x")
+    ]
     for name, backend in engines.items():
         reciprocal = 0.0
         for query, target in items:

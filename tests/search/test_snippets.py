@@ -21,7 +21,9 @@ def test_best_fragment_first_with_heading() -> None:
 
 
 def test_prefix_and_fuzzy_are_marked() -> None:
-    [snippet] = make_snippets("Configuration and the configurator; a lookup.", parse_query("configura* lokup~"))
+    [snippet] = make_snippets(
+        "Configuration and the configurator; a lookup.", parse_query("configura* lokup~")
+    )
     assert snippet.highlighted == "**Configuration** and the **configurator**; a **lookup**."
 
 

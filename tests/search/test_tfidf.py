@@ -65,7 +65,9 @@ def test_persisted_without_pickle_and_reloaded(model: TfidfModel, tmp_path: Path
 def test_update_is_seen_by_other_instances(model: TfidfModel, tmp_path: Path) -> None:
     reader = TfidfModel(tmp_path / "tfidf")
     assert reader.related(G, k=1)[0][0] in {D1, D2}
-    model.update([make_note("new/compost.md", "Compost", "Tomatoes love compost and soil, compost!")], [D1, D2])
+    model.update(
+        [make_note("new/compost.md", "Compost", "Tomatoes love compost and soil, compost!")], [D1, D2]
+    )
     assert model.drift == 3
     assert D1 not in model and "new/compost.md" in model
     assert reader.related(G, k=1)[0][0] == "new/compost.md"
