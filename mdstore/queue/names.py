@@ -51,11 +51,6 @@ def count(path: Path) -> int:
     return sum(1 for n in listdir(path) if n.endswith(".json"))
 
 
-def any_entry(path: Path) -> bool:
-    with os.scandir(path) as entries:
-        return any(e.name.endswith(".json") for e in entries)
-
-
 def unlink(path: Path) -> int:
     try:
         os.unlink(path)

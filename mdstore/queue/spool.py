@@ -45,6 +45,10 @@ IDS = "ids"
 _FOLDERS = (*(s.value for s in JobState), CORRUPT, TMP, owners.OWNERS, IDS)
 _NAME = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 _LISTING_TTL = 0.25  # seconds a sorted listing of new/ is reused before a fresh look for priorities
+# Listing a folder holds its lock against renames into it, and costs more once the folder has seen
+# many files (ext4 never shrinks a directory): a consumer that has caught up with its producers
+# waits this long between listings instead of spinning on readdir and stalling them.
+_MIN_RELIST = 0.002
 _DELAYED_RECHECK = 0.25  # seconds between looks at delayed/ for jobs other processes added
 _MAX_ERROR = 8000
 
@@ -91,6 +95,7 @@ class SpoolQueue:
         self._mutex = threading.RLock()
         self._candidates: deque[str] = deque()
         self._listed_at = 0.0
+        self._new_mtime = 0
         self._next_promote = 0.0
         self._next_reap = 0.0
 
@@ -169,10 +174,11 @@ class SpoolQueue:
             self._maintain(time.time())
             relisted = False
             while True:
-                stale = time.monotonic() - self._listed_at > _LISTING_TTL
-                if not self._candidates or (stale and not relisted):
-                    if relisted:
+                age = time.monotonic() - self._listed_at
+                if not self._candidates or (age > _LISTING_TTL and not relisted):
+                    if relisted or age < _MIN_RELIST:
                         return None
+                    self._new_mtime = _mtime(self.dir / "new")
                     listing = names.listdir(self.dir / "new")
                     self._candidates = deque(sorted(n for n in listing if n[0] != "."))
                     self._listed_at = time.monotonic()
@@ -227,7 +233,16 @@ class SpoolQueue:
         step = 0.001
         new = self.dir / "new"
         while True:
-            if time.time() >= self._next_promote or names.any_entry(new):
+            # A stat, not a listing: new/ changed since our last look, or a delayed job is due, or
+            # our last look is older than poll_interval (mtimes are coarse: a change in the same
+            # clock tick as our look keeps the old mtime).
+            if (
+                time.time() >= self._next_promote
+                or _mtime(new) != self._new_mtime
+                or time.monotonic() - self._listed_at >= self.poll_interval
+            ):
+                # claim() lists again only _MIN_RELIST after its last listing.
+                time.sleep(max(0.0, self._listed_at + _MIN_RELIST - time.monotonic()))
                 return True
             remaining = deadline - time.monotonic()
             if remaining <= 0:
@@ -278,6 +293,7 @@ class SpoolQueue:
                 continue
             fresh = _replace(job, attempts=0, not_before=None)
             self._rewrite(owned, fresh, self.dir / "new" / f"{names.job_stem(job)}.json")
+            self._saw_new(f"{names.job_stem(job)}.json")
             count += 1
         return count
 
@@ -393,7 +409,7 @@ class SpoolQueue:
     def _saw_new(self, name: str) -> None:
         """A job entered new/: if it sorts before our cached listing's head, the listing is stale."""
         with self._mutex:
-            if self._candidates and name < self._candidates[0]:
+            if not self._candidates or name < self._candidates[0]:
                 self._listed_at = 0.0
 
     def _reschedule(self, owned: Path, job: Job, error: str, retry: bool) -> Job:
@@ -514,3 +530,10 @@ class SpoolQueue:
         except FileNotFoundError:
             return
         log.error("queue %s: job file %s is %s; moved to %s", self.name, path.name, reason, dest)
+
+
+def _mtime(path: Path) -> int:
+    try:
+        return os.stat(path).st_mtime_ns
+    except FileNotFoundError:
+        return 0
