@@ -127,7 +127,7 @@ class Vault:
         """Notes matching every filter. Filters are strings of the find language
         (``"status = active"``, ``"priority >= 2"``, ``"#project"``) or ``where={"key": value}`` /
         ``where={"key": (">=", 2)}``. Sort keys: ``"-modified"``, ``["priority", "-due"]``."""
-        from .index.query import build_query, to_sql
+        from .index.query import TAGS_SQL, build_query, to_sql
 
         q = build_query(
             filters, where, tag, sort, limit, offset,
@@ -139,7 +139,10 @@ class Vault:
             has_open_tasks=has_open_tasks,
         )
         sql, params = to_sql(q)
-        return _decode_frontmatter(self._query(sql, params))
+        page = self._query(sql, params)
+        paths = page.column("path")
+        tags = {r[0]: r[1] for r in self._query(TAGS_SQL, [paths]).rows} if paths else {}
+        return _with_tags(_decode_frontmatter(page), tags)
 
     def sql(self, query: str, params: Sequence[Any] | Mapping[str, Any] | None = None) -> Result:
         """Read-only SQL over the index tables and views (docs/index-schema.md)."""
@@ -356,6 +359,14 @@ class Vault:
 
 def _like_prefix(prefix: str) -> str:
     return prefix.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+
+
+def _with_tags(result: Result, tags: Mapping[str, list[str]]) -> Result:
+    """The find() columns, with each note's sorted tag list after ``words``."""
+    at = result.columns.index("words") + 1
+    columns = result.columns[:at] + ("tags",) + result.columns[at:]
+    rows = [r[:at] + (tags.get(r[0], []),) + r[at:] for r in result.rows]
+    return Result(columns, rows)
 
 
 def _decode_frontmatter(result: Result) -> Result:

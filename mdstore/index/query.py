@@ -26,10 +26,12 @@ BUILTINS: dict[str, tuple[str, str]] = {
     "hash": ("n.hash", "text"),
 }
 
-FIND_COLUMNS = (
-    "n.path, n.title, n.folder, n.modified, n.created, n.size, n.words, "
-    "(SELECT list(t.tag ORDER BY t.tag) FROM tags t WHERE t.path = n.path) AS tags, "
-    "n.frontmatter"
+# Tags are fetched for the returned page only (TAGS_SQL): a per-row list subquery over every
+# matching note cost more than the rest of the query.
+FIND_COLUMNS = "n.path, n.title, n.folder, n.modified, n.created, n.size, n.words, n.frontmatter"
+TAGS_SQL = (
+    "SELECT path, list(tag ORDER BY tag) AS tags FROM tags "
+    "WHERE path IN (SELECT unnest(?::VARCHAR[])) GROUP BY path"
 )
 
 
@@ -178,7 +180,7 @@ def _prop_key(key: str) -> str:
 
 def _condition(f: Filter) -> tuple[str, list[Any]]:
     if f.op in ("tag", "not tag"):
-        sql = "EXISTS (SELECT 1 FROM tags t WHERE t.path = n.path AND (t.tag = ? OR starts_with(t.tag, ?)))"
+        sql = "n.path IN (SELECT t.path FROM tags t WHERE t.tag = ? OR starts_with(t.tag, ?))"
         return (sql if f.op == "tag" else f"NOT {sql}"), [f.value, f.value + "/"]
     if f.key in ("tag", "tags") and f.op in ("=", "contains", "!=", "not contains"):
         if not isinstance(f.value, str):

@@ -69,6 +69,7 @@ class IndexStore:
         self._con: Any = None
         self._read_only = True
         self._users = 0
+        self._holds = 0
         self._last_used = 0.0
         self._timer: threading.Timer | None = None
 
@@ -131,8 +132,24 @@ class IndexStore:
                 raise translated from exc
             finally:
                 self._users -= 1
-                # Close right away: other processes are waiting to read.
-                self._close()
+                # Close right away (other processes are waiting to read), unless a short
+                # operation holds the connection across several write() blocks.
+                if self._holds == 0:
+                    self._close()
+
+    @contextmanager
+    def holding(self) -> Iterator[None]:
+        """Keep the read-write connection open across the write() blocks inside (for short syncs,
+        where opening and checkpointing twice would cost more than the work)."""
+        with self._lock:
+            self._holds += 1
+        try:
+            yield
+        finally:
+            with self._lock:
+                self._holds -= 1
+                if self._holds == 0 and not self._read_only:
+                    self._close()
 
     def close(self) -> None:
         with self._lock:

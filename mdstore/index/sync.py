@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import os
 import time
+from contextlib import nullcontext
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -25,6 +26,7 @@ from .scan import FileStat, IgnoreRules, ScanResult, confirm_gone, scan
 from .store import IndexStore
 
 Progress = Callable[[int, int], None]
+_ROWS_PER_INSERT = 1000
 
 
 def load_note(
@@ -71,7 +73,8 @@ class Syncer:
         progress: Progress | None = None,
     ) -> SyncReport:
         started = time.perf_counter()
-        with self.lock.hold(self.config.index.busy_timeout):
+        short = paths is not None and len(paths) < self.config.index.parallel_threshold
+        with self.lock.hold(self.config.index.busy_timeout), (self.store.holding() if short else nullcontext()):
             state = self._prepare(rebuild, paths)
             if state.fresh:
                 paths = None  # a new or rebuilt index needs every file, whatever was asked
@@ -285,9 +288,9 @@ class Syncer:
             for rel in list(att_gone) + [r for r in att_new if r not in state.attachments]:
                 affected |= name_keys(rel, [])
             resolver = self._resolver(con, state, upserts, removed, att_new, att_gone, affected, fresh)
-            rows = rows_for(upserts, resolver.resolve)
+            attachment_rows = RowSet()
             for rel, stat in att_new.items():
-                rows.add_attachment(rel, stat)
+                attachment_rows.add_attachment(rel, stat)
             replaced = [n.path for n in upserts] + removed
             con.execute("BEGIN TRANSACTION")
             try:
@@ -302,7 +305,10 @@ class Syncer:
                     con.register("_gone", paths_table(att_replaced))
                     con.execute("DELETE FROM attachments WHERE path IN (SELECT path FROM _gone)")
                     con.unregister("_gone")
-                _insert_all(con, rows)
+                _insert_all(con, attachment_rows)
+                # Rows are built and inserted a slice at a time to bound memory on big builds.
+                for start in range(0, len(upserts), _ROWS_PER_INSERT):
+                    _insert_all(con, rows_for(upserts[start : start + _ROWS_PER_INSERT], resolver.resolve))
                 if touched:
                     _touch(con, touched)
                 if affected and not fresh:
