@@ -11,6 +11,7 @@ from __future__ import annotations
 from .errors import (
     BackendUnavailable,
     ConfigError,
+    HistoryError,
     IndexBusy,
     InvalidPath,
     MdstoreError,
@@ -19,12 +20,14 @@ from .errors import (
     NotAGitRepo,
     QueryError,
     QueueError,
+    RevisionNotFound,
     ValidationError,
     VaultNotFound,
     WriteConflict,
 )
 from .index.expr import Filter
 from .notes.model import Field, Heading, Link, Note, ParseIssue, SyncReport, Task
+from .queue import Job, JobState, QueueBackend, QueueStats, SpoolQueue, Worker, WorkerReport, open_queue
 from .result import Result
 from .vault import Vault, open_vault
 
@@ -38,8 +41,11 @@ __all__ = [
     "Field",
     "Filter",
     "Heading",
+    "HistoryError",
     "IndexBusy",
     "InvalidPath",
+    "Job",
+    "JobState",
     "Link",
     "MdstoreError",
     "NotAGitRepo",
@@ -48,14 +54,21 @@ __all__ = [
     "NoteParseError",
     "ParseIssue",
     "QueryError",
+    "QueueBackend",
     "QueueError",
+    "QueueStats",
     "Result",
+    "RevisionNotFound",
+    "SpoolQueue",
     "SyncReport",
     "Task",
     "ValidationError",
     "Vault",
     "VaultNotFound",
+    "Worker",
+    "WorkerReport",
     "WriteConflict",
     "open",
+    "open_queue",
     "open_vault",
 ]

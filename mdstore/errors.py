@@ -17,7 +17,9 @@ Every error mdstore raises is an ``MdstoreError``; the CLI prints its message as
     ├── BackendUnavailable (11)  an engine or service that cannot be used (missing extra, no server)
     ├── ValidationError (12)     a record that breaks its collection's schema
     ├── NotAGitRepo (13)         a history command on a vault that is not a git repository
-    └── QueueError (14)          a job queue operation that cannot be done
+    ├── QueueError (14)          a job queue operation that cannot be done
+    └── HistoryError (15)        a git operation that cannot be done (bad label, failed commit)
+        └── RevisionNotFound (16)  a revision that names no commit
 
 Library exceptions (duckdb, whoosh, psycopg, git) are translated into these where those libraries
 are called, with the original kept as ``__cause__``.
@@ -80,6 +82,14 @@ class QueueError(MdstoreError):
     exit_code = 14
 
 
+class HistoryError(MdstoreError):
+    exit_code = 15
+
+
+class RevisionNotFound(HistoryError):
+    exit_code = 16
+
+
 ALL_ERRORS: tuple[type[MdstoreError], ...] = (
     MdstoreError,
     VaultNotFound,
@@ -94,4 +104,6 @@ ALL_ERRORS: tuple[type[MdstoreError], ...] = (
     ValidationError,
     NotAGitRepo,
     QueueError,
+    HistoryError,
+    RevisionNotFound,
 )

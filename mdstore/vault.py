@@ -10,11 +10,14 @@ from typing import Any
 
 from .config import CONFIG_FILE, STATE_DIR, Config, find_vault_root, load_config
 from .errors import InvalidPath, NoteNotFound, NoteParseError, QueryError, VaultNotFound
+from .history.methods import HistoryMethods
 from .index.expr import Filter
 from .index.lock import OwnerLock
 from .index.store import store_for
 from .notes.model import Link, Note, SyncReport
 from .result import Result
+from .search.methods import SearchMethods
+from .writing import WriteMethods
 
 
 def open_vault(path: str | os.PathLike[str] | None = None, **settings: Mapping[str, Any]) -> Vault:
@@ -38,8 +41,13 @@ def open_vault(path: str | os.PathLike[str] | None = None, **settings: Mapping[s
     return Vault(load_config(root, overrides=settings))
 
 
-class Vault:
-    """A folder of Markdown notes and its indexes. Use ``mdstore.open(path)``."""
+class Vault(SearchMethods, WriteMethods, HistoryMethods):
+    """A folder of Markdown notes and its indexes. Use ``mdstore.open(path)``.
+
+    The capability mixins (search, writing, history) may use: ``config``, ``root``, ``sync()``,
+    ``_query()``, ``_client()``, ``_note_path()``, ``_rel()``, ``_store``, ``_lock``, and append
+    cleanup callables to ``_closers``.
+    """
 
     def __init__(self, config: Config) -> None:
         self.config = config
@@ -47,6 +55,9 @@ class Vault:
         self._store = store_for(config.state_dir, config.index.busy_timeout)
         self._lock = OwnerLock(config.state_dir, role="mdstore")
         self._checked = False
+        self._closers: list[Callable[[], None]] = []
+        # True in the watcher daemon: it owns the index, so it never forwards to itself.
+        self._is_owner = False
 
     def __repr__(self) -> str:
         return f"<Vault {self.root}>"
@@ -58,6 +69,8 @@ class Vault:
         self.close()
 
     def close(self) -> None:
+        while self._closers:
+            self._closers.pop()()
         self._store.close()
 
     # -- indexing ------------------------------------------------------------------------------
@@ -74,7 +87,11 @@ class Vault:
         from .index.sync import Syncer
 
         rels = None if paths is None else [self._rel(p) for p in paths]
-        report = Syncer(self.config, self._store, self._lock).sync(rels, rebuild=rebuild, progress=progress)
+        client = self._client()
+        if client is not None:
+            return client.call("sync", (rels,), {"rebuild": rebuild})  # type: ignore[no-any-return]
+        syncer = Syncer(self.config, self._store, self._lock, listeners=self._sync_listeners())
+        report = syncer.sync(rels, rebuild=rebuild, progress=progress)
         self._checked = True
         return report
 
@@ -302,12 +319,24 @@ class Vault:
     # -- internals -----------------------------------------------------------------------------
 
     def _query(self, sql: str, params: Sequence[Any] | Mapping[str, Any] | None = None) -> Result:
-        """Every read of the index passes here."""
+        """Every read of the index passes here: to the daemon when one owns the index, else to
+        the DuckDB file directly."""
+        client = self._client()
+        if client is not None:
+            return client.call("_query", (sql, params), {})  # type: ignore[no-any-return]
         self._ensure_index()
         with self._store.read() as cur:
             cur.execute(sql, params if params is not None else [])
             columns = [d[0] for d in cur.description] if cur.description else []
             return Result(columns, cur.fetchall())
+
+    def _client(self) -> Any | None:
+        """The watcher daemon's client when another process owns the index, else None."""
+        if self._is_owner:
+            return None
+        from .watch.client import owner_client
+
+        return owner_client(self.config)
 
     def _ensure_index(self) -> None:
         """Build the index on first use, and rebuild it when its schema is from another version."""

@@ -14,8 +14,7 @@ import time
 from contextlib import nullcontext
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from ..config import Config
 from ..notes.model import Note, ParseIssue, SyncReport
@@ -59,12 +58,22 @@ class _State:
     fresh: bool = False  # the database was just created (or rebuilt): every link resolves anew
 
 
+class SyncListener(Protocol):
+    """Told about every sync, after the DuckDB commit and while the owner lock is still held
+    (the search index and the related-notes model keep themselves current this way)."""
+
+    def on_synced(self, upserts: Sequence[Note], removed: Sequence[str], generation: int, fresh: bool) -> None: ...
+
+
 class Syncer:
-    def __init__(self, config: Config, store: IndexStore, lock: OwnerLock) -> None:
+    def __init__(
+        self, config: Config, store: IndexStore, lock: OwnerLock, listeners: Sequence[SyncListener] = ()
+    ) -> None:
         self.config = config
         self.root = config.root
         self.store = store
         self.lock = lock
+        self.listeners = list(listeners)
 
     def sync(
         self,
@@ -80,7 +89,11 @@ class Syncer:
                 paths = None  # a new or rebuilt index needs every file, whatever was asked
             found = self._scan(paths)
             report = self._apply(state, found, paths, rebuild or state.fresh, progress)
-        report.extra["generation"] = state.generation + 1
+            upserts = report.extra.pop("upsert_notes")
+            generation = state.generation + (1 if report.extra.pop("wrote") else 0)
+            for listener in self.listeners:
+                listener.on_synced(upserts, report.extra["removed"], generation, rebuild or state.fresh)
+        report.extra["generation"] = generation
         return SyncReport(
             added=report.added, changed=report.changed, moved=report.moved, deleted=report.deleted,
             errors=report.errors, seconds=time.perf_counter() - started, scanned=report.scanned,
@@ -215,7 +228,7 @@ class Syncer:
         ]
 
         removed = [rel for rel, _ in moved] + deleted
-        self._write(state, upserts, touched, removed, att_new, att_gone, fresh, found if paths is None else None)
+        wrote = self._write(state, upserts, touched, removed, att_new, att_gone, fresh, found if paths is None else None)
         return SyncReport(
             added=tuple(sorted(added)),
             changed=tuple(sorted(changed)),
@@ -223,7 +236,7 @@ class Syncer:
             deleted=tuple(deleted),
             errors=tuple(errors),
             scanned=len(found.notes) + len(found.attachments),
-            extra={"upserted": [n.path for n in upserts], "removed": removed},
+            extra={"upserted": [n.path for n in upserts], "removed": removed, "upsert_notes": upserts, "wrote": wrote},
         )
 
     def _gone(self, rel: str) -> bool:
@@ -264,7 +277,8 @@ class Syncer:
         att_gone: list[str],
         fresh: bool,
         full_scan: ScanResult | None,
-    ) -> None:
+    ) -> bool:
+        """Apply the changes in one transaction; False when there was nothing to write."""
         from ..notes.links import link_key, name_keys
 
         issues_json = None
@@ -272,7 +286,7 @@ class Syncer:
             issues_json = to_json([{"path": i.path, "kind": i.kind, "message": i.message} for i in full_scan.issues])
         nothing = not (upserts or touched or removed or att_new or att_gone)
         if nothing and not fresh and issues_json in (None, state.scan_issues):
-            return  # a no-op sync writes nothing: no lock on the file, no new generation
+            return False  # a no-op sync writes nothing: no lock on the file, no new generation
 
         with self.store.write() as con:
             # Keys of names that appeared, vanished, moved or changed aliases: links with these keys
@@ -321,6 +335,7 @@ class Syncer:
             except BaseException:
                 con.execute("ROLLBACK")
                 raise
+        return True
 
     def _resolver(
         self,
