@@ -330,6 +330,9 @@ class Vault(SearchMethods, WriteMethods, HistoryMethods):
             columns = [d[0] for d in cur.description] if cur.description else []
             return Result(columns, cur.fetchall())
 
+    def _sync_listeners(self) -> list[Any]:
+        return [*self._search_listeners(), *self._history_listeners()]
+
     def _client(self) -> Any | None:
         """The watcher daemon's client when another process owns the index, else None."""
         if self._is_owner:

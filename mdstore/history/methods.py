@@ -4,5 +4,10 @@ snapshot, snapshots."""
 from __future__ import annotations
 
 
+from typing import Any
+
+
 class HistoryMethods:
-    pass
+    def _history_listeners(self) -> list[Any]:
+        """Sync listeners of the history layer (e.g. the last-commit table), see index/sync.py."""
+        return []

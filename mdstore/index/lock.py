@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import fcntl
 import os
+import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -24,18 +25,28 @@ class OwnerLock:
         self.role = role
         self._fd: int | None = None
         self._depth = 0
+        # flock keeps other processes out; this keeps other threads of this process out.
+        self._thread_lock = threading.RLock()
 
     @property
     def held(self) -> bool:
         return self._fd is not None
 
     def acquire(self, timeout: float) -> None:
-        """Take the lock, waiting at most ``timeout`` seconds; re-entrant within one object."""
+        """Take the lock, waiting at most ``timeout`` seconds; re-entrant within one thread."""
+        if not self._thread_lock.acquire(timeout=max(timeout, 0.001)):
+            raise IndexBusy(
+                f"the index of this vault is being written by another thread of this process; gave up after {timeout:g} s"
+            )
         if self._fd is not None:
             self._depth += 1
             return
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
+        except OSError:
+            self._thread_lock.release()
+            raise
         deadline = time.monotonic() + timeout
         delay = 0.005
         while True:
@@ -45,6 +56,7 @@ class OwnerLock:
             except BlockingIOError:
                 if time.monotonic() >= deadline:
                     os.close(fd)
+                    self._thread_lock.release()
                     raise IndexBusy(
                         f"the index of this vault is being written by {self.holder() or 'another process'}; "
                         f"gave up after {timeout:g} s (raise [index] busy_timeout to wait longer)"
@@ -61,6 +73,7 @@ class OwnerLock:
             return
         self._depth -= 1
         if self._depth > 0:
+            self._thread_lock.release()
             return
         fd, self._fd = self._fd, None
         try:
@@ -68,6 +81,7 @@ class OwnerLock:
         finally:
             fcntl.flock(fd, fcntl.LOCK_UN)
             os.close(fd)
+            self._thread_lock.release()
 
     def holder(self) -> str | None:
         """'pid 123 (mdstore watch)' for the current holder, or None if nobody holds it."""

@@ -108,7 +108,9 @@ class IndexStore:
 
     @contextmanager
     def write(self) -> Iterator[Any]:
-        """A read-write connection for one batch; the caller must hold the owner lock."""
+        """A read-write connection for one batch; the caller must hold the owner lock (which also
+        keeps two writers of this process apart). Readers of this process keep using cursors of
+        the same instance meanwhile: DuckDB gives them the last committed state."""
         with self._lock:
             if self._con is not None and self._read_only:
                 self._wait_idle()
@@ -123,18 +125,20 @@ class IndexStore:
                 self._read_only = False
             self._users += 1
             con = self._con
-            try:
-                yield con
-            except Exception as exc:
-                translated = _translate(exc)
-                if translated is exc:
-                    raise
-                raise translated from exc
-            finally:
+        try:
+            yield con
+        except Exception as exc:
+            translated = _translate(exc)
+            if translated is exc:
+                raise
+            raise translated from exc
+        finally:
+            with self._lock:
                 self._users -= 1
                 # Close right away (other processes are waiting to read), unless a short
-                # operation holds the connection across several write() blocks.
+                # operation or the daemon holds the connection across several write() blocks.
                 if self._holds == 0:
+                    self._wait_idle()
                     self._close()
 
     @contextmanager

@@ -1,7 +1,7 @@
 """Vault methods for full-text search and related notes (mixed into ``Vault``).
 
 Filled in by the search wiring: ``search``, ``related``, ``similar``, ``reindex_search`` and the
-``_sync_listeners`` hook that keeps the search index current after each sync.
+``_search_listeners`` hook that keeps the search index current after each sync.
 """
 
 from __future__ import annotations
@@ -10,6 +10,6 @@ from typing import Any
 
 
 class SearchMethods:
-    def _sync_listeners(self) -> list[Any]:
+    def _search_listeners(self) -> list[Any]:
         """Objects with ``on_synced(upserts, removed, generation, fresh)``, called after every sync."""
         return []
