@@ -137,13 +137,17 @@ class Vault(SearchMethods, WriteMethods, HistoryMethods):
         created_after: Any = None,
         created_before: Any = None,
         has_open_tasks: bool | None = None,
+        modified_by: str | None = None,
+        committed_after: Any = None,
+        committed_before: Any = None,
         sort: str | Sequence[str] | None = None,
         limit: int | None = None,
         offset: int = 0,
     ) -> Result:
         """Notes matching every filter. Filters are strings of the find language
         (``"status = active"``, ``"priority >= 2"``, ``"#project"``) or ``where={"key": value}`` /
-        ``where={"key": (">=", 2)}``. Sort keys: ``"-modified"``, ``["priority", "-due"]``."""
+        ``where={"key": (">=", 2)}``. Sort keys: ``"-modified"``, ``["priority", "-due"]``.
+        ``modified_by`` / ``committed_after`` / ``committed_before`` use each note's last git commit."""
         from .index.query import TAGS_SQL, build_query, to_sql
 
         q = build_query(
@@ -154,6 +158,7 @@ class Vault(SearchMethods, WriteMethods, HistoryMethods):
             modified_after=modified_after, modified_before=modified_before,
             created_after=created_after, created_before=created_before,
             has_open_tasks=has_open_tasks,
+            modified_by=modified_by, committed_after=committed_after, committed_before=committed_before,
         )
         sql, params = to_sql(q)
         page = self._query(sql, params)

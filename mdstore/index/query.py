@@ -44,6 +44,8 @@ class Query:
     links_to: str | None = None
     linked_from: str | None = None
     has_open_tasks: bool | None = None
+    modified_by: str | None = None  # git author name or email of the note's last commit
+    committed: list[tuple[str, Any]] = field(default_factory=list)  # (op, date) on the last commit date
     paths: Sequence[str] | None = None  # restrict to these (from a text search)
     sort: list[tuple[str, bool]] = field(default_factory=list)
     limit: int | None = None
@@ -80,8 +82,10 @@ def build_query(
         if name in dates:
             key, op = dates[name]
             q.filters.append(Filter(key, op, _as_time(value, name)))
-        elif name in ("folder", "links_to", "linked_from", "has_open_tasks", "paths"):
+        elif name in ("folder", "links_to", "linked_from", "has_open_tasks", "paths", "modified_by"):
             setattr(q, name, value)
+        elif name in ("committed_after", "committed_before"):
+            q.committed.append((">" if name == "committed_after" else "<", _as_time(value, name)))
         else:  # pragma: no cover - callers pass known names only
             raise QueryError(f"unknown find() argument {name!r}")
     if limit is not None and (not isinstance(limit, int) or limit < 0):
@@ -133,6 +137,15 @@ def to_sql(q: Query, columns: str = FIND_COLUMNS) -> tuple[str, list[Any]]:
     if q.has_open_tasks is not None:
         cond = "EXISTS (SELECT 1 FROM tasks k WHERE k.path = n.path AND k.status NOT IN ('x', 'X', '-'))"
         where.append(cond if q.has_open_tasks else f"NOT {cond}")
+    if q.modified_by is not None:
+        where.append(
+            "n.path IN (SELECT c.path FROM commits c WHERE lower(c.author) = lower(?) OR lower(c.email) = lower(?))"
+        )
+        params += [q.modified_by, q.modified_by]
+    for op, when in q.committed:
+        cond, ps = _time_compare("c.date", op, when)
+        where.append(f"n.path IN (SELECT c.path FROM commits c WHERE {cond})")
+        params += ps
     if q.paths is not None:
         where.append("list_contains(?, n.path)")
         params.append(list(q.paths))

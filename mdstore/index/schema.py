@@ -4,7 +4,7 @@ an index with another version is rebuilt from the files at next open."""
 
 from __future__ import annotations
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 
 TABLES: dict[str, str] = {
     "meta": """
@@ -40,6 +40,9 @@ TABLES: dict[str, str] = {
             path TEXT PRIMARY KEY, folder TEXT, name TEXT, key TEXT, ext TEXT, size BIGINT, mtime DOUBLE)""",
     "parse_errors": """
         CREATE TABLE parse_errors (path TEXT, kind TEXT, message TEXT)""",
+    # Last git commit of each note; written by the history layer's sync listener (git vaults only).
+    "commits": """
+        CREATE TABLE commits (path TEXT, rev TEXT, author TEXT, email TEXT, date TIMESTAMP)""",
 }
 
 VIEWS: dict[str, str] = {

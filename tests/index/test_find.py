@@ -184,3 +184,21 @@ def test_check_reports_duplicate_ids_and_broken_links(make_vault):
     v.sync()
     kinds = sorted((r["path"], r["kind"]) for r in v.check())
     assert kinds == [("x.md", "broken-link"), ("x.md", "duplicate-id"), ("y.md", "duplicate-id")]
+
+
+def test_git_commit_filters_use_the_commits_table(vault):
+    # The history layer fills `commits` in git vaults; here rows are written directly to test find().
+    import datetime as dt
+
+    store = vault._store
+    with store.write() as con:
+        con.execute(
+            "INSERT INTO commits VALUES ('p/a.md', 'r1', 'Ada', 'ada@example.org', ?), "
+            "('p/b.md', 'r2', 'Bob', 'bob@example.org', ?)",
+            [dt.datetime(2026, 1, 5, 12), dt.datetime(2026, 3, 1, 9)],
+        )
+    assert paths(vault.find(modified_by="ada")) == ["p/a.md"]
+    assert paths(vault.find(modified_by="bob@example.org")) == ["p/b.md"]
+    assert paths(vault.find(committed_after="2026-02-01")) == ["p/b.md"]
+    assert paths(vault.find(committed_before="2026-01-05")) == []
+    assert paths(vault.find(committed_before="2026-01-06")) == ["p/a.md"]
