@@ -277,14 +277,14 @@ class Vault(SearchMethods, WriteMethods, HistoryMethods):
     def check(self) -> Result:
         """Problems to look at: parse errors, unreadable files, broken links, duplicate ids:
         path, kind, message, line."""
-        from .index.sync import scan_issues
+        import json
 
         rows: list[tuple[Any, ...]] = []
         for r in self._query("SELECT path, kind, message FROM parse_errors ORDER BY path"):
             rows.append((r["path"], r["kind"], r["message"], None))
-        with self._store.read() as cur:
-            for issue in scan_issues(cur):
-                rows.append((issue.path, issue.kind, issue.message, None))
+        stored = self._query("SELECT value FROM meta WHERE key = 'scan_issues'").first()
+        for issue in json.loads(stored["value"]) if stored else []:
+            rows.append((issue["path"], issue["kind"], issue["message"], None))
         for r in self.broken_links():
             anchor = f"#{r['anchor']}" if r["anchor"] else ""
             rows.append((r["source"], "broken-link", f"link to {r['target']}{anchor} does not resolve", r["line"]))

@@ -8,7 +8,6 @@ cannot be read keeps its rows and is reported.
 
 from __future__ import annotations
 
-import json
 import os
 import time
 from contextlib import nullcontext
@@ -474,12 +473,3 @@ def _reresolve(con: Any, resolver: Any, keys: set[str], skip: set[str], link_key
 
 def _set_meta(con: Any, key: str, value: str) -> None:
     con.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", [key, value])
-
-
-def scan_issues(con: Any) -> list[ParseIssue]:
-    rows = con.execute("SELECT value FROM meta WHERE key = 'scan_issues'").fetchall()
-    if not rows:
-        return []
-    return [ParseIssue(i["path"], i["message"], i["kind"]) for i in json.loads(rows[0][0])]
-
-
