@@ -42,6 +42,9 @@ class IndexSettings:
 @dataclass(frozen=True)
 class SearchSettings:
     engine: str = "whoosh"  # "whoosh" | "tantivy" | "none"
+    related: bool = True  # keep the TF-IDF model behind related() and similar()
+    refit_ratio: float = 0.2  # refit the TF-IDF model once this share of the notes changed since the last fit
+    refit_min: int = 20  # ... and at least this many notes
 
 
 @dataclass(frozen=True)

@@ -143,6 +143,7 @@ class Vault(SearchMethods, WriteMethods, HistoryMethods):
         sort: str | Sequence[str] | None = None,
         limit: int | None = None,
         offset: int = 0,
+        text: str | None = None,
     ) -> Result:
         """Notes matching every filter. Filters are strings of the find language
         (``"status = active"``, ``"priority >= 2"``, ``"#project"``) or ``where={"key": value}`` /
@@ -160,6 +161,8 @@ class Vault(SearchMethods, WriteMethods, HistoryMethods):
             has_open_tasks=has_open_tasks,
             modified_by=modified_by, committed_after=committed_after, committed_before=committed_before,
         )
+        if text is not None:  # ranked by relevance to a search query: see search/methods.py
+            return self._find_text(text, q)
         sql, params = to_sql(q)
         page = self._query(sql, params)
         paths = page.column("path")

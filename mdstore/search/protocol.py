@@ -8,9 +8,9 @@ writes (``stamp()`` differs) and repair only what differs (``hashes()``).
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable, Sequence
+from collections.abc import Collection, Iterable, Iterator, Sequence
 from dataclasses import dataclass
-from typing import Protocol, runtime_checkable
+from typing import Any, Protocol, runtime_checkable
 
 from mdstore.notes.model import Note
 
@@ -48,17 +48,31 @@ class Snippet:
         return self.mark()
 
 
+    def to_dict(self) -> dict[str, Any]:
+        return {"text": self.text, "heading": self.heading, "spans": [list(s) for s in self.spans],
+                "highlighted": self.highlighted}
+
+
 @dataclass(frozen=True)
 class SearchHit:
+    """One matching note: its path, title, relevance score (0 when sorted by another key) and
+    the body fragments around the matches."""
+
     path: str
     title: str
     score: float
     snippets: tuple[Snippet, ...] = ()
 
+    def to_dict(self) -> dict[str, Any]:
+        """Plain values, ready for JSON."""
+        return {"path": self.path, "title": self.title, "score": self.score,
+                "snippets": [s.to_dict() for s in self.snippets]}
+
 
 @dataclass(frozen=True)
 class SearchResults:
-    """One page of hits. ``total`` counts every match, not only this page.
+    """One page of hits. ``total`` counts every match, not only this page; ``offset`` is where
+    this page starts among them.
 
     ``suggestions`` holds corrected query strings ("did you mean") when nothing matched.
     """
@@ -66,6 +80,23 @@ class SearchResults:
     total: int
     hits: tuple[SearchHit, ...]
     suggestions: tuple[str, ...] = ()
+    offset: int = 0
+
+    def __iter__(self) -> Iterator[SearchHit]:
+        return iter(self.hits)
+
+    @property
+    def next_offset(self) -> int | None:
+        """The ``offset`` of the next page, ``None`` on the last one."""
+        end = self.offset + len(self.hits)
+        return end if self.hits and end < self.total else None
+
+    def paths(self) -> list[str]:
+        return [hit.path for hit in self.hits]
+
+    def to_dicts(self) -> list[dict[str, Any]]:
+        """The hits as plain values, ready for JSON."""
+        return [hit.to_dict() for hit in self.hits]
 
 
 @runtime_checkable

@@ -51,6 +51,8 @@ class TfidfModel:
         self._rows: dict[str, int] = {}
         self._vocabulary: dict[str, int] = {}
         self._idf: Any = None
+        self._hashes: list[str] = []  # Note.hash per row, parallel to _paths
+        self._stamp: int | None = None
         self._fit_id = ""
         self._fitted_count = 0
         self._drift = 0
@@ -75,6 +77,16 @@ class TfidfModel:
         if self._matrix is None:
             return True
         return self._drift >= max(self.refit_min, self.refit_ratio * self._fitted_count)
+
+    def stamp(self) -> int | None:
+        """The caller's stamp saved with the last ``fit``/``update`` (``None`` if none was given)."""
+        self._load()
+        return self._stamp
+
+    def hashes(self) -> dict[str, str]:
+        """``path → Note.hash`` of every note in the model (to repair only what differs)."""
+        self._load()
+        return dict(zip(self._paths, self._hashes, strict=True))
 
     def __len__(self) -> int:
         self._load()
@@ -103,8 +115,9 @@ class TfidfModel:
         # float32 halves the file rewritten by every update; scores are rounded to 6 digits anyway
         return normalize(sparse.csr_matrix(weighted), norm="l2", copy=False).astype(np.float32)
 
-    def fit(self, notes: Iterable[Note]) -> None:
-        """Learn the vocabulary and IDF from ``notes`` (the whole vault) and vectorise them."""
+    def fit(self, notes: Iterable[Note], stamp: int | None = None) -> None:
+        """Learn the vocabulary and IDF from ``notes`` (the whole vault) and vectorise them;
+        ``stamp`` is saved with the model in the same file."""
         import numpy as np
         from scipy import sparse
         from sklearn.feature_extraction.text import TfidfVectorizer
@@ -123,14 +136,17 @@ class TfidfModel:
         except ValueError:  # no words at all (empty notes, or none left after the cut-offs)
             self._vocabulary, self._idf = {}, np.zeros(0)
         self._paths = [note.path for note in chosen]
+        self._hashes = [note.hash for note in chosen]
+        self._stamp = stamp
         self._rows = {path: i for i, path in enumerate(self._paths)}
         self._matrix = self._vectorize(texts) if texts else sparse.csr_matrix((0, len(self._vocabulary)))
         self._fit_id = uuid.uuid4().hex
         self._fitted_count = len(chosen)
         self._save(new_vocabulary=True)
 
-    def update(self, upserts: Sequence[Note], deletes: Sequence[str]) -> None:
-        """Re-vectorise ``upserts`` and drop ``deletes`` with the current vocabulary (no refit)."""
+    def update(self, upserts: Sequence[Note], deletes: Sequence[str], stamp: int | None = None) -> None:
+        """Re-vectorise ``upserts`` and drop ``deletes`` with the current vocabulary (no refit);
+        ``stamp`` is saved with the model in the same file."""
         from scipy import sparse
 
         self._load()
@@ -143,6 +159,8 @@ class TfidfModel:
         new_rows = self._vectorize([note_text(fresh[p]) for p in fresh])
         self._matrix = sparse.vstack([self._matrix[keep], new_rows], format="csr")
         self._paths = kept_paths + list(fresh)
+        self._hashes = [self._hashes[i] for i in keep] + [note.hash for note in fresh.values()]
+        self._stamp = stamp
         self._rows = {path: i for i, path in enumerate(self._paths)}
         self._drift += len(fresh) + len([p for p in set(deletes) if p not in fresh])
         self._save(new_vocabulary=False)
@@ -211,6 +229,8 @@ class TfidfModel:
             "shape": np.asarray(matrix.shape, dtype=np.int64),
             "idf": self._idf,
             "paths": np.asarray(self._paths, dtype=str),
+            "hashes": np.asarray(self._hashes, dtype=str),
+            "stamp": np.asarray(-1 if self._stamp is None else self._stamp, dtype=np.int64),
             "counters": np.asarray([FORMAT_VERSION, self._fitted_count, self._drift], dtype=np.int64),
             "fit_id": np.asarray(self._fit_id),
         }
@@ -246,10 +266,14 @@ class TfidfModel:
                 fit_id = str(files["fit_id"])
                 idf = files["idf"]
                 paths = [str(p) for p in files["paths"]]
+                # files of an earlier mdstore lack these: no hashes and no stamp mean "repair by refit"
+                hashes = [str(h) for h in files["hashes"]] if "hashes" in files else [""] * len(paths)
+                stamp = int(files["stamp"]) if "stamp" in files else -1
             terms = json.loads(self._vocabulary_file(fit_id).read_text(encoding="utf-8"))
         except (OSError, ValueError, KeyError):  # damaged or half-written by a crashed version: refit
             return
         self._vocabulary = {term: i for i, term in enumerate(terms)}
         self._idf, self._matrix, self._paths, self._fit_id = idf, matrix, paths, fit_id
         self._rows = {path: i for i, path in enumerate(paths)}
+        self._hashes, self._stamp = hashes, (None if stamp < 0 else stamp)
         self._fitted_count, self._drift = fitted_count, drift

@@ -1,0 +1,267 @@
+"""Keeps the search engine and the TF-IDF model in step with the DuckDB index.
+
+The sync pipeline (index/sync.py) calls ``on_synced`` after every DuckDB commit, with the owner lock
+held. Each *part* (the engine, the related-notes model) stores the DuckDB generation as its stamp in
+the same commit as its data, so a part whose stamp differs from the generation missed something — a
+crash between the two writes, a vault synced with ``engine = "none"``, a deleted folder — and is
+repaired by comparing its ``path → hash`` with DuckDB's and applying only the difference.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import threading
+import time
+from collections.abc import Callable, Iterable, Sequence
+from pathlib import Path
+from typing import Any, Protocol
+
+from mdstore.config import Config
+from mdstore.errors import BackendUnavailable
+from mdstore.notes.model import Note
+from mdstore.search.protocol import SearchBackend
+from mdstore.search.tfidf import TfidfModel
+
+SEARCH_DIR = "search"
+TFIDF_DIR = "tfidf"
+BUILDING_FILE = "building.json"
+
+Rows = Callable[[str], list[tuple[Any, ...]]]
+"""Runs a read-only SQL query on the DuckDB index and returns its rows."""
+
+
+class _Part(Protocol):
+    """What the keeper needs of the engine and of the model: a stamp, hashes, two ways to write."""
+
+    label: str
+
+    def stamp(self) -> int | None: ...
+    def hashes(self) -> dict[str, str]: ...
+    def apply(self, upserts: Sequence[Note], deletes: Sequence[str], stamp: int) -> None: ...
+    def rebuild(self, notes: Iterable[Note], stamp: int) -> None: ...
+
+
+class _EnginePart:
+    label = "search"
+
+    def __init__(self, engine: SearchBackend) -> None:
+        self.engine = engine
+
+    def stamp(self) -> int | None:
+        return self.engine.stamp()
+
+    def hashes(self) -> dict[str, str]:
+        return self.engine.hashes()
+
+    def apply(self, upserts: Sequence[Note], deletes: Sequence[str], stamp: int) -> None:
+        self.engine.apply(upserts, deletes, stamp)
+
+    def rebuild(self, notes: Iterable[Note], stamp: int) -> None:
+        self.engine.rebuild(notes, stamp)
+
+
+class _ModelPart:
+    label = "related"
+
+    def __init__(self, model: TfidfModel) -> None:
+        self.model = model
+
+    def stamp(self) -> int | None:
+        return self.model.stamp() if self.model.fitted else None
+
+    def hashes(self) -> dict[str, str]:
+        return self.model.hashes() if self.model.fitted else {}
+
+    def apply(self, upserts: Sequence[Note], deletes: Sequence[str], stamp: int) -> None:
+        self.model.update(upserts, deletes, stamp)
+
+    def rebuild(self, notes: Iterable[Note], stamp: int) -> None:
+        self.model.fit(notes, stamp)
+
+
+class SearchIndex:
+    """The search side of one vault: engine and TF-IDF model under ``.mdstore/search/``.
+
+    ``rows`` reads DuckDB directly (inside a sync the Vault's own read path would re-enter it).
+    Opening is lazy: nothing heavy is imported until a part is used.
+    """
+
+    def __init__(self, config: Config, rows: Rows) -> None:
+        self.config = config
+        self.settings = config.search
+        self.folder = config.state_dir / SEARCH_DIR
+        self.rows = rows
+        self._engine: SearchBackend | None = None
+        self._model: TfidfModel | None = None
+        self._mutex = threading.RLock()
+
+    # -- the parts ------------------------------------------------------------------------------
+
+    @property
+    def engine_name(self) -> str:
+        return self.settings.engine
+
+    def engine(self) -> SearchBackend:
+        """The configured engine; ``BackendUnavailable`` when ``[search] engine = "none"``."""
+        with self._mutex:
+            if self._engine is None:
+                if self.engine_name == "none":
+                    raise BackendUnavailable(
+                        'full-text search is off in this vault ([search] engine = "none" in mdstore.toml); '
+                        'set engine = "whoosh" (or "tantivy") and run `mdstore reindex-search`'
+                    )
+                from mdstore.search import open_backend
+
+                self._engine = open_backend(self.engine_name, self.folder / self.engine_name)
+            return self._engine
+
+    def model(self) -> TfidfModel:
+        """The related-notes model; ``BackendUnavailable`` when ``[search] related = false``."""
+        with self._mutex:
+            if self._model is None:
+                if not self.settings.related:
+                    raise BackendUnavailable(
+                        "related notes are off in this vault ([search] related = false in mdstore.toml); "
+                        "set related = true and run `mdstore reindex-search`"
+                    )
+                self._model = TfidfModel(
+                    self.folder / TFIDF_DIR, refit_ratio=self.settings.refit_ratio, refit_min=self.settings.refit_min
+                )
+            return self._model
+
+    def _parts(self) -> list[_Part]:
+        parts: list[_Part] = []
+        if self.engine_name != "none":
+            parts.append(_EnginePart(self.engine()))
+        if self.settings.related:
+            parts.append(_ModelPart(self.model()))
+        return parts
+
+    def part(self, label: str) -> _Part:
+        if label == "search":
+            return _EnginePart(self.engine())
+        return _ModelPart(self.model())
+
+    def close(self) -> None:
+        with self._mutex:
+            if self._engine is not None:
+                self._engine.close()
+            self._engine = None
+            self._model = None
+
+    # -- the sync listener ----------------------------------------------------------------------
+
+    def on_synced(self, upserts: Sequence[Note], removed: Sequence[str], generation: int, fresh: bool) -> None:
+        with self._mutex:
+            parts = self._parts()
+            if fresh:
+                self._rebuild(parts, list(upserts), generation)
+                return
+            for part in parts:
+                stamp = part.stamp()
+                if stamp == generation and not (upserts or removed):
+                    continue  # a no-op sync on a current part
+                if (stamp == generation - 1 and (upserts or removed)) or stamp == generation:
+                    part.apply(upserts, removed, generation)
+                else:
+                    # Behind (a crash, engine "none" before, a deleted folder) or a sync that only
+                    # touched mtimes: compare hashes and apply what differs.
+                    self.repair(part, generation, given=upserts)
+            self._maybe_refit(generation)
+
+    def _maybe_refit(self, generation: int) -> None:
+        """Refit the TF-IDF model in the sync that makes the drift large enough (docs/search.md)."""
+        if not self.settings.related:
+            return
+        model = self.model()
+        if model.fitted and model.refit_due and model.stamp() == generation:
+            model.fit(self.load(self._indexed()), generation)
+
+    def _rebuild(self, parts: Sequence[_Part], notes: list[Note], generation: int) -> None:
+        marker = self.folder / BUILDING_FILE
+        self.folder.mkdir(parents=True, exist_ok=True)
+        info = {"pid": os.getpid(), "started": time.time(), "notes": len(notes), "generation": generation}
+        marker.write_text(json.dumps(info), encoding="utf-8")
+        try:
+            for part in parts:
+                part.rebuild(notes, generation)
+        finally:
+            marker.unlink(missing_ok=True)
+
+    # -- repair ---------------------------------------------------------------------------------
+
+    def _indexed(self) -> dict[str, tuple[str, float]]:
+        """DuckDB's ``path → (hash, mtime)``."""
+        return {path: (hash_, mtime) for path, hash_, mtime in self.rows("SELECT path, hash, mtime FROM notes")}
+
+    def generation(self) -> int:
+        found = self.rows("SELECT value FROM meta WHERE key = 'generation'")
+        return int(found[0][0]) if found else 0
+
+    def repair(self, part: _Part, generation: int, given: Sequence[Note] = ()) -> int:
+        """Bring ``part`` to DuckDB's notes and stamp it ``generation``; returns the notes written.
+        The caller holds the owner lock."""
+        indexed = self._indexed()
+        have = part.hashes() if part.stamp() is not None else {}
+        if not have and indexed:
+            notes = self.load({path: info for path, info in indexed.items()}, given)
+            self._rebuild([part], notes, generation)
+            return len(notes)
+        stale = {path: info for path, info in indexed.items() if have.get(path) != info[0]}
+        gone = sorted(path for path in have if path not in indexed)
+        notes = self.load(stale, given)
+        part.apply(notes, gone, generation)
+        return len(notes) + len(gone)
+
+    def rebuild_all(self, generation: int) -> int:
+        """Rebuild every part from the indexed notes' files (``reindex_search``); owner lock held."""
+        with self._mutex:
+            for name in ("whoosh", "tantivy"):  # an index of an engine no longer chosen is dead weight
+                if name != self.engine_name:
+                    shutil.rmtree(self.folder / name, ignore_errors=True)
+            notes = self.load(self._indexed())
+            self._rebuild(self._parts(), notes, generation)
+            return len(notes)
+
+    def load(self, wanted: dict[str, tuple[str, float]], given: Sequence[Note] = ()) -> list[Note]:
+        """The notes at ``wanted`` (path → (hash, mtime)), parsed from their files; notes of
+        ``given`` with the same hash are reused. A file that vanished or cannot be read is left
+        out: the next sync removes or reports it."""
+        from mdstore.index.sync import load_note
+
+        reuse = {note.path: note for note in given if note.path in wanted and note.hash == wanted[note.path][0]}
+        items = [(path, info[1]) for path, info in sorted(wanted.items()) if path not in reuse]
+        vault = self.config.vault
+        workers = self.config.index.parse_workers or (os.cpu_count() or 1)
+        root = str(self.config.root)
+        loaded: list[Any]
+        if workers > 1 and len(items) >= self.config.index.parallel_threshold:
+            from mdstore.index.workers import parse_parallel
+
+            loaded = parse_parallel(root, items, vault.max_note_bytes, vault.link_style, workers, None)
+        else:
+            loaded = [load_note(root, rel, mtime, vault.max_note_bytes, vault.link_style) for rel, mtime in items]
+        notes = [note for note in loaded if isinstance(note, Note)]
+        return sorted([*reuse.values(), *notes], key=lambda n: n.path)
+
+    # -- status ---------------------------------------------------------------------------------
+
+    def building(self) -> dict[str, Any] | None:
+        """What the marker of a cold build in progress says (pid, started, notes), if any."""
+        try:
+            return dict(json.loads((self.folder / BUILDING_FILE).read_text(encoding="utf-8")))
+        except (OSError, ValueError):
+            return None
+
+
+def folder_bytes(folder: Path) -> int:
+    total = 0
+    for path in folder.rglob("*"):
+        try:
+            if path.is_file():
+                total += path.stat().st_size
+        except OSError:
+            continue
+    return total
