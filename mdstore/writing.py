@@ -1,8 +1,134 @@
 """Vault methods that write notes (mixed into ``Vault``): create, update, append, move, delete,
-batches and collections. Every write is atomic and lossless (docs/writing.md)."""
+batches and collections. Every write is atomic and lossless, protected by compare-and-swap, and
+indexed before it returns (docs/writing.md).
+
+Each method is a batch of one (``writes/batch.py``); ``_commit_batch`` is the single place where a
+batch is applied, the autocommit setting is told, and the index catches up with the touched paths.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+    from .collections import Collection
+    from .config import Config
+    from .notes.model import Note, SyncReport
+    from .writes.batch import MoveReport, VaultBatch
+
 
 class WriteMethods:
-    pass
+    if TYPE_CHECKING:
+        config: Config
+        root: Path
+
+        def sync(self, paths: Any = None, *, rebuild: bool = False, progress: Any = None) -> SyncReport: ...
+        def _history_before_sync(self, paths: list[str]) -> None: ...
+
+    def batch(self) -> VaultBatch:
+        """``with vault.batch() as b: b.update(...); b.move(...)`` — all applied, or none.
+
+        The batch's methods are the Vault's write methods; nothing is written until the block ends
+        without an exception. A batch interrupted by a crash is finished or undone at next open.
+        """
+        from .writes.batch import VaultBatch
+
+        return VaultBatch(self)  # type: ignore[arg-type]
+
+    def create(
+        self,
+        path: str,
+        frontmatter: Mapping[str, Any] | None = None,
+        body: str = "",
+        *,
+        template: str | None = None,
+        variables: Mapping[str, Any] | None = None,
+    ) -> Note:
+        """Create a note; never overwrites (``WriteConflict``). ``template`` names a note of the
+        vault's ``templates/`` folder, rendered with ``{{title}}``, ``{{date}}``, ``{{time}}`` and
+        ``variables``; ``body`` is appended to it and ``frontmatter`` keys are set on top."""
+        with self.batch() as b:
+            rel = b.create(path, frontmatter, body, template=template, variables=variables)
+        return self._written(rel)
+
+    def update(
+        self,
+        path: str,
+        set: Mapping[str, Any] | None = None,  # noqa: A002 - the API's word
+        unset: Iterable[str] = (),
+        body: str | None = None,
+        *,
+        if_hash: str | None = None,
+    ) -> Note:
+        """Set and remove frontmatter keys and/or replace the body; only those bytes change.
+        Nothing is written when nothing changes. ``if_hash`` (a ``Note.hash``) refuses the write
+        with ``WriteConflict`` if the file changed since."""
+        with self.batch() as b:
+            rel = b.update(path, set, unset, body, if_hash=if_hash)
+        return self._written(rel)
+
+    def append(self, path: str, text: str, under_heading: str | None = None, *, if_hash: str | None = None) -> Note:
+        """Append ``text`` as whole lines, at the end or at the end of a heading's section
+        (the heading is created when missing)."""
+        with self.batch() as b:
+            rel = b.append(path, text, under_heading, if_hash=if_hash)
+        return self._written(rel)
+
+    def move(self, src: str, dst: str, *, update_links: bool = True) -> MoveReport:
+        """Move a note or a folder. ``dst`` may be an existing folder (the note keeps its name).
+        Every link to the moved notes is rewritten (``update_links=False`` to skip), keeping
+        aliases, anchors and the link style; never overwrites (``WriteConflict``)."""
+        with self.batch() as b:
+            report = b.move(src, dst, update_links=update_links)
+        return report
+
+    def delete(self, path: str, *, if_hash: str | None = None, permanent: bool = False) -> None:
+        """Move a note to the vault's ``.trash/`` (like Obsidian), or remove it for good."""
+        with self.batch() as b:
+            b.delete(path, if_hash=if_hash, permanent=permanent)
+
+    def collection(self, name: str) -> Collection:
+        """The records kept as notes of one folder (``[collections.NAME]`` in mdstore.toml may
+        give its folder and a schema; by default the folder is ``NAME``)."""
+        from .collections import Collection
+
+        return Collection(self, name)  # type: ignore[arg-type]
+
+    # -- internals -----------------------------------------------------------------------------
+
+    def _recover_journal(self) -> list[str]:
+        """Finish or undo batches a crash interrupted (once per Vault) and index what they touched."""
+        if getattr(self, "_journal_recovered", False):
+            return []
+        from .notes.journal import recover
+
+        self._journal_recovered = True
+        touched = recover(self.root)
+        if touched:
+            self.sync(paths=touched)
+        return touched
+
+    def _commit_batch(self, batch: VaultBatch) -> list[str]:
+        self._recover_journal()
+        touched = batch.commit()
+        if touched:
+            # Autocommit first (in "write" mode), so one sync records the files and the new commit.
+            self._history_before_sync(touched)
+            self.sync(paths=touched)
+        return touched
+
+    def _written(self, rel: str) -> Note:
+        """The note as it is now on disk (links are resolved by ``get``, not here)."""
+        from .notes.parse import parse_note
+
+        full = self.root / rel
+        return parse_note(
+            rel,
+            full.read_bytes(),
+            mtime=full.stat().st_mtime,
+            max_bytes=self.config.vault.max_note_bytes,
+            link_style=self.config.vault.link_style,
+        )

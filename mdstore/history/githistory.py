@@ -259,6 +259,28 @@ class GitHistory:
             result.update((k, v) for k, v in self._first_seen(out).items() if k in wanted)
         return result
 
+    def resolve(self, rev: str) -> str:
+        """The full hash of the commit ``rev`` names (``RevisionNotFound`` if none)."""
+        return self._git.resolve(rev)
+
+    def head(self) -> str | None:
+        """The commit HEAD points to, or ``None`` before the first commit."""
+        return self._git.head()
+
+    def changed_between(self, old: str, new: str) -> list[str] | None:
+        """Vault paths that differ between commits ``old`` and ``new`` (both names of a rename);
+        ``None`` when ``old`` no longer exists (history rewritten: the caller starts over)."""
+        status, _ = self._git.probe("cat-file", "-e", f"{old}^{{commit}}")
+        if status != 0:
+            return None
+        out = self._git.run("diff", "--name-status", "-z", "-M", old, new, "--", *self._git.vault_pathspec())
+        paths: set[str] = set()
+        for _kind, path, previous in parse_name_status(out):
+            for p in (path, previous):
+                if p and self._git.in_vault(p):
+                    paths.add(self._git.to_vault(p))
+        return sorted(paths)
+
     def _first_seen(self, out: bytes) -> dict[str, CommitInfo]:
         result: dict[str, CommitInfo] = {}
         seen: set[str] = set()

@@ -44,6 +44,7 @@ class LinkSpan:
     end: int
     written: str
     angle: bool = False
+    markdown: bool = False  # ``[text](dest)`` / ``![alt](dest)`` syntax, not ``[[...]]``
 
 
 def link_spans(text: str, *, link_style: str = "obsidian") -> list[LinkSpan]:
@@ -106,7 +107,7 @@ def _lines(text: str, bom: int) -> tuple[list[int], list[str]]:
 
 
 def _shift(span: LinkSpan, by: int) -> LinkSpan:
-    return LinkSpan(span.link, span.start + by, span.end + by, span.written, span.angle)
+    return LinkSpan(span.link, span.start + by, span.end + by, span.written, span.angle, span.markdown)
 
 
 def _wikilink_span(inner: str, at: int, embed: bool, line: int, style: str) -> LinkSpan | None:
@@ -230,7 +231,7 @@ def _markdown_span(
         line=index + 1,
     )
     begin = starts[index] + column
-    return LinkSpan(link, begin, begin + len(written), written, angle)
+    return LinkSpan(link, begin, begin + len(written), written, angle, markdown=True)
 
 
 def _destination(src: str, i: int, end: int) -> tuple[int, int, bool] | None:

@@ -1,0 +1,1 @@
+"""The Vault write API: batches, link rewriting on moves, templates (see ``mdstore/writing.py``)."""
