@@ -33,7 +33,7 @@ class State:
             from ..vault import open_vault
 
             self._vault = open_vault(self.vault_path)
-        return self._vault  # type: ignore[no-any-return]
+        return self._vault
 
     def close(self) -> None:
         if self._vault is not None:
@@ -84,3 +84,5 @@ def main(argv: list[str] | None = None) -> None:
 # engines when a command runs, so `mdstore --help` stays fast.
 from . import core  # noqa: E402, F401
 from . import queue  # noqa: E402, F401
+from . import write  # noqa: E402, F401
+from . import history  # noqa: E402, F401

@@ -1,0 +1,81 @@
+"""History commands: commit, history, diff, restore, snapshot, snapshots (docs/history.md). Each is
+a thin wrapper over the Vault method of the same name."""
+
+from __future__ import annotations
+
+import dataclasses
+import sys
+
+import click
+
+from . import State, cli, pass_state
+from .output import emit_rows, emit_value, message
+
+json_option = click.option("--json", "as_json", is_flag=True, help="JSON output (the default when piped).")
+
+
+@cli.command()
+@click.argument("paths", nargs=-1)
+@click.option("-m", "--message", "text", help="Commit message (default: the list of changes).")
+@json_option
+@pass_state
+def commit(state: State, paths: tuple[str, ...], text: str | None, as_json: bool) -> None:
+    """Commit every change in the vault, or only PATHS."""
+    done = state.vault().commit(text, list(paths) or None)
+    if done is None:
+        message("Nothing to commit.")
+        return
+    emit_value({"rev": done.rev, "short": done.short, "changes": len(done.changes), "message": done.message.split("\n")[0]}, as_json)
+
+
+@cli.command()
+@click.argument("path")
+@click.option("--limit", type=int, help="At most this many commits.")
+@json_option
+@pass_state
+def history(state: State, path: str, limit: int | None, as_json: bool) -> None:
+    """Commits that changed a note, newest first (renames followed)."""
+    revs = state.vault().history(path, limit=limit)
+    rows = [{**dataclasses.asdict(r), "subject": r.subject} for r in revs]
+    for row in rows:
+        row.pop("message")
+    emit_rows(rows, as_json, columns=["short", "date", "author", "kind", "path", "subject"])
+
+
+@cli.command()
+@click.argument("path")
+@click.argument("rev_a", default="HEAD")
+@click.argument("rev_b", required=False)
+@pass_state
+def diff(state: State, path: str, rev_a: str, rev_b: str | None) -> None:
+    """Unified diff of a note between two revisions (default: HEAD and the file on disk)."""
+    sys.stdout.write(state.vault().diff(path, rev_a, rev_b))
+
+
+@cli.command()
+@click.argument("path")
+@click.argument("rev")
+@pass_state
+def restore(state: State, path: str, rev: str) -> None:
+    """Write a note's content at REV back to it (refused if the file changed since indexed)."""
+    note = state.vault().restore(path, rev)
+    message(f"Restored {note.path} from {rev}")
+
+
+@cli.command()
+@click.argument("label")
+@click.option("-m", "--message", "text", help="Tag message.")
+@json_option
+@pass_state
+def snapshot(state: State, label: str, text: str | None, as_json: bool) -> None:
+    """Commit pending changes and tag them LABEL."""
+    snap = state.vault().snapshot(label, text)
+    emit_value(dataclasses.asdict(snap), as_json)
+
+
+@cli.command()
+@json_option
+@pass_state
+def snapshots(state: State, as_json: bool) -> None:
+    """Every snapshot (git tag), oldest first."""
+    emit_rows([dataclasses.asdict(s) for s in state.vault().snapshots()], as_json)

@@ -1,0 +1,102 @@
+"""Write commands: new, set, unset, append, mv, rm. Each is a thin wrapper over the Vault write
+method (``new`` → ``Vault.create``, ``set``/``unset`` → ``Vault.update``, ``mv`` → ``Vault.move``,
+``rm`` → ``Vault.delete``); values are typed like the find language (``priority=2``, ``due=2026-12-01``)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import click
+
+from . import State, cli, pass_state
+from .output import emit_value, message
+
+json_option = click.option("--json", "as_json", is_flag=True, help="JSON output (the default when piped).")
+if_hash_option = click.option("--if-hash", help="Refuse the write if the note's content hash is not this one.")
+
+
+def _assignments(pairs: tuple[str, ...]) -> dict[str, Any]:
+    from ..errors import QueryError
+    from ..index.expr import parse_value
+
+    out: dict[str, Any] = {}
+    for pair in pairs:
+        key, eq, value = pair.partition("=")
+        if not eq or not key.strip():
+            raise QueryError(f"expected KEY=VALUE, got {pair!r}")
+        out[key.strip()] = parse_value(value, pair)
+    return out
+
+
+@cli.command()
+@click.argument("path")
+@click.option("--template", help="A note of the vault's templates/ folder.")
+@click.option("--set", "pairs", multiple=True, help="KEY=VALUE: a frontmatter key, or a template variable (repeatable).")
+@click.option("--body", default="", help="Body text (appended to the template's).")
+@pass_state
+def new(state: State, path: str, template: str | None, pairs: tuple[str, ...], body: str) -> None:
+    """Create a note (never overwrites). With --template, --set values fill {{placeholders}} too."""
+    values = _assignments(pairs)
+    vault = state.vault()
+    if template:
+        note = vault.create(path, None, body, template=template, variables=values)
+    else:
+        note = vault.create(path, values or None, body)
+    message(f"Created {note.path}")
+
+
+@cli.command("set")
+@click.argument("path")
+@click.argument("pairs", nargs=-1, required=True)
+@if_hash_option
+@pass_state
+def set_(state: State, path: str, pairs: tuple[str, ...], if_hash: str | None) -> None:
+    """Set frontmatter keys: mdstore set PATH status=done priority=2 (only those lines change)."""
+    note = state.vault().update(path, set=_assignments(pairs), if_hash=if_hash)
+    message(f"Updated {note.path}")
+
+
+@cli.command()
+@click.argument("path")
+@click.argument("keys", nargs=-1, required=True)
+@if_hash_option
+@pass_state
+def unset(state: State, path: str, keys: tuple[str, ...], if_hash: str | None) -> None:
+    """Remove frontmatter keys."""
+    note = state.vault().update(path, unset=list(keys), if_hash=if_hash)
+    message(f"Updated {note.path}")
+
+
+@cli.command()
+@click.argument("path")
+@click.argument("text")
+@click.option("--under", "under_heading", help="Append at the end of this heading's section ('Log' or '## Log').")
+@if_hash_option
+@pass_state
+def append(state: State, path: str, text: str, under_heading: str | None, if_hash: str | None) -> None:
+    """Append TEXT to a note, at the end or under a heading (created when missing)."""
+    note = state.vault().append(path, text, under_heading, if_hash=if_hash)
+    message(f"Appended to {note.path}")
+
+
+@cli.command()
+@click.argument("src")
+@click.argument("dst")
+@click.option("--no-update-links", "update_links", flag_value=False, default=True, help="Leave links to it as they are.")
+@json_option
+@pass_state
+def mv(state: State, src: str, dst: str, update_links: bool, as_json: bool) -> None:
+    """Move a note or folder, rewriting every link to it (Vault.move)."""
+    report = state.vault().move(src, dst, update_links=update_links)
+    emit_value({"moved": [list(m) for m in report.moved], "rewritten": list(report.rewritten), "links": report.links}, as_json)
+
+
+@cli.command()
+@click.argument("path")
+@click.option("--permanent", is_flag=True, help="Delete for good instead of moving to .trash/.")
+@if_hash_option
+@pass_state
+def rm(state: State, path: str, permanent: bool, if_hash: str | None) -> None:
+    """Delete a note: into the vault's .trash/ (or for good with --permanent)."""
+    state.vault().delete(path, permanent=permanent, if_hash=if_hash)
+    message(f"Deleted {path}" + ("" if permanent else " (moved to .trash/)"))
