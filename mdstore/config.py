@@ -49,10 +49,12 @@ class SearchSettings:
 
 @dataclass(frozen=True)
 class WatchSettings:
-    debounce_ms: int = 150
-    max_delay_ms: int = 1000
-    rescan_interval: float = 300.0
-    storm_threshold: int = 500
+    debounce_ms: int = 150  # a changed path is indexed once it has been quiet this long
+    settle_ms: int = 20  # ... or this long after a save completed (file closed after writing, renamed in)
+    max_delay_ms: int = 1000  # a path written continuously is still indexed this often
+    rescan_interval: float = 300.0  # seconds between full reconciling scans
+    storm_threshold: int = 500  # this many waiting paths (git checkout, big copy) become one full scan
+    heartbeat_interval: float = 10.0  # seconds between heartbeats in .mdstore/watch.json when idle
 
 
 @dataclass(frozen=True)

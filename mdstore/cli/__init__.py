@@ -86,3 +86,4 @@ from . import core  # noqa: E402, F401
 from . import queue  # noqa: E402, F401
 from . import write  # noqa: E402, F401
 from . import history  # noqa: E402, F401
+from . import watch  # noqa: E402, F401
