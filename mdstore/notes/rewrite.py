@@ -114,11 +114,18 @@ def _wikilink_span(inner: str, at: int, embed: bool, line: int, style: str) -> L
     """The target span of ``[[inner]]`` whose inner text starts at offset ``at``."""
     from .markdown import parse_wikilink
 
-    if "dendron://" in inner:
-        return None
     link = parse_wikilink(inner, embed=embed, line=line, link_style=style)
     if link is None or not link.target:
         return None
+    if "dendron://" in inner:  # [[label|dendron://vault/note#anchor]]: the note part only
+        slash = inner.find("/", inner.index("dendron://") + len("dendron://"))
+        if slash < 0:
+            return None
+        start = slash + 1
+        end = start
+        while end < len(inner) and inner[end] not in "#|":
+            end += 1
+        return LinkSpan(link, at + start, at + end, inner[start:end]) if inner[start:end] == link.target else None
     sep = "\\|" if "\\|" in inner else "|"
     if style == "dendron" and sep in inner:
         offset = inner.index(sep) + len(sep)

@@ -1,0 +1,158 @@
+"""The Vault write API on real temp vaults: effects checked through the files and the index."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+
+from mdstore.errors import InvalidPath, NoteNotFound, ValidationError, WriteConflict
+from mdstore.notes.model import content_hash
+
+FILES = {
+    "a.md": "---\ntitle: A  # kept\nstatus: draft\n---\nBody of [[b]].\n",
+    "b.md": "# B\n\nLinks back to [[a]].\n",
+    "templates/daily.md": "---\ntags: [daily]\n---\n# {{title}}\nby {{who}} on {{date}}\n",
+}
+
+
+@pytest.fixture
+def vault(make_vault):
+    v = make_vault(FILES)
+    v.sync()
+    return v
+
+
+def test_update_changes_only_the_key_and_is_indexed(vault):
+    note = vault.update("a.md", set={"status": "done", "priority": 2})
+    assert (vault.root / "a.md").read_text() == (
+        "---\ntitle: A  # kept\nstatus: done\npriority: 2\n---\nBody of [[b]].\n"
+    )
+    assert note.frontmatter["priority"] == 2
+    assert vault.find("status = done").column("path") == ["a.md"]
+
+
+def test_update_without_change_writes_nothing(vault):
+    before = os.stat(vault.root / "a.md")
+    vault.update("a.md", set={"status": "draft"}, unset=["missing"])
+    after = os.stat(vault.root / "a.md")
+    assert (before.st_mtime_ns, before.st_ino) == (after.st_mtime_ns, after.st_ino)
+
+
+def test_unset_and_body(vault):
+    vault.update("a", unset=["status"], body="New body.\n")
+    assert (vault.root / "a.md").read_text() == "---\ntitle: A  # kept\n---\nNew body.\n"
+
+
+def test_if_hash_conflict_keeps_both_versions(vault):
+    note = vault.get("a.md")
+    (vault.root / "a.md").write_text(note.body + "edited in an editor\n")
+    with pytest.raises(WriteConflict, match="a.md"):
+        vault.update("a.md", set={"x": 1}, if_hash=note.hash)
+    assert (vault.root / "a.md").read_text().endswith("edited in an editor\n")
+    vault.update("a.md", set={"x": 1}, if_hash=content_hash((vault.root / "a.md").read_bytes()))
+    assert "x: 1" in (vault.root / "a.md").read_text()
+
+
+def test_create_never_overwrites(vault):
+    note = vault.create("notes/new", {"status": "new"}, "Hello\n")
+    assert note.path == "notes/new.md"
+    assert (vault.root / "notes/new.md").read_text() == "---\nstatus: new\n---\nHello\n"
+    with pytest.raises(WriteConflict, match="new.md"):
+        vault.create("notes/new.md", body="other")
+    assert vault.find("status = new").column("path") == ["notes/new.md"]
+
+
+def test_create_from_template(vault):
+    vault.create("daily/2026-01-02", {"mood": "ok"}, "extra\n", template="daily", variables={"who": "Ann"})
+    text = (vault.root / "daily/2026-01-02.md").read_text()
+    assert text.startswith("---\ntags: [daily]\nmood: ok\n---\n# 2026-01-02\nby Ann on ")
+    assert text.endswith("extra\n")
+    with pytest.raises(NoteNotFound, match="template"):
+        vault.create("x", template="nope")
+
+
+def test_append_under_heading(vault):
+    vault.append("b.md", "- one", under_heading="Log")
+    vault.append("b.md", "- two", under_heading="Log")
+    assert (vault.root / "b.md").read_text() == "# B\n\nLinks back to [[a]].\n## Log\n- one\n- two\n"
+
+
+def test_delete_to_trash_and_permanent(vault):
+    vault.delete("b.md")
+    assert (vault.root / ".trash/b.md").exists() and not (vault.root / "b.md").exists()
+    assert vault.find().column("path") == ["a.md", "templates/daily.md"]
+    vault.delete("a.md", permanent=True)
+    assert not (vault.root / "a.md").exists() and not (vault.root / ".trash/a.md").exists()
+    with pytest.raises(NoteNotFound):
+        vault.delete("a.md")
+
+
+@pytest.mark.parametrize(
+    "bad",
+    ["../x.md", "/etc/passwd", ".git/config", ".mdstore/index.duckdb", "a\x00b.md", "we:ird.md", "x/../../y.md",
+     "CON.md", "link/escape.md"],
+)
+def test_path_attacks_write_nothing(vault, tmp_path, bad):
+    outside = tmp_path / "outside"
+    outside.mkdir(exist_ok=True)
+    os.symlink(outside, vault.root / "link", target_is_directory=True) if not (vault.root / "link").exists() else None
+    before = sorted(p.relative_to(tmp_path).as_posix() for p in tmp_path.rglob("*") if ".mdstore" not in p.parts)
+    for call in (
+        lambda: vault.create(bad, body="x"),
+        lambda: vault.update(bad, set={"a": 1}),
+        lambda: vault.move("a.md", bad),
+    ):
+        with pytest.raises(InvalidPath):
+            call()
+    after = sorted(p.relative_to(tmp_path).as_posix() for p in tmp_path.rglob("*") if ".mdstore" not in p.parts)
+    assert before == after
+
+
+def test_case_only_collision_refused(vault):
+    with pytest.raises(InvalidPath, match="case"):
+        vault.create("A.md", body="x")
+
+
+def test_batch_is_all_or_nothing(vault):
+    with pytest.raises(WriteConflict):
+        with vault.batch() as b:
+            b.update("a.md", set={"status": "done"})
+            b.create("c.md", body="c")
+            b.create("b.md", body="exists")
+    assert "status: draft" in (vault.root / "a.md").read_text()
+    assert not (vault.root / "c.md").exists()
+    with vault.batch() as b:
+        b.update("a.md", set={"status": "done"})
+        b.update("a.md", set={"n": 1})  # two edits of one note: one write
+        b.create("c.md", body="c")
+        b.delete("b.md")
+    assert vault.find("status = done", "n = 1").column("path") == ["a.md"]
+    assert sorted(vault.find().column("path")) == ["a.md", "c.md", "templates/daily.md"]
+
+
+def test_exception_in_batch_block_discards(vault):
+    with pytest.raises(RuntimeError):
+        with vault.batch() as b:
+            b.create("c.md", body="c")
+            raise RuntimeError("boom")
+    assert not (vault.root / "c.md").exists()
+
+
+def test_bad_values_raise_validation_error(vault):
+    with pytest.raises(ValidationError):
+        vault.update("a.md", set={"x": object()})
+
+
+def test_recover_runs_before_first_write(make_vault):
+    from mdstore.notes.journal import JOURNAL_DIR
+
+    v = make_vault({"a.md": "a\n"})
+    v.sync()
+    # An interrupted batch without a plan: its temp file must go, nothing else changes.
+    folder = v.root / ".mdstore" / JOURNAL_DIR / "00000000000000000001-dead"
+    folder.mkdir(parents=True)
+    (v.root / ".mdstore-tmp.0.a.md.tmp").write_text("half")
+    (folder / "intent.json").write_text('{"temps": [".mdstore-tmp.0.a.md.tmp"]}')
+    v.update("a.md", set={"k": 1})
+    assert not folder.exists() and not (v.root / ".mdstore-tmp.0.a.md.tmp").exists()

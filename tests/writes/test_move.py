@@ -1,0 +1,111 @@
+"""move(): files and folders, every link kept pointing at the moved notes, in its own style."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from mdstore.errors import WriteConflict
+
+TESTS = Path(__file__).resolve().parents[1]
+DENDRON = TESTS.parent.parent / "shared" / "corpora" / "dendron-site"
+
+
+def test_move_rewrites_every_style(make_vault):
+    v = make_vault({
+        "target.md": "# T\n\n## Sec\n\npara ^blk\n",
+        "ref.md": (
+            "---\nrelated: \"[[target]]\"\n---\n"
+            "[[target]] [[target|alias]] [[target#Sec]] [[target#^blk|b]] ![[target]]\n"
+            "[md](target.md) [md2](./target.md#Sec) `[[target]]`\n\n| c | [[target\\|t]] |\n|---|---|\n"
+        ),
+        "sub/deep.md": "[up](../target.md) [[/target]] [[./../target]]\n",
+    })
+    v.sync()
+    report = v.move("target.md", "archive/2026/renamed.md")
+    assert report.moved == (("target.md", "archive/2026/renamed.md"),)
+    assert (v.root / "ref.md").read_text() == (
+        "---\nrelated: \"[[renamed]]\"\n---\n"
+        "[[renamed]] [[renamed|alias]] [[renamed#Sec]] [[renamed#^blk|b]] ![[renamed]]\n"
+        "[md](archive/2026/renamed.md) [md2](archive/2026/renamed.md#Sec) `[[target]]`\n\n"
+        "| c | [[renamed\\|t]] |\n|---|---|\n"
+    )
+    assert (v.root / "sub/deep.md").read_text() == (
+        "[up](../archive/2026/renamed.md) [[/archive/2026/renamed]] [[../archive/2026/renamed]]\n"
+    )
+    assert v.broken_links().rows == []
+    assert {r["source"] for r in v.backlinks("archive/2026/renamed.md")} == {"ref.md", "sub/deep.md"}
+
+
+def test_ambiguous_name_becomes_a_path(make_vault):
+    v = make_vault({"a.md": "[[x]]\n", "x.md": "x\n", "other/y.md": "y\n"})
+    v.sync()
+    v.move("x.md", "deep/er/y.md")  # a root y.md? no: other/y.md is shallower, so [[y]] would miss
+    assert (v.root / "a.md").read_text() == "[[deep/er/y]]\n"
+    assert v.broken_links().rows == []
+
+
+def test_captured_links_keep_their_target(make_vault):
+    v = make_vault({"a.md": "[[n]]\n", "f/n.md": "deep n\n", "g/m.md": "m\n"})
+    v.sync()
+    v.move("g/m.md", "n.md")  # the moved note now owns the name "n"
+    assert (v.root / "a.md").read_text() == "[[f/n]]\n"
+
+
+def test_folder_move_and_relative_links_inside(make_vault):
+    v = make_vault({
+        "proj/a.md": "[b](b.md) [[b]] ![img](img/p%20q.png)\n",
+        "proj/b.md": "[root](../root.md)\n",
+        "proj/img/p q.png": b"\x89PNG",
+        "root.md": "[[proj/a]] [a](proj/a.md)\n",
+    })
+    v.sync()
+    report = v.move("proj", "archive/proj2")
+    assert len(report.moved) == 3 and not (v.root / "proj").exists()
+    assert (v.root / "root.md").read_text() == "[[archive/proj2/a]] [a](archive/proj2/a.md)\n"
+    assert (v.root / "archive/proj2/b.md").read_text() == "[root](../../root.md)\n"
+    assert (v.root / "archive/proj2/a.md").read_text() == "[b](b.md) [[b]] ![img](img/p%20q.png)\n"
+    assert v.broken_links().rows == []
+    assert sorted(v.find().column("path")) == ["archive/proj2/a.md", "archive/proj2/b.md", "root.md"]
+
+
+def test_move_into_existing_folder_and_never_over(make_vault):
+    v = make_vault({"a.md": "a\n", "b.md": "b\n", "box/keep.md": "k\n"})
+    v.sync()
+    v.move("a.md", "box")
+    assert (v.root / "box/a.md").read_text() == "a\n"
+    with pytest.raises(WriteConflict):
+        v.move("b.md", "box/keep.md")
+    assert (v.root / "b.md").exists()
+
+
+def test_move_without_link_updates(make_vault):
+    v = make_vault({"a.md": "[[b]]\n", "b.md": "b\n"})
+    v.sync()
+    v.move("b.md", "c.md", update_links=False)
+    assert (v.root / "a.md").read_text() == "[[b]]\n"
+    assert len(v.broken_links()) == 1
+
+
+@pytest.mark.skipif(not DENDRON.is_dir(), reason="dendron-site corpus not present")
+def test_dendron_move_rewrites_every_link(tmp_path):
+    import mdstore
+
+    root = tmp_path / "dendron"
+    shutil.copytree(DENDRON, root, ignore=shutil.ignore_patterns(".mdstore", ".git"))
+    (root / "mdstore.toml").write_text('[vault]\nlink_style = "dendron"\n[search]\nengine = "none"\n')
+    with mdstore.open(root, index={"parse_workers": 1}) as v:
+        v.sync()
+        broken = len(v.broken_links())
+        hub = v.sql(
+            "SELECT target FROM backlinks WHERE source <> target GROUP BY target ORDER BY count(*) DESC LIMIT 1"
+        ).first()["target"]
+        sources = {r["source"] for r in v.backlinks(hub)}
+        new = "moved." + hub.rpartition("/")[2]
+        report = v.move(hub, new)
+        assert set(report.rewritten) >= sources - {hub}
+        assert {r["source"] for r in v.backlinks(new)} >= sources - {hub}
+        assert len(v.backlinks(new)) >= len(sources - {hub})
+        assert len(v.broken_links()) <= broken
