@@ -87,3 +87,4 @@ from . import queue  # noqa: E402, F401
 from . import write  # noqa: E402, F401
 from . import history  # noqa: E402, F401
 from . import watch  # noqa: E402, F401
+from . import search  # noqa: E402, F401

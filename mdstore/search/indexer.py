@@ -10,6 +10,7 @@ repaired by comparing its ``path → hash`` with DuckDB's and applying only the 
 from __future__ import annotations
 
 import json
+import logging
 import os
 import shutil
 import threading
@@ -19,10 +20,12 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from mdstore.config import Config
-from mdstore.errors import BackendUnavailable
+from mdstore.errors import BackendUnavailable, MdstoreError
 from mdstore.notes.model import Note
 from mdstore.search.protocol import SearchBackend
 from mdstore.search.tfidf import TfidfModel
+
+log = logging.getLogger("mdstore.search")
 
 SEARCH_DIR = "search"
 TFIDF_DIR = "tfidf"
@@ -96,6 +99,8 @@ class SearchIndex:
         self._engine: SearchBackend | None = None
         self._model: TfidfModel | None = None
         self._mutex = threading.RLock()
+        self._errors: list[str] = []
+        self.last_error: str | None = None  # why the last sync could not update a part
 
     # -- the parts ------------------------------------------------------------------------------
 
@@ -154,28 +159,47 @@ class SearchIndex:
     # -- the sync listener ----------------------------------------------------------------------
 
     def on_synced(self, upserts: Sequence[Note], removed: Sequence[str], generation: int, fresh: bool) -> None:
+        """Apply one sync's changes to every part. A part that fails is logged and left behind
+        (its stamp says so): the sync that already committed DuckDB does not fail for it, and the
+        next sync or search repairs it or raises the error where it can be acted on."""
         with self._mutex:
-            parts = self._parts()
-            if fresh:
-                self._rebuild(parts, list(upserts), generation)
+            try:
+                parts = self._parts()
+            except MdstoreError as exc:  # e.g. tantivy configured but not installed
+                self._failed("search", exc)
                 return
             for part in parts:
-                stamp = part.stamp()
-                if stamp == generation and not (upserts or removed):
-                    continue  # a no-op sync on a current part
-                if (stamp == generation - 1 and (upserts or removed)) or stamp == generation:
-                    part.apply(upserts, removed, generation)
-                else:
-                    # Behind (a crash, engine "none" before, a deleted folder) or a sync that only
-                    # touched mtimes: compare hashes and apply what differs.
-                    self.repair(part, generation, given=upserts)
-            self._maybe_refit(generation)
+                try:
+                    self._follow(part, upserts, removed, generation, fresh)
+                except Exception as exc:  # noqa: BLE001 - see the docstring
+                    self._failed(part.label, exc)
+            self.last_error = None if not self._errors else "; ".join(self._errors)
+            self._errors.clear()
 
-    def _maybe_refit(self, generation: int) -> None:
-        """Refit the TF-IDF model in the sync that makes the drift large enough (docs/search.md)."""
-        if not self.settings.related:
+    def _failed(self, label: str, exc: Exception) -> None:
+        log.warning("the %s index was not updated by this sync (repaired later): %s", label, exc)
+        self._errors.append(f"{label}: {exc}")
+
+    def _follow(
+        self, part: _Part, upserts: Sequence[Note], removed: Sequence[str], generation: int, fresh: bool
+    ) -> None:
+        if fresh:
+            self._rebuild([part], list(upserts), generation)
             return
-        model = self.model()
+        stamp = part.stamp()
+        if stamp == generation and not (upserts or removed):
+            return  # a no-op sync on a current part
+        if (stamp == generation - 1 and (upserts or removed)) or stamp == generation:
+            part.apply(upserts, removed, generation)
+        else:
+            # Behind (a crash, engine "none" before, a deleted folder) or a sync that only touched
+            # mtimes: compare hashes and apply what differs.
+            self.repair(part, generation, given=upserts)
+        if isinstance(part, _ModelPart):
+            self._maybe_refit(part.model, generation)
+
+    def _maybe_refit(self, model: TfidfModel, generation: int) -> None:
+        """Refit the TF-IDF model in the sync that makes the drift large enough (docs/search.md)."""
         if model.fitted and model.refit_due and model.stamp() == generation:
             model.fit(self.load(self._indexed()), generation)
 

@@ -152,7 +152,7 @@ class SearchMethods:
         if ranked:
             found = self._query("SELECT path, title FROM notes WHERE list_contains(?, path)", [[p for p, _ in ranked]])
             titles = {row[0]: row[1] for row in found.rows}
-        return Result(("path", "title", "score"), [(p, titles.get(p, ""), s) for p, s in ranked if p in titles])
+        return Result(("path", "title", "score"), [(p, titles[p], round(s, 6)) for p, s in ranked if p in titles])
 
     # -- keeping it current ---------------------------------------------------------------------
 
@@ -189,6 +189,8 @@ class SearchMethods:
             info["related"] = {"ready": stamp is not None and stamp == generation, "stamp": stamp,
                                "notes": len(model), "drift": model.drift, "refit_due": model.refit_due}
         info["building"] = building
+        if keeper.last_error:
+            info["error"] = keeper.last_error
         info["bytes"] = folder_bytes(keeper.folder) if keeper.folder.exists() else 0
         return info
 

@@ -1,0 +1,105 @@
+"""Search commands: search, related, similar, reindex-search. Each wraps the Vault method of the
+same name (``reindex-search`` → ``Vault.reindex_search``); flags are its keyword arguments."""
+
+from __future__ import annotations
+
+import sys
+from typing import TYPE_CHECKING, Any
+
+import click
+
+from . import State, cli, pass_state
+from .output import emit_rows, emit_value, message, use_json
+
+if TYPE_CHECKING:
+    from ..search.protocol import SearchHit, SearchResults
+
+json_option = click.option("--json", "as_json", is_flag=True, help="JSON lines output (the default when piped).")
+BOLD, RESET = "\x1b[1m", "\x1b[0m"
+
+
+@cli.command()
+@click.argument("query")
+@click.argument("filters", nargs=-1)
+@click.option("--tag", "tags", multiple=True, help="Only notes with this tag (nested: 'a' matches 'a/b').")
+@click.option("--folder", help="Only notes in this folder (and below).")
+@click.option("--links-to", help="Only notes linking to this note.")
+@click.option("--linked-from", help="Only notes that this note links to.")
+@click.option("--modified-after", help="YYYY-MM-DD")
+@click.option("--modified-before", help="YYYY-MM-DD")
+@click.option("--created-after", help="YYYY-MM-DD")
+@click.option("--created-before", help="YYYY-MM-DD")
+@click.option("--open-tasks/--no-open-tasks", "has_open_tasks", default=None, help="Notes with (or without) open tasks.")
+@click.option("--sort", help="Relevance by default; or sort keys like find's: '-modified', 'priority,-due'.")
+@click.option("--limit", type=int, default=10, show_default=True, help="At most this many notes.")
+@click.option("--offset", type=int, default=0, help="Skip this many notes (the next page).")
+@json_option
+@pass_state
+def search(state: State, query: str, filters: tuple[str, ...], tags: tuple[str, ...], as_json: bool, **kwargs: Any) -> None:
+    """Full-text search: QUERY in the search syntax (docs/search.md), FILTERS like find's
+    ('status = active' '#project'). Matches are shown in bold on a terminal."""
+    results = state.vault().search(query, *filters, tag=list(tags) or None, **kwargs)
+    if use_json(as_json):
+        emit_rows(results.to_dicts(), True)
+    else:
+        for hit in results.hits:
+            _print_hit(hit)
+    _summary(results)
+
+
+def _print_hit(hit: SearchHit) -> None:
+    score = f"  ({hit.score:.3g})" if hit.score else ""
+    click.echo(f"{BOLD}{hit.path}{RESET}  {hit.title}{score}")
+    for snippet in hit.snippets:
+        where = f"{snippet.heading} › " if snippet.heading else ""
+        click.echo(f"    {where}{snippet.mark(BOLD, RESET)}")
+
+
+def _summary(results: SearchResults) -> None:
+    if results.hits:
+        first = results.offset + 1
+        more = f"; next page: --offset {results.next_offset}" if results.next_offset is not None else ""
+        message(f"{results.total} matching note(s), showing {first}–{results.offset + len(results.hits)}{more}.")
+    elif results.total:
+        message(f"{results.total} matching note(s); none at offset {results.offset}.")
+    else:
+        message("No matching notes.")
+    if results.suggestions:
+        message("Did you mean: " + " | ".join(results.suggestions) + " ?")
+
+
+@cli.command()
+@click.argument("path")
+@click.option("-k", "k", type=int, default=10, show_default=True, help="How many notes.")
+@click.option("--exclude-linked", is_flag=True, help="Leave out notes it links to or is linked from.")
+@json_option
+@pass_state
+def related(state: State, path: str, k: int, exclude_linked: bool, as_json: bool) -> None:
+    """Notes most similar to the note at PATH (TF-IDF), best first."""
+    result = state.vault().related(path, k=k, exclude_linked=exclude_linked)
+    emit_rows(result.to_dicts(), as_json, columns=["path", "title", "score"])
+
+
+@cli.command()
+@click.argument("text")
+@click.option("-k", "k", type=int, default=10, show_default=True, help="How many notes.")
+@json_option
+@pass_state
+def similar(state: State, text: str, k: int, as_json: bool) -> None:
+    """Notes most similar to TEXT (TF-IDF), best first."""
+    result = state.vault().similar(text, k=k)
+    emit_rows(result.to_dicts(), as_json, columns=["path", "title", "score"])
+
+
+@cli.command("reindex-search")
+@json_option
+@pass_state
+def reindex_search(state: State, as_json: bool) -> None:
+    """Rebuild the search index and the related-notes model from the indexed notes (Vault.reindex_search)."""
+    if sys.stderr.isatty():
+        message("Rebuilding the search index…")
+    summary = state.vault().reindex_search()
+    if use_json(as_json):
+        emit_value(summary, True)
+    else:
+        message("Search index rebuilt: {notes} notes with {engine} in {seconds}s.".format(**summary))
