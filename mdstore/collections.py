@@ -63,7 +63,9 @@ def schema_for(vault: Vault, name: str) -> Schema:
         raise ConfigError(f"[collections.{name}] must be a table")
     unknown = set(raw) - {"folder", "required", "properties"}
     if unknown:
-        raise ConfigError(f"unknown setting collections.{name}.{sorted(unknown)[0]} (known: folder, properties, required)")
+        raise ConfigError(
+            f"unknown setting collections.{name}.{sorted(unknown)[0]} (known: folder, properties, required)"
+        )
     folder = str(raw.get("folder", name)).strip("/")
     required = raw.get("required", [])
     properties = raw.get("properties", {})
@@ -111,8 +113,13 @@ class Collection:
     def delete(self, id: str, *, permanent: bool = False) -> None:  # noqa: A002
         self.vault.delete(self._path_of(id), permanent=permanent)
 
-    def find(self, *filters: str, where: Mapping[str, Any] | None = None, sort: str | Sequence[str] | None = None,
-             limit: int | None = None) -> list[dict[str, Any]]:  # fmt: skip
+    def find(
+        self,
+        *filters: str,
+        where: Mapping[str, Any] | None = None,
+        sort: str | Sequence[str] | None = None,
+        limit: int | None = None,
+    ) -> list[dict[str, Any]]:
         """Records matching find-language filters (``"age >= 30"``) or ``where={...}``."""
         result = self.vault.find(*filters, where=where, folder=self.folder, sort=sort, limit=limit)
         return [self._record(p) for p in result.column("path")]
@@ -148,7 +155,9 @@ class Collection:
         self._check(fields)
         slug = id or fields.get("id") or fields.get("title") or fields.get("name")
         if not slug:
-            raise ValidationError(f"collection {self.name!r}: a record needs an id (or an 'id', 'title' or 'name' field)")
+            raise ValidationError(
+                f"collection {self.name!r}: a record needs an id (or an 'id', 'title' or 'name' field)"
+            )
         if id is not None and "id" not in fields and _slug(str(id)) != str(id):
             fields["id"] = id
         return b.create(f"{self.folder}/{_slug(str(slug))}", fields or None, str(body))

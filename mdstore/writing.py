@@ -70,7 +70,9 @@ class WriteMethods:
             rel = b.update(path, set, unset, body, if_hash=if_hash)
         return self._written(rel)
 
-    def append(self, path: str, text: str, under_heading: str | None = None, *, if_hash: str | None = None) -> Note:
+    def append(
+        self, path: str, text: str, under_heading: str | None = None, *, if_hash: str | None = None
+    ) -> Note:
         """Append ``text`` as whole lines, at the end or at the end of a heading's section
         (the heading is created when missing)."""
         with self.batch() as b:

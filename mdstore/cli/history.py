@@ -25,7 +25,15 @@ def commit(state: State, paths: tuple[str, ...], text: str | None, as_json: bool
     if done is None:
         message("Nothing to commit.")
         return
-    emit_value({"rev": done.rev, "short": done.short, "changes": len(done.changes), "message": done.message.split("\n")[0]}, as_json)
+    emit_value(
+        {
+            "rev": done.rev,
+            "short": done.short,
+            "changes": len(done.changes),
+            "message": done.message.split("\n")[0],
+        },
+        as_json,
+    )
 
 
 @cli.command()

@@ -12,7 +12,9 @@ from . import State, cli, pass_state
 from .output import emit_value, message
 
 json_option = click.option("--json", "as_json", is_flag=True, help="JSON output (the default when piped).")
-if_hash_option = click.option("--if-hash", help="Refuse the write if the note's content hash is not this one.")
+if_hash_option = click.option(
+    "--if-hash", help="Refuse the write if the note's content hash is not this one."
+)
 
 
 def _assignments(pairs: tuple[str, ...]) -> dict[str, Any]:
@@ -31,7 +33,9 @@ def _assignments(pairs: tuple[str, ...]) -> dict[str, Any]:
 @cli.command()
 @click.argument("path")
 @click.option("--template", help="A note of the vault's templates/ folder.")
-@click.option("--set", "pairs", multiple=True, help="KEY=VALUE: a frontmatter key, or a template variable (repeatable).")
+@click.option(
+    "--set", "pairs", multiple=True, help="KEY=VALUE: a frontmatter key, or a template variable (repeatable)."
+)
 @click.option("--body", default="", help="Body text (appended to the template's).")
 @pass_state
 def new(state: State, path: str, template: str | None, pairs: tuple[str, ...], body: str) -> None:
@@ -70,7 +74,9 @@ def unset(state: State, path: str, keys: tuple[str, ...], if_hash: str | None) -
 @cli.command()
 @click.argument("path")
 @click.argument("text")
-@click.option("--under", "under_heading", help="Append at the end of this heading's section ('Log' or '## Log').")
+@click.option(
+    "--under", "under_heading", help="Append at the end of this heading's section ('Log' or '## Log')."
+)
 @if_hash_option
 @pass_state
 def append(state: State, path: str, text: str, under_heading: str | None, if_hash: str | None) -> None:
@@ -82,13 +88,22 @@ def append(state: State, path: str, text: str, under_heading: str | None, if_has
 @cli.command()
 @click.argument("src")
 @click.argument("dst")
-@click.option("--no-update-links", "update_links", flag_value=False, default=True, help="Leave links to it as they are.")
+@click.option(
+    "--no-update-links", "update_links", flag_value=False, default=True, help="Leave links to it as they are."
+)
 @json_option
 @pass_state
 def mv(state: State, src: str, dst: str, update_links: bool, as_json: bool) -> None:
     """Move a note or folder, rewriting every link to it (Vault.move)."""
     report = state.vault().move(src, dst, update_links=update_links)
-    emit_value({"moved": [list(m) for m in report.moved], "rewritten": list(report.rewritten), "links": report.links}, as_json)
+    emit_value(
+        {
+            "moved": [list(m) for m in report.moved],
+            "rewritten": list(report.rewritten),
+            "links": report.links,
+        },
+        as_json,
+    )
 
 
 @cli.command()

@@ -32,7 +32,9 @@ class LastCommitListener:
         self.store = store
         self.history = history
 
-    def on_synced(self, upserts: Sequence[Note], removed: Sequence[str], generation: int, fresh: bool) -> None:
+    def on_synced(
+        self, upserts: Sequence[Note], removed: Sequence[str], generation: int, fresh: bool
+    ) -> None:
         self.refresh([n.path for n in upserts], removed, fresh)
 
     def refresh(self, changed: Iterable[str], removed: Iterable[str], fresh: bool = False) -> None:
@@ -60,8 +62,12 @@ class LastCommitListener:
             else:
                 known = set()
                 if changed:
-                    known = {r[0] for r in con.execute(
-                        "SELECT path FROM commits WHERE list_contains(?, path)", [changed]).fetchall()}
+                    known = {
+                        r[0]
+                        for r in con.execute(
+                            "SELECT path FROM commits WHERE list_contains(?, path)", [changed]
+                        ).fetchall()
+                    }
                 lookup = sorted(set(lookup) | {p for p in changed if p not in known})
                 infos = self.history.last_commits_for(lookup) if lookup else {}
                 drop = sorted(set(removed) | set(lookup))
@@ -94,9 +100,14 @@ def _insert(con: Any, infos: dict[str, CommitInfo]) -> None:
             "rev": pa.array([i.rev for _, i in items], pa.string()),
             "author": pa.array([i.author for _, i in items], pa.string()),
             "email": pa.array([i.email for _, i in items], pa.string()),
-            "date": pa.array([i.date.astimezone().replace(tzinfo=None) for _, i in items], pa.timestamp("us")),
+            "date": pa.array(
+                [i.date.astimezone().replace(tzinfo=None) for _, i in items], pa.timestamp("us")
+            ),
         }
     )
     con.register("_commits", table)
-    con.execute("INSERT INTO commits (path, rev, author, email, date) SELECT path, rev, author, email, date FROM _commits")
+    con.execute(
+        "INSERT INTO commits (path, rev, author, email, date) "
+        "SELECT path, rev, author, email, date FROM _commits"
+    )
     con.unregister("_commits")

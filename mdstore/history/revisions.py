@@ -23,7 +23,19 @@ if TYPE_CHECKING:
 REVISIONS_DIR = "revisions"
 _COMPLETE = ".complete"
 _WRITES = frozenset(
-    {"create", "update", "append", "move", "delete", "batch", "collection", "commit", "restore", "snapshot", "at"}
+    {
+        "create",
+        "update",
+        "append",
+        "move",
+        "delete",
+        "batch",
+        "collection",
+        "commit",
+        "restore",
+        "snapshot",
+        "at",
+    }
 )
 
 
@@ -36,7 +48,9 @@ class RevisionView:
 
     def __getattr__(self, name: str) -> Any:
         if name in _WRITES:
-            raise HistoryError(f"the vault at revision {self.rev[:12]} is read-only; {name}() is not available")
+            raise HistoryError(
+                f"the vault at revision {self.rev[:12]} is read-only; {name}() is not available"
+            )
         return getattr(self._vault, name)
 
     def __repr__(self) -> str:

@@ -125,7 +125,11 @@ def _wikilink_span(inner: str, at: int, embed: bool, line: int, style: str) -> L
         end = start
         while end < len(inner) and inner[end] not in "#|":
             end += 1
-        return LinkSpan(link, at + start, at + end, inner[start:end]) if inner[start:end] == link.target else None
+        return (
+            LinkSpan(link, at + start, at + end, inner[start:end])
+            if inner[start:end] == link.target
+            else None
+        )
     sep = "\\|" if "\\|" in inner else "|"
     if style == "dendron" and sep in inner:
         offset = inner.index(sep) + len(sep)

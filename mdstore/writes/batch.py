@@ -117,7 +117,9 @@ class VaultBatch:
             self._write(rel, new, if_hash=if_hash)
         return rel
 
-    def append(self, path: str, text: str, under_heading: str | None = None, *, if_hash: str | None = None) -> str:
+    def append(
+        self, path: str, text: str, under_heading: str | None = None, *, if_hash: str | None = None
+    ) -> str:
         """Record appended lines (at the end, or at the end of a heading's section); returns the path."""
         from ..notes.fmedit import append_text
 
@@ -301,7 +303,9 @@ class VaultBatch:
         if "/" not in name:
             name = f"{TEMPLATE_FOLDER}/{name}"
         try:
-            tpl = validate_note_path(self._vault.root, name, extensions=exts, must_exist=True, argument="template")
+            tpl = validate_note_path(
+                self._vault.root, name, extensions=exts, must_exist=True, argument="template"
+            )
         except NoteNotFound:
             raise NoteNotFound(f"no template {name!r} in {self._vault.root}") from None
         text = (self._vault.root / tpl).read_bytes().decode("utf-8", "surrogateescape")

@@ -133,7 +133,11 @@ def _new_target(span: LinkSpan, wanted: str, source: str, after: LinkResolver) -
         if written.startswith("/"):
             candidates = ["/" + shown, "/" + wanted]
         else:
-            candidates = [_relative(shown, folder), _relative(shown, folder, dotted=True), _relative(wanted, folder)]
+            candidates = [
+                _relative(shown, folder),
+                _relative(shown, folder, dotted=True),
+                _relative(wanted, folder),
+            ]
         return next((_encode(c, span) for c in candidates if _reaches(span, c, source, after, wanted)), None)
     candidates = []
     if written.startswith(("./", "../")):

@@ -23,7 +23,9 @@ _MOMENT = [
 _MOMENT_TOKEN = re.compile("|".join(re.escape(token) for token, _ in _MOMENT))
 
 
-def render(template: str, title: str, variables: Mapping[str, Any] | None = None, now: dt.datetime | None = None) -> str:
+def render(
+    template: str, title: str, variables: Mapping[str, Any] | None = None, now: dt.datetime | None = None
+) -> str:
     """``template`` with its placeholders filled (see the module docstring)."""
     now = now or dt.datetime.now()
     values = {"title": title, "date": now.strftime("%Y-%m-%d"), "time": now.strftime("%H:%M")}
