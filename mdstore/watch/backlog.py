@@ -41,6 +41,7 @@ class Backlog:
         self._last_event = 0.0
         self._events = 0
         self._closed = False
+        self._wake_at = float("inf")  # when the consumer plans to look next: earlier work wakes it
 
     # -- producers (the observer thread) -------------------------------------------------------------
 
@@ -49,25 +50,23 @@ class Backlog:
             now = time.monotonic()
             self._count(now)
             if self._full is None:
-                self._put(self._paths, rel, now, self.settle if final else self.debounce)
+                due = self._put(self._paths, rel, now, self.settle if final else self.debounce)
                 self._check_storm(now)
-            self._cond.notify()
+                self._notify(due)
 
     def folder_gone(self, rel: str) -> None:
         with self._cond:
             now = time.monotonic()
             self._count(now)
             if self._full is None:
-                self._put(self._gone, rel, now, self.debounce)
-            self._cond.notify()
+                self._notify(self._put(self._gone, rel, now, self.debounce))
 
     def folder_new(self, rel: str) -> None:
         with self._cond:
             now = time.monotonic()
             self._count(now)
             if self._full is None:
-                self._put(self._new, rel, now, self.debounce)
-            self._cond.notify()
+                self._notify(self._put(self._new, rel, now, self.debounce))
 
     def request_full(self, reason: str) -> None:
         """Replace whatever is pending by one full scan (after the storm goes quiet)."""
@@ -93,7 +92,9 @@ class Backlog:
                     if now >= deadline:
                         return None
                     wake = deadline if wake is None else min(wake, deadline)
+                self._wake_at = float("inf") if wake is None else wake
                 self._cond.wait(None if wake is None else max(wake - now, 0.001))
+                self._wake_at = float("inf")
             return None
 
     def close(self) -> None:
@@ -124,9 +125,18 @@ class Backlog:
         self._last_event = now
         self._events += 1
 
-    def _put(self, table: dict[str, tuple[float, float]], rel: str, now: float, quiet: float) -> None:
+    def _put(self, table: dict[str, tuple[float, float]], rel: str, now: float, quiet: float) -> float:
         first = table[rel][0] if rel in table else now
-        table[rel] = (first, min(now + quiet, first + self.max_delay))
+        due = min(now + quiet, first + self.max_delay)
+        table[rel] = (first, due)
+        return due
+
+    def _notify(self, due: float) -> None:
+        # Wake the consumer only when this is due before it planned to look: a burst of thousands
+        # of events must not wake it thousands of times.
+        if due < self._wake_at or self._full is not None:
+            self._wake_at = due
+            self._cond.notify()
 
     def _check_storm(self, now: float) -> None:
         if len(self._paths) + len(self._gone) + len(self._new) >= self.storm_threshold:
@@ -161,8 +171,11 @@ class Backlog:
             return batch
         picked: dict[str, list[str]] = {}
         oldest = now
+        # Paths due a moment later join this batch: the two ends of a rename arrive microseconds
+        # apart, and one sync of both sees a move.
+        horizon = now + max(self.settle, 0.005)
         for name, table in (("paths", self._paths), ("gone", self._gone), ("new", self._new)):
-            ready = [rel for rel, (_, due) in table.items() if due <= now]
+            ready = [rel for rel, (_, due) in table.items() if due <= horizon]
             for rel in ready:
                 oldest = min(oldest, table.pop(rel)[0])
             picked[name] = ready

@@ -85,8 +85,6 @@ class Watcher:
     def start(self, wait: bool = True) -> Watcher:
         """Take ownership, start watching and serving, and run the catch-up scan (waited for unless
         ``wait=False``). ``IndexBusy`` if another daemon runs for this vault."""
-        from watchdog.observers import Observer
-
         from .client import forget
 
         self._owner = claim(self.config)
@@ -100,13 +98,7 @@ class Watcher:
             self._wake_r, self._wake_w = os.pipe()
             # Watch before the catch-up scan, so nothing changed during it is missed.
             self.alarm.attach()
-            observer = Observer()
-            observer.schedule(
-                cast(Any, self.router), str(self.config.root), recursive=True, event_filter=event_filter()
-            )
-            observer.daemon = True
-            observer.start()
-            self._observer = observer
+            self._observer = self._start_observer()
             if self.serve:
                 self._server = OwnerServer(
                     self.config.state_dir / SOCKET_NAME, self._handle_call, self._handle_stream
@@ -167,6 +159,36 @@ class Watcher:
         # Only a flag and a pipe write here: the main thread does the rest outside the handler.
         self._stopping = True
         os.write(self._wake_w, b"x")
+
+    def _start_observer(self) -> Any:
+        import warnings
+
+        from watchdog.observers import Observer
+
+        # watchdog warns (from its own thread) when a folder moved out comes back with the same
+        # inode; harmless, but fatal to that thread where warnings are errors (-W error).
+        warnings.filterwarnings(
+            "ignore", message="Callback with id .* already exists", category=RuntimeWarning
+        )
+        observer = Observer()
+        observer.schedule(
+            cast(Any, self.router), str(self.config.root), recursive=True, event_filter=event_filter()
+        )
+        observer.daemon = True
+        observer.start()
+        return observer
+
+    def _check_observer(self) -> None:
+        """A dead observer thread hears nothing: start a new one and rescan what it may have missed."""
+        if self._observer is None or self._observer.is_alive() or self._stopping:
+            return
+        log.error("the file watcher thread died; restarting it and rescanning")
+        try:
+            self._observer.stop()
+        except Exception:  # already dead: nothing to stop
+            pass
+        self._observer = self._start_observer()
+        self.backlog.request_full("watcher restarted")
 
     def _teardown(self) -> None:
         if self._done.is_set():
@@ -233,6 +255,7 @@ class Watcher:
                     self._guarded(batch)
                     if batch.full:
                         next_rescan = time.monotonic() + settings.rescan_interval
+                self._check_observer()
                 self._heartbeat()
 
     def _guarded(self, batch: Batch) -> None:

@@ -74,8 +74,10 @@ class EventRouter:
         kind = event.event_type
         is_dir = event.is_directory
         if kind == "moved":
-            self._path(event.src_path, is_dir, "gone")
-            self._path(event.dest_path, is_dir, "new", final=True)
+            # Renamed into place from a temp file: the save is complete. A rename of a note keeps
+            # both ends on the same timing, so they land in one batch (a move, not delete + create).
+            from_note = self._path(event.src_path, is_dir, "gone")
+            self._path(event.dest_path, is_dir, "new", final=not from_note)
         elif kind == "deleted":
             self._path(event.src_path, is_dir, "gone")
         elif kind == "created":
@@ -85,34 +87,36 @@ class EventRouter:
         elif kind == "closed":
             self._path(event.src_path, False, "changed", final=True)
 
-    def _path(self, path: str | bytes, is_dir: bool, how: str, final: bool = False) -> None:
+    def _path(self, path: str | bytes, is_dir: bool, how: str, final: bool = False) -> bool:
+        """Put a path in the backlog; False when it is not the vault's (ignored, temp, outside)."""
         text = os.fsdecode(path)
         if not text.startswith(self.prefix):
-            return  # the vault folder itself, or a move's other end outside it
+            return False  # the vault folder itself, or a move's other end outside it
         rel = text[len(self.prefix) :].replace(os.sep, "/")
         top = rel.split("/", 1)[0]
         if top == ".git":
             if _moves_head(rel):
                 self.backlog.request_full("git")
-            return
+            return False
         if top == STATE_DIR:
-            return
+            return False
         if rel in IGNORE_FILES:
             self.reload_rules()
             self.backlog.request_full("ignore rules changed")
-            return
+            return False
         rules = self.rules
         if is_dir:
             if rules.ignored(rel, is_dir=True):
-                return
+                return False
             if how == "gone":
                 self.backlog.folder_gone(rel)
             elif how == "new":
                 self.backlog.folder_new(rel)
-            return
+            return True
         if is_temp_name(rel.rsplit("/", 1)[-1]) or rules.ignored(rel, is_dir=False):
-            return
+            return False
         self.backlog.add(rel, final=final)
+        return True
 
 
 def _moves_head(rel: str) -> bool:
