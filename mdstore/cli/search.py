@@ -14,7 +14,9 @@ from .output import emit_rows, emit_value, message, use_json
 if TYPE_CHECKING:
     from ..search.protocol import SearchHit, SearchResults
 
-json_option = click.option("--json", "as_json", is_flag=True, help="JSON lines output (the default when piped).")
+json_option = click.option(
+    "--json", "as_json", is_flag=True, help="JSON lines output (the default when piped)."
+)
 BOLD, RESET = "\x1b[1m", "\x1b[0m"
 
 
@@ -29,13 +31,17 @@ BOLD, RESET = "\x1b[1m", "\x1b[0m"
 @click.option("--modified-before", help="YYYY-MM-DD")
 @click.option("--created-after", help="YYYY-MM-DD")
 @click.option("--created-before", help="YYYY-MM-DD")
-@click.option("--open-tasks/--no-open-tasks", "has_open_tasks", default=None, help="Notes with (or without) open tasks.")
+@click.option(
+    "--open-tasks/--no-open-tasks", "has_open_tasks", default=None, help="Notes with (or without) open tasks."
+)
 @click.option("--sort", help="Relevance by default; or sort keys like find's: '-modified', 'priority,-due'.")
 @click.option("--limit", type=int, default=10, show_default=True, help="At most this many notes.")
 @click.option("--offset", type=int, default=0, help="Skip this many notes (the next page).")
 @json_option
 @pass_state
-def search(state: State, query: str, filters: tuple[str, ...], tags: tuple[str, ...], as_json: bool, **kwargs: Any) -> None:
+def search(
+    state: State, query: str, filters: tuple[str, ...], tags: tuple[str, ...], as_json: bool, **kwargs: Any
+) -> None:
     """Full-text search: QUERY in the search syntax (docs/search.md), FILTERS like find's
     ('status = active' '#project'). Matches are shown in bold on a terminal."""
     results = state.vault().search(query, *filters, tag=list(tags) or None, **kwargs)
@@ -59,7 +65,9 @@ def _summary(results: SearchResults) -> None:
     if results.hits:
         first = results.offset + 1
         more = f"; next page: --offset {results.next_offset}" if results.next_offset is not None else ""
-        message(f"{results.total} matching note(s), showing {first}–{results.offset + len(results.hits)}{more}.")
+        message(
+            f"{results.total} matching note(s), showing {first}–{results.offset + len(results.hits)}{more}."
+        )
     elif results.total:
         message(f"{results.total} matching note(s); none at offset {results.offset}.")
     else:

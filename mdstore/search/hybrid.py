@@ -53,9 +53,7 @@ def candidates(q: Query, run: Run) -> list[str] | None:
     return run(sql, params).column("path")
 
 
-def search(
-    engine: SearchBackend, text: str, q: Query, run: Run, *, snippets: bool = True
-) -> SearchResults:
+def search(engine: SearchBackend, text: str, q: Query, run: Run, *, snippets: bool = True) -> SearchResults:
     """One page of hits for ``text`` among the notes passing ``q`` (its filters, sort and paging)."""
     if not isinstance(text, str):
         raise QueryError(f"a search query is text, not {type(text).__name__}")
@@ -71,7 +69,9 @@ def search(
     if not matches.hits:
         return replace(matches, offset=q.offset)
     by_path = {hit.path: hit for hit in matches.hits}
-    sql, params = to_sql(Query(sort=q.sort, limit=q.limit, offset=q.offset, paths=list(by_path)), columns="n.path")
+    sql, params = to_sql(
+        Query(sort=q.sort, limit=q.limit, offset=q.offset, paths=list(by_path)), columns="n.path"
+    )
     order = run(sql, params).column("path")
     if snippets and order:
         detailed = engine.search(text, limit=len(order), restrict=order, snippets=True)

@@ -132,7 +132,9 @@ class SearchIndex:
                         "set related = true and run `mdstore reindex-search`"
                     )
                 self._model = TfidfModel(
-                    self.folder / TFIDF_DIR, refit_ratio=self.settings.refit_ratio, refit_min=self.settings.refit_min
+                    self.folder / TFIDF_DIR,
+                    refit_ratio=self.settings.refit_ratio,
+                    refit_min=self.settings.refit_min,
                 )
             return self._model
 
@@ -158,7 +160,9 @@ class SearchIndex:
 
     # -- the sync listener ----------------------------------------------------------------------
 
-    def on_synced(self, upserts: Sequence[Note], removed: Sequence[str], generation: int, fresh: bool) -> None:
+    def on_synced(
+        self, upserts: Sequence[Note], removed: Sequence[str], generation: int, fresh: bool
+    ) -> None:
         """Apply one sync's changes to every part. A part that fails is logged and left behind
         (its stamp says so): the sync that already committed DuckDB does not fail for it, and the
         next sync or search repairs it or raises the error where it can be acted on."""
@@ -218,7 +222,9 @@ class SearchIndex:
 
     def _indexed(self) -> dict[str, tuple[str, float]]:
         """DuckDB's ``path → (hash, mtime)``."""
-        return {path: (hash_, mtime) for path, hash_, mtime in self.rows("SELECT path, hash, mtime FROM notes")}
+        return {
+            path: (hash_, mtime) for path, hash_, mtime in self.rows("SELECT path, hash, mtime FROM notes")
+        }
 
     def generation(self) -> int:
         found = self.rows("SELECT value FROM meta WHERE key = 'generation'")
@@ -255,7 +261,9 @@ class SearchIndex:
         out: the next sync removes or reports it."""
         from mdstore.index.sync import load_note
 
-        reuse = {note.path: note for note in given if note.path in wanted and note.hash == wanted[note.path][0]}
+        reuse = {
+            note.path: note for note in given if note.path in wanted and note.hash == wanted[note.path][0]
+        }
         items = [(path, info[1]) for path, info in sorted(wanted.items()) if path not in reuse]
         vault = self.config.vault
         workers = self.config.index.parse_workers or (os.cpu_count() or 1)
@@ -266,7 +274,9 @@ class SearchIndex:
 
             loaded = parse_parallel(root, items, vault.max_note_bytes, vault.link_style, workers, None)
         else:
-            loaded = [load_note(root, rel, mtime, vault.max_note_bytes, vault.link_style) for rel, mtime in items]
+            loaded = [
+                load_note(root, rel, mtime, vault.max_note_bytes, vault.link_style) for rel, mtime in items
+            ]
         notes = [note for note in loaded if isinstance(note, Note)]
         return sorted([*reuse.values(), *notes], key=lambda n: n.path)
 

@@ -4,7 +4,9 @@ the engine and the TF-IDF model current (``search/indexer.py``)."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+import time
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
 from mdstore.errors import IndexBusy
@@ -71,19 +73,29 @@ class SearchMethods:
         from mdstore.search import hybrid
 
         q = self._text_query(
-            filters, where, tag, sort, limit, offset,
-            folder=folder, links_to=links_to, linked_from=linked_from,
-            modified_after=modified_after, modified_before=modified_before,
-            created_after=created_after, created_before=created_before,
-            has_open_tasks=has_open_tasks, **more_filters,
+            filters,
+            where,
+            tag,
+            sort,
+            limit,
+            offset,
+            folder=folder,
+            links_to=links_to,
+            linked_from=linked_from,
+            modified_after=modified_after,
+            modified_before=modified_before,
+            created_after=created_after,
+            created_before=created_before,
+            has_open_tasks=has_open_tasks,
+            **more_filters,
         )
         engine = self._current("search")
         return hybrid.search(engine, text, q, self._query, snippets=snippets)
 
     def _find_text(self, text: str, q: Query) -> Result:
         """``find(text=...)``: find()'s columns for the hits, in relevance order, plus ``score``."""
-        from mdstore.search import hybrid
         from mdstore.index.query import TAGS_SQL
+        from mdstore.search import hybrid
         from mdstore.vault import _decode_frontmatter, _with_tags
 
         engine = self._current("search")
@@ -150,22 +162,28 @@ class SearchMethods:
     def _titled(self, ranked: list[tuple[str, float]]) -> Result:
         titles: dict[str, str] = {}
         if ranked:
-            found = self._query("SELECT path, title FROM notes WHERE list_contains(?, path)", [[p for p, _ in ranked]])
+            found = self._query(
+                "SELECT path, title FROM notes WHERE list_contains(?, path)", [[p for p, _ in ranked]]
+            )
             titles = {row[0]: row[1] for row in found.rows}
-        return Result(("path", "title", "score"), [(p, titles[p], round(s, 6)) for p, s in ranked if p in titles])
+        return Result(
+            ("path", "title", "score"), [(p, titles[p], round(s, 6)) for p, s in ranked if p in titles]
+        )
 
     # -- keeping it current ---------------------------------------------------------------------
 
     def reindex_search(self) -> dict[str, Any]:
         """Rebuild only the search side (engine and TF-IDF model) from the indexed notes' files."""
-        import time
-
         started = time.perf_counter()
         self._query("SELECT 1")  # builds the DuckDB index first if there is none
         keeper = self._search_index()
         with self._owner_lock("rebuild the search index"):
             notes = keeper.rebuild_all(keeper.generation())
-        return {"notes": notes, "engine": keeper.engine_name, "seconds": round(time.perf_counter() - started, 3)}
+        return {
+            "notes": notes,
+            "engine": keeper.engine_name,
+            "seconds": round(time.perf_counter() - started, 3),
+        }
 
     def search_status(self) -> dict[str, Any]:
         """Whether search and related notes are ready: engine, notes indexed, stamp vs generation,
@@ -181,13 +199,21 @@ class SearchMethods:
         if keeper.engine_name != "none":
             engine = keeper.engine()
             stamp = engine.stamp()
-            info["search"] = {"ready": stamp is not None and stamp == generation, "stamp": stamp,
-                              "notes": engine.count()}
+            info["search"] = {
+                "ready": stamp is not None and stamp == generation,
+                "stamp": stamp,
+                "notes": engine.count(),
+            }
         if keeper.settings.related:
             model = keeper.model()
             stamp = model.stamp() if model.fitted else None
-            info["related"] = {"ready": stamp is not None and stamp == generation, "stamp": stamp,
-                               "notes": len(model), "drift": model.drift, "refit_due": model.refit_due}
+            info["related"] = {
+                "ready": stamp is not None and stamp == generation,
+                "stamp": stamp,
+                "notes": len(model),
+                "drift": model.drift,
+                "refit_due": model.refit_due,
+            }
         info["building"] = building
         if keeper.last_error:
             info["error"] = keeper.last_error
@@ -236,36 +262,34 @@ class SearchMethods:
         stamp = part.stamp()
         if stamp != generation:
             if stamp is None or not self._lock.is_locked() or self._lock.held:
-                with self._owner_lock("build the search index" if stamp is None else "update the search index"):
+                with self._owner_lock(
+                    "build the search index" if stamp is None else "update the search index"
+                ):
                     generation = keeper.generation()
                     if part.stamp() != generation:
                         keeper.repair(part, generation)
         return part.engine if label == "search" else part.model  # type: ignore[attr-defined]
 
-    def _owner_lock(self, doing: str) -> Any:
-        from contextlib import contextmanager
-
-        @contextmanager
-        def hold() -> Any:
-            try:
-                self._lock.acquire(self.config.index.busy_timeout)
-            except IndexBusy as exc:
-                building = self._search_index().building()
-                since = ""
-                if building:
-                    import time
-
-                    since = f" (a cold build of {building['notes']} notes, started {time.time() - building['started']:.0f} s ago)"
-                raise IndexBusy(
-                    f"cannot {doing} now: {self._lock.holder() or 'another process'} is writing the index{since}; "
-                    "try again when `mdstore status` shows search ready"
-                ) from exc
-            try:
-                yield
-            finally:
-                self._lock.release()
-
-        return hold()
+    @contextmanager
+    def _owner_lock(self, doing: str) -> Iterator[None]:
+        """The owner lock, or an IndexBusy that says who holds it and what they are doing."""
+        try:
+            self._lock.acquire(self.config.index.busy_timeout)
+        except IndexBusy as exc:
+            building = self._search_index().building()
+            since = ""
+            if building:
+                ago = time.time() - float(building["started"])
+                since = f" (a cold build of {building['notes']} notes, started {ago:.0f} s ago)"
+            holder = self._lock.holder() or "another process"
+            raise IndexBusy(
+                f"cannot {doing} now: {holder} is writing the index{since}; "
+                "try again when `mdstore status` shows search ready"
+            ) from exc
+        try:
+            yield
+        finally:
+            self._lock.release()
 
 
 def _positive(value: Any, name: str) -> int:

@@ -47,10 +47,13 @@ class Snippet:
         """The fragment with matches in the API's markup, ``**word**``."""
         return self.mark()
 
-
     def to_dict(self) -> dict[str, Any]:
-        return {"text": self.text, "heading": self.heading, "spans": [list(s) for s in self.spans],
-                "highlighted": self.highlighted}
+        return {
+            "text": self.text,
+            "heading": self.heading,
+            "spans": [list(s) for s in self.spans],
+            "highlighted": self.highlighted,
+        }
 
 
 @dataclass(frozen=True)
@@ -65,8 +68,12 @@ class SearchHit:
 
     def to_dict(self) -> dict[str, Any]:
         """Plain values, ready for JSON."""
-        return {"path": self.path, "title": self.title, "score": self.score,
-                "snippets": [s.to_dict() for s in self.snippets]}
+        return {
+            "path": self.path,
+            "title": self.title,
+            "score": self.score,
+            "snippets": [s.to_dict() for s in self.snippets],
+        }
 
 
 @dataclass(frozen=True)

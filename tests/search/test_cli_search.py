@@ -18,7 +18,10 @@ import mdstore
 from mdstore.cli import cli
 
 FILES = {
-    "garden/tomatoes.md": "---\nstatus: active\ntags: [garden]\n---\n# Tomatoes\nWarm soil. [[cafe]]\n\n## Pests\nAphids love tomato plants.\n",
+    "garden/tomatoes.md": (
+        "---\nstatus: active\ntags: [garden]\n---\n# Tomatoes\nWarm soil. [[cafe]]\n\n"
+        "## Pests\nAphids love tomato plants.\n"
+    ),
     "garden/compost.md": "---\ntags: [garden]\n---\n# Compost\nCompost feeds tomatoes and beans.\n",
     "cafe.md": "# Café in Zürich\nTomato soup at the café.\n",
     "code/loop.md": "# Event loop\nCoroutines and the event loop.\n",
@@ -65,7 +68,9 @@ def test_search_takes_finds_filters(root: Path) -> None:
     assert [r["path"] for r in lines(out)] == ["garden/tomatoes.md"]
     out, _ = run(root, "search", "tomato", "--folder", "garden", "--sort", "-modified", "--offset", "1")
     with api(root) as vault:
-        assert [r["path"] for r in lines(out)] == vault.search("tomato", folder="garden", sort="-modified", offset=1).paths()
+        assert [r["path"] for r in lines(out)] == vault.search(
+            "tomato", folder="garden", sort="-modified", offset=1
+        ).paths()
     out, err = run(root, "search", "tomato", "missing = 3")
     assert out == "" and "No matching notes." in err
 
@@ -79,7 +84,9 @@ def test_search_on_a_terminal_highlights_in_bold(root: Path) -> None:
     leader, follower = pty.openpty()
     proc = subprocess.run(
         [sys.executable, "-m", "mdstore", "--vault", str(root), "search", "aphids"],
-        stdout=follower, stderr=subprocess.PIPE, timeout=120,
+        stdout=follower,
+        stderr=subprocess.PIPE,
+        timeout=120,
     )
     os.close(follower)
     text = os.read(leader, 65536).decode()

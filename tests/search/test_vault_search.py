@@ -29,12 +29,15 @@ FILES: dict[str, str] = {
         "Compost feeds tomatoes and beans. Turn the compost heap weekly.\n"
     ),
     "code/asyncio.md": (
-        "---\nstatus: active\n---\n# Asyncio notes\nThe event loop runs coroutines; tomato timers are a joke.\n"
+        "---\nstatus: active\n---\n# Asyncio notes\n"
+        "The event loop runs coroutines; tomato timers are a joke.\n"
         "## Cancellation\nA cancelled task raises CancelledError.\n- [x] read the docs\n"
     ),
     "code/threads.md": "# Threads\nThreads share memory. The GIL limits CPU-bound threads. #python\n",
     "cafe.md": "# Café in Zürich\nTomato soup at the café, near the Straße. #travel\n",
-    "daily/2026-01-05.md": "# Monday\nWatered the tomatoes, read about asyncio coroutines. [[garden/tomatoes]]\n",
+    "daily/2026-01-05.md": (
+        "# Monday\nWatered the tomatoes, read about asyncio coroutines. [[garden/tomatoes]]\n"
+    ),
     "the.md": "# The\nTo be or not to be, that is the question.\n",
 }
 
@@ -93,7 +96,9 @@ def vault(request: pytest.FixtureRequest, open_vault: OpenVault) -> mdstore.Vaul
 
 
 @pytest.fixture(scope="module", params=[engine_param(e) for e in ENGINES])
-def shared(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[mdstore.Vault]:
+def shared(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[mdstore.Vault]:
     """One synced vault per engine for the tests that only read (keeps the suite fast)."""
     root = tmp_path_factory.mktemp(f"shared-{request.param}") / "vault"
     for i, rel in enumerate(sorted(FILES)):
@@ -127,7 +132,9 @@ QUESTIONS: list[tuple[str, tuple[str, ...], dict[str, Any]]] = [
 
 
 @pytest.mark.parametrize(("text", "filters", "kwargs"), QUESTIONS)
-def test_search_and_find_text_agree(shared: mdstore.Vault, text: str, filters: tuple[str, ...], kwargs: dict[str, Any]) -> None:
+def test_search_and_find_text_agree(
+    shared: mdstore.Vault, text: str, filters: tuple[str, ...], kwargs: dict[str, Any]
+) -> None:
     kwargs = {"limit": 50, **kwargs}
     found = shared.search(text, *filters, **kwargs)
     rows = shared.find(*filters, text=text, **kwargs)
@@ -141,14 +148,22 @@ def test_search_and_find_text_agree(shared: mdstore.Vault, text: str, filters: t
 
 def test_filters_restrict_the_hits(shared: mdstore.Vault) -> None:
     assert set(shared.search("tomato").paths()) == {
-        "garden/tomatoes.md", "garden/compost.md", "code/asyncio.md", "cafe.md", "daily/2026-01-05.md",
+        "garden/tomatoes.md",
+        "garden/compost.md",
+        "code/asyncio.md",
+        "cafe.md",
+        "daily/2026-01-05.md",
     }
     assert shared.search("tomato", tag="garden").paths()[0] == "garden/tomatoes.md"
     assert set(shared.search("tomato", tag="garden").paths()) == {"garden/tomatoes.md", "garden/compost.md"}
     assert shared.search("tomato", "status = active", has_open_tasks=True).paths() == ["garden/tomatoes.md"]
     assert shared.search("tomato", "missing_property = 3").total == 0
     assert shared.search("tomato", sort="-modified").paths() == [
-        "garden/tomatoes.md", "garden/compost.md", "daily/2026-01-05.md", "code/asyncio.md", "cafe.md",
+        "garden/tomatoes.md",
+        "garden/compost.md",
+        "daily/2026-01-05.md",
+        "code/asyncio.md",
+        "cafe.md",
     ]
 
 
@@ -215,7 +230,9 @@ def test_a_search_index_synced_without_is_repaired(open_vault: OpenVault, vault_
     assert on.related("cafe.md", k=2).paths()
 
 
-def test_a_search_behind_by_a_crash_is_repaired_with_only_the_difference(open_vault: OpenVault, vault_dir: Path) -> None:
+def test_a_search_behind_by_a_crash_is_repaired_with_only_the_difference(
+    open_vault: OpenVault, vault_dir: Path
+) -> None:
     vault = open_vault("whoosh")
     vault.sync()
     before = vault.search_status()["search"]["stamp"]
@@ -298,7 +315,9 @@ def test_related_and_similar(shared: mdstore.Vault) -> None:
         shared.related("no/such.md")
 
 
-def test_the_model_refits_in_the_sync_that_makes_the_drift_large(open_vault: OpenVault, vault_dir: Path) -> None:
+def test_the_model_refits_in_the_sync_that_makes_the_drift_large(
+    open_vault: OpenVault, vault_dir: Path
+) -> None:
     vault = open_vault("whoosh", refit_min=2, refit_ratio=0.0)
     vault.sync()
     write(vault_dir, "cafe.md", "# Café\nPelmeni.\n")
@@ -376,7 +395,9 @@ def lock_holder(vault_dir: Path) -> Iterator[Callable[[], None]]:
     def hold() -> None:
         proc = subprocess.Popen(
             [sys.executable, "-c", HOLDER, str(vault_dir / ".mdstore")],
-            stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
         )
         procs.append(proc)
         assert proc.stdout is not None and proc.stdout.readline().strip() == "held"
@@ -386,7 +407,9 @@ def lock_holder(vault_dir: Path) -> Iterator[Callable[[], None]]:
         proc.communicate(timeout=30)  # closing stdin lets it exit
 
 
-def test_search_while_another_process_builds(open_vault: OpenVault, vault_dir: Path, lock_holder: Callable[[], None]) -> None:
+def test_search_while_another_process_builds(
+    open_vault: OpenVault, vault_dir: Path, lock_holder: Callable[[], None]
+) -> None:
     off = open_vault("none", related=False)
     off.sync()
     off.close()
@@ -397,7 +420,10 @@ def test_search_while_another_process_builds(open_vault: OpenVault, vault_dir: P
         status = vault.search_status()
         assert status["search"]["ready"] is False and status["building"]["notes"] == 7
         started = time.monotonic()
-        with pytest.raises(IndexBusy, match=r"cannot build the search index now: pid \d+ \(mdstore build\).*cold build of 7 notes"):
+        with pytest.raises(
+            IndexBusy,
+            match=r"cannot build the search index now: pid \d+ \(mdstore build\).*cold build of 7 notes",
+        ):
             vault.search("tomato")
         assert time.monotonic() - started < 5
     finally:
