@@ -29,7 +29,7 @@ from .index.expr import Filter
 from .notes.model import Field, Heading, Link, Note, ParseIssue, SyncReport, Task
 from .queue import Job, JobState, QueueBackend, QueueStats, SpoolQueue, Worker, WorkerReport, open_queue
 from .result import Result
-from .vault import Vault, open_vault
+from .vault import Vault, init_vault, open_vault
 
 open = open_vault  # noqa: A001 - `mdstore.open(path)` is the documented entry point
 
@@ -68,6 +68,7 @@ __all__ = [
     "Worker",
     "WorkerReport",
     "WriteConflict",
+    "init_vault",
     "open",
     "open_queue",
     "open_vault",

@@ -89,7 +89,8 @@ class Vault(SearchMethods, WriteMethods, HistoryMethods):
         rels = None if paths is None else [self._rel(p) for p in paths]
         client = self._client()
         if client is not None:
-            return client.call("sync", (rels,), {"rebuild": rebuild})  # type: ignore[no-any-return]
+            report: SyncReport = client.call("sync", (rels,), {"rebuild": rebuild})
+            return report
         syncer = Syncer(self.config, self._store, self._lock, listeners=self._sync_listeners())
         report = syncer.sync(rels, rebuild=rebuild, progress=progress)
         self._checked = True
@@ -214,7 +215,8 @@ class Vault(SearchMethods, WriteMethods, HistoryMethods):
         return self._query("SELECT path, title FROM orphans ORDER BY path")
 
     def neighbors(self, path: str, depth: int = 1) -> Result:
-        """Notes within ``depth`` link hops of ``path``, either direction: path, distance."""
+        """Notes within ``depth`` link hops of ``path``, either direction: path, distance.
+        Attachments are not notes and are left out."""
         if not isinstance(depth, int) or depth < 1:
             raise QueryError(f"depth must be a positive integer, not {depth!r}")
         start = self._note_path(path)
@@ -224,8 +226,9 @@ class Vault(SearchMethods, WriteMethods, HistoryMethods):
             if not frontier:
                 break
             rows = self._query(
-                "SELECT DISTINCT resolved AS p FROM links WHERE list_contains(?, path) AND resolved IS NOT NULL "
-                "UNION SELECT DISTINCT path AS p FROM links WHERE list_contains(?, resolved)",
+                "SELECT p FROM (SELECT resolved AS p FROM links WHERE list_contains(?, path) "
+                "UNION SELECT path AS p FROM links WHERE list_contains(?, resolved)) "
+                "WHERE p IN (SELECT path FROM notes)",
                 [frontier, frontier],
             )
             frontier = [p for p in rows.column("p") if p not in seen]
@@ -248,12 +251,15 @@ class Vault(SearchMethods, WriteMethods, HistoryMethods):
         tag: str | None = None,
         limit: int | None = None,
     ) -> Result:
-        """Tasks across the vault: path, line, status, done, text, section, fields."""
+        """Tasks across the vault: path, line, status, done, text, section, fields (a dict).
+        ``done=True``: checked (``x``); ``done=False``: still open — neither checked nor cancelled
+        (``-``), the same rule as ``find(has_open_tasks=True)``."""
         where: list[str] = []
         params: list[Any] = []
-        if done is not None:
-            where.append("k.done = ?")
-            params.append(done)
+        if done is True:
+            where.append("k.done")
+        elif done is False:
+            where.append(f"NOT ({_CLOSED_TASK})")
         if status is not None:
             where.append("k.status = ?")
             params.append(status)
@@ -275,7 +281,7 @@ class Vault(SearchMethods, WriteMethods, HistoryMethods):
         if limit is not None:
             sql += " LIMIT ?"
             params.append(int(limit))
-        return self._query(sql, params)
+        return _decode_json(self._query(sql, params), "fields")
 
     def check(self) -> Result:
         """Problems to look at: parse errors, unreadable files, broken links, duplicate ids:
@@ -318,6 +324,7 @@ class Vault(SearchMethods, WriteMethods, HistoryMethods):
 
         info["indexed"] = True
         info.update(row)
+        info["generation"] = int(row.get("generation") or 0)
         if row.get("synced_at"):
             info["synced_at"] = dt.datetime.fromtimestamp(float(row["synced_at"])).isoformat(timespec="seconds")
         info["index_bytes"] = self._store.path.stat().st_size
@@ -331,7 +338,8 @@ class Vault(SearchMethods, WriteMethods, HistoryMethods):
         the DuckDB file directly."""
         client = self._client()
         if client is not None:
-            return client.call("_query", (sql, params), {})  # type: ignore[no-any-return]
+            result: Result = client.call("_query", (sql, params), {})
+            return result
         self._ensure_index()
         with self._store.read() as cur:
             cur.execute(sql, params if params is not None else [])
@@ -397,6 +405,9 @@ class Vault(SearchMethods, WriteMethods, HistoryMethods):
         raise NoteNotFound(f"no note {ref!r} in {self.root}")
 
 
+_CLOSED_TASK = "k.status IN ('x', 'X', '-')"
+
+
 def _like_prefix(prefix: str) -> str:
     return prefix.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
 
@@ -410,11 +421,16 @@ def _with_tags(result: Result, tags: Mapping[str, list[str]]) -> Result:
 
 
 def _decode_frontmatter(result: Result) -> Result:
+    return _decode_json(result, "frontmatter")
+
+
+def _decode_json(result: Result, column: str) -> Result:
+    """JSON text columns (frontmatter, task fields) as Python values."""
     import json
 
-    if "frontmatter" not in result.columns:
+    if column not in result.columns:
         return result
-    i = result.columns.index("frontmatter")
+    i = result.columns.index(column)
     rows = [r[:i] + (json.loads(r[i]) if isinstance(r[i], str) else r[i],) + r[i + 1 :] for r in result.rows]
     return Result(result.columns, rows)
 

@@ -133,7 +133,8 @@ def show(state: State, path: str, body: bool, as_json: bool) -> None:
     if note.error:
         click.echo(f"  problem: {note.error}")
     for key, value in note.frontmatter.items():
-        click.echo(f"  {key}: {value}")
+        if key not in ("tags", "tag"):  # shown normalised below
+            click.echo(f"  {key}: {value}")
     if note.tags:
         click.echo("  tags: " + ", ".join("#" + t for t in note.tags))
     for link in note.links:

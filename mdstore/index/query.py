@@ -71,6 +71,8 @@ def build_query(
         else:
             q.filters.append(Filter(key, "=", value))
     for t in [tag] if isinstance(tag, str) else list(tag or []):
+        if t.startswith("-") and not t.startswith("-#"):
+            t = "-#" + t[1:]  # tag="-archived" excludes, like the "-#archived" filter
         q.filters.append(parse_filter(t if t.startswith(("#", "-#")) else "#" + t))
     dates = {
         "modified_after": ("modified", ">"), "modified_before": ("modified", "<"),
@@ -135,6 +137,7 @@ def to_sql(q: Query, columns: str = FIND_COLUMNS) -> tuple[str, list[Any]]:
         where.append("EXISTS (SELECT 1 FROM links l WHERE l.path = ? AND l.resolved = n.path)")
         params.append(q.linked_from)
     if q.has_open_tasks is not None:
+        # Open: neither done (x) nor cancelled (-); Vault.tasks(done=False) uses the same rule.
         cond = "EXISTS (SELECT 1 FROM tasks k WHERE k.path = n.path AND k.status NOT IN ('x', 'X', '-'))"
         where.append(cond if q.has_open_tasks else f"NOT {cond}")
     if q.modified_by is not None:

@@ -141,16 +141,19 @@ class RowSet:
         if isinstance(note.frontmatter, dict):
             for key, idx, value in flatten(note.frontmatter):
                 self.add("properties", p, key, idx, *typed(value), "frontmatter", None)
+        # A field written on a task belongs to the task (tasks.fields), not to the note.
+        task_fields = {(f.key, f.line) for t in note.tasks for f in t.fields}
         for f in note.fields:
-            self.add("properties", p, f.key, None, *typed(f.value), "inline", f.line)
+            if (f.key, f.line) not in task_fields:
+                self.add("properties", p, f.key, None, *typed(f.value), "inline", f.line)
         for tag in note.tags:
             self.add("tags", p, tag)
         for alias in note.aliases:
             self.add("aliases", p, alias, link_key(alias))
         for ord_, link in enumerate(note.links):
             resolved = None if link.kind == "url" else resolve(link, p)
-            key = None if link.kind == "url" else link_key(link.target)
-            self.add("links", p, ord_, link.line, link.kind, link.target, link.anchor, link.alias, resolved, key)
+            lookup = None if link.kind == "url" else link_key(link.target)
+            self.add("links", p, ord_, link.line, link.kind, link.target, link.anchor, link.alias, resolved, lookup)
         for h in note.headings:
             self.add("headings", p, h.level, h.text, h.line)
         for t in note.tasks:

@@ -62,7 +62,8 @@ class IgnoreRules:
     def ignored(self, rel: str, is_dir: bool) -> bool:
         parts = rel.split("/")
         name = parts[-1]
-        if any(p in ALWAYS_IGNORED_DIRS for p in (parts if is_dir else parts[:-1])):
+        # Hidden files and folders are not part of the vault (as in Obsidian), nor is the config file.
+        if any(p.startswith(".") or p in ALWAYS_IGNORED_DIRS for p in parts) or rel == "mdstore.toml":
             return True
         if not is_dir and is_editor_temp(name):
             return True

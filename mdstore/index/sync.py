@@ -8,11 +8,12 @@ cannot be read keeps its rows and is reported.
 
 from __future__ import annotations
 
+import logging
 import os
 import time
 from contextlib import nullcontext
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Protocol
 
 from ..config import Config
@@ -23,6 +24,7 @@ from .rows import RowSet, created_of, paths_table, rows_for, to_json
 from .scan import FileStat, IgnoreRules, ScanResult, confirm_gone, scan
 from .store import IndexStore
 
+log = logging.getLogger("mdstore.sync")
 Progress = Callable[[int, int], None]
 _ROWS_PER_INSERT = 1000
 
@@ -90,8 +92,16 @@ class Syncer:
             report = self._apply(state, found, paths, rebuild or state.fresh, progress)
             upserts = report.extra.pop("upsert_notes")
             generation = state.generation + (1 if report.extra.pop("wrote") else 0)
+            problems = []
             for listener in self.listeners:
-                listener.on_synced(upserts, report.extra["removed"], generation, rebuild or state.fresh)
+                # The structured index is committed: a failing secondary index is reported (and
+                # repaired by its generation stamp next time), it does not undo or stop the sync.
+                try:
+                    listener.on_synced(upserts, report.extra["removed"], generation, rebuild or state.fresh)
+                except Exception as exc:  # noqa: BLE001
+                    log.warning("sync listener %s failed: %s", type(listener).__name__, exc, exc_info=True)
+                    problems.append(ParseIssue("", f"{type(listener).__name__}: {exc}", "index"))
+            report = replace(report, errors=report.errors + tuple(problems))
         report.extra["generation"] = generation
         return SyncReport(
             added=report.added, changed=report.changed, moved=report.moved, deleted=report.deleted,
@@ -111,7 +121,8 @@ class Syncer:
                 schema.create_all(con)
                 state.fresh = True
                 return state
-            where, params = "", []
+            where = ""
+            params: list[Any] = []
             if paths is not None:
                 con.register("_want", paths_table(list(paths)))
                 where = " WHERE path IN (SELECT path FROM _want)"

@@ -21,7 +21,8 @@ project: {name: Apollo, phase: 2}
 ---
 # A
 [[b]] [[c]]
-- [ ] open one
+- [ ] open one [due:: 2020-01-01]
+
 owner:: ada
 """,
     "p/b.md": """---
@@ -101,6 +102,25 @@ def test_filters(vault, expr, expected):
     assert paths(vault.find(expr)) == expected
 
 
+def test_task_fields_are_not_note_properties(vault):
+    # p/a.md has frontmatter due 2026-12-01 and a task with [due:: 2020-01-01]: the task's field
+    # belongs to the task, so the note is not "due before 2021".
+    assert paths(vault.find("due < 2021-01-01")) == []
+    assert vault.tasks(path="p/a.md").first()["fields"] == {"due": "2020-01-01"}
+
+
+def test_open_tasks_exclude_cancelled(make_vault):
+    v = make_vault({"t.md": "- [ ] open\n- [x] done\n- [-] cancelled\n- [/] started\n"})
+    v.sync()
+    assert [t["text"] for t in v.tasks(done=False)] == ["open", "started"]
+    assert [t["text"] for t in v.tasks(done=True)] == ["done"]
+    assert paths(v.find(has_open_tasks=True)) == ["t.md"]
+
+
+def test_negated_tag_keyword(vault):
+    assert paths(vault.find(tag=["area", "-area/work"])) == ["q/c.md"]
+
+
 def test_filters_combine_with_and(vault):
     assert paths(vault.find("status = active", "priority >= 3")) == ["p/a.md"]
     assert paths(vault.find("status = active", tag="area")) == ["p/a.md", "q/c.md"]
@@ -160,7 +180,7 @@ def test_graph_and_listing_calls(vault):
     assert near == {"p/a.md": 1, "p/b.md": 2, "d.md": 2}
     tags = {r["tag"]: r["count"] for r in vault.tags()}
     assert tags == {"project": 2, "area/work": 1, "area/home": 1}
-    assert [t["text"] for t in vault.tasks(done=False)] == ["open one"]
+    assert [t["text"] for t in vault.tasks(done=False)] == ["open one [due:: 2020-01-01]"]
     assert [t["text"] for t in vault.tasks(tag="project", done=True)] == ["closed"]
 
 

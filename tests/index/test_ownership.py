@@ -49,7 +49,7 @@ def start(script: str, *args: str) -> subprocess.Popen[str]:
 
 @pytest.fixture
 def vault(make_vault):
-    v = make_vault({"a.md": "# A\n", "burst/.keep.md": ""})
+    v = make_vault({"a.md": "# A\n", "burst/keep.md": ""})
     v.sync()
     v.close()
     return v
@@ -67,7 +67,7 @@ def test_reader_gets_index_busy_after_its_timeout(vault):
         assert "in use by another process" in str(info.value)
     finally:
         holder.communicate(timeout=30)
-    assert reader.find().paths() == ["a.md", "burst/.keep.md"]
+    assert reader.find().paths() == ["a.md", "burst/keep.md"]
     reader.close()
 
 
