@@ -9,6 +9,7 @@ process when none is left: every served method is a read or an idempotent sync, 
 
 from __future__ import annotations
 
+import atexit
 import socket
 import threading
 import time
@@ -27,6 +28,17 @@ CONNECT_TIMEOUT = 2.0
 # socket path -> (expires, socket file identity, client or None)
 _cache: dict[Path, tuple[float, tuple[int, int], OwnerClient | None]] = {}
 _cache_lock = threading.Lock()
+
+
+def _close_all() -> None:
+    with _cache_lock:
+        clients = [entry[2] for entry in _cache.values() if entry[2] is not None]
+        _cache.clear()
+    for client in clients:
+        client.close()
+
+
+atexit.register(_close_all)
 
 
 def owner_client(config: Config) -> OwnerClient | None:
