@@ -69,6 +69,20 @@ def token_spans(text: str) -> Iterator[tuple[int, int, str, str]]:
     offsets always point into ``text`` itself; the highlighter relies on that.
     """
     for match in _WORD.finditer(text):
-        word = fold(match.group())
-        if _keep(word):
-            yield match.start(), match.end(), word, stem(word)
+        analysed = analyse_word(match.group())
+        if analysed is not None:
+            yield match.start(), match.end(), analysed[0], analysed[1]
+
+
+@lru_cache(maxsize=200_000)
+def analyse_word(raw: str) -> tuple[str, str] | None:
+    """``(word, token)`` for one raw word of a text, ``None`` for a dropped one (cached: the
+    highlighter analyses every word of every hit's body)."""
+    word = fold(raw)
+    return (word, stem(word)) if _keep(word) else None
+
+
+def word_spans(text: str) -> Iterator[tuple[int, int, str]]:
+    """``(start, end, raw word)`` for every word of ``text``, unanalysed."""
+    for match in _WORD.finditer(text):
+        yield match.start(), match.end(), match.group()

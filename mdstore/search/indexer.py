@@ -101,6 +101,8 @@ class SearchIndex:
         self._mutex = threading.RLock()
         self._errors: list[str] = []
         self.last_error: str | None = None  # why the last sync could not update a part
+        # label → (signature of the DuckDB files, stamp) last seen equal to the generation
+        self.verified: dict[str, tuple[Any, int]] = {}
 
     # -- the parts ------------------------------------------------------------------------------
 

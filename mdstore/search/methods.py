@@ -7,6 +7,7 @@ from __future__ import annotations
 import time
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from mdstore.errors import IndexBusy
@@ -14,7 +15,6 @@ from mdstore.result import Result
 
 if TYPE_CHECKING:
     from collections.abc import Callable
-    from pathlib import Path
 
     from mdstore.config import Config
     from mdstore.index.expr import Filter
@@ -257,10 +257,17 @@ class SearchMethods:
         index already (it is then being updated: serve what is there)."""
         keeper = self._search_index()
         part = keeper.part(label)
+        stamp = part.stamp()
+        # Reading the generation costs a DuckDB query; while the index files are untouched
+        # since the last check (every commit changes the file or its WAL) it cannot have moved.
+        signature = _files_signature(self._store.path)
+        if stamp is not None and keeper.verified.get(label) == (signature, stamp):
+            return part.engine if label == "search" else part.model  # type: ignore[attr-defined]
         row = self._query("SELECT value FROM meta WHERE key = 'generation'").first()
         generation = int(row["value"]) if row else 0
-        stamp = part.stamp()
-        if stamp != generation:
+        if stamp == generation:
+            keeper.verified[label] = (_files_signature(self._store.path), stamp)
+        else:
             if stamp is None or not self._lock.is_locked() or self._lock.held:
                 with self._owner_lock(
                     "build the search index" if stamp is None else "update the search index"
@@ -290,6 +297,17 @@ class SearchMethods:
             yield
         finally:
             self._lock.release()
+
+
+def _files_signature(db: Path) -> tuple[tuple[int, int] | None, ...]:
+    out: list[tuple[int, int] | None] = []
+    for path in (db, db.with_name(db.name + ".wal")):
+        try:
+            st = path.stat()
+            out.append((st.st_mtime_ns, st.st_size))
+        except OSError:
+            out.append(None)
+    return tuple(out)
 
 
 def _positive(value: Any, name: str) -> int:

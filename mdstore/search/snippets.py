@@ -6,9 +6,11 @@ for the same hit and query.
 
 from __future__ import annotations
 
+import re
+from collections.abc import Iterator
 from dataclasses import dataclass
 
-from mdstore.search.analysis import token_spans
+from mdstore.search.analysis import analyse_word, token_spans, word_spans
 from mdstore.search.documents import Section, sections
 from mdstore.search.protocol import Snippet
 from mdstore.search.query import Fuzzy, Node, Phrase, Prefix, Term, positive_leaves
@@ -82,6 +84,26 @@ def _fragment(body: str, start: int, end: int, section: Section, matcher: Matche
     return Snippet(text=f"{lead}{text}{tail}", heading=section.heading, spans=spans)
 
 
+def _prefilter(matcher: Matcher) -> re.Pattern[str] | None:
+    """A regex finding the only words of an ASCII text that can match (checked by analysis after).
+
+    A Porter2 stem is the word's start except for its last two letters at most (``dying`` →
+    ``die``), so a word can match a token only if it starts with the token minus two letters.
+    Fuzzy matches can start anywhere: no prefilter then."""
+    if matcher.fuzzy or not (matcher.tokens or matcher.prefixes):
+        return None
+    starts = {token[: max(1, len(token) - 2)] for token in matcher.tokens} | set(matcher.prefixes)
+    if not all(start.isascii() for start in starts):
+        return None
+    alternatives = "|".join(re.escape(start) for start in sorted(starts, key=len, reverse=True))
+    return re.compile(rf"(?<!\w)(?:{alternatives})\w*", re.IGNORECASE)
+
+
+def _spans(pattern: re.Pattern[str], text: str) -> Iterator[tuple[int, int, str]]:
+    for match in pattern.finditer(text):
+        yield match.start(), match.end(), match.group()
+
+
 def make_snippets(body: str, tree: Node | None, limit: int = MAX_SNIPPETS) -> tuple[Snippet, ...]:
     """Up to ``limit`` fragments of ``body`` holding the most distinct query matches, best first.
 
@@ -89,13 +111,19 @@ def make_snippets(body: str, tree: Node | None, limit: int = MAX_SNIPPETS) -> tu
     """
     matcher = Matcher.of(tree)
     candidates: list[tuple[int, int, int, int, Section]] = []  # (-distinct, -count, start, end, section)
+    memo: dict[str, str | None] = {}  # raw word → the query part it matches: words repeat in a body
+    scan = _prefilter(matcher) if body.isascii() else None
     for section in sections(body):
         text = body[section.start : section.end]
-        found = [
-            (section.start + s, section.start + e, key)
-            for s, e, word, token in token_spans(text)
-            if (key := matcher.key(word, token)) is not None
-        ]
+        found = []
+        for s, e, raw in word_spans(text) if scan is None else _spans(scan, text):
+            if raw in memo:
+                key = memo[raw]
+            else:
+                analysed = analyse_word(raw)
+                key = memo[raw] = None if analysed is None else matcher.key(*analysed)
+            if key is not None:
+                found.append((section.start + s, section.start + e, key))
         for i, (first, _, _) in enumerate(found[:MAX_ANCHORS]):
             window_start = max(section.start, first - _LEAD_CHARS)
             window_end = min(section.end, window_start + FRAGMENT_CHARS)
