@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ..errors import NoteNotFound
+from ..errors import NotAGitRepo, NoteNotFound
 
 if TYPE_CHECKING:
     from ..config import Config
@@ -156,7 +156,11 @@ class HistoryMethods:
             return []
         from .lastcommits import LastCommitListener
 
-        return [LastCommitListener(self._store, self._git())]
+        try:
+            history = self._git()
+        except NotAGitRepo:
+            return []  # a `.git` that is not a usable repository: a plain vault
+        return [LastCommitListener(self._store, history)]
 
     def _refresh_commits(self) -> None:
         """After a commit made outside a sync: bring the ``commits`` table up to HEAD."""
