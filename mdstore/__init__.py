@@ -25,11 +25,13 @@ from .errors import (
     VaultNotFound,
     WriteConflict,
 )
+from .collections import Collection
 from .index.expr import Filter
 from .notes.model import Field, Heading, Link, Note, ParseIssue, SyncReport, Task
 from .queue import Job, JobState, QueueBackend, QueueStats, SpoolQueue, Worker, WorkerReport, open_queue
 from .result import Result
 from .vault import Vault, init_vault, open_vault
+from .writes.batch import MoveReport, VaultBatch
 
 open = open_vault  # noqa: A001 - `mdstore.open(path)` is the documented entry point
 
@@ -37,6 +39,7 @@ __version__ = "0.1.0"
 
 __all__ = [
     "BackendUnavailable",
+    "Collection",
     "ConfigError",
     "Field",
     "Filter",
@@ -48,6 +51,7 @@ __all__ = [
     "JobState",
     "Link",
     "MdstoreError",
+    "MoveReport",
     "NotAGitRepo",
     "Note",
     "NoteNotFound",
@@ -64,6 +68,7 @@ __all__ = [
     "Task",
     "ValidationError",
     "Vault",
+    "VaultBatch",
     "VaultNotFound",
     "Worker",
     "WorkerReport",

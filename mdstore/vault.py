@@ -38,7 +38,10 @@ def open_vault(path: str | os.PathLike[str] | None = None, **settings: Mapping[s
         if not root.is_dir():
             raise VaultNotFound(f"vault path {root} is not a folder")
         root = root.resolve()
-    return Vault(load_config(root, overrides=settings))
+    vault = Vault(load_config(root, overrides=settings))
+    # A write batch that a crash interrupted is finished or undone before anything else reads.
+    vault._recover_journal()
+    return vault
 
 
 class Vault(SearchMethods, WriteMethods, HistoryMethods):
@@ -284,8 +287,8 @@ class Vault(SearchMethods, WriteMethods, HistoryMethods):
         return _decode_json(self._query(sql, params), "fields")
 
     def check(self) -> Result:
-        """Problems to look at: parse errors, unreadable files, broken links, duplicate ids:
-        path, kind, message, line."""
+        """Problems to look at: parse errors, unreadable files, broken links, duplicate ids, notes
+        that break their collection's schema: path, kind, message, line."""
         import json
 
         rows: list[tuple[Any, ...]] = []
@@ -305,6 +308,10 @@ class Vault(SearchMethods, WriteMethods, HistoryMethods):
             for p in r["paths"]:
                 others = ", ".join(x for x in r["paths"] if x != p)
                 rows.append((p, "duplicate-id", f"id {r['id']!r} is also used by {others}", None))
+        if self.config.collections:
+            from .collections import collection_problems
+
+            rows += [(path, "schema", message, None) for path, message in collection_problems(self)]
         return Result(("path", "kind", "message", "line"), rows)
 
     def status(self) -> dict[str, Any]:
