@@ -133,7 +133,7 @@ def main() -> None:
             token = f"edit{i}x{rng.randrange(10**9)}"
             path.write_text(with_line(original, f"benchmark: {token}"), encoding="utf-8")
             t0 = time.perf_counter()
-            wait(lambda: vault.find(where={"benchmark": token}).paths() == [rel])
+            wait(lambda t=token, r=rel: vault.find(where={"benchmark": t}).paths() == [r])
             latencies.append(time.perf_counter() - t0)
             time.sleep(0.02)
         out["edit_to_find_ms"] = dict(zip(("p50", "p99"), percentiles(latencies), strict=True))
@@ -146,7 +146,7 @@ def main() -> None:
                 token = f"zqxword{i}q{rng.randrange(10**6)}"
                 path.write_text(path.read_text(encoding="utf-8") + f"\n{token}\n", encoding="utf-8")
                 t0 = time.perf_counter()
-                wait(lambda: [h.path for h in vault.search(token)] == [rel], step=0.005)
+                wait(lambda t=token, r=rel: [h.path for h in vault.search(t)] == [r], step=0.005)
                 slat.append(time.perf_counter() - t0)
                 time.sleep(0.02)
             out["edit_to_search_ms"] = dict(zip(("p50", "p99"), percentiles(slat), strict=True))
