@@ -102,12 +102,11 @@ class WriteMethods:
     # -- internals -----------------------------------------------------------------------------
 
     def _recover_journal(self) -> list[str]:
-        """Finish or undo batches a crash interrupted (once per Vault) and index what they touched."""
-        if getattr(self, "_journal_recovered", False):
-            return []
+        """Finish or undo batches a crash interrupted and index what they touched. Runs at open
+        and before each write (another process may have crashed meanwhile); a look at an empty
+        journal folder costs microseconds."""
         from .notes.journal import recover
 
-        self._journal_recovered = True
         touched = recover(self.root)
         if touched:
             self.sync(paths=touched)
