@@ -24,7 +24,7 @@ IDLE_CLOSE_SECONDS = 0.25
 # A read-write connection blocks every other process, so it lingers only briefly: long enough that
 # back-to-back writes of one program skip the open + checkpoint (~40 ms each), short enough that
 # readers elsewhere barely notice (they wait, bounded by busy_timeout, never fail at once).
-IDLE_CLOSE_WRITE_SECONDS = 0.1
+IDLE_CLOSE_WRITE_SECONDS = 0.25
 
 _registry: dict[Path, IndexStore] = {}
 _registry_lock = threading.Lock()
