@@ -36,6 +36,7 @@ import datetime as dt
 import json
 import math
 import re
+import threading
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -151,7 +152,9 @@ def set_keys(
         if not changes:
             return data
         fresh = _fresh_yaml(changes, parts.newline)
-        block = (fresh if fresh is not None else _yaml_edit("", changes, [], parts.newline, path)).encode("utf-8")
+        if fresh is None:
+            fresh = _yaml_edit("", changes, [], parts.newline, path)
+        block = fresh.encode("utf-8")
         fence = b"---" + parts.newline.encode()
         return parts.bom + fence + block + fence + parts.body
     text = _decode(parts.block, path)
@@ -344,7 +347,20 @@ def _yaml() -> YAML:
     return yaml
 
 
+_parsed = threading.local()  # text -> (data, node) for the edit in progress on this thread
+
+
 def _yaml_edit(text: str, changes: dict[str, Any], removals: list[str], nl: str, path: str) -> str:
+    # The block is parsed once for the first change rather than again by each step (a ruamel
+    # round-trip parse costs several ms); nothing below mutates the parsed values.
+    _parsed.cache = {}
+    try:
+        return _yaml_edit_cached(text, changes, removals, nl, path)
+    finally:
+        _parsed.cache = None
+
+
+def _yaml_edit_cached(text: str, changes: dict[str, Any], removals: list[str], nl: str, path: str) -> str:
     original, node = _yaml_load(text, path)
     if node is not None and node.flow_style:
         raise ValidationError(f"{path}: flow-style frontmatter ({{...}}) cannot be edited line by line")
@@ -366,6 +382,16 @@ def _components(dotted: str) -> tuple[str, ...]:
 
 
 def _yaml_load(text: str, path: str) -> tuple[Any, MappingNode | None]:
+    cache = getattr(_parsed, "cache", None)
+    if cache is not None and text in cache:
+        return cache[text]  # type: ignore[no-any-return]
+    result = _yaml_parse(text, path)
+    if cache is not None:
+        cache[text] = result
+    return result
+
+
+def _yaml_parse(text: str, path: str) -> tuple[Any, MappingNode | None]:
     from ruamel.yaml.comments import CommentedMap
     from ruamel.yaml.nodes import MappingNode
 
