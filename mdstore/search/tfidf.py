@@ -173,15 +173,16 @@ class TfidfModel:
         if self._matrix is None or self._matrix.shape[0] == 0 or k <= 0:
             return []
         scores = np.asarray((self._matrix @ vector.T).todense()).ravel().round(SCORE_DIGITS)
-        order = np.lexsort((np.arange(len(scores)), -scores))  # rows are not path-sorted after updates
-        found: list[tuple[float, str]] = []
-        for row in order:
-            score = float(scores[row])
-            if score <= 0.0:
-                break
-            path = self._paths[row]
-            if path not in exclude:
-                found.append((score, path))
+        want = k + len(exclude)
+        if want < len(scores):
+            # every row scoring at least the want-th best: ties at the cut all stay, so the
+            # order by path below does not depend on where a row sits in the matrix
+            cut = np.partition(scores, len(scores) - want)[len(scores) - want]
+            rows = np.flatnonzero(scores >= max(cut, np.float32(1e-12)))
+        else:
+            rows = np.flatnonzero(scores > 0)
+        found = [(float(scores[row]), self._paths[row]) for row in rows]
+        found = [(score, path) for score, path in found if score > 0.0 and path not in exclude]
         found.sort(key=lambda item: (-item[0], item[1]))
         return [(path, score) for score, path in found[:k]]
 
