@@ -27,7 +27,8 @@ from edit import make_edit
 from common import percentiles, time_calls
 
 root = sys.argv[1]
-vault = mdstore.open(root)
+# The structured index alone: search and related notes have their own benchmark (bench_search.py).
+vault = mdstore.open(root, search={"engine": "none", "related": False})
 t0 = time.perf_counter(); report = vault.sync(); cold = time.perf_counter() - t0
 notes = len(report.added)
 rss_cold = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024

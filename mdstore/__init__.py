@@ -30,6 +30,7 @@ from .index.expr import Filter
 from .notes.model import Field, Heading, Link, Note, ParseIssue, SyncReport, Task
 from .queue import Job, JobState, QueueBackend, QueueStats, SpoolQueue, Worker, WorkerReport, open_queue
 from .result import Result
+from .search.protocol import SearchHit, SearchResults, Snippet
 from .vault import Vault, init_vault, open_vault
 from .writes.batch import MoveReport, VaultBatch
 
@@ -63,6 +64,9 @@ __all__ = [
     "QueueStats",
     "Result",
     "RevisionNotFound",
+    "SearchHit",
+    "SearchResults",
+    "Snippet",
     "SpoolQueue",
     "SyncReport",
     "Task",

@@ -336,6 +336,7 @@ class Vault(SearchMethods, WriteMethods, HistoryMethods):
             info["synced_at"] = dt.datetime.fromtimestamp(float(row["synced_at"])).isoformat(timespec="seconds")
         info["index_bytes"] = self._store.path.stat().st_size
         info["owner"] = self._lock.holder() if self._lock.is_locked() else None
+        info["search"] = self.search_status()
         return info
 
     # -- internals -----------------------------------------------------------------------------

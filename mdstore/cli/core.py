@@ -30,11 +30,16 @@ def init(directory: Path, git: bool) -> None:
 
 @cli.command()
 @click.option("--rebuild", is_flag=True, help="Drop the index and re-read every file.")
+@click.option("--rebuild-search", is_flag=True, help="Rebuild only the search side (Vault.reindex_search).")
 @json_option
 @pass_state
-def index(state: State, rebuild: bool, as_json: bool) -> None:
+def index(state: State, rebuild: bool, rebuild_search: bool, as_json: bool) -> None:
     """Bring the index up to date with the files (Vault.sync)."""
     vault = state.vault()
+    if rebuild_search:
+        done = vault.reindex_search()
+        emit_value(done, as_json) if use_json(as_json) else message(f"Search rebuilt: {done}")
+        return
     bar: Any = None
 
     def progress(done: int, total: int) -> None:
