@@ -30,6 +30,7 @@ log = logging.getLogger("mdstore.search")
 SEARCH_DIR = "search"
 TFIDF_DIR = "tfidf"
 BUILDING_FILE = "building.json"
+MODEL_SAVE_INTERVAL = 2.0  # seconds between saves of the related-notes model (and at close)
 
 Rows = Callable[[str], list[tuple[Any, ...]]]
 """Runs a read-only SQL query on the DuckDB index and returns its rows."""
@@ -137,6 +138,7 @@ class SearchIndex:
                     self.folder / TFIDF_DIR,
                     refit_ratio=self.settings.refit_ratio,
                     refit_min=self.settings.refit_min,
+                    save_interval=MODEL_SAVE_INTERVAL,
                 )
             return self._model
 
@@ -155,6 +157,8 @@ class SearchIndex:
 
     def close(self) -> None:
         with self._mutex:
+            if self._model is not None:
+                self._model.flush()
             if self._engine is not None:
                 self._engine.close()
             self._engine = None
