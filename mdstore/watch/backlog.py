@@ -42,6 +42,10 @@ class Backlog:
         self._events = 0
         self._closed = False
         self._wake_at = float("inf")  # when the consumer plans to look next: earlier work wakes it
+        # New paths seen in the current window of max_delay: a storm is also this many paths
+        # arriving quickly, even while settled saves keep draining the backlog.
+        self._window_start = 0.0
+        self._window_paths = 0
 
     # -- producers (the observer thread) -------------------------------------------------------------
 
@@ -50,8 +54,10 @@ class Backlog:
             now = time.monotonic()
             self._count(now)
             if self._full is None:
+                fresh = rel not in self._paths
                 due = self._put(self._paths, rel, now, self.settle if final else self.debounce)
-                self._check_storm(now)
+                if fresh:
+                    self._check_storm(now)
                 self._notify(due)
 
     def folder_gone(self, rel: str) -> None:
@@ -139,7 +145,12 @@ class Backlog:
             self._cond.notify()
 
     def _check_storm(self, now: float) -> None:
-        if len(self._paths) + len(self._gone) + len(self._new) >= self.storm_threshold:
+        if now - self._window_start > self.max_delay:
+            self._window_start = now
+            self._window_paths = 0
+        self._window_paths += 1
+        waiting = len(self._paths) + len(self._gone) + len(self._new)
+        if waiting >= self.storm_threshold or self._window_paths >= self.storm_threshold:
             self._go_full("storm", now)
 
     def _go_full(self, reason: str, now: float) -> None:

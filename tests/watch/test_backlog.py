@@ -67,3 +67,14 @@ def test_close_wakes_the_consumer():
     b = Backlog(debounce=0.05, max_delay=1.0, settle=0.01, storm_threshold=100)
     threading.Timer(0.1, b.close).start()
     assert b.take(None) is None
+
+
+def test_many_new_paths_quickly_are_a_storm_even_when_each_settles():
+    b = Backlog(debounce=0.05, max_delay=1.0, settle=0.0, storm_threshold=20)
+    seen_full = False
+    for i in range(40):
+        b.add(f"n{i}.md", final=True)
+        batch = b.take(0.0)  # the consumer drains as fast as it can
+        seen_full = seen_full or bool(batch and batch.full)
+    batch = b.take(2.0)
+    assert seen_full or (batch is not None and batch.full)

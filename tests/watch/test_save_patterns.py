@@ -6,7 +6,6 @@ from __future__ import annotations
 import os
 import shutil
 import time
-from pathlib import Path
 
 from .conftest import assert_exact, indexed, note, wait_for, write
 
@@ -177,7 +176,3 @@ def test_unchanged_touch_is_a_no_op(watched):
     time.sleep(0.3)
     assert [e.path for e in events] == ["marker.md"]
     assert int(vault.status()["generation"]) >= int(gen)
-
-
-def folder_exists(p: Path) -> bool:
-    return p.is_dir()
