@@ -94,6 +94,7 @@ class Watcher:
             self.vault._lock = self._turns  # type: ignore[assignment, unused-ignore]
             self.vault._is_owner = True
             self.vault._watcher = self  # type: ignore[attr-defined, unused-ignore]
+            self.vault._closers.append(self.stop)  # closing the vault stops its watcher first
             forget(self.config)
             self._wake_r, self._wake_w = os.pipe()
             # Watch before the catch-up scan, so nothing changed during it is missed.
