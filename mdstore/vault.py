@@ -17,6 +17,7 @@ from .index.store import store_for
 from .notes.model import Link, Note, SyncReport
 from .result import Result
 from .search.methods import SearchMethods
+from .watch.methods import WatchMethods
 from .writing import WriteMethods
 
 
@@ -44,7 +45,7 @@ def open_vault(path: str | os.PathLike[str] | None = None, **settings: Mapping[s
     return vault
 
 
-class Vault(SearchMethods, WriteMethods, HistoryMethods):
+class Vault(SearchMethods, WriteMethods, HistoryMethods, WatchMethods):
     """A folder of Markdown notes and its indexes. Use ``mdstore.open(path)``.
 
     The capability mixins (search, writing, history) may use: ``config``, ``root``, ``sync()``,
@@ -87,13 +88,22 @@ class Vault(SearchMethods, WriteMethods, HistoryMethods):
     ) -> SyncReport:
         """Bring the index up to date with the files (only what changed; ``rebuild`` re-reads all).
         ``paths`` limits the check to those vault-relative paths."""
-        from .index.sync import Syncer
-
         rels = None if paths is None else [self._rel(p) for p in paths]
         client = self._client()
         if client is not None:
             report: SyncReport = client.call("sync", (rels,), {"rebuild": rebuild})
             return report
+        if self._watcher is not None:
+            # A watcher of this process owns the index: its sync publishes the change events.
+            return self._watcher.sync(rels, rebuild=rebuild)
+        return self._sync_here(rels, rebuild=rebuild, progress=progress)
+
+    def _sync_here(
+        self, rels: list[str] | None, *, rebuild: bool = False, progress: Callable[[int, int], None] | None = None
+    ) -> SyncReport:
+        """The sync pipeline in this process (the owner's side of ``sync``)."""
+        from .index.sync import Syncer
+
         syncer = Syncer(self.config, self._store, self._lock, listeners=self._sync_listeners())
         report = syncer.sync(rels, rebuild=rebuild, progress=progress)
         self._checked = True
@@ -316,9 +326,12 @@ class Vault(SearchMethods, WriteMethods, HistoryMethods):
 
     def status(self) -> dict[str, Any]:
         """What the index holds and who owns it."""
+        from .watch.status import daemon_status
+
         info: dict[str, Any] = {"vault": str(self.root), "index": str(self._store.path)}
         if not self._store.exists:
             info["indexed"] = False
+            info["daemon"] = daemon_status(self.config)
             return info
         row = self._query(
             "SELECT (SELECT count(*) FROM notes) AS notes, (SELECT count(*) FROM attachments) AS attachments, "
@@ -337,6 +350,7 @@ class Vault(SearchMethods, WriteMethods, HistoryMethods):
         info["index_bytes"] = self._store.path.stat().st_size
         info["owner"] = self._lock.holder() if self._lock.is_locked() else None
         info["search"] = self.search_status()
+        info["daemon"] = daemon_status(self.config)
         return info
 
     # -- internals -----------------------------------------------------------------------------

@@ -228,7 +228,7 @@ class Watcher:
         time, and its change events are published, in order, once the index has them."""
         assert self._turns is not None, "the watcher is not started"
         with self._turns.hold(self.config.index.busy_timeout):
-            report = self.vault.sync(paths, rebuild=rebuild)
+            report = self.vault._sync_here(list(paths) if paths is not None else None, rebuild=rebuild)
             self._stats["syncs"] += 1
             self._stats["last_sync_at"] = time.time()
             self._stats["last_sync_seconds"] = round(report.seconds, 4)
