@@ -48,3 +48,41 @@ def test_bad_index_payload_is_recorded_on_the_job(make_vault) -> None:  # type: 
         dead = queue.get(job.id)
     assert dead is not None and dead.state is JobState.DEAD and "needs 'paths'" in (dead.last_error or "")
     vault.close()
+
+
+def test_search_reindex_job_rebuilds_the_search_side(make_vault) -> None:  # type: ignore[no-untyped-def]
+    vault = make_vault({"a.md": "# Apples\n\nCrisp orchard fruit.\n", "b.md": "# Pears\n"})
+    vault.sync()
+    root = vault.root
+    vault.close()
+    import shutil
+
+    shutil.rmtree(root / ".mdstore" / "search")  # the search side is disposable
+    queue = SpoolQueue(root / ".mdstore" / "queue", fsync=False, **FAST)
+    job = queue.enqueue("search-reindex")
+    work(queue, root)
+    done = queue.get(job.id)
+    assert done is not None and done.state is JobState.DONE, done
+    with mdstore.open(root) as fresh:
+        assert fresh.search("orchard").paths() == ["a.md"]
+    queue.close()
+
+
+def test_commit_job_commits_the_vault(make_vault) -> None:  # type: ignore[no-untyped-def]
+    import subprocess
+
+    vault = make_vault({"a.md": "# A\n"})
+    root = vault.root
+    vault.close()
+    subprocess.run(["git", "init", "-q", str(root)], check=True)
+    for key, value in (("user.name", "Queue Test"), ("user.email", "queue@example.org")):
+        subprocess.run(["git", "-C", str(root), "config", key, value], check=True)
+    queue = SpoolQueue(root / ".mdstore" / "queue", fsync=False, **FAST)
+    job = queue.enqueue("commit", {"message": "from the queue"})
+    work(queue, root)
+    done = queue.get(job.id)
+    assert done is not None and done.state is JobState.DONE, done
+    log = subprocess.run(["git", "-C", str(root), "log", "--format=%s", "--name-only"], capture_output=True, text=True)
+    assert "from the queue" in log.stdout and "a.md" in log.stdout
+    assert ".mdstore" not in log.stdout
+    queue.close()
