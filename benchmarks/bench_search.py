@@ -112,6 +112,8 @@ TARGETS = {
 
 def run_engine(source: Path, engine: str, queries: int) -> dict:
     root = fresh_copy(source, f"search-{engine}")
+    # In the vault's own config, so the fresh CLI process below searches the same engine.
+    (root / "mdstore.toml").write_text(f'[search]\nengine = "{engine}"\n')
     proc = subprocess.run(
         [sys.executable, "-c", CHILD, str(root), engine, str(Path(__file__).parent), str(queries)],
         capture_output=True,

@@ -8,6 +8,7 @@
 
 from __future__ import annotations
 
+from .collections import Collection
 from .errors import (
     BackendUnavailable,
     ConfigError,
@@ -15,9 +16,9 @@ from .errors import (
     IndexBusy,
     InvalidPath,
     MdstoreError,
+    NotAGitRepo,
     NoteNotFound,
     NoteParseError,
-    NotAGitRepo,
     QueryError,
     QueueError,
     RevisionNotFound,
@@ -25,7 +26,6 @@ from .errors import (
     VaultNotFound,
     WriteConflict,
 )
-from .collections import Collection
 from .index.expr import Filter
 from .notes.model import Field, Heading, Link, Note, ParseIssue, SyncReport, Task
 from .queue import Job, JobState, QueueBackend, QueueStats, SpoolQueue, Worker, WorkerReport, open_queue

@@ -10,9 +10,8 @@ from typing import Any
 import click
 
 from . import State, cli, pass_state
+from .options import filter_options, json_option
 from .output import emit_rows, emit_value, message, use_json
-
-json_option = click.option("--json", "as_json", is_flag=True, help="JSON lines output (the default when piped).")
 
 
 @cli.command()
@@ -59,13 +58,25 @@ def index(state: State, rebuild: bool, rebuild_search: bool, as_json: bool) -> N
     for issue in report.errors:
         message(f"warning: {issue.path}: {issue.message}")
     summary = {
-        "added": len(report.added), "changed": len(report.changed), "moved": len(report.moved),
-        "deleted": len(report.deleted), "errors": len(report.errors), "scanned": report.scanned,
+        "added": len(report.added),
+        "changed": len(report.changed),
+        "moved": len(report.moved),
+        "deleted": len(report.deleted),
+        "errors": len(report.errors),
+        "scanned": report.scanned,
         "seconds": round(report.seconds, 3),
     }
     if as_json or not sys.stdout.isatty():
-        emit_value({**summary, "added_paths": list(report.added), "changed_paths": list(report.changed),
-                    "moved_paths": [list(m) for m in report.moved], "deleted_paths": list(report.deleted)}, True)
+        emit_value(
+            {
+                **summary,
+                "added_paths": list(report.added),
+                "changed_paths": list(report.changed),
+                "moved_paths": [list(m) for m in report.moved],
+                "deleted_paths": list(report.deleted),
+            },
+            True,
+        )
     else:
         message(
             "Indexed {scanned} files in {seconds}s: {added} added, {changed} changed, {moved} moved, "
@@ -75,18 +86,7 @@ def index(state: State, rebuild: bool, rebuild_search: bool, as_json: bool) -> N
 
 @cli.command()
 @click.argument("filters", nargs=-1)
-@click.option("--tag", "tags", multiple=True, help="Only notes with this tag (nested: 'a' matches 'a/b').")
-@click.option("--folder", help="Only notes in this folder (and below).")
-@click.option("--links-to", help="Only notes linking to this note.")
-@click.option("--linked-from", help="Only notes that this note links to.")
-@click.option("--modified-after", help="YYYY-MM-DD")
-@click.option("--modified-before", help="YYYY-MM-DD")
-@click.option("--created-after", help="YYYY-MM-DD")
-@click.option("--created-before", help="YYYY-MM-DD")
-@click.option("--open-tasks/--no-open-tasks", "has_open_tasks", default=None, help="Notes with (or without) open tasks.")
-@click.option("--modified-by", help="Last git commit by this author (name or email).")
-@click.option("--committed-after", help="Last git commit after YYYY-MM-DD.")
-@click.option("--committed-before", help="Last git commit before YYYY-MM-DD.")
+@filter_options
 @click.option("--sort", help="Sort keys, comma separated, '-' for descending: '-modified', 'priority,-due'.")
 @click.option("--limit", type=int, help="At most this many notes.")
 @click.option("--offset", type=int, default=0, help="Skip this many notes.")
@@ -104,7 +104,9 @@ def find(state: State, filters: tuple[str, ...], tags: tuple[str, ...], as_json:
 
 @cli.command()
 @click.argument("query")
-@click.option("--param", "params", multiple=True, help="A positional parameter for a ? in the query (repeatable).")
+@click.option(
+    "--param", "params", multiple=True, help="A positional parameter for a ? in the query (repeatable)."
+)
 @json_option
 @pass_state
 def sql(state: State, query: str, params: tuple[str, ...], as_json: bool) -> None:
@@ -143,7 +145,9 @@ def show(state: State, path: str, body: bool, as_json: bool) -> None:
     if note.tags:
         click.echo("  tags: " + ", ".join("#" + t for t in note.tags))
     for link in note.links:
-        click.echo(f"  -> {link.target}{'#' + link.anchor if link.anchor else ''}  [{link.resolved or 'broken' if link.kind != 'url' else 'url'}]")
+        anchor = "#" + link.anchor if link.anchor else ""
+        where = "url" if link.kind == "url" else (link.resolved or "broken")
+        click.echo(f"  -> {link.target}{anchor}  [{where}]")
     for task in note.tasks:
         click.echo(f"  [{task.status}] {task.text}")
 

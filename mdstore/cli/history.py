@@ -9,9 +9,8 @@ import sys
 import click
 
 from . import State, cli, pass_state
+from .options import json_option
 from .output import emit_rows, emit_value, message
-
-json_option = click.option("--json", "as_json", is_flag=True, help="JSON output (the default when piped).")
 
 
 @cli.command()

@@ -11,17 +11,7 @@ from typing import Any
 
 import click
 
-
-def json_default(value: Any) -> Any:
-    if isinstance(value, dt.datetime | dt.date | dt.time):
-        return value.isoformat()
-    if isinstance(value, set | frozenset | tuple):
-        return list(value)
-    if isinstance(value, bytes):
-        return value.decode("utf-8", "replace")
-    if hasattr(value, "item"):  # numpy scalars
-        return value.item()
-    return str(value)
+from ..index.rows import json_default
 
 
 def dumps(value: Any) -> str:

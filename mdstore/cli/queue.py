@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from . import State, cli, pass_state
+from .options import json_option
 from .output import emit_rows, emit_value, message
 
 if TYPE_CHECKING:
@@ -18,9 +19,6 @@ if TYPE_CHECKING:
     from ..queue import Job, SpoolQueue
 
 STATES = ("new", "delayed", "claimed", "done", "dead")
-json_option = click.option(
-    "--json", "as_json", is_flag=True, help="JSON lines output (the default when piped)."
-)
 queue_option = click.option("--queue", "queue_name", default="default", show_default=True, help="Queue name.")
 
 

@@ -9,31 +9,19 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from . import State, cli, pass_state
+from .options import filter_options, json_option
 from .output import emit_rows, emit_value, message, use_json
 
 if TYPE_CHECKING:
     from ..search.protocol import SearchHit, SearchResults
 
-json_option = click.option(
-    "--json", "as_json", is_flag=True, help="JSON lines output (the default when piped)."
-)
 BOLD, RESET = "\x1b[1m", "\x1b[0m"
 
 
 @cli.command()
 @click.argument("query")
 @click.argument("filters", nargs=-1)
-@click.option("--tag", "tags", multiple=True, help="Only notes with this tag (nested: 'a' matches 'a/b').")
-@click.option("--folder", help="Only notes in this folder (and below).")
-@click.option("--links-to", help="Only notes linking to this note.")
-@click.option("--linked-from", help="Only notes that this note links to.")
-@click.option("--modified-after", help="YYYY-MM-DD")
-@click.option("--modified-before", help="YYYY-MM-DD")
-@click.option("--created-after", help="YYYY-MM-DD")
-@click.option("--created-before", help="YYYY-MM-DD")
-@click.option(
-    "--open-tasks/--no-open-tasks", "has_open_tasks", default=None, help="Notes with (or without) open tasks."
-)
+@filter_options
 @click.option("--sort", help="Relevance by default; or sort keys like find's: '-modified', 'priority,-due'.")
 @click.option("--limit", type=int, default=10, show_default=True, help="At most this many notes.")
 @click.option("--offset", type=int, default=0, help="Skip this many notes (the next page).")

@@ -9,9 +9,9 @@ from typing import Any
 import click
 
 from . import State, cli, pass_state
+from .options import json_option
 from .output import emit_value, message
 
-json_option = click.option("--json", "as_json", is_flag=True, help="JSON output (the default when piped).")
 if_hash_option = click.option(
     "--if-hash", help="Refuse the write if the note's content hash is not this one."
 )

@@ -96,14 +96,10 @@ class IndexStore:
         try:
             cursor = con.cursor()
             try:
-                yield cursor
+                with _translated():
+                    yield cursor
             finally:
                 cursor.close()
-        except Exception as exc:
-            translated = _translate(exc)
-            if translated is exc:
-                raise
-            raise translated from exc
         finally:
             with self._lock:
                 self._users -= 1
@@ -130,12 +126,8 @@ class IndexStore:
             self._users += 1
             con = self._con
         try:
-            yield con
-        except Exception as exc:
-            translated = _translate(exc)
-            if translated is exc:
-                raise
-            raise translated from exc
+            with _translated():
+                yield con
         finally:
             with self._lock:
                 self._users -= 1
@@ -242,6 +234,18 @@ class IndexStore:
 
 class _WriterFirst(Exception):
     """A writer is waiting for the file: readers step back."""
+
+
+@contextmanager
+def _translated() -> Iterator[None]:
+    """DuckDB's exceptions become mdstore's (QueryError), here where DuckDB is called."""
+    try:
+        yield
+    except Exception as exc:
+        translated = _translate(exc)
+        if translated is exc:
+            raise
+        raise translated from exc
 
 
 def _translate(exc: Exception) -> Exception:
