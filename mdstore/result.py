@@ -52,8 +52,10 @@ class Result:
         """A ``pyarrow.Table``."""
         import pyarrow as pa
 
-        return pa.Table.from_pylist(self.to_dicts()) if self.rows else pa.table(
-            {c: pa.array([], pa.null()) for c in self.columns}
+        return (
+            pa.Table.from_pylist(self.to_dicts())
+            if self.rows
+            else pa.table({c: pa.array([], pa.null()) for c in self.columns})
         )
 
     def df(self) -> Any:

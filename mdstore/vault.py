@@ -99,7 +99,11 @@ class Vault(SearchMethods, WriteMethods, HistoryMethods, WatchMethods):
         return self._sync_here(rels, rebuild=rebuild, progress=progress)
 
     def _sync_here(
-        self, rels: list[str] | None, *, rebuild: bool = False, progress: Callable[[int, int], None] | None = None
+        self,
+        rels: list[str] | None,
+        *,
+        rebuild: bool = False,
+        progress: Callable[[int, int], None] | None = None,
     ) -> SyncReport:
         """The sync pipeline in this process (the owner's side of ``sync``)."""
         from .index.sync import Syncer
@@ -125,14 +129,19 @@ class Vault(SearchMethods, WriteMethods, HistoryMethods, WatchMethods):
         except OSError as exc:
             raise NoteParseError(f"cannot read {rel}: {exc.strerror or exc}") from exc
         note = parse_note(
-            rel, data, mtime=mtime, max_bytes=self.config.vault.max_note_bytes, link_style=self.config.vault.link_style
+            rel,
+            data,
+            mtime=mtime,
+            max_bytes=self.config.vault.max_note_bytes,
+            link_style=self.config.vault.link_style,
         )
         resolved = {
             (r["ord"]): r["resolved"]
             for r in self._query("SELECT ord, resolved FROM links WHERE path = ?", [rel])
         }
         links = tuple(
-            Link(l.target, l.kind, l.anchor, l.alias, l.line, resolved.get(i)) for i, l in enumerate(note.links)
+            Link(k.target, k.kind, k.anchor, k.alias, k.line, resolved.get(i))
+            for i, k in enumerate(note.links)
         )
         from dataclasses import replace
 
@@ -166,14 +175,23 @@ class Vault(SearchMethods, WriteMethods, HistoryMethods, WatchMethods):
         from .index.query import TAGS_SQL, build_query, to_sql
 
         q = build_query(
-            filters, where, tag, sort, limit, offset,
+            filters,
+            where,
+            tag,
+            sort,
+            limit,
+            offset,
             folder=folder,
             links_to=self._note_path(links_to) if links_to else None,
             linked_from=self._note_path(linked_from) if linked_from else None,
-            modified_after=modified_after, modified_before=modified_before,
-            created_after=created_after, created_before=created_before,
+            modified_after=modified_after,
+            modified_before=modified_before,
+            created_after=created_after,
+            created_before=created_before,
             has_open_tasks=has_open_tasks,
-            modified_by=modified_by, committed_after=committed_after, committed_before=committed_before,
+            modified_by=modified_by,
+            committed_after=committed_after,
+            committed_before=committed_before,
         )
         if text is not None:  # ranked by relevance to a search query: see search/methods.py
             return self._find_text(text, q)
@@ -221,7 +239,9 @@ class Vault(SearchMethods, WriteMethods, HistoryMethods, WatchMethods):
         )
 
     def broken_links(self) -> Result:
-        return self._query("SELECT source, line, kind, target, anchor, alias FROM broken_links ORDER BY source, line")
+        return self._query(
+            "SELECT source, line, kind, target, anchor, alias FROM broken_links ORDER BY source, line"
+        )
 
     def orphans(self) -> Result:
         """Notes no other note links to."""
@@ -252,7 +272,9 @@ class Vault(SearchMethods, WriteMethods, HistoryMethods, WatchMethods):
 
     def tags(self) -> Result:
         """Every tag with the number of notes carrying it."""
-        return self._query("SELECT tag, count(DISTINCT path) AS count FROM tags GROUP BY tag ORDER BY count DESC, tag")
+        return self._query(
+            "SELECT tag, count(DISTINCT path) AS count FROM tags GROUP BY tag ORDER BY count DESC, tag"
+        )
 
     def tasks(
         self,
@@ -285,7 +307,9 @@ class Vault(SearchMethods, WriteMethods, HistoryMethods, WatchMethods):
             params.append(_like_prefix(f + "/"))
         if tag is not None:
             t = tag.lstrip("#").lower()
-            where.append("EXISTS (SELECT 1 FROM tags g WHERE g.path = k.path AND (g.tag = ? OR starts_with(g.tag, ?)))")
+            where.append(
+                "EXISTS (SELECT 1 FROM tags g WHERE g.path = k.path AND (g.tag = ? OR starts_with(g.tag, ?)))"
+            )
             params += [t, t + "/"]
         sql = "SELECT path, line, status, done, text, section, fields FROM tasks k"
         if where:
@@ -309,7 +333,9 @@ class Vault(SearchMethods, WriteMethods, HistoryMethods, WatchMethods):
             rows.append((issue["path"], issue["kind"], issue["message"], None))
         for r in self.broken_links():
             anchor = f"#{r['anchor']}" if r["anchor"] else ""
-            rows.append((r["source"], "broken-link", f"link to {r['target']}{anchor} does not resolve", r["line"]))
+            rows.append(
+                (r["source"], "broken-link", f"link to {r['target']}{anchor} does not resolve", r["line"])
+            )
         for r in self._query(
             "SELECT v_text AS id, list(path ORDER BY path) AS paths FROM properties "
             "WHERE source = 'frontmatter' AND lower(key) = 'id' AND idx IS NULL AND v_text IS NOT NULL "
@@ -333,20 +359,26 @@ class Vault(SearchMethods, WriteMethods, HistoryMethods, WatchMethods):
             info["indexed"] = False
             info["daemon"] = daemon_status(self.config)
             return info
-        row = self._query(
-            "SELECT (SELECT count(*) FROM notes) AS notes, (SELECT count(*) FROM attachments) AS attachments, "
-            "(SELECT count(*) FROM links) AS links, (SELECT count(*) FROM broken_links) AS broken_links, "
-            "(SELECT count(*) FROM parse_errors) AS errors, "
-            "(SELECT value FROM meta WHERE key = 'generation') AS generation, "
-            "(SELECT value FROM meta WHERE key = 'synced_at') AS synced_at"
-        ).first() or {}
+        row = (
+            self._query(
+                "SELECT (SELECT count(*) FROM notes) AS notes, "
+                "(SELECT count(*) FROM attachments) AS attachments, "
+                "(SELECT count(*) FROM links) AS links, (SELECT count(*) FROM broken_links) AS broken_links, "
+                "(SELECT count(*) FROM parse_errors) AS errors, "
+                "(SELECT value FROM meta WHERE key = 'generation') AS generation, "
+                "(SELECT value FROM meta WHERE key = 'synced_at') AS synced_at"
+            ).first()
+            or {}
+        )
         import datetime as dt
 
         info["indexed"] = True
         info.update(row)
         info["generation"] = int(row.get("generation") or 0)
         if row.get("synced_at"):
-            info["synced_at"] = dt.datetime.fromtimestamp(float(row["synced_at"])).isoformat(timespec="seconds")
+            info["synced_at"] = dt.datetime.fromtimestamp(float(row["synced_at"])).isoformat(
+                timespec="seconds"
+            )
         info["index_bytes"] = self._store.path.stat().st_size
         info["owner"] = self._lock.holder() if self._lock.is_locked() else None
         info["search"] = self.search_status()

@@ -24,6 +24,9 @@ if TYPE_CHECKING:
 
 
 class HistoryMethods:
+    _git_history: GitHistory | None = None  # opened on first use
+    _autocommit: AutoCommitter | None = None
+
     if TYPE_CHECKING:
         config: Config
         root: Path

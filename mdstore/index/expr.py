@@ -16,12 +16,27 @@ from typing import Any
 
 from ..errors import QueryError
 
-OPERATORS = ("=", "!=", "<", "<=", ">", ">=", "in", "not in", "between", "contains", "not contains",
-             "exists", "not exists")
+OPERATORS = (
+    "=",
+    "!=",
+    "<",
+    "<=",
+    ">",
+    ">=",
+    "in",
+    "not in",
+    "between",
+    "contains",
+    "not contains",
+    "exists",
+    "not exists",
+)
 _OP_ALIASES = {"==": "=", "<>": "!="}
 _KEY = r"(?P<key>[^\s=!<>~(),\"']+)"
 _SYMBOL_OP = re.compile(r"\s*(?P<op>[=!<>~]+)\s*")
-_WORD_OP = re.compile(r"\s+(?P<op>not\s+in|in|between|not\s+contains|contains|not\s+exists|exists)\b\s*", re.I)
+_WORD_OP = re.compile(
+    r"\s+(?P<op>not\s+in|in|between|not\s+contains|contains|not\s+exists|exists)\b\s*", re.I
+)
 _DATE = re.compile(r"^\d{4}-\d{1,2}-\d{1,2}$")
 _DATETIME = re.compile(r"^\d{4}-\d{1,2}-\d{1,2}[T ]\d{1,2}:\d{2}")
 _NUMBER = re.compile(r"^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$")
@@ -59,17 +74,17 @@ def parse_filter(text: str) -> Filter:
     if not m:
         raise QueryError(f"cannot read filter {source!r}: expected 'key op value' or '#tag'")
     key = m.group("key")
-    rest = text[m.end():]
+    rest = text[m.end() :]
     word = _WORD_OP.match(rest)
     if word:
         op = " ".join(word.group("op").lower().split())
-        value_text = rest[word.end():]
+        value_text = rest[word.end() :]
     else:
         sym = _SYMBOL_OP.match(rest)
         if not sym or not rest.strip():
             raise QueryError(f"filter {source!r} has no operator (use {', '.join(OPERATORS)})")
         op = _OP_ALIASES.get(sym.group("op"), sym.group("op"))
-        value_text = rest[sym.end():]
+        value_text = rest[sym.end() :]
     if op not in OPERATORS:
         raise QueryError(f"unknown operator {op!r} in filter {source!r} (use {', '.join(OPERATORS)})")
     value_text = value_text.strip()

@@ -18,12 +18,39 @@ from ..errors import IndexBusy
 
 LOCK_NAME = "owner.lock"
 
+# Descriptors of flocks this process holds. A forked child (multiprocessing, Whoosh's parallel
+# writer) would share each lock and keep it alive after this process dies — a vault locked by an
+# orphan — so children close them right after the fork.
+_held: set[int] = set()
+
+
+def _close_held_in_child() -> None:
+    for fd in list(_held):
+        try:
+            os.close(fd)
+        except OSError:
+            pass
+    _held.clear()
+
+
+os.register_at_fork(after_in_child=_close_held_in_child)
+
+
+def not_inherited(fd: int) -> None:
+    """Keep this locked descriptor out of forked children."""
+    _held.add(fd)
+
+
+def released(fd: int) -> None:
+    _held.discard(fd)
+
 
 class OwnerLock:
     def __init__(self, state_dir: Path, role: str = "mdstore") -> None:
         self.path = state_dir / LOCK_NAME
         self.role = role
         self._fd: int | None = None
+        self._pid = 0
         self._depth = 0
         # flock keeps other processes out; this keeps other threads of this process out.
         self._thread_lock = threading.RLock()
@@ -36,7 +63,8 @@ class OwnerLock:
         """Take the lock, waiting at most ``timeout`` seconds; re-entrant within one thread."""
         if not self._thread_lock.acquire(timeout=max(timeout, 0.001)):
             raise IndexBusy(
-                f"the index of this vault is being written by another thread of this process; gave up after {timeout:g} s"
+                "the index of this vault is being written by another thread of this process; "
+                f"gave up after {timeout:g} s"
             )
         if self._fd is not None:
             self._depth += 1
@@ -65,7 +93,9 @@ class OwnerLock:
                 delay = min(delay * 2, 0.1)
         os.ftruncate(fd, 0)
         os.pwrite(fd, f"{os.getpid()} {self.role}\n".encode(), 0)
+        not_inherited(fd)
         self._fd = fd
+        self._pid = os.getpid()
         self._depth = 1
 
     def release(self) -> None:
@@ -76,6 +106,9 @@ class OwnerLock:
             self._thread_lock.release()
             return
         fd, self._fd = self._fd, None
+        if self._pid != os.getpid():
+            return  # a forked child: the descriptor was closed at the fork; nothing is ours
+        released(fd)
         try:
             os.ftruncate(fd, 0)
         finally:

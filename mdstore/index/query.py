@@ -61,7 +61,9 @@ def build_query(
     offset: int,
     **extra: Any,
 ) -> Query:
-    q = Query(sort=parse_sort(sort if not isinstance(sort, Sequence) or isinstance(sort, str) else list(sort)))
+    q = Query(
+        sort=parse_sort(sort if not isinstance(sort, Sequence) or isinstance(sort, str) else list(sort))
+    )
     for item in filters:
         q.filters.append(item if isinstance(item, Filter) else parse_filter(str(item)))
     for key, value in (where or {}).items():
@@ -75,8 +77,10 @@ def build_query(
             t = "-#" + t[1:]  # tag="-archived" excludes, like the "-#archived" filter
         q.filters.append(parse_filter(t if t.startswith(("#", "-#")) else "#" + t))
     dates = {
-        "modified_after": ("modified", ">"), "modified_before": ("modified", "<"),
-        "created_after": ("created", ">"), "created_before": ("created", "<"),
+        "modified_after": ("modified", ">"),
+        "modified_before": ("modified", "<"),
+        "created_after": ("created", ">"),
+        "created_before": ("created", "<"),
     }
     for name, value in extra.items():
         if value is None:
@@ -142,7 +146,8 @@ def to_sql(q: Query, columns: str = FIND_COLUMNS) -> tuple[str, list[Any]]:
         where.append(cond if q.has_open_tasks else f"NOT {cond}")
     if q.modified_by is not None:
         where.append(
-            "n.path IN (SELECT c.path FROM commits c WHERE lower(c.author) = lower(?) OR lower(c.email) = lower(?))"
+            "n.path IN (SELECT c.path FROM commits c "
+            "WHERE lower(c.author) = lower(?) OR lower(c.email) = lower(?))"
         )
         params += [q.modified_by, q.modified_by]
     for op, when in q.committed:
@@ -183,7 +188,9 @@ def _builtin(key: str) -> tuple[str, str] | None:
     if key.startswith("file."):
         found = BUILTINS.get(key[5:])
         if not found:
-            raise QueryError(f"unknown file field {key!r} (known: {', '.join('file.' + k for k in BUILTINS)})")
+            raise QueryError(
+                f"unknown file field {key!r} (known: {', '.join('file.' + k for k in BUILTINS)})"
+            )
         return found
     return BUILTINS.get(key)
 

@@ -14,31 +14,66 @@ from .scan import FileStat
 # Column names and DuckDB-compatible Arrow types of each table, in table order.
 COLUMNS: dict[str, list[tuple[str, str]]] = {
     "notes": [
-        ("path", "string"), ("folder", "string"), ("name", "string"), ("key", "string"), ("title", "string"),
-        ("size", "int64"), ("mtime", "float64"), ("modified", "timestamp"), ("created", "timestamp"),
-        ("hash", "string"), ("words", "int32"), ("frontmatter", "string"), ("frontmatter_format", "string"),
-        ("body", "string"), ("error", "string"),
+        ("path", "string"),
+        ("folder", "string"),
+        ("name", "string"),
+        ("key", "string"),
+        ("title", "string"),
+        ("size", "int64"),
+        ("mtime", "float64"),
+        ("modified", "timestamp"),
+        ("created", "timestamp"),
+        ("hash", "string"),
+        ("words", "int32"),
+        ("frontmatter", "string"),
+        ("frontmatter_format", "string"),
+        ("body", "string"),
+        ("error", "string"),
     ],
     "properties": [
-        ("path", "string"), ("key", "string"), ("idx", "int32"), ("type", "string"), ("v_text", "string"),
-        ("v_num", "float64"), ("v_bool", "bool"), ("v_time", "timestamp"), ("source", "string"),
+        ("path", "string"),
+        ("key", "string"),
+        ("idx", "int32"),
+        ("type", "string"),
+        ("v_text", "string"),
+        ("v_num", "float64"),
+        ("v_bool", "bool"),
+        ("v_time", "timestamp"),
+        ("source", "string"),
         ("line", "int32"),
     ],
     "tags": [("path", "string"), ("tag", "string")],
     "aliases": [("path", "string"), ("alias", "string"), ("key", "string")],
     "links": [
-        ("path", "string"), ("ord", "int32"), ("line", "int32"), ("kind", "string"), ("target", "string"),
-        ("anchor", "string"), ("alias", "string"), ("resolved", "string"), ("key", "string"),
+        ("path", "string"),
+        ("ord", "int32"),
+        ("line", "int32"),
+        ("kind", "string"),
+        ("target", "string"),
+        ("anchor", "string"),
+        ("alias", "string"),
+        ("resolved", "string"),
+        ("key", "string"),
     ],
     "headings": [("path", "string"), ("level", "int32"), ("text", "string"), ("line", "int32")],
     "tasks": [
-        ("path", "string"), ("line", "int32"), ("status", "string"), ("done", "bool"), ("text", "string"),
-        ("section", "string"), ("fields", "string"),
+        ("path", "string"),
+        ("line", "int32"),
+        ("status", "string"),
+        ("done", "bool"),
+        ("text", "string"),
+        ("section", "string"),
+        ("fields", "string"),
     ],
     "blocks": [("path", "string"), ("block_id", "string")],
     "attachments": [
-        ("path", "string"), ("folder", "string"), ("name", "string"), ("key", "string"), ("ext", "string"),
-        ("size", "int64"), ("mtime", "float64"),
+        ("path", "string"),
+        ("folder", "string"),
+        ("name", "string"),
+        ("key", "string"),
+        ("ext", "string"),
+        ("size", "int64"),
+        ("mtime", "float64"),
     ],
     "parse_errors": [("path", "string"), ("kind", "string"), ("message", "string")],
 }
@@ -90,7 +125,9 @@ def naive_utc(value: dt.datetime) -> dt.datetime:
 def created_of(note: Note) -> dt.datetime:
     """frontmatter ``created`` (a date, datetime, ISO text or epoch number), else the file's mtime."""
     raw = note.frontmatter.get("created") if isinstance(note.frontmatter, dict) else None
-    kind, _, num, _, when = typed(raw) if raw is not None and not isinstance(raw, list | dict) else ("", 0, 0, 0, 0)
+    kind, _, num, _, when = (
+        typed(raw) if raw is not None and not isinstance(raw, list | dict) else ("", 0, 0, 0, 0)
+    )
     if when is not None and kind in ("date", "datetime"):
         return when  # type: ignore[return-value]
     if kind == "number" and isinstance(num, float) and num > 0:
@@ -121,8 +158,12 @@ class RowSet:
         import pyarrow as pa
 
         types = {
-            "string": pa.string(), "int64": pa.int64(), "int32": pa.int32(), "float64": pa.float64(),
-            "bool": pa.bool_(), "timestamp": pa.timestamp("us"),
+            "string": pa.string(),
+            "int64": pa.int64(),
+            "int32": pa.int32(),
+            "float64": pa.float64(),
+            "bool": pa.bool_(),
+            "timestamp": pa.timestamp("us"),
         }
         schema = pa.schema([(name, types[kind]) for name, kind in COLUMNS[table]])
         return pa.table(self.cols[table], schema=schema)
@@ -134,9 +175,22 @@ class RowSet:
         p = note.path
         folder = p.rpartition("/")[0]
         self.add(
-            "notes", p, folder, note.name, link_key(p), note.title, note.size, note.mtime,
-            dt.datetime.fromtimestamp(note.mtime), created_of(note), note.hash, note.word_count,
-            to_json(note.frontmatter), note.frontmatter_format, note.body, note.error,
+            "notes",
+            p,
+            folder,
+            note.name,
+            link_key(p),
+            note.title,
+            note.size,
+            note.mtime,
+            dt.datetime.fromtimestamp(note.mtime),
+            created_of(note),
+            note.hash,
+            note.word_count,
+            to_json(note.frontmatter),
+            note.frontmatter_format,
+            note.body,
+            note.error,
         )
         if isinstance(note.frontmatter, dict):
             for key, idx, value in flatten(note.frontmatter):
@@ -153,12 +207,16 @@ class RowSet:
         for ord_, link in enumerate(note.links):
             resolved = None if link.kind == "url" else resolve(link, p)
             lookup = None if link.kind == "url" else link_key(link.target)
-            self.add("links", p, ord_, link.line, link.kind, link.target, link.anchor, link.alias, resolved, lookup)
+            self.add(
+                "links", p, ord_, link.line, link.kind, link.target, link.anchor, link.alias, resolved, lookup
+            )
         for h in note.headings:
             self.add("headings", p, h.level, h.text, h.line)
         for t in note.tasks:
             fields = {f.key: f.value for f in t.fields}
-            self.add("tasks", p, t.line, t.status, t.done, t.text, t.section, to_json(fields) if fields else None)
+            self.add(
+                "tasks", p, t.line, t.status, t.done, t.text, t.section, to_json(fields) if fields else None
+            )
         for block in note.block_ids:
             self.add("blocks", p, block)
         if note.error:

@@ -79,7 +79,9 @@ def scan(root: Path, rules: IgnoreRules, extensions: tuple[str, ...]) -> ScanRes
     try:
         top = os.scandir(root)
     except OSError as exc:
-        raise MdstoreError(f"cannot read the vault folder {root}: {exc.strerror or exc}; index left untouched") from exc
+        raise MdstoreError(
+            f"cannot read the vault folder {root}: {exc.strerror or exc}; index left untouched"
+        ) from exc
     root_real = os.path.realpath(root)
     exts = tuple(e.lower() for e in extensions)
     stack: list[tuple[str, os._ScandirIterator[str]]] = [("", top)]
@@ -125,7 +127,9 @@ def _visit(
             sub = os.scandir(entry.path)
         except OSError as exc:
             result.unreadable.append(rel)
-            result.issues.append(ParseIssue(rel + "/", f"cannot list folder: {exc.strerror or exc}", "unreadable"))
+            result.issues.append(
+                ParseIssue(rel + "/", f"cannot list folder: {exc.strerror or exc}", "unreadable")
+            )
             return
         stack.append((rel + "/", sub))
         return

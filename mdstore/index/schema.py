@@ -63,6 +63,7 @@ VIEWS: dict[str, str] = {
 # Tables holding one or more rows per note, all keyed by the note's path.
 PER_NOTE_TABLES = ("properties", "tags", "aliases", "links", "headings", "tasks", "blocks", "parse_errors")
 
+
 def create_all(con: object) -> None:
     """Create every table and view on an empty database and stamp the schema version."""
     for ddl in TABLES.values():

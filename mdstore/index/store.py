@@ -173,7 +173,8 @@ class IndexStore:
                 if time.monotonic() >= deadline:
                     raise IndexBusy(
                         f"the index {self.path} is in use by another process; gave up after "
-                        f"{self.busy_timeout:g} s (is a sync running? raise [index] busy_timeout to wait longer)"
+                        f"{self.busy_timeout:g} s (is a sync running? raise [index] busy_timeout "
+                        "to wait longer)"
                     ) from exc
                 # Release our own lock while we wait, so a writer elsewhere can finish.
                 self._lock.release()

@@ -11,8 +11,8 @@ from __future__ import annotations
 import logging
 import os
 import time
-from contextlib import nullcontext
 from collections.abc import Callable, Iterable, Sequence
+from contextlib import nullcontext
 from dataclasses import dataclass, field, replace
 from typing import Any, Protocol
 
@@ -63,7 +63,9 @@ class SyncListener(Protocol):
     """Told about every sync, after the DuckDB commit and while the owner lock is still held
     (the search index and the related-notes model keep themselves current this way)."""
 
-    def on_synced(self, upserts: Sequence[Note], removed: Sequence[str], generation: int, fresh: bool) -> None: ...
+    def on_synced(
+        self, upserts: Sequence[Note], removed: Sequence[str], generation: int, fresh: bool
+    ) -> None: ...
 
 
 class Syncer:
@@ -84,7 +86,7 @@ class Syncer:
     ) -> SyncReport:
         started = time.perf_counter()
         short = paths is not None and len(paths) < self.config.index.parallel_threshold
-        with self.lock.hold(self.config.index.busy_timeout), (self.store.holding() if short else nullcontext()):
+        with self.lock.hold(self.config.index.busy_timeout), self.store.holding() if short else nullcontext():
             state = self._prepare(rebuild, paths)
             if state.fresh:
                 paths = None  # a new or rebuilt index needs every file, whatever was asked
@@ -104,8 +106,13 @@ class Syncer:
             report = replace(report, errors=report.errors + tuple(problems))
         report.extra["generation"] = generation
         return SyncReport(
-            added=report.added, changed=report.changed, moved=report.moved, deleted=report.deleted,
-            errors=report.errors, seconds=time.perf_counter() - started, scanned=report.scanned,
+            added=report.added,
+            changed=report.changed,
+            moved=report.moved,
+            deleted=report.deleted,
+            errors=report.errors,
+            seconds=time.perf_counter() - started,
+            scanned=report.scanned,
             extra=report.extra,
         )
 
@@ -126,13 +133,21 @@ class Syncer:
             if paths is not None:
                 con.register("_want", paths_table(list(paths)))
                 where = " WHERE path IN (SELECT path FROM _want)"
-            for path, mtime, size, hash_ in con.execute(f"SELECT path, mtime, size, hash FROM notes{where}", params).fetchall():
+            for path, mtime, size, hash_ in con.execute(
+                f"SELECT path, mtime, size, hash FROM notes{where}", params
+            ).fetchall():
                 state.notes[path] = (mtime, size, hash_)
-            for path, mtime, size in con.execute(f"SELECT path, mtime, size FROM attachments{where}", params).fetchall():
+            for path, mtime, size in con.execute(
+                f"SELECT path, mtime, size FROM attachments{where}", params
+            ).fetchall():
                 state.attachments[path] = FileStat(mtime, size)
             if paths is not None:
                 con.unregister("_want")
-            meta = dict(con.execute("SELECT key, value FROM meta WHERE key IN ('generation', 'scan_issues')").fetchall())
+            meta = dict(
+                con.execute(
+                    "SELECT key, value FROM meta WHERE key IN ('generation', 'scan_issues')"
+                ).fetchall()
+            )
             state.generation = int(meta.get("generation", 0))
             state.scan_issues = meta.get("scan_issues")
         return state
@@ -180,7 +195,8 @@ class Syncer:
             if fresh or old is None or old[0] != stat.mtime or old[1] != stat.size:
                 to_read.append((rel, stat.mtime))
         missing = [
-            rel for rel in candidates - set(found.notes)
+            rel
+            for rel in candidates - set(found.notes)
             if not found.protects(rel) and rel not in issue_paths and self._gone(rel)
         ]
 
@@ -228,17 +244,21 @@ class Syncer:
         added = [rel for rel in added if rel not in moved_to]
 
         att_new = {
-            rel: stat for rel, stat in found.attachments.items()
+            rel: stat
+            for rel, stat in found.attachments.items()
             if fresh or state.attachments.get(rel) != stat
         }
         att_candidates = set(state.attachments)
         att_gone = [
-            rel for rel in att_candidates - set(found.attachments)
+            rel
+            for rel in att_candidates - set(found.attachments)
             if not found.protects(rel) and rel not in issue_paths and self._gone(rel)
         ]
 
         removed = [rel for rel, _ in moved] + deleted
-        wrote = self._write(state, upserts, touched, removed, att_new, att_gone, fresh, found if paths is None else None)
+        wrote = self._write(
+            state, upserts, touched, removed, att_new, att_gone, fresh, found if paths is None else None
+        )
         return SyncReport(
             added=tuple(sorted(added)),
             changed=tuple(sorted(changed)),
@@ -246,7 +266,12 @@ class Syncer:
             deleted=tuple(deleted),
             errors=tuple(errors),
             scanned=len(found.notes) + len(found.attachments),
-            extra={"upserted": [n.path for n in upserts], "removed": removed, "upsert_notes": upserts, "wrote": wrote},
+            extra={
+                "upserted": [n.path for n in upserts],
+                "removed": removed,
+                "upsert_notes": upserts,
+                "wrote": wrote,
+            },
         )
 
     def _gone(self, rel: str) -> bool:
@@ -258,7 +283,9 @@ class Syncer:
             return True
         return IgnoreRules(self.root, self.config.vault.ignore).ignored(rel, is_dir=False)
 
-    def _load(self, items: list[tuple[str, float]], progress: Progress | None) -> list[Note | ParseIssue | None]:
+    def _load(
+        self, items: list[tuple[str, float]], progress: Progress | None
+    ) -> list[Note | ParseIssue | None]:
         total = len(items)
         max_bytes = self.config.vault.max_note_bytes
         style = self.config.vault.link_style
@@ -293,7 +320,9 @@ class Syncer:
 
         issues_json = None
         if full_scan is not None:
-            issues_json = to_json([{"path": i.path, "kind": i.kind, "message": i.message} for i in full_scan.issues])
+            issues_json = to_json(
+                [{"path": i.path, "kind": i.kind, "message": i.message} for i in full_scan.issues]
+            )
         nothing = not (upserts or touched or removed or att_new or att_gone)
         if nothing and not fresh and issues_json in (None, state.scan_issues):
             return False  # a no-op sync writes nothing: no lock on the file, no new generation
@@ -447,7 +476,9 @@ def _touch(con: Any, notes: Iterable[Note]) -> None:
     con.unregister("_touch")
 
 
-def _reresolve(con: Any, resolver: Any, keys: set[str], skip: set[str], link_key: Callable[[str], str]) -> None:
+def _reresolve(
+    con: Any, resolver: Any, keys: set[str], skip: set[str], link_key: Callable[[str], str]
+) -> None:
     """Re-resolve only the links whose lookup key names a note or attachment that appeared,
     disappeared, moved or changed aliases."""
     import pyarrow as pa
@@ -475,10 +506,17 @@ def _reresolve(con: Any, resolver: Any, keys: set[str], skip: set[str], link_key
         return
     con.register(
         "_res",
-        pa.table({"path": pa.array(paths, pa.string()), "ord": pa.array(ords, pa.int32()),
-                  "resolved": pa.array(values, pa.string())}),
+        pa.table(
+            {
+                "path": pa.array(paths, pa.string()),
+                "ord": pa.array(ords, pa.int32()),
+                "resolved": pa.array(values, pa.string()),
+            }
+        ),
     )
-    con.execute("UPDATE links SET resolved = r.resolved FROM _res r WHERE links.path = r.path AND links.ord = r.ord")
+    con.execute(
+        "UPDATE links SET resolved = r.resolved FROM _res r WHERE links.path = r.path AND links.ord = r.ord"
+    )
     con.unregister("_res")
 
 

@@ -56,7 +56,9 @@ def parse_parallel(
     def run_worker() -> None:
         proc = subprocess.Popen(
             [sys.executable, "-m", "mdstore.index.workers"],
-            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
         )
         assert proc.stdin is not None and proc.stdout is not None
         try:
@@ -87,7 +89,9 @@ def parse_parallel(
         t.join()
     # Whatever a failed worker left undone (or never started) is parsed here, one by one.
     for start, part in chunks:
-        results[start : start + len(part)] = [load_note(root, rel, mtime, max_bytes, link_style) for rel, mtime in part]
+        results[start : start + len(part)] = [
+            load_note(root, rel, mtime, max_bytes, link_style) for rel, mtime in part
+        ]
     return results
 
 

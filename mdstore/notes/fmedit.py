@@ -118,19 +118,6 @@ def _block_dumper() -> Any:
 _DUMPER: Any = None
 
 
-def _same(a: Any, b: Any) -> bool:
-    """Equal values of equal types, recursively (1 == True and 1.0 == 1 do not count)."""
-    if isinstance(b, tuple):
-        b = list(b)
-    if type(a) is not type(b):
-        return False
-    if isinstance(a, dict):
-        return a.keys() == b.keys() and all(_same(a[k], b[k]) for k in a)
-    if isinstance(a, list):
-        return len(a) == len(b) and all(_same(x, y) for x, y in zip(a, b, strict=True))
-    return bool(a == b)
-
-
 def set_keys(
     data: bytes,
     set: Mapping[str, Any] | None = None,  # noqa: A002 - the name the write API uses
@@ -384,7 +371,7 @@ def _components(dotted: str) -> tuple[str, ...]:
 def _yaml_load(text: str, path: str) -> tuple[Any, MappingNode | None]:
     cache = getattr(_parsed, "cache", None)
     if cache is not None and text in cache:
-        return cache[text]  # type: ignore[no-any-return]
+        return cache[text]
     result = _yaml_parse(text, path)
     if cache is not None:
         cache[text] = result
@@ -693,6 +680,9 @@ def _to_yaml(value: Any, old: Any, path: str) -> Any:
     raise ValidationError(f"{path}: cannot store a {type(value).__name__} in frontmatter: {value!r}")
 
 
+_YAML_BREAKS = ("\x85", "\u2028", "\u2029")
+
+
 def _yaml_str(value: str, old: Any) -> Any:
     from ruamel.yaml.scalarstring import (
         DoubleQuotedScalarString,
@@ -700,6 +690,10 @@ def _yaml_str(value: str, old: Any) -> Any:
         SingleQuotedScalarString,
     )
 
+    if any(ch in value for ch in _YAML_BREAKS) or not value.isprintable() and "\n" not in value:
+        # Characters YAML reads as line breaks (NEL, LS, PS) or that are not printable only survive
+        # a round trip as escapes, which only double quotes have.
+        return DoubleQuotedScalarString(value)
     single_line = "\n" not in value and "\r" not in value
     if isinstance(old, DoubleQuotedScalarString | SingleQuotedScalarString) and single_line:
         return type(old)(value)

@@ -12,6 +12,8 @@ import os
 import secrets
 from pathlib import Path
 
+from ..index.lock import not_inherited, released
+
 OWNERS = "owners"
 
 
@@ -49,6 +51,7 @@ class OwnerToken:
             except FileNotFoundError:
                 # A cleaner took the staging file for a dead one in the instant before our flock.
                 os.close(fd)
+        not_inherited(fd)  # a forked child must not keep this queue owner "alive" after we die
         self._token, self._fd, self._pid = token, fd, os.getpid()
 
     def close(self) -> None:
@@ -57,6 +60,7 @@ class OwnerToken:
                 os.unlink(self.dir / f"{self._token}.lock")
             except FileNotFoundError:
                 pass
+            released(self._fd)
             os.close(self._fd)
         self._fd = None
         self._token = None

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import itertools
 import os
+import sys
 import threading
 from collections.abc import Collection, Iterable, Iterator, Sequence
 from pathlib import Path
@@ -154,6 +155,31 @@ class _Compiler:
         return self.q.AndNot(self.compile(node), self.q.Term("meta", META_KEY))
 
 
+class _ChildrenDieWithUs:
+    """Whoosh's parallel writer forks worker processes that wait on a queue from this process: if
+    this process is killed they would sleep forever (holding memory and, before the fork guard in
+    index/lock.py, the vault's lock). While a parallel build runs, forked children ask the kernel
+    to kill them when their parent dies (Linux ``PR_SET_PDEATHSIG``)."""
+
+    active = False
+
+    def after_fork_in_child(self) -> None:
+        if not self.active or not sys.platform.startswith("linux"):
+            return
+        try:
+            import ctypes
+            import signal
+
+            libc = ctypes.CDLL(None, use_errno=True)
+            libc.prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+        except (OSError, AttributeError):
+            pass
+
+
+_children_die_with_us = _ChildrenDieWithUs()
+os.register_at_fork(after_in_child=_children_die_with_us.after_fork_in_child)
+
+
 class WhooshBackend:
     """A ``SearchBackend`` on a Whoosh index in ``folder`` (created on the first write)."""
 
@@ -250,17 +276,21 @@ class WhooshBackend:
         # An index of the current schema is replaced atomically (CLEAR drops the old segments in
         # the same commit): readers see the old notes until the new ones are in.
         ix = self._index() if self._meta_doc() is not None else self._fresh()
-        writer = self._writer(ix, procs=self.procs, multisegment=True) if parallel else self._writer(ix)
-        try:
-            for note in itertools.chain(head, iterator):
-                writer.add_document(**_fields(build_document(note)))
-            writer.add_document(**_meta(stamp))
-        except BaseException:
-            writer.cancel()
-            raise
         from whoosh.writing import CLEAR
 
-        writer.commit(mergetype=CLEAR)
+        _children_die_with_us.active = parallel
+        try:
+            writer = self._writer(ix, procs=self.procs, multisegment=True) if parallel else self._writer(ix)
+            try:
+                for note in itertools.chain(head, iterator):
+                    writer.add_document(**_fields(build_document(note)))
+                writer.add_document(**_meta(stamp))
+            except BaseException:
+                writer.cancel()
+                raise
+            writer.commit(mergetype=CLEAR)
+        finally:
+            _children_die_with_us.active = False
 
     # -- reading ------------------------------------------------------------------------------
 
