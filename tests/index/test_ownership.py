@@ -40,7 +40,9 @@ vault.close()
 
 
 def start(script: str, *args: str) -> subprocess.Popen[str]:
-    proc = subprocess.Popen([sys.executable, "-c", script, *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        [sys.executable, "-c", script, *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
     assert proc.stdout is not None
     line = proc.stdout.readline()
     assert line.strip() in ("holding", "ready"), proc.stderr.read() if proc.stderr else line
@@ -113,10 +115,55 @@ def test_cli_reports_busy_in_one_line(vault, tmp_path: Path):
     try:
         out = subprocess.run(
             [sys.executable, "-m", "mdstore", "--vault", str(vault.root), "find"],
-            capture_output=True, text=True, timeout=60, env={"MDSTORE_INDEX_BUSY_TIMEOUT": "0.3", "PATH": ""},
+            capture_output=True,
+            text=True,
+            timeout=60,
+            env={"MDSTORE_INDEX_BUSY_TIMEOUT": "0.3", "PATH": ""},
         )
     finally:
         holder.communicate(timeout=30)
     assert out.returncode == mdstore.IndexBusy.exit_code
     assert out.stderr.startswith("Error: ") and out.stderr.count("\n") == 1
     assert "Traceback" not in out.stderr
+
+
+FORK_AND_HOLD = """
+import os, sys, time
+import mdstore
+from mdstore.index.lock import OwnerLock
+vault = mdstore.open(sys.argv[1])
+lock = OwnerLock(vault.config.state_dir, role="forking-owner")
+lock.acquire(5)
+child = os.fork()
+if child == 0:          # like a Whoosh/multiprocessing worker: outlives its killed parent
+    time.sleep(30)
+    os._exit(0)
+print(child, flush=True)
+time.sleep(30)
+"""
+
+
+def test_a_forked_child_does_not_keep_the_owner_lock(vault):
+    import os
+    import signal
+
+    from mdstore.index.lock import OwnerLock
+
+    proc = subprocess.Popen(
+        [sys.executable, "-c", FORK_AND_HOLD, str(vault.root)], stdout=subprocess.PIPE, text=True
+    )
+    assert proc.stdout is not None
+    child = int(proc.stdout.readline())
+    try:
+        lock = OwnerLock(vault.config.state_dir)
+        assert lock.is_locked()
+        proc.kill()
+        proc.wait(timeout=30)
+        os.kill(child, 0)  # the child is still alive...
+        assert not lock.is_locked(), "...but the dead owner's lock must be free"
+    finally:
+        proc.stdout.close()
+        try:
+            os.kill(child, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
