@@ -239,7 +239,11 @@ class SearchMethods:
             keeper.close()
 
     def _read_rows(self, sql: str) -> list[tuple[Any, ...]]:
-        # Straight to DuckDB: inside a sync, _query() would re-enter the sync that calls us.
+        # Straight to DuckDB: inside a sync, _query() would re-enter the sync that calls us. But when
+        # a daemon owns the index (another process), the file is its: ask it.
+        client = self._client()
+        if client is not None:
+            return list(client.call("_query", (sql, None), {}).rows)
         with self._store.read() as cur:
             cur.execute(sql)
             return list(cur.fetchall())

@@ -229,3 +229,22 @@ def test_status_reports_a_live_daemon(seeded, daemon):
     assert st["running"] and st["pid"] == d.proc.pid and st["backlog"] == 0
     live = open_client(seeded)._client().call("watch_status", (), {})
     assert live["pid"] == d.proc.pid and live["ready"]
+
+
+def test_every_read_method_works_while_the_daemon_owns_the_index(seeded, daemon):
+    # With a 1 s busy timeout, any read that bypassed the daemon and opened DuckDB itself would fail.
+    daemon(env={"MDSTORE_SEARCH_ENGINE": "whoosh"}).wait_ready()
+    vault = mdstore.open(seeded, index={"busy_timeout": 1}, search={"engine": "whoosh"})
+    assert vault._client() is not None
+    assert vault.status()["notes"] == 20 and vault.status()["daemon"]["running"]
+    assert vault.search_status()["search"]["ready"]
+    assert len(vault.find()) == 20 and len(vault.find(text="note")) > 0
+    assert vault.search("note").total > 0
+    assert len(vault.related("n3.md", k=3)) == 3 and len(vault.similar("note", k=3)) == 3
+    for call in (vault.check, vault.tags, vault.tasks, vault.orphans, vault.broken_links):
+        call()
+    vault.backlinks("n3.md")
+    vault.outlinks("n3.md")
+    vault.neighbors("n3.md", depth=2)
+    vault.sql("SELECT count(*) FROM notes")
+    vault.close()
