@@ -45,6 +45,21 @@ def released(fd: int) -> None:
     _held.discard(fd)
 
 
+def flock_held(path: Path) -> bool:
+    """Whether some process holds an flock on ``path`` now (False if the file does not exist)."""
+    try:
+        fd = os.open(path, os.O_RDWR)
+    except FileNotFoundError:
+        return False
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return True
+    finally:
+        os.close(fd)  # closing drops a lock we may have just taken
+    return False
+
+
 class OwnerLock:
     def __init__(self, state_dir: Path, role: str = "mdstore") -> None:
         self.path = state_dir / LOCK_NAME
@@ -132,16 +147,9 @@ class OwnerLock:
         if self._fd is not None:
             return True
         try:
-            fd = os.open(self.path, os.O_RDWR)
+            return flock_held(self.path)
         except OSError:
             return False
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            return True
-        finally:
-            os.close(fd)  # closing drops a lock we may have just taken
-        return False
 
     @contextmanager
     def hold(self, timeout: float) -> Iterator[None]:

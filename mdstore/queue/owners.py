@@ -12,7 +12,7 @@ import os
 import secrets
 from pathlib import Path
 
-from ..index.lock import not_inherited, released
+from ..index.lock import flock_held, not_inherited, released
 
 OWNERS = "owners"
 
@@ -68,17 +68,7 @@ class OwnerToken:
 
 def is_alive(queue_dir: Path, token: str) -> bool:
     """True while the owner of ``token`` holds its lock."""
-    try:
-        fd = os.open(queue_dir / OWNERS / f"{token}.lock", os.O_RDWR)
-    except FileNotFoundError:
-        return False
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except BlockingIOError:
-        return True
-    finally:
-        os.close(fd)
-    return False
+    return flock_held(queue_dir / OWNERS / f"{token}.lock")
 
 
 def remove_dead(queue_dir: Path, keep: str | None = None) -> int:

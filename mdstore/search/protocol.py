@@ -12,6 +12,7 @@ from collections.abc import Collection, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol, runtime_checkable
 
+from mdstore.errors import QueryError
 from mdstore.notes.model import Note
 
 HIGHLIGHT_OPEN = "**"
@@ -157,3 +158,11 @@ class SearchBackend(Protocol):
     def close(self) -> None:
         """Release files and searchers; the object must not be used afterwards."""
         ...
+
+
+def check_search_args(limit: int, offset: int, sort: str) -> None:
+    """The arguments every engine's ``search`` accepts, checked the same way."""
+    if limit < 0 or offset < 0:
+        raise QueryError("limit and offset must not be negative")
+    if sort not in ("score", "mtime", "-mtime"):
+        raise QueryError(f"unknown sort {sort!r}: use 'score', 'mtime' or '-mtime'")

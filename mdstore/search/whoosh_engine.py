@@ -16,10 +16,10 @@ from collections.abc import Collection, Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
-from mdstore.errors import IndexBusy, QueryError
+from mdstore.errors import IndexBusy
 from mdstore.notes.model import Note
 from mdstore.search.documents import META_KEY, SCHEMA_VERSION, SearchDocument, build_document
-from mdstore.search.protocol import SearchHit, SearchResults
+from mdstore.search.protocol import SearchHit, SearchResults, check_search_args
 from mdstore.search.query import (
     TEXT_FIELDS,
     And,
@@ -338,10 +338,7 @@ class WhooshBackend:
         sort: str = "score",
         snippets: bool = True,
     ) -> SearchResults:
-        if limit < 0 or offset < 0:
-            raise QueryError("limit and offset must not be negative")
-        if sort not in ("score", "mtime", "-mtime"):
-            raise QueryError(f"unknown sort {sort!r}: use 'score', 'mtime' or '-mtime'")
+        check_search_args(limit, offset, sort)
         tree = parse_query(query)
         with self._lock:
             searcher = self._current()
