@@ -6,7 +6,7 @@ from __future__ import annotations
 import os
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .config import CONFIG_FILE, STATE_DIR, Config, find_vault_root, load_config
 from .errors import InvalidPath, NoteNotFound, NoteParseError, QueryError, VaultNotFound
@@ -16,6 +16,9 @@ from .index.lock import OwnerLock
 from .index.store import store_for
 from .notes.model import Link, Note, SyncReport
 from .result import Result
+
+if TYPE_CHECKING:
+    from .index.query import Query
 from .search.methods import SearchMethods
 from .watch.methods import WatchMethods
 from .writing import WriteMethods
@@ -172,9 +175,9 @@ class Vault(SearchMethods, WriteMethods, HistoryMethods, WatchMethods):
         (``"status = active"``, ``"priority >= 2"``, ``"#project"``) or ``where={"key": value}`` /
         ``where={"key": (">=", 2)}``. Sort keys: ``"-modified"``, ``["priority", "-due"]``.
         ``modified_by`` / ``committed_after`` / ``committed_before`` use each note's last git commit."""
-        from .index.query import TAGS_SQL, build_query, to_sql
+        from .index.query import to_sql
 
-        q = build_query(
+        q = self._build_query(
             filters,
             where,
             tag,
@@ -182,8 +185,8 @@ class Vault(SearchMethods, WriteMethods, HistoryMethods, WatchMethods):
             limit,
             offset,
             folder=folder,
-            links_to=self._note_path(links_to) if links_to else None,
-            linked_from=self._note_path(linked_from) if linked_from else None,
+            links_to=links_to,
+            linked_from=linked_from,
             modified_after=modified_after,
             modified_before=modified_before,
             created_after=created_after,
@@ -196,7 +199,32 @@ class Vault(SearchMethods, WriteMethods, HistoryMethods, WatchMethods):
         if text is not None:  # ranked by relevance to a search query: see search/methods.py
             return self._find_text(text, q)
         sql, params = to_sql(q)
-        page = self._query(sql, params)
+        return self._with_page_tags(self._query(sql, params))
+
+    def _build_query(
+        self,
+        filters: Sequence[str | Filter],
+        where: Mapping[str, Any] | None,
+        tag: str | Sequence[str] | None,
+        sort: str | Sequence[str] | None,
+        limit: int | None,
+        offset: int,
+        **extra: Any,
+    ) -> Query:
+        """find()'s arguments as a Query (search() builds the same one); note references in
+        ``links_to`` / ``linked_from`` are resolved like wikilinks."""
+        from .index.query import build_query
+
+        for name in ("links_to", "linked_from"):
+            if extra.get(name):
+                extra[name] = self._note_path(extra[name])
+        return build_query(filters, where, tag, sort, limit, offset, **extra)
+
+    def _with_page_tags(self, page: Result) -> Result:
+        """A page of find() rows with decoded frontmatter and each note's tags, fetched for the
+        page only (a per-row subquery over every match cost more than the query itself)."""
+        from .index.query import TAGS_SQL
+
         paths = page.column("path")
         tags = {r[0]: r[1] for r in self._query(TAGS_SQL, [paths]).rows} if paths else {}
         return _with_tags(_decode_frontmatter(page), tags)

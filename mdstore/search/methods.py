@@ -40,6 +40,17 @@ class SearchMethods:
         def _query(self, sql: str, params: Sequence[Any] | Mapping[str, Any] | None = None) -> Result: ...
         def _note_path(self, ref: str) -> str: ...
         def _client(self) -> Any | None: ...
+        def _build_query(
+            self,
+            filters: Sequence[str | Filter],
+            where: Mapping[str, Any] | None,
+            tag: str | Sequence[str] | None,
+            sort: str | Sequence[str] | None,
+            limit: int | None,
+            offset: int,
+            **extra: Any,
+        ) -> Query: ...
+        def _with_page_tags(self, page: Result) -> Result: ...
         def sync(self, paths: Sequence[str] | None = None, *, rebuild: bool = False) -> SyncReport: ...
 
     # -- searching ------------------------------------------------------------------------------
@@ -95,15 +106,11 @@ class SearchMethods:
 
     def _find_text(self, text: str, q: Query) -> Result:
         """``find(text=...)``: find()'s columns for the hits, in relevance order, plus ``score``."""
-        from mdstore.index.query import TAGS_SQL
         from mdstore.search import hybrid
-        from mdstore.vault import _decode_frontmatter, _with_tags
 
         engine = self._current("search")
         rows, hits = hybrid.find_rows(engine, text, q, self._query)
-        paths = [hit.path for hit in hits]
-        tags = {r[0]: r[1] for r in self._query(TAGS_SQL, [paths]).rows} if paths else {}
-        result = _with_tags(_decode_frontmatter(rows), tags)
+        result = self._with_page_tags(rows)
         return Result(
             (*result.columns, "score"),
             [(*row, hit.score) for row, hit in zip(result.rows, hits, strict=True)],
@@ -120,13 +127,9 @@ class SearchMethods:
         **extra: Any,
     ) -> Query:
         """The same ``Query`` that ``find()`` builds from the same arguments."""
-        from mdstore.index.query import build_query
         from mdstore.search.hybrid import sort_keys
 
-        for name in ("links_to", "linked_from"):
-            if extra.get(name):
-                extra[name] = self._note_path(extra[name])
-        return build_query(filters, where, tag, sort_keys(sort), limit, offset, **extra)
+        return self._build_query(filters, where, tag, sort_keys(sort), limit, offset, **extra)
 
     # -- related notes --------------------------------------------------------------------------
 
