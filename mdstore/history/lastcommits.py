@@ -8,8 +8,6 @@ listener remembers the HEAD it recorded (``meta.commits_head``) and does the lea
 - HEAD unchanged: rows of removed notes go; notes new to the index are looked up;
 - HEAD moved: the files changed between the two HEADs plus the new notes are looked up
   (``last_commits_for``); when the old HEAD is gone (history rewritten) everything is redone.
-
-Until the lead adds the table, the listener does nothing (it checks for it once per sync).
 """
 
 from __future__ import annotations
@@ -41,8 +39,6 @@ class LastCommitListener:
         """Bring the table up to date; the caller holds the owner lock."""
         changed, removed = list(changed), list(removed)
         with self.store.write() as con:
-            if not _has_table(con):
-                return
             head = self.history.head()
             rows = con.execute("SELECT value FROM meta WHERE key = ?", [_HEAD_KEY]).fetchall()
             recorded = rows[0][0] if rows else None
@@ -79,13 +75,6 @@ class LastCommitListener:
                 _insert(con, infos)
             con.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", [_HEAD_KEY, head or ""])
             con.execute("COMMIT")
-
-
-def _has_table(con: Any) -> bool:
-    rows = con.execute(
-        "SELECT count(*) FROM information_schema.tables WHERE table_name = 'commits'"
-    ).fetchall()
-    return bool(rows[0][0])
 
 
 def _insert(con: Any, infos: dict[str, CommitInfo]) -> None:

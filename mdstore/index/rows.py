@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from ..notes.model import Link, Note
@@ -240,8 +240,3 @@ def rows_for(notes: Iterable[Note], resolve: Callable[[Link, str], str | None]) 
         rows.add_note(note, resolve)
     return rows
 
-
-def paths_table(paths: Sequence[str]) -> Any:
-    import pyarrow as pa
-
-    return pa.table({"path": pa.array(list(paths), type=pa.string())})

@@ -8,11 +8,12 @@ cannot be read keeps its rows and is reported.
 
 from __future__ import annotations
 
+import itertools
 import logging
 import os
 import time
-from collections.abc import Callable, Iterable, Sequence
-from contextlib import nullcontext
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field, replace
 from typing import Any, Protocol
 
@@ -20,13 +21,16 @@ from ..config import Config
 from ..notes.model import Note, ParseIssue, SyncReport
 from . import schema
 from .lock import OwnerLock
-from .rows import RowSet, created_of, paths_table, rows_for, to_json
+from .rows import COLUMNS, RowSet, created_of, rows_for, to_json
 from .scan import FileStat, IgnoreRules, ScanResult, confirm_gone, scan
 from .store import IndexStore
 
 log = logging.getLogger("mdstore.sync")
 Progress = Callable[[int, int], None]
 _ROWS_PER_INSERT = 1000
+# Up to this many values go to DuckDB as a list parameter (~0.1 ms); more as a registered Arrow
+# table (~2 ms to register, but matched by a hash join instead of value by value).
+_LIST_PARAM_MAX = 64
 
 
 def load_note(
@@ -128,21 +132,15 @@ class Syncer:
                 schema.create_all(con)
                 state.fresh = True
                 return state
-            where = ""
-            params: list[Any] = []
-            if paths is not None:
-                con.register("_want", paths_table(list(paths)))
-                where = " WHERE path IN (SELECT path FROM _want)"
-            for path, mtime, size, hash_ in con.execute(
-                f"SELECT path, mtime, size, hash FROM notes{where}", params
-            ).fetchall():
-                state.notes[path] = (mtime, size, hash_)
-            for path, mtime, size in con.execute(
-                f"SELECT path, mtime, size FROM attachments{where}", params
-            ).fetchall():
-                state.attachments[path] = FileStat(mtime, size)
-            if paths is not None:
-                con.unregister("_want")
+            with _one_of(con, "path", None if paths is None else list(paths)) as (where, params):
+                for path, mtime, size, hash_ in con.execute(
+                    f"SELECT path, mtime, size, hash FROM notes WHERE {where}", params
+                ).fetchall():
+                    state.notes[path] = (mtime, size, hash_)
+                for path, mtime, size in con.execute(
+                    f"SELECT path, mtime, size FROM attachments WHERE {where}", params
+                ).fetchall():
+                    state.attachments[path] = FileStat(mtime, size)
             meta = dict(
                 con.execute(
                     "SELECT key, value FROM meta WHERE key IN ('generation', 'scan_issues')"
@@ -348,16 +346,13 @@ class Syncer:
             con.execute("BEGIN TRANSACTION")
             try:
                 if replaced:
-                    con.register("_gone", paths_table(replaced))
-                    con.execute("DELETE FROM notes WHERE path IN (SELECT path FROM _gone)")
-                    for table in schema.PER_NOTE_TABLES:
-                        con.execute(f"DELETE FROM {table} WHERE path IN (SELECT path FROM _gone)")
-                    con.unregister("_gone")
+                    with _one_of(con, "path", replaced) as (where, params):
+                        for table in ("notes", *schema.PER_NOTE_TABLES):
+                            con.execute(f"DELETE FROM {table} WHERE {where}", params)
                 att_replaced = list(att_gone) + list(att_new)
                 if att_replaced:
-                    con.register("_gone", paths_table(att_replaced))
-                    con.execute("DELETE FROM attachments WHERE path IN (SELECT path FROM _gone)")
-                    con.unregister("_gone")
+                    with _one_of(con, "path", att_replaced) as (where, params):
+                        con.execute(f"DELETE FROM attachments WHERE {where}", params)
                 _insert_all(con, attachment_rows)
                 # Rows are built and inserted a slice at a time to bound memory on big builds.
                 for start in range(0, len(upserts), _ROWS_PER_INSERT):
@@ -366,10 +361,10 @@ class Syncer:
                     _touch(con, touched)
                 if affected and not fresh:
                     _reresolve(con, resolver, affected, {n.path for n in upserts}, link_key)
+                meta = {"generation": str(state.generation + 1), "synced_at": str(time.time())}
                 if issues_json is not None:
-                    _set_meta(con, "scan_issues", issues_json)
-                _set_meta(con, "generation", str(state.generation + 1))
-                _set_meta(con, "synced_at", str(time.time()))
+                    meta["scan_issues"] = issues_json
+                _set_meta(con, meta)
                 con.execute("COMMIT")
             except BaseException:
                 con.execute("ROLLBACK")
@@ -402,19 +397,20 @@ class Syncer:
         notes: dict[str, list[str]] = {}
         attachments: set[str] = set()
         if keys and not (fresh and not state.notes):
-            con.register("_keys", _keys_table(keys))
-            for path, kind in con.execute(
-                "SELECT path, 'n' FROM notes WHERE key IN (SELECT key FROM _keys) "
-                "UNION SELECT path, 'n' FROM aliases WHERE key IN (SELECT key FROM _keys) "
-                "UNION SELECT path, 'a' FROM attachments WHERE key IN (SELECT key FROM _keys)"
-            ).fetchall():
+            with _one_of(con, "key", sorted(keys)) as (where, params):
+                found = con.execute(
+                    f"SELECT path, 'n' FROM notes WHERE {where} "
+                    f"UNION SELECT path, 'n' FROM aliases WHERE {where} "
+                    f"UNION SELECT path, 'a' FROM attachments WHERE {where}",
+                    params * 3,
+                ).fetchall()
+            for path, kind in found:
                 if path in gone:
                     continue
                 if kind == "n":
                     notes[path] = []
                 else:
                     attachments.add(path)
-            con.unregister("_keys")
             for path, aliases in _aliases_of(con, list(notes)).items():
                 notes[path] = aliases
         for note in upserts:
@@ -423,31 +419,52 @@ class Syncer:
         return LinkResolver(notes.items(), attachments)
 
 
+_names = itertools.count()
+
+
+@contextmanager
+def _one_of(con: Any, column: str, values: list[str] | None) -> Iterator[tuple[str, list[Any]]]:
+    """A condition "``column`` is one of ``values``" (always true for None) and its parameters."""
+    if values is None:
+        yield "true", []
+    elif len(values) <= _LIST_PARAM_MAX:
+        yield f"list_contains(?, {column})", [values]
+    else:
+        import pyarrow as pa
+
+        name = f"_values{next(_names)}"
+        con.register(name, pa.table({"v": pa.array(values, pa.string())}))
+        try:
+            yield f"{column} IN (SELECT v FROM {name})", []
+        finally:
+            con.unregister(name)
+
+
 def _aliases_of(con: Any, paths: list[str]) -> dict[str, list[str]]:
     if not paths:
         return {}
-    con.register("_who", paths_table(paths))
-    rows = con.execute("SELECT path, alias FROM aliases WHERE path IN (SELECT path FROM _who)").fetchall()
-    con.unregister("_who")
+    with _one_of(con, "path", paths) as (where, params):
+        rows = con.execute(f"SELECT path, alias FROM aliases WHERE {where}", params).fetchall()
     out: dict[str, list[str]] = {}
     for path, alias in rows:
         out.setdefault(path, []).append(alias)
     return out
 
 
-def _keys_table(keys: set[str]) -> Any:
-    import pyarrow as pa
-
-    return pa.table({"key": pa.array(sorted(keys), pa.string())})
-
-
 def _insert_all(con: Any, rows: RowSet) -> None:
-    from .rows import COLUMNS
-
     for table, cols in COLUMNS.items():
-        if rows.count(table) == 0:
+        count = rows.count(table)
+        if count == 0:
             continue
         names = ", ".join(name for name, _ in cols)
+        if count <= _LIST_PARAM_MAX:
+            # A few rows: one parameterised VALUES insert beats building and registering Arrow.
+            marks = "(" + ", ".join("?" * len(cols)) + ")"
+            columns = [rows.cols[table][name] for name, _ in cols]
+            flat = [value for row in zip(*columns, strict=True) for value in row]
+            values = ", ".join([marks] * count)
+            con.execute(f"INSERT INTO {table} ({names}) VALUES {values}", flat)
+            continue
         con.register("_rows", rows.arrow(table))
         con.execute(f"INSERT INTO {table} ({names}) SELECT {names} FROM _rows")
         con.unregister("_rows")
@@ -485,12 +502,10 @@ def _reresolve(
 
     from ..notes.model import Link
 
-    con.register("_keys", pa.table({"key": pa.array(sorted(keys), pa.string())}))
-    rows = con.execute(
-        "SELECT path, ord, kind, target, anchor, alias, resolved FROM links "
-        "WHERE key IN (SELECT key FROM _keys)"
-    ).fetchall()
-    con.unregister("_keys")
+    with _one_of(con, "key", sorted(keys)) as (where, params):
+        rows = con.execute(
+            f"SELECT path, ord, kind, target, anchor, alias, resolved FROM links WHERE {where}", params
+        ).fetchall()
     paths: list[str] = []
     ords: list[int] = []
     values: list[str | None] = []
@@ -520,5 +535,6 @@ def _reresolve(
     con.unregister("_res")
 
 
-def _set_meta(con: Any, key: str, value: str) -> None:
-    con.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", [key, value])
+def _set_meta(con: Any, values: dict[str, str]) -> None:
+    marks = ", ".join(["(?, ?)"] * len(values))
+    con.execute(f"INSERT OR REPLACE INTO meta VALUES {marks}", [x for item in values.items() for x in item])

@@ -5,23 +5,31 @@ held. Each *part* (the engine, the related-notes model) stores the DuckDB genera
 the same commit as its data, so a part whose stamp differs from the generation missed something — a
 crash between the two writes, a vault synced with ``engine = "none"``, a deleted folder — and is
 repaired by comparing its ``path → hash`` with DuckDB's and applying only the difference.
+
+Small syncs hold their changes back (``backlog.py``): the parts catch up in one commit when this
+process searches, after a quiet moment, or at close, so a one-note write does not pay for an
+engine commit.
 """
 
 from __future__ import annotations
 
+import atexit
 import json
 import logging
 import os
 import shutil
 import threading
 import time
+import weakref
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Any, Protocol
 
 from mdstore.config import Config
-from mdstore.errors import BackendUnavailable, MdstoreError
+from mdstore.errors import BackendUnavailable, IndexBusy, MdstoreError
+from mdstore.index.lock import OwnerLock
 from mdstore.notes.model import Note
+from mdstore.search.backlog import DEFER_LIMIT, FLUSH_MAX_LAG, FLUSH_QUIET, Backlog
 from mdstore.search.protocol import SearchBackend
 from mdstore.search.tfidf import TfidfModel
 
@@ -88,15 +96,21 @@ class _ModelPart:
 class SearchIndex:
     """The search side of one vault: engine and TF-IDF model under ``.mdstore/search/``.
 
-    ``rows`` reads DuckDB directly (inside a sync the Vault's own read path would re-enter it).
+    ``rows`` reads DuckDB directly (inside a sync the Vault's own read path would re-enter it);
+    ``lock`` is the vault's owner lock, which every write to a part happens under.
     Opening is lazy: nothing heavy is imported until a part is used.
     """
 
-    def __init__(self, config: Config, rows: Rows) -> None:
+    def __init__(self, config: Config, rows: Rows, lock: OwnerLock) -> None:
         self.config = config
         self.settings = config.search
         self.folder = config.state_dir / SEARCH_DIR
         self.rows = rows
+        self.lock = lock
+        self._backlogs: dict[str, Backlog] = {}  # part label → changes held back from it
+        self._timer: threading.Timer | None = None
+        self._last_hold = 0.0  # time.monotonic() of the last sync held back
+        self._pid = os.getpid()
         self._engine: SearchBackend | None = None
         self._model: TfidfModel | None = None
         self._mutex = threading.RLock()
@@ -156,7 +170,9 @@ class SearchIndex:
         return _ModelPart(self.model())
 
     def close(self) -> None:
+        self.flush(timeout=self.config.index.busy_timeout)
         with self._mutex:
+            self._cancel_timer()
             if self._model is not None:
                 self._model.flush()
             if self._engine is not None:
@@ -169,9 +185,10 @@ class SearchIndex:
     def on_synced(
         self, upserts: Sequence[Note], removed: Sequence[str], generation: int, fresh: bool
     ) -> None:
-        """Apply one sync's changes to every part. A part that fails is logged and left behind
-        (its stamp says so): the sync that already committed DuckDB does not fail for it, and the
-        next sync or search repairs it or raises the error where it can be acted on."""
+        """Apply one sync's changes to every part, or hold a small one back (``backlog.py``).
+        A part that fails is logged and left behind (its stamp says so): the sync that already
+        committed DuckDB does not fail for it, and the next sync or search repairs it or raises
+        the error where it can be acted on."""
         with self._mutex:
             try:
                 parts = self._parts()
@@ -180,11 +197,135 @@ class SearchIndex:
                 return
             for part in parts:
                 try:
-                    self._follow(part, upserts, removed, generation, fresh)
+                    if self._hold_back(part, upserts, removed, generation, fresh):
+                        continue
+                    if self._backlogs.get(part.label) is not None:
+                        self._catch_up(part, upserts, removed, generation, fresh)
+                    else:
+                        self._follow(part, upserts, removed, generation, fresh)
                 except Exception as exc:  # noqa: BLE001 - see the docstring
+                    self._backlogs.pop(part.label, None)
                     self._failed(part.label, exc)
             self.last_error = None if not self._errors else "; ".join(self._errors)
             self._errors.clear()
+
+    def _hold_back(
+        self, part: _Part, upserts: Sequence[Note], removed: Sequence[str], generation: int, fresh: bool
+    ) -> bool:
+        """Add a small sync to the part's backlog instead of applying it; False when it must be
+        applied now (a rebuild, a big change, a part that another writer moved meanwhile)."""
+        if fresh:
+            return False
+        backlog = self._backlogs.get(part.label)
+        size = len(upserts) + len(removed)
+        if backlog is None:
+            if size > DEFER_LIMIT or part.stamp() != generation - 1:
+                return False
+            backlog = self._backlogs[part.label] = Backlog(generation, generation, time.monotonic())
+        elif not backlog.follows(generation) or len(backlog) + size > DEFER_LIMIT:
+            return False
+        backlog.add(upserts, removed, generation)
+        self._schedule_flush()
+        return True
+
+    def _catch_up(
+        self, part: _Part, upserts: Sequence[Note], removed: Sequence[str], generation: int, fresh: bool
+    ) -> None:
+        """A sync that cannot be held back while a backlog exists: both go in one write."""
+        backlog = self._backlogs[part.label]
+        if fresh:
+            del self._backlogs[part.label]
+            self._follow(part, upserts, removed, generation, fresh)
+            return
+        if backlog.follows(generation):
+            backlog.add(upserts, removed, generation)
+        self._apply_backlog(part)  # a broken chain is repaired from DuckDB, this sync included
+
+    def pending(self, label: str | None = None) -> int:
+        """Changes held back from one part (or from all parts)."""
+        with self._mutex:
+            if label is not None:
+                backlog = self._backlogs.get(label)
+                return 0 if backlog is None else len(backlog)
+            return sum(len(backlog) for backlog in self._backlogs.values())
+
+    def flush(self, labels: Sequence[str] | None = None, timeout: float = 0.0) -> bool:
+        """Apply the held-back changes of ``labels`` (all parts by default) under the owner lock,
+        waiting for it at most ``timeout`` seconds. False if the lock could not be had (the
+        backlog stays; the timer, or a repair anywhere, catches up later)."""
+        if os.getpid() != self._pid:
+            return True  # a forked child: the backlog belongs to the parent
+        wanted = list(self._backlogs) if labels is None else [lb for lb in labels if lb in self._backlogs]
+        if not wanted:
+            return True
+        try:
+            self.lock.acquire(timeout)
+        except IndexBusy:
+            return False
+        try:
+            with self._mutex:
+                for label in wanted:
+                    if label not in self._backlogs:
+                        continue  # a sync of another thread applied it meanwhile
+                    try:
+                        self._apply_backlog(self.part(label))
+                    except Exception as exc:  # noqa: BLE001 - the stamp makes it repaired later
+                        self._backlogs.pop(label, None)
+                        self._failed(label, exc)
+                self.last_error = None if not self._errors else "; ".join(self._errors)
+                self._errors.clear()
+        finally:
+            self.lock.release()
+        return True
+
+    def _apply_backlog(self, part: _Part) -> None:
+        """Bring ``part`` to DuckDB's generation: the backlog in one write when nothing came
+        between, else a repair by hashes (which reuses the backlog's parsed notes). Owner lock held."""
+        backlog = self._backlogs.pop(part.label)
+        generation = self.generation()
+        stamp = part.stamp()
+        if stamp == generation:
+            return  # another process repaired it meanwhile
+        if stamp == backlog.first - 1 and backlog.last == generation:
+            part.apply(backlog.upserts(), backlog.removed(), generation)
+        else:
+            self.repair(part, generation, given=backlog.upserts())
+        if isinstance(part, _ModelPart):
+            self._maybe_refit(part.model, generation)
+
+    def _schedule_flush(self) -> None:
+        """Arm the timer that applies the backlogs once syncs pause (``FLUSH_QUIET``)."""
+        self._last_hold = time.monotonic()
+        if self._timer is None:
+            self._start_timer(FLUSH_QUIET)
+        _with_backlog.add(self)
+
+    def _start_timer(self, delay: float) -> None:
+        timer = threading.Timer(delay, self._on_timer)
+        timer.daemon = True
+        self._timer = timer
+        timer.start()
+
+    def _cancel_timer(self) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+
+    def _on_timer(self) -> None:
+        with self._mutex:
+            self._timer = None
+            if not self._backlogs:
+                return
+            now = time.monotonic()
+            oldest = min(backlog.since for backlog in self._backlogs.values())
+            quiet = now - self._last_hold
+            if quiet < FLUSH_QUIET and now - oldest < FLUSH_MAX_LAG:
+                self._start_timer(min(FLUSH_QUIET - quiet, FLUSH_MAX_LAG - (now - oldest)))
+                return
+        if not self.flush(timeout=0.0):  # a write is going on: try again after the next pause
+            with self._mutex:
+                if self._timer is None and self._backlogs:
+                    self._start_timer(FLUSH_QUIET)
 
     def _failed(self, label: str, exc: Exception) -> None:
         log.warning("the %s index was not updated by this sync (repaired later): %s", label, exc)
@@ -254,6 +395,7 @@ class SearchIndex:
     def rebuild_all(self, generation: int) -> int:
         """Rebuild every part from the indexed notes' files (``reindex_search``); owner lock held."""
         with self._mutex:
+            self._backlogs.clear()
             for name in ("whoosh", "tantivy"):  # an index of an engine no longer chosen is dead weight
                 if name != self.engine_name:
                     shutil.rmtree(self.folder / name, ignore_errors=True)
@@ -294,6 +436,21 @@ class SearchIndex:
             return dict(json.loads((self.folder / BUILDING_FILE).read_text(encoding="utf-8")))
         except (OSError, ValueError):
             return None
+
+
+_with_backlog: weakref.WeakSet[SearchIndex] = weakref.WeakSet()
+
+
+@atexit.register
+def _flush_at_exit() -> None:
+    """A program that never closed its vault still leaves the search side current (else the next
+    search there would repair it). Registered after the index store's own exit hook, so it runs
+    while the DuckDB connection can still be opened."""
+    for keeper in list(_with_backlog):
+        try:
+            keeper.flush(timeout=keeper.config.index.busy_timeout)
+        except Exception as exc:  # noqa: BLE001 - at exit: the stamp repairs it next time
+            log.warning("search changes not applied at exit (repaired at next search): %s", exc)
 
 
 def folder_bytes(folder: Path) -> int:

@@ -195,6 +195,9 @@ class SearchMethods:
         from mdstore.search.indexer import folder_bytes
 
         keeper = self._search_index()
+        if keeper.pending():
+            with self._owner_lock("update the search index"):
+                keeper.flush(timeout=self.config.index.busy_timeout)
         generation = keeper.generation() if self._store.exists else None
         info: dict[str, Any] = {"engine": keeper.engine_name, "generation": generation}
         building = keeper.building()
@@ -231,7 +234,7 @@ class SearchMethods:
         if keeper is None:
             from mdstore.search.indexer import SearchIndex
 
-            keeper = SearchIndex(self.config, self._read_rows)
+            keeper = SearchIndex(self.config, self._read_rows, self._lock)
             self._search_keeper = keeper
             self._closers.append(self._close_search)
         return keeper
@@ -264,6 +267,9 @@ class SearchMethods:
         first when it is behind — unless another process holds the owner lock and the part has an
         index already (it is then being updated: serve what is there)."""
         keeper = self._search_index()
+        if keeper.pending(label):  # this process's own recent writes, held back: apply them now
+            with self._owner_lock("update the search index"):
+                keeper.flush([label], timeout=self.config.index.busy_timeout)
         part = keeper.part(label)
         stamp = part.stamp()
         # Reading the generation costs a DuckDB query; while the index files are untouched
