@@ -194,6 +194,10 @@ class SearchMethods:
         a cold build in progress (``vault.status()`` merges this)."""
         from mdstore.search.indexer import folder_bytes
 
+        client = self._client()
+        if client is not None:  # the daemon's parts, after it applied what it held back
+            status: dict[str, Any] = client.call("search_status", (), {})
+            return status
         keeper = self._search_index()
         if keeper.pending():
             with self._owner_lock("update the search index"):
@@ -281,6 +285,10 @@ class SearchMethods:
         generation = int(row["value"]) if row else 0
         if stamp == generation:
             keeper.verified[label] = (_files_signature(self._store.path), stamp)
+        elif (client := self._client()) is not None:
+            # The daemon owns the index and may hold its last syncs back from the part: it
+            # catches the part up now, so a write made through it is found here at once.
+            client.call("_catch_up_search", (label,), {})
         else:
             if stamp is None or not self._lock.is_locked() or self._lock.held:
                 with self._owner_lock(
@@ -290,6 +298,11 @@ class SearchMethods:
                     if part.stamp() != generation:
                         keeper.repair(part, generation)
         return part.engine if label == "search" else part.model  # type: ignore[attr-defined]
+
+    def _catch_up_search(self, label: str) -> None:
+        """Bring the engine (``"search"``) or model (``"related"``) up to the index's generation
+        (served by the daemon to the processes that read its parts' files)."""
+        self._current(label)
 
     @contextmanager
     def _owner_lock(self, doing: str) -> Iterator[None]:

@@ -37,6 +37,7 @@ SERVED = frozenset(
         "tasks",
         "search",
         "search_status",
+        "_catch_up_search",
         "related",
         "similar",
         "suggest",

@@ -109,6 +109,23 @@ def test_read_your_writes_through_the_daemon(seeded, daemon):
     vault.close()
 
 
+def test_search_finds_a_write_made_through_the_daemon_at_once(seeded, daemon):
+    """The daemon holds small syncs back from the search side; a client's search makes it catch
+    up first, so the client finds its own write (and related notes know it) immediately."""
+    daemon(env={"MDSTORE_SEARCH_ENGINE": "whoosh"}).wait_ready()
+    vault = mdstore.open(seeded, search={"engine": "whoosh"})
+    try:
+        for i in range(3):
+            vault.update("n3.md", body=f"# N3\nZeppelin number z{i}q.\n")
+            assert vault.search(f"z{i}q").paths() == ["n3.md"]
+            if i:
+                assert vault.search(f"z{i - 1}q").total == 0
+        status = vault.search_status()
+        assert status["search"]["ready"] and status["related"]["ready"]
+    finally:
+        vault.close()
+
+
 def test_another_process_sees_a_new_note_quickly(seeded, daemon):
     daemon().wait_ready()
     waiter = client_proc("await_note", str(seeded), "late.md", "30")
