@@ -4,8 +4,9 @@ never row by row), and typing values for the ``properties`` table."""
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import json
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Collection, Iterable, Mapping
 from typing import Any
 
 from ..notes.model import Link, Note
@@ -29,6 +30,7 @@ COLUMNS: dict[str, list[tuple[str, str]]] = {
         ("frontmatter_format", "string"),
         ("body", "string"),
         ("error", "string"),
+        ("digests", "string"),
     ],
     "properties": [
         ("path", "string"),
@@ -168,16 +170,38 @@ class RowSet:
         schema = pa.schema([(name, types[kind]) for name, kind in COLUMNS[table]])
         return pa.table(self.cols[table], schema=schema)
 
-    def add_note(self, note: Note, resolve: Callable[[Link, str], str | None]) -> None:
-        from ..notes.links import link_key
-        from ..notes.values import flatten
-
+    def add_note(
+        self,
+        note: Note,
+        resolve: Callable[[Link, str], str | None],
+        digests: Mapping[str, str] | None = None,
+        skip: Collection[str] = (),
+    ) -> None:
+        """The note's row and its rows in the per-note tables, except the tables in ``skip`` (their
+        rows in the index are already these). ``digests`` are the note's ``table_digests`` when
+        the caller computed them already; they are stored in ``notes.digests``."""
         p = note.path
-        folder = p.rpartition("/")[0]
+        tables = note_tables(note)
+        if digests is None:
+            digests = {table: digest(rows) for table, rows in tables.items()}
+        for table, rows in tables.items():
+            if table in skip:
+                continue
+            if table == "links":
+                for link, (ord_, line, kind, target, anchor, alias, lookup) in zip(
+                    note.links, rows, strict=True
+                ):
+                    resolved = None if link.kind == "url" else resolve(link, p)
+                    self.add("links", p, ord_, line, kind, target, anchor, alias, resolved, lookup)
+                continue
+            for row in rows:
+                self.add(table, p, *row)
+        from ..notes.links import link_key
+
         self.add(
             "notes",
             p,
-            folder,
+            p.rpartition("/")[0],
             note.name,
             link_key(p),
             note.title,
@@ -191,40 +215,8 @@ class RowSet:
             note.frontmatter_format,
             note.body,
             note.error,
+            json.dumps(digests, sort_keys=True),
         )
-        if isinstance(note.frontmatter, dict):
-            for key, idx, value in flatten(note.frontmatter):
-                self.add("properties", p, key, idx, *typed(value), "frontmatter", None)
-        # A field written on a task belongs to the task (tasks.fields), not to the note.
-        task_fields = {(f.key, f.line) for t in note.tasks for f in t.fields}
-        for f in note.fields:
-            if (f.key, f.line) not in task_fields:
-                self.add("properties", p, f.key, None, *typed(f.value), "inline", f.line)
-        for tag in note.tags:
-            self.add("tags", p, tag)
-        for alias in note.aliases:
-            self.add("aliases", p, alias, link_key(alias))
-        for ord_, link in enumerate(note.links):
-            resolved = None if link.kind == "url" else resolve(link, p)
-            lookup = None if link.kind == "url" else link_key(link.target)
-            self.add(
-                "links", p, ord_, link.line, link.kind, link.target, link.anchor, link.alias, resolved, lookup
-            )
-        for h in note.headings:
-            self.add("headings", p, h.level, h.text, h.line)
-        for t in note.tasks:
-            fields = {f.key: f.value for f in t.fields}
-            self.add(
-                "tasks", p, t.line, t.status, t.done, t.text, t.section, to_json(fields) if fields else None
-            )
-        for block in note.block_ids:
-            self.add("blocks", p, block)
-        if note.error:
-            from ..notes.parse import parse_issue
-
-            issue = parse_issue(note)
-            if issue is not None:
-                self.add("parse_errors", p, issue.kind, issue.message)
 
     def add_attachment(self, path: str, stat: FileStat) -> None:
         folder, _, base = path.rpartition("/")
@@ -234,9 +226,76 @@ class RowSet:
         self.add("attachments", path, folder, base, link_key(path), ext, stat.size, stat.mtime)
 
 
-def rows_for(notes: Iterable[Note], resolve: Callable[[Link, str], str | None]) -> RowSet:
+def note_tables(note: Note) -> dict[str, list[tuple[Any, ...]]]:
+    """The note's rows in each per-note table, without the ``path`` column; ``links`` rows also
+    lack ``resolved`` (it depends on the other notes): (ord, line, kind, target, anchor, alias, key)."""
+    from ..notes.links import link_key
+    from ..notes.values import flatten
+
+    properties: list[tuple[Any, ...]] = []
+    if isinstance(note.frontmatter, dict):
+        for key, idx, value in flatten(note.frontmatter):
+            properties.append((key, idx, *typed(value), "frontmatter", None))
+    # A field written on a task belongs to the task (tasks.fields), not to the note.
+    task_fields = {(f.key, f.line) for t in note.tasks for f in t.fields}
+    for f in note.fields:
+        if (f.key, f.line) not in task_fields:
+            properties.append((f.key, None, *typed(f.value), "inline", f.line))
+    tasks = []
+    for t in note.tasks:
+        fields = {f.key: f.value for f in t.fields}
+        tasks.append((t.line, t.status, t.done, t.text, t.section, to_json(fields) if fields else None))
+    errors: list[tuple[Any, ...]] = []
+    if note.error:
+        from ..notes.parse import parse_issue
+
+        issue = parse_issue(note)
+        if issue is not None:
+            errors.append((issue.kind, issue.message))
+    return {
+        "properties": properties,
+        "tags": [(tag,) for tag in note.tags],
+        "aliases": [(alias, link_key(alias)) for alias in note.aliases],
+        "links": [
+            (
+                ord_,
+                link.line,
+                link.kind,
+                link.target,
+                link.anchor,
+                link.alias,
+                None if link.kind == "url" else link_key(link.target),
+            )
+            for ord_, link in enumerate(note.links)
+        ],
+        "headings": [(h.level, h.text, h.line) for h in note.headings],
+        "tasks": tasks,
+        "blocks": [(block,) for block in note.block_ids],
+        "parse_errors": errors,
+    }
+
+
+def digest(rows: list[tuple[Any, ...]]) -> str:
+    """A short fingerprint of one table's rows for one note: equal rows, equal digest."""
+    return hashlib.blake2b(repr(rows).encode("utf-8", "surrogatepass"), digest_size=8).hexdigest()
+
+
+def table_digests(note: Note) -> dict[str, str]:
+    return {table: digest(rows) for table, rows in note_tables(note).items()}
+
+
+def rows_for(
+    notes: Iterable[Note],
+    resolve: Callable[[Link, str], str | None],
+    unchanged: Mapping[str, tuple[Mapping[str, str], Collection[str]]] | None = None,
+) -> RowSet:
+    """Rows of ``notes``; ``unchanged`` maps a path to (its digests, tables to leave alone)."""
     rows = RowSet()
     for note in notes:
-        rows.add_note(note, resolve)
+        known = unchanged.get(note.path) if unchanged else None
+        if known is None:
+            rows.add_note(note, resolve)
+        else:
+            rows.add_note(note, resolve, digests=known[0], skip=known[1])
     return rows
 

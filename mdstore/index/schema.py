@@ -4,7 +4,7 @@ an index with another version is rebuilt from the files at next open."""
 
 from __future__ import annotations
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 
 TABLES: dict[str, str] = {
     "meta": """
@@ -14,7 +14,7 @@ TABLES: dict[str, str] = {
             path TEXT PRIMARY KEY, folder TEXT, name TEXT, key TEXT, title TEXT,
             size BIGINT, mtime DOUBLE, modified TIMESTAMP, created TIMESTAMP,
             hash TEXT, words INTEGER, frontmatter JSON, frontmatter_format TEXT,
-            body TEXT, error TEXT)""",
+            body TEXT, error TEXT, digests JSON)""",
     "properties": """
         CREATE TABLE properties (
             path TEXT, key TEXT, idx INTEGER, type TEXT,

@@ -21,7 +21,7 @@ from ..config import Config
 from ..notes.model import Note, ParseIssue, SyncReport
 from . import schema
 from .lock import OwnerLock
-from .rows import COLUMNS, RowSet, created_of, rows_for, to_json
+from .rows import COLUMNS, RowSet, created_of, rows_for, table_digests, to_json
 from .scan import FileStat, IgnoreRules, ScanResult, confirm_gone, scan
 from .store import IndexStore
 
@@ -326,11 +326,18 @@ class Syncer:
             return False  # a no-op sync writes nothing: no lock on the file, no new generation
 
         with self.store.write() as con:
+            # Per-note tables whose rows for a changed note are what the index holds already (a
+            # frontmatter edit leaves tags, links, headings... alone) are not rewritten.
+            unchanged = _unchanged_tables(con, [n for n in upserts if n.path in state.notes])
+            skip = {path: tables for path, (_, tables) in unchanged.items()}
             # Keys of names that appeared, vanished, moved or changed aliases: links with these keys
             # elsewhere in the vault may now resolve differently.
             affected: set[str] = set()
-            old_aliases = _aliases_of(con, [n.path for n in upserts if n.path in state.notes] + removed)
+            alias_changes = [n.path for n in upserts if "aliases" not in skip.get(n.path, ())]
+            old_aliases = _aliases_of(con, [p for p in alias_changes if p in state.notes] + removed)
             for note in upserts:
+                if note.path not in alias_changes:
+                    continue
                 before = old_aliases.get(note.path)
                 if note.path not in state.notes or sorted(before or []) != sorted(note.aliases):
                     affected |= name_keys(note.path, list(note.aliases) + list(before or []))
@@ -338,16 +345,19 @@ class Syncer:
                 affected |= name_keys(rel, old_aliases.get(rel, []))
             for rel in list(att_gone) + [r for r in att_new if r not in state.attachments]:
                 affected |= name_keys(rel, [])
-            resolver = self._resolver(con, state, upserts, removed, att_new, att_gone, affected, fresh)
+            relinked = [n for n in upserts if "links" not in skip.get(n.path, ())]
+            resolver = self._resolver(
+                con, state, upserts, relinked, removed, att_new, att_gone, affected, fresh
+            )
             attachment_rows = RowSet()
             for rel, stat in att_new.items():
                 attachment_rows.add_attachment(rel, stat)
-            replaced = [n.path for n in upserts] + removed
             con.execute("BEGIN TRANSACTION")
             try:
-                if replaced:
-                    with _one_of(con, "path", replaced) as (where, params):
-                        for table in ("notes", *schema.PER_NOTE_TABLES):
+                for table in ("notes", *schema.PER_NOTE_TABLES):
+                    replaced = [n.path for n in upserts if table not in skip.get(n.path, ())]
+                    if replaced or removed:
+                        with _one_of(con, "path", replaced + removed) as (where, params):
                             con.execute(f"DELETE FROM {table} WHERE {where}", params)
                 att_replaced = list(att_gone) + list(att_new)
                 if att_replaced:
@@ -356,11 +366,12 @@ class Syncer:
                 _insert_all(con, attachment_rows)
                 # Rows are built and inserted a slice at a time to bound memory on big builds.
                 for start in range(0, len(upserts), _ROWS_PER_INSERT):
-                    _insert_all(con, rows_for(upserts[start : start + _ROWS_PER_INSERT], resolver.resolve))
+                    chunk = upserts[start : start + _ROWS_PER_INSERT]
+                    _insert_all(con, rows_for(chunk, resolver.resolve, unchanged))
                 if touched:
                     _touch(con, touched)
                 if affected and not fresh:
-                    _reresolve(con, resolver, affected, {n.path for n in upserts}, link_key)
+                    _reresolve(con, resolver, affected, {n.path for n in relinked}, link_key)
                 meta = {"generation": str(state.generation + 1), "synced_at": str(time.time())}
                 if issues_json is not None:
                     meta["scan_issues"] = issues_json
@@ -376,6 +387,7 @@ class Syncer:
         con: Any,
         state: _State,
         upserts: list[Note],
+        relinked: list[Note],
         removed: list[str],
         att_new: dict[str, FileStat],
         att_gone: list[str],
@@ -385,12 +397,13 @@ class Syncer:
         """A LinkResolver over just the files that the links in question can resolve to.
 
         A link can only resolve to a file whose name keys contain the link's key (notes/links.py),
-        so the candidates are the files holding any key of the new links or of the affected names;
-        the cost follows the size of the change, not of the vault."""
+        so the candidates are the files holding any key of the new links (those of ``relinked``,
+        the notes whose links are rewritten) or of the affected names; the cost follows the size
+        of the change, not of the vault."""
         from ..notes.links import LinkResolver, link_key
 
         keys = set(affected)
-        for note in upserts:
+        for note in relinked:
             keys.update(link_key(link.target) for link in note.links if link.kind != "url")
         keys.discard("")
         gone = set(removed) | {n.path for n in upserts} | set(att_gone)
@@ -438,6 +451,23 @@ def _one_of(con: Any, column: str, values: list[str] | None) -> Iterator[tuple[s
             yield f"{column} IN (SELECT v FROM {name})", []
         finally:
             con.unregister(name)
+
+
+def _unchanged_tables(con: Any, notes: list[Note]) -> dict[str, tuple[dict[str, str], frozenset[str]]]:
+    """For notes already indexed: path → (their new table digests, the per-note tables whose
+    stored digest is the same, i.e. whose rows need no rewrite)."""
+    if not notes:
+        return {}
+    import json
+
+    with _one_of(con, "path", [n.path for n in notes]) as (where, params):
+        stored = dict(con.execute(f"SELECT path, digests FROM notes WHERE {where}", params).fetchall())
+    out: dict[str, tuple[dict[str, str], frozenset[str]]] = {}
+    for note in notes:
+        before = json.loads(stored[note.path]) if stored.get(note.path) else {}
+        now = table_digests(note)
+        out[note.path] = (now, frozenset(t for t, d in now.items() if before.get(t) == d))
+    return out
 
 
 def _aliases_of(con: Any, paths: list[str]) -> dict[str, list[str]]:

@@ -187,3 +187,30 @@ def test_sync_report_seconds_and_generation(make_vault):
     (vault.root / "New.md").write_text("# new\n")
     vault.sync()
     assert int(vault.status()["generation"]) == g1 + 1
+
+
+def test_edits_that_change_some_tables_give_the_rebuilt_index(make_vault):
+    """Re-indexing an edited note rewrites only the per-note tables whose rows changed
+    (notes.digests); every kind of edit must still end in exactly the rebuilt index."""
+    vault = make_vault(
+        {
+            "Alpha.md": "---\naliases: [First]\ntags: [a]\nstatus: x\n---\n# Alpha\n[[Beta]] [[Self]] #inline\n- [ ] task\n",
+            "Beta.md": "# Beta\nSee [[First]] and [[Alpha#Alpha]] and [[Third]].\n",
+        }
+    )
+    vault.sync()
+    steps = [
+        {"set": {"status": "y"}},  # properties only
+        {"set": {"tags": ["a", "b"]}},  # properties and tags
+        {"set": {"aliases": ["Third", "Self"]}},  # aliases: links elsewhere and its own re-resolve
+        {"body": "# Alpha renamed\n[[Beta]] [[Self]] #inline\n- [x] task\n"},  # headings and tasks
+        {"body": "# Alpha renamed\nno links now ^blk\n"},  # links, tags, tasks and blocks go
+        {"unset": ["aliases"]},
+    ]
+    for step in steps:
+        vault.update("Alpha.md", **step)
+        incremental = dump_index(vault)
+        vault.sync(rebuild=True)
+        assert dump_index(vault) == incremental, step
+    resolved = {r["target"]: r["resolved"] for r in vault.outlinks("Beta.md")}
+    assert resolved == {"First": None, "Alpha": "Alpha.md", "Third": None}
