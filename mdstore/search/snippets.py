@@ -9,8 +9,9 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
+from functools import lru_cache
 
-from mdstore.search.analysis import analyse_word, token_spans, word_spans
+from mdstore.search.analysis import analyse_word, fold, token_spans, word_spans
 from mdstore.search.documents import Section, sections
 from mdstore.search.protocol import Snippet
 from mdstore.search.query import Fuzzy, Node, Phrase, Prefix, Term, positive_leaves
@@ -65,7 +66,15 @@ class Matcher:
         return None
 
 
-def _fragment(body: str, start: int, end: int, section: Section, matcher: Matcher) -> Snippet:
+def _fragment(
+    body: str,
+    start: int,
+    end: int,
+    section: Section,
+    matcher: Matcher,
+    scan: re.Pattern[str] | None,
+    view: str | None,
+) -> Snippet:
     """``body[start:end]`` cut at word boundaries inside ``section``, whitespace collapsed."""
     cut_start = start
     if cut_start > section.start:
@@ -78,30 +87,75 @@ def _fragment(body: str, start: int, end: int, section: Section, matcher: Matche
     text = " ".join(body[cut_start:cut_end].split())
     lead = ELLIPSIS if body[section.start : cut_start].strip() else ""
     tail = ELLIPSIS if body[cut_end : section.end].strip() else ""
-    spans = tuple(
-        (s + len(lead), e + len(lead)) for s, e, word, token in token_spans(text) if matcher.key(word, token)
-    )
+    if scan is None or view is None:
+        found = ((s, e) for s, e, word, token in token_spans(text) if matcher.key(word, token))
+    else:
+        # whitespace collapses the same way in the view: a letter maps to a letter
+        shown = " ".join(view[cut_start:cut_end].split())
+        found = ((s, e) for s, e, raw in _spans(scan, shown, text) if _key(raw, matcher) is not None)
+    spans = tuple((s + len(lead), e + len(lead)) for s, e in found)
     return Snippet(text=f"{lead}{text}{tail}", heading=section.heading, spans=spans)
 
 
+def _key(raw: str, matcher: Matcher) -> str | None:
+    analysed = analyse_word(raw)
+    return None if analysed is None else matcher.key(*analysed)
+
+
 def _prefilter(matcher: Matcher) -> re.Pattern[str] | None:
-    """A regex finding the only words of an ASCII text that can match (checked by analysis after).
+    """A regex finding, in a body's ``_ascii_view``, the only words that can match (checked by
+    analysis after).
 
     A Porter2 stem is the word's start except for its last two letters at most (``dying`` →
-    ``die``), so a word can match a token only if it starts with the token minus two letters.
-    Fuzzy matches can start anywhere: no prefilter then."""
+    ``die``), so a word can match a token only if its folded form starts with the token minus two
+    letters. Fuzzy matches can start anywhere: no prefilter then."""
     if matcher.fuzzy or not (matcher.tokens or matcher.prefixes):
         return None
     starts = {token[: max(1, len(token) - 2)] for token in matcher.tokens} | set(matcher.prefixes)
     if not all(start.isascii() for start in starts):
         return None
-    alternatives = "|".join(re.escape(start) for start in sorted(starts, key=len, reverse=True))
-    return re.compile(rf"(?<!\w)(?:{alternatives})\w*", re.IGNORECASE)
+    starts = {start.lower() for start in starts}
+    return _pattern(tuple(sorted(starts, key=lambda start: (-len(start), start))))
 
 
-def _spans(pattern: re.Pattern[str], text: str) -> Iterator[tuple[int, int, str]]:
-    for match in pattern.finditer(text):
-        yield match.start(), match.end(), match.group()
+@lru_cache(maxsize=512)
+def _pattern(starts: tuple[str, ...]) -> re.Pattern[str]:
+    alternatives = "|".join(re.escape(start) for start in starts)
+    return re.compile(rf"(?<!\w)(?:{alternatives})\w*")
+
+
+def _ascii_view(body: str) -> str | None:
+    """``body`` lower-cased, each accented letter replaced by the ASCII letter it folds to (``É`` →
+    ``e``): the same length, so offsets agree, and the prefilter can look for plain ASCII. ``None``
+    when a letter folds to more or less than one character (``ß`` → ``ss``)."""
+    if body.isascii():
+        return body.lower()
+    for ch in _NON_ASCII.findall(body):
+        if ch.isalnum() and len(_fold_char(ch)) != 1:
+            return None
+    view = _NON_ASCII.sub(_ascii_letter, body).lower()
+    return view if len(view) == len(body) else None
+
+
+_NON_ASCII = re.compile(r"[^\x00-\x7f]")
+
+
+def _ascii_letter(match: re.Match[str]) -> str:
+    ch = match.group()
+    folded = _fold_char(ch) if ch.isalnum() else ch
+    return folded if folded.isascii() else ch
+
+
+@lru_cache(maxsize=4096)
+def _fold_char(ch: str) -> str:
+    return fold(ch)
+
+
+def _spans(pattern: re.Pattern[str], view: str, text: str) -> Iterator[tuple[int, int, str]]:
+    """``(start, end, raw word of text)`` for each match of ``pattern`` in ``view`` (``text``'s
+    ASCII view)."""
+    for match in pattern.finditer(view):
+        yield match.start(), match.end(), text[match.start() : match.end()]
 
 
 def make_snippets(body: str, tree: Node | None, limit: int = MAX_SNIPPETS) -> tuple[Snippet, ...]:
@@ -112,16 +166,17 @@ def make_snippets(body: str, tree: Node | None, limit: int = MAX_SNIPPETS) -> tu
     matcher = Matcher.of(tree)
     candidates: list[tuple[int, int, int, int, Section]] = []  # (-distinct, -count, start, end, section)
     memo: dict[str, str | None] = {}  # raw word → the query part it matches: words repeat in a body
-    scan = _prefilter(matcher) if body.isascii() else None
+    scan = _prefilter(matcher)
+    view = _ascii_view(body) if scan is not None else None
     for section in sections(body):
         text = body[section.start : section.end]
         found = []
-        for s, e, raw in word_spans(text) if scan is None else _spans(scan, text):
-            if raw in memo:
-                key = memo[raw]
-            else:
-                analysed = analyse_word(raw)
-                key = memo[raw] = None if analysed is None else matcher.key(*analysed)
+        if scan is None or view is None:
+            spans: Iterator[tuple[int, int, str]] = word_spans(text)
+        else:
+            spans = _spans(scan, view[section.start : section.end], text)
+        for s, e, raw in spans:
+            key = memo[raw] if raw in memo else memo.setdefault(raw, _key(raw, matcher))
             if key is not None:
                 found.append((section.start + s, section.start + e, key))
         for i, (first, _, _) in enumerate(found[:MAX_ANCHORS]):
@@ -147,6 +202,8 @@ def make_snippets(body: str, tree: Node | None, limit: int = MAX_SNIPPETS) -> tu
             if text.strip():
                 offset = section.start + len(text) - len(text.lstrip())
                 end = min(section.end, offset + FRAGMENT_CHARS)
-                return (_fragment(body, offset, end, section, matcher),)
+                return (_fragment(body, offset, end, section, matcher, scan, view),)
         return ()
-    return tuple(_fragment(body, start, end, section, matcher) for start, end, section in chosen)
+    return tuple(
+        _fragment(body, start, end, section, matcher, scan, view) for start, end, section in chosen
+    )

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
 from mdstore.search.protocol import Snippet
 from mdstore.search.query import parse_query
 from mdstore.search.snippets import FRAGMENT_CHARS, make_snippets
@@ -50,3 +53,38 @@ def test_mark_custom() -> None:
     snippet = Snippet("a bc d", None, ((2, 4),))
     assert snippet.mark("[", "]") == "a [bc] d"
     assert snippet.highlighted == "a **bc** d"
+
+
+def test_accented_and_upper_case_words_are_found_and_marked() -> None:
+    body = "Ébauche du CAFÉ. Un café, des cafés; Straße und STRASSE. Naïve naive e\u0301lan."
+    assert make_snippets(body, parse_query("cafe"))[0].highlighted.count("**") == 6
+    [snippet] = make_snippets(body, parse_query("ebauche strasse naive"))
+    assert snippet.highlighted == (
+        "**Ébauche** du CAFÉ. Un café, des cafés; **Straße** und **STRASSE**. **Naïve** **naive** e\u0301lan."
+    )
+
+
+WORDS = ["café", "Café", "CAFES", "Ébauche", "ebauches", "Straße", "strasse", "İstanbul", "naïve",
+         "NAIVE", "e\u0301lan", "αλφα", "ﬁne", "fine", "running", "runs", "ran", "x"]  # fmt: skip
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.lists(st.sampled_from(WORDS + [" ", "\n", "\u00a0", ". ", "\n## Heading\n"]), max_size=60),
+    st.lists(st.sampled_from(WORDS), min_size=1, max_size=3),
+    st.booleans(),
+)
+def test_the_prefilter_finds_what_a_full_scan_finds(parts: list[str], query: list[str], prefix: bool) -> None:
+    """Snippets are the same whether words are found by the prefilter or by analysing every word."""
+    from mdstore.search import snippets as module
+
+    body = "".join(parts)
+    tree = parse_query(" ".join(q + ("*" if prefix and i == 0 and len(q) > 2 else "") for i, q in enumerate(query)))
+    fast = make_snippets(body, tree)
+    original = module._prefilter
+    try:
+        module._prefilter = lambda matcher: None  # type: ignore[assignment]
+        full = make_snippets(body, tree)
+    finally:
+        module._prefilter = original
+    assert fast == full
