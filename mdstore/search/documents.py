@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from mdstore.notes.model import Note
 from mdstore.search.analysis import analyzed, fold, words
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 """Bump when the fields or the analysis change: an index with another version reads as outdated."""
 
 META_KEY = "meta"

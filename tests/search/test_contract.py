@@ -223,6 +223,36 @@ def test_count_and_hashes(built: SearchBackend) -> None:
     assert built.stamp() == 1
 
 
+def test_the_total_counts_every_match_past_the_first_page(engine_at: EngineFactory) -> None:
+    """With hundreds of matches and a short page, ``total`` is still exact (Whoosh's own top-N
+    collector undercounts once its page is full), and both engines agree on the set."""
+    import random
+
+    rng = random.Random(3)
+    words = ["alpha", "beta", "gamma", "delta", "omega", "sigma", "kappa", "lambda"]
+    notes = [
+        make_note(
+            f"n{i:03}.md",
+            f"{rng.choice(words)} {rng.choice(words)}",
+            " ".join(rng.choice(words) for _ in range(rng.randint(1, 40))),
+            tags=(rng.choice(words),) if i % 5 == 0 else (),
+        )
+        for i in range(400)
+    ]
+    found: dict[str, set[str]] = {}
+    for engine in ENGINES:
+        backend = engine_at(engine)
+        backend.rebuild(notes, stamp=1)
+        for query in ("alpha beta", "alpha OR omega", "gamma -delta", "sigma kappa lambda"):
+            everything = backend.search(query, limit=len(notes), snippets=False)
+            page = backend.search(query, limit=3, snippets=False)
+            assert page.total == everything.total == len(everything.hits) > 3, (engine, query)
+            assert [h.path for h in page.hits] == [h.path for h in everything.hits[:3]]
+            found.setdefault(query, {h.path for h in everything.hits})
+            assert {h.path for h in everything.hits} == found[query], (engine, query)
+        backend.close()
+
+
 # -- writes: each test gets its own index -----------------------------------------------------
 
 
