@@ -105,6 +105,11 @@ def _construct_int12(loader: yaml.SafeLoader, node: yaml.ScalarNode) -> int:
 _Yaml12Loader.add_constructor("tag:yaml.org,2002:int", _construct_int12)
 
 
+def compose_yaml(text: str) -> Any:
+    """The node tree of ``text`` (positions, styles and tags as ``load_yaml`` types them)."""
+    return yaml.compose(text, Loader=_Yaml12Loader)  # noqa: S506 - composing builds no objects
+
+
 def load_yaml(text: str) -> Any:
     """Load one YAML document with mdstore's typing (YAML 1.2 core as ruamel.yaml reads it).
 

@@ -1,11 +1,14 @@
 """Line-by-line editing of a YAML frontmatter block (the lossless writer's YAML half).
 
-ruamel.yaml (round-trip, YAML 1.2 typing like the reader) finds where each key and value start and
-end; only the lines of a touched key are replaced, by a fragment that ruamel serialises in the
-block's detected indentation. Comments, quoting, key order, flow/block style and blank lines
-elsewhere are the original characters. The edited block is read again and must hold the new values
-and every untouched key unchanged, else the edit is refused. A brand-new block (a note without
-frontmatter) is written by PyYAML's faster emitter when reading it back gives the same values.
+The block is composed by libyaml with the reader's own YAML 1.2 typing (``frontmatter.py``), which
+says where each key and value start and end and how each value is styled; only the lines of a
+touched key are replaced, by a fragment that ruamel.yaml serialises in the block's detected
+indentation and the replaced value's style (quotes, flow). Comments, quoting, key order,
+flow/block style and blank lines elsewhere are the original characters. The edited block is read
+again — by the reader's loader, so what is checked is what the index will see — and must hold the
+new values and every untouched key unchanged, else the edit is refused. A brand-new block (a note
+without frontmatter) is written by PyYAML's faster emitter when reading it back gives the same
+values.
 """
 
 from __future__ import annotations
@@ -22,7 +25,7 @@ from .editrules import key_parts, same_value
 
 if TYPE_CHECKING:
     from ruamel.yaml import YAML
-    from ruamel.yaml.nodes import MappingNode, Node
+    from yaml.nodes import MappingNode, Node
 
 _YAML11_SURPRISES = re.compile(
     r"(?:yes|Yes|YES|no|No|NO|on|On|ON|off|Off|OFF|=|<<)"
@@ -91,7 +94,7 @@ _DUMPER: Any = None
 class _Slot:
     """Where a dot path lands in the YAML text: an existing key, or a new key in a mapping."""
 
-    mapping: Any  # the CommentedMap holding the key
+    mapping: Any  # the dict holding the key (as the reader loads it)
     node: MappingNode | None  # its node (None: the block is empty)
     key: Any  # the existing key object (keeps its quoting) or the new key
     key_node: Node | None
@@ -114,8 +117,8 @@ _parsed = threading.local()  # text -> (data, node) for the edit in progress on 
 
 
 def edit_yaml(text: str, changes: dict[str, Any], removals: list[str], nl: str, path: str) -> str:
-    # The block is parsed once for the first change rather than again by each step (a ruamel
-    # round-trip parse costs several ms); nothing below mutates the parsed values.
+    # The block is parsed once for the first change rather than again by each step; nothing below
+    # mutates the parsed values.
     _parsed.cache = {}
     try:
         return _yaml_edit_cached(text, changes, removals, nl, path)
@@ -148,25 +151,55 @@ def _yaml_load(text: str, path: str) -> tuple[Any, MappingNode | None]:
 
 
 def _yaml_parse(text: str, path: str) -> tuple[Any, MappingNode | None]:
-    from ruamel.yaml.comments import CommentedMap
-    from ruamel.yaml.nodes import MappingNode
+    """(the values as the reader loads them, the composed node tree with positions and styles)."""
+    import yaml
+    from yaml.nodes import MappingNode
 
-    yaml = _yaml()
+    from .frontmatter import compose_yaml, load_yaml
+
     try:
-        data = yaml.load(text)
-        node = yaml.compose(text)
-    except Exception as exc:  # ruamel raises several unrelated classes (scanner, parser, duplicates)
+        data = load_yaml(text)
+        node = compose_yaml(text)
+    except yaml.YAMLError as exc:
         detail = " ".join(str(exc).split())
         raise NoteParseError(f"{path}: invalid YAML frontmatter: {detail}") from exc
+    except (ValueError, TypeError, OverflowError) as exc:  # a value the constructors refuse
+        raise NoteParseError(f"{path}: invalid YAML frontmatter: {exc}") from exc
     if data is None:
-        return CommentedMap(), None
+        return {}, None
     if not isinstance(data, dict) or not isinstance(node, MappingNode):
         raise NoteParseError(f"{path}: the YAML frontmatter is a {type(data).__name__}, not a mapping")
+    duplicate = _duplicate_key(node)
+    if duplicate is not None:
+        # readers disagree on which one counts: an edit could change the note's meaning
+        raise NoteParseError(f"{path}: invalid YAML frontmatter: duplicate key {duplicate!r}")
     return data, node
 
 
+def _duplicate_key(root: Node) -> str | None:
+    from yaml.nodes import MappingNode, SequenceNode
+
+    pending, seen_nodes = [root], set()
+    while pending:
+        node = pending.pop()
+        if id(node) in seen_nodes:
+            continue  # an alias repeats a node: look at it once
+        seen_nodes.add(id(node))
+        if isinstance(node, MappingNode):
+            keys: set[tuple[str, str]] = set()
+            for key_node, value_node in node.value:
+                if isinstance(key_node.value, str):
+                    if (key_node.tag, key_node.value) in keys:
+                        return str(key_node.value)
+                    keys.add((key_node.tag, key_node.value))
+                pending.append(value_node)
+        elif isinstance(node, SequenceNode):
+            pending.extend(node.value)
+    return None
+
+
 def _resolve(data: Any, node: MappingNode | None, parts: tuple[str, ...], path: str) -> _Slot:
-    from ruamel.yaml.nodes import MappingNode
+    from yaml.nodes import MappingNode
 
     mapping, mnode, parent, top, i = data, node, None, "", 0
     while True:
@@ -220,19 +253,20 @@ def _yaml_set(text: str, parts: tuple[str, ...], value: Any, nl: str, path: str,
         if not slot.rest:
             if same_value(old, value):
                 return text
-            new = _to_yaml(value, old, path)
+            new = _to_yaml(value, slot.value_node, path)
         else:  # inside a flow mapping: rebuild that mapping with the nested key set
             import copy
 
-            new = copy.deepcopy(old)
-            target = new
+            rebuilt = copy.deepcopy(old)
+            target = rebuilt
             for part in slot.rest[:-1]:
                 if not isinstance(target.get(part), dict):
-                    target[part] = _to_yaml({}, None, path)
+                    target[part] = {}
                 target = target[part]
             if slot.rest[-1] in target and same_value(target[slot.rest[-1]], value):
                 return text
-            target[slot.rest[-1]] = _to_yaml(value, target.get(slot.rest[-1]), path)
+            target[slot.rest[-1]] = value
+            new = _to_yaml(rebuilt, slot.value_node, path)
         touched.add(slot.top)
         return _replace_key(text, slot, new, node, nl)
     new = _to_yaml(value, None, path)
@@ -254,8 +288,8 @@ def _yaml_unset(text: str, parts: tuple[str, ...], nl: str, path: str, touched: 
     if slot.rest:  # inside a flow mapping
         import copy
 
-        new = copy.deepcopy(slot.mapping[slot.key])
-        target = new
+        rebuilt = copy.deepcopy(slot.mapping[slot.key])
+        target = rebuilt
         for part in slot.rest[:-1]:
             target = target.get(part)
             if not isinstance(target, dict):
@@ -263,7 +297,7 @@ def _yaml_unset(text: str, parts: tuple[str, ...], nl: str, path: str, touched: 
         if slot.rest[-1] not in target:
             return text
         del target[slot.rest[-1]]
-        return _replace_key(text, slot, new, node, nl)
+        return _replace_key(text, slot, _to_yaml(rebuilt, slot.value_node, path), node, nl)
     if slot.parent is not None and len(slot.mapping) == 1:
         # Removing the only key of a nested mapping: keep the mapping, now empty.
         return _replace_key(text, slot.parent, _to_yaml({}, None, path), node, nl)
@@ -315,13 +349,13 @@ def _value_end_line(text: str, key_node: Node, value_node: Node) -> int:
 
 def _value_end(text: str, key_node: Node | None, node: Node) -> int:
     """Offset just past the last character of ``node`` (its trailing comments excluded)."""
-    from ruamel.yaml.nodes import MappingNode, ScalarNode, SequenceNode
+    from yaml.nodes import MappingNode, ScalarNode, SequenceNode
 
     if key_node is not None and _is_alias(key_node, node):
         alias = _ALIAS.match(text, key_node.end_mark.index)
         return alias.end() if alias else key_node.end_mark.index
     if isinstance(node, ScalarNode):
-        if node.value == "" and node.style is None:  # an empty value: the line of its key
+        if node.value == "" and not node.style:  # an empty value: the line of its key
             if key_node is not None:
                 return int(key_node.end_mark.index)
             return text.rfind("-", 0, node.start_mark.index) + 1
@@ -395,7 +429,7 @@ def _fragment(key: Any, value: Any, doc: MappingNode | None) -> list[str]:
 
 def _detect_indent(doc: MappingNode | None) -> tuple[int, int, int]:
     """(mapping indent, sequence indent, dash offset) of the first nested block mapping/sequence."""
-    from ruamel.yaml.nodes import MappingNode, SequenceNode
+    from yaml.nodes import MappingNode, SequenceNode
 
     mapping: int | None = None
     sequence: tuple[int, int] | None = None
@@ -421,29 +455,31 @@ def _detect_indent(doc: MappingNode | None) -> tuple[int, int, int]:
     return mapping, max(sequence[0], 2), max(sequence[1], 0)
 
 
-def _to_yaml(value: Any, old: Any, path: str) -> Any:
-    """``value`` as a ruamel object, taking the style of the value it replaces (quotes, flow)."""
+def _to_yaml(value: Any, old: Node | None, path: str) -> Any:
+    """``value`` as a ruamel object, taking the style of the node it replaces (quotes, flow)."""
     from ruamel.yaml.comments import CommentedMap, CommentedSeq
+    from yaml.nodes import MappingNode, SequenceNode
 
     if value is None or isinstance(value, bool | int | float | dt.date):
         return value
     if isinstance(value, str):
         return _yaml_str(value, old)
     if isinstance(value, list | tuple):
-        olds = list(old) if isinstance(old, list) else []
+        olds = list(old.value) if isinstance(old, SequenceNode) else []
         seq = CommentedSeq(
             _to_yaml(item, olds[i] if i < len(olds) else None, path) for i, item in enumerate(value)
         )
-        if isinstance(old, CommentedSeq) and old.fa.flow_style():
+        if isinstance(old, SequenceNode) and old.flow_style:
             seq.fa.set_flow_style()
         return seq
     if isinstance(value, Mapping):
+        nodes = {k.value: v for k, v in old.value} if isinstance(old, MappingNode) else {}
         result = CommentedMap()
         for key, item in value.items():
             if not isinstance(key, str):
                 raise ValidationError(f"{path}: frontmatter keys must be strings, not {key!r}")
-            result[key] = _to_yaml(item, old.get(key) if isinstance(old, Mapping) else None, path)
-        if isinstance(old, CommentedMap) and old.fa.flow_style():
+            result[key] = _to_yaml(item, nodes.get(key), path)
+        if isinstance(old, MappingNode) and old.flow_style:
             result.fa.set_flow_style()
         return result
     raise ValidationError(f"{path}: cannot store a {type(value).__name__} in frontmatter: {value!r}")
@@ -452,21 +488,25 @@ def _to_yaml(value: Any, old: Any, path: str) -> Any:
 _YAML_BREAKS = ("\x85", "\u2028", "\u2029")
 
 
-def _yaml_str(value: str, old: Any) -> Any:
+def _yaml_str(value: str, old: Node | None) -> Any:
     from ruamel.yaml.scalarstring import (
         DoubleQuotedScalarString,
         LiteralScalarString,
         SingleQuotedScalarString,
     )
+    from yaml.nodes import ScalarNode
 
     if any(ch in value for ch in _YAML_BREAKS) or not value.isprintable() and "\n" not in value:
         # Characters YAML reads as line breaks (NEL, LS, PS) or that are not printable only survive
         # a round trip as escapes, which only double quotes have.
         return DoubleQuotedScalarString(value)
     single_line = "\n" not in value and "\r" not in value
-    if isinstance(old, DoubleQuotedScalarString | SingleQuotedScalarString) and single_line:
-        return type(old)(value)
-    if isinstance(old, LiteralScalarString) and not single_line and _literal_ok(value):
+    style = old.style if isinstance(old, ScalarNode) and isinstance(old.value, str) else None
+    if style == '"' and single_line:
+        return DoubleQuotedScalarString(value)
+    if style == "'" and single_line:
+        return SingleQuotedScalarString(value)
+    if style == "|" and not single_line and _literal_ok(value):
         return LiteralScalarString(value)
     if _YAML11_SURPRISES.fullmatch(value):
         return SingleQuotedScalarString(value)
