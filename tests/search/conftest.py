@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -14,6 +15,17 @@ CORPORA = Path(__file__).resolve().parents[2].parent / "shared" / "corpora"
 DENDRON = CORPORA / "dendron-site"
 
 ENGINES = ["whoosh", "tantivy"]
+
+
+def engine_param(name: str) -> Any:
+    """``name`` as a pytest parameter, skipped when it is tantivy and tantivy is not installed."""
+    marks = []
+    if name == "tantivy":
+        try:
+            import tantivy  # noqa: F401
+        except ImportError:
+            marks.append(pytest.mark.skip(reason="tantivy is not installed"))
+    return pytest.param(name, marks=marks)
 
 
 def make_note(

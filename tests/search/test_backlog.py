@@ -19,23 +19,13 @@ import pytest
 import mdstore
 from mdstore.search import backlog, indexer
 
-ENGINES = ["whoosh", "tantivy"]
+from .conftest import ENGINES, engine_param
 
 FILES = {
     "garden/tomatoes.md": "---\nstatus: active\n---\n# Tomatoes\nTomatoes like warm soil.\n",
     "garden/beans.md": "# Beans\nBeans climb poles. [[garden/tomatoes]]\n",
     "cafe.md": "# Cafe\nSoup and bread at the cafe.\n",
 }
-
-
-def engine_param(name: str) -> Any:
-    marks = []
-    if name == "tantivy":
-        try:
-            import tantivy  # noqa: F401
-        except ImportError:
-            marks.append(pytest.mark.skip(reason="tantivy is not installed"))
-    return pytest.param(name, marks=marks)
 
 
 @pytest.fixture(params=[engine_param(e) for e in ENGINES])

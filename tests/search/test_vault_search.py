@@ -18,6 +18,8 @@ import pytest
 import mdstore
 from mdstore.errors import BackendUnavailable, IndexBusy, NoteNotFound, QueryError
 
+from .conftest import ENGINES, engine_param
+
 FILES: dict[str, str] = {
     "garden/tomatoes.md": (
         "---\nstatus: active\npriority: 2\ntags: [garden]\n---\n# Growing tomatoes\n"
@@ -40,19 +42,6 @@ FILES: dict[str, str] = {
     ),
     "the.md": "# The\nTo be or not to be, that is the question.\n",
 }
-
-ENGINES = ["whoosh", "tantivy"]
-
-
-def engine_param(name: str) -> Any:
-    marks = []
-    if name == "tantivy":
-        try:
-            import tantivy  # noqa: F401
-        except ImportError:
-            marks.append(pytest.mark.skip(reason="tantivy is not installed"))
-    return pytest.param(name, marks=marks)
-
 
 def write(root: Path, rel: str, text: str) -> None:
     path = root / rel
