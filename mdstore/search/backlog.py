@@ -3,8 +3,9 @@
 Committing Whoosh or re-stacking the TF-IDF matrix costs 25–150 ms, several times what the DuckDB
 side of a one-note write costs. So a small sync does not apply its changes to the parts at once: it
 adds them here, and they are applied together — one engine commit for many edits — when this
-process next searches, after a quiet moment (``FLUSH_QUIET``), when the backlog grows past
-``DEFER_LIMIT`` notes, or when the vault closes.
+process next searches, after a quiet moment (``FLUSH_QUIET``), in the first sync after the backlog
+grew past ``DEFER_LIMIT`` notes or ``FLUSH_MAX_LAG`` seconds (a process writing without pause never
+gives the timer the owner lock), or when the vault closes.
 
 Nothing depends on the backlog surviving: a part's stamp stays at the generation before the first
 held change, so if this process dies first, the next search or sync anywhere sees the part behind
@@ -18,9 +19,9 @@ from dataclasses import dataclass, field
 
 from mdstore.notes.model import Note
 
-DEFER_LIMIT = 500  # notes a part may have held back; a sync that would pass it applies at once
+DEFER_LIMIT = 200  # notes a part may have held back; a sync that would pass it applies them all
 FLUSH_QUIET = 1.0  # seconds without a sync before held-back changes are applied
-FLUSH_MAX_LAG = 5.0  # ... but never later than this after the first held change
+FLUSH_MAX_LAG = 5.0  # ... and the first sync after this long since the first held change applies them
 
 
 @dataclass

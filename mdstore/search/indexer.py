@@ -222,7 +222,11 @@ class SearchIndex:
             if size > DEFER_LIMIT or part.stamp() != generation - 1:
                 return False
             backlog = self._backlogs[part.label] = Backlog(generation, generation, time.monotonic())
-        elif not backlog.follows(generation) or len(backlog) + size > DEFER_LIMIT:
+        elif (
+            not backlog.follows(generation)
+            or len(backlog) + size > DEFER_LIMIT
+            or time.monotonic() - backlog.since > FLUSH_MAX_LAG  # writes never paused for the timer
+        ):
             return False
         backlog.add(upserts, removed, generation)
         self._schedule_flush()
