@@ -17,7 +17,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from .model import Link
 
@@ -29,6 +29,8 @@ __all__ = ["LinkSpan", "link_spans", "replace_spans"]
 _LINE_BREAK = re.compile(r"\r\n|\r|\n")
 _WIKILINK = re.compile(r"(!?)\[\[([^\[\]\n]+?)\]\]")
 _SCHEME = re.compile(r"[A-Za-z][A-Za-z0-9+.\-]+:")
+_DEFINITION = re.compile(r"\[((?:[^\[\]\\]|\\.)+)\]:[ \t]*(?:<([^<>\n]*)>|(\S+))")
+_CONTAINER_PREFIX = re.compile(r"[ \t>*+\-0-9.)]*")  # blockquote and list markers before a definition
 
 
 @dataclass(frozen=True)
@@ -50,8 +52,10 @@ class LinkSpan:
 def link_spans(text: str, *, link_style: str = "obsidian") -> list[LinkSpan]:
     """The rewritable links of a note's decoded ``text`` (any line endings, BOM allowed), in order.
 
-    Links without a target (``[[#Heading]]``), URLs, reference-style Markdown links and Dendron
-    cross-vault links are not reported: a move never needs to change them.
+    Links without a target (``[[#Heading]]``), URLs and Dendron cross-vault links are not
+    reported: a move never needs to change them. A reference-style link (``[text][ref]``) is
+    reported once, at the destination of its definition (``[ref]: path.md``), when that
+    destination is on the definition's first line.
     """
     from .frontmatter import read_frontmatter
     from .markdown import _parser
@@ -67,13 +71,20 @@ def link_spans(text: str, *, link_style: str = "obsidian") -> list[LinkSpan]:
             if span is not None:
                 spans.append(_shift(span, starts[index]))
     first = front.body_line - 1
-    tokens = _parser().parse(front.body)
+    env: dict[str, Any] = {}
+    tokens = _parser().parse(front.body, env)
     cursors: dict[int, int] = {}
     for token in tokens:
         if token.type != "inline" or not token.map or not token.children:
             continue
         spans.extend(_inline_spans(token, lines, starts, first, cursors, link_style))
-    return spans
+    definitions = [(label, ref) for label, ref in env.get("references", {}).items()]
+    definitions += [(ref["label"], ref) for ref in env.get("duplicate_refs", [])]
+    for label, ref in definitions:
+        span = _definition_span(label, ref, lines, starts, first)
+        if span is not None:
+            spans.append(span)
+    return sorted(spans, key=lambda span: span.start)
 
 
 def replace_spans(text: str, edits: Iterable[tuple[LinkSpan, str]]) -> str:
@@ -238,6 +249,43 @@ def _markdown_span(
     link = Link(
         target=unquote(written).strip(),
         kind="embed" if image else "markdown",
+        anchor=unquote(anchor).strip() or None if anchor else None,
+        line=index + 1,
+    )
+    begin = starts[index] + column
+    return LinkSpan(link, begin, begin + len(written), written, angle, markdown=True)
+
+
+def _definition_span(
+    label: str, ref: dict[str, Any], lines: list[str], starts: list[int], first: int
+) -> LinkSpan | None:
+    """The destination of the definition of reference ``label`` that markdown-it recorded at
+    ``ref["map"]`` (body lines), checked against what markdown-it read there."""
+    from urllib.parse import unquote
+
+    from markdown_it.common.utils import normalizeReference, unescapeAll
+
+    index = first + ref["map"][0]
+    if index >= len(lines):
+        return None
+    line = lines[index]
+    match = _DEFINITION.search(line)
+    if match is None or not _CONTAINER_PREFIX.fullmatch(line[: match.start()]):
+        return None
+    if normalizeReference(match.group(1)) != label:
+        return None
+    angle = match.group(2) is not None
+    raw = match.group(2) if angle else match.group(3)
+    column = match.start(2) if angle else match.start(3)
+    if unescapeAll(raw) != ref["href"] or not raw or _SCHEME.match(raw):
+        return None
+    written = raw.split("#", 1)[0]
+    if not written.strip():
+        return None
+    anchor = raw[len(written) + 1 :] if "#" in raw else None
+    link = Link(
+        target=unquote(written).strip(),
+        kind="markdown",
         anchor=unquote(anchor).strip() or None if anchor else None,
         line=index + 1,
     )

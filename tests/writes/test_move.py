@@ -39,6 +39,32 @@ def test_move_rewrites_every_style(make_vault):
     assert {r["source"] for r in v.backlinks("archive/2026/renamed.md")} == {"ref.md", "sub/deep.md"}
 
 
+def test_reference_style_links_are_rewritten_at_their_definition(make_vault):
+    v = make_vault({
+        "target.md": "# T\n",
+        "ref.md": (
+            "See [the target][t], [again][T] and ![pic][p].\n\n"
+            "[t]: target.md#Sec \"Title\"\n"
+            "> [p]: <./target.md>\n\n"
+            "```\n[t]: target.md\n```\n"
+            "[unused]: elsewhere.md\n"
+        ),
+    })
+    v.sync()
+    broken = len(v.broken_links())
+    report = v.move("target.md", "archive/new name.md")
+    assert report.rewritten == ("ref.md",) and report.links == 2
+    assert (v.root / "ref.md").read_text() == (
+        "See [the target][t], [again][T] and ![pic][p].\n\n"
+        "[t]: archive/new%20name.md#Sec \"Title\"\n"
+        "> [p]: <archive/new name.md>\n\n"
+        "```\n[t]: target.md\n```\n"  # code is not a definition
+        "[unused]: elsewhere.md\n"
+    )
+    assert len(v.broken_links()) == broken
+    assert {r["source"] for r in v.backlinks("archive/new name.md")} == {"ref.md"}
+
+
 def test_ambiguous_name_becomes_a_path(make_vault):
     v = make_vault({"a.md": "[[x]]\n", "x.md": "x\n", "other/y.md": "y\n"})
     v.sync()
