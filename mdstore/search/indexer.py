@@ -170,8 +170,10 @@ class SearchIndex:
         return _ModelPart(self.model())
 
     def close(self) -> None:
-        self.flush(timeout=self.config.index.busy_timeout)
+        applied = self.flush(timeout=self.config.index.busy_timeout)
         with self._mutex:
+            if not applied:  # another process kept the index: its next search repairs the parts
+                self._backlogs.clear()
             self._cancel_timer()
             if self._model is not None:
                 self._model.flush()
