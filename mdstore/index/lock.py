@@ -60,7 +60,25 @@ def flock_held(path: Path) -> bool:
     return False
 
 
-class OwnerLock:
+class Holdable:
+    """``with lock.hold(timeout):`` for any lock with ``acquire(timeout)`` and ``release()``."""
+
+    def acquire(self, timeout: float) -> None:
+        raise NotImplementedError
+
+    def release(self) -> None:
+        raise NotImplementedError
+
+    @contextmanager
+    def hold(self, timeout: float) -> Iterator[None]:
+        self.acquire(timeout)
+        try:
+            yield
+        finally:
+            self.release()
+
+
+class OwnerLock(Holdable):
     def __init__(self, state_dir: Path, role: str = "mdstore") -> None:
         self.path = state_dir / LOCK_NAME
         self.role = role
@@ -150,11 +168,3 @@ class OwnerLock:
             return flock_held(self.path)
         except OSError:
             return False
-
-    @contextmanager
-    def hold(self, timeout: float) -> Iterator[None]:
-        self.acquire(timeout)
-        try:
-            yield
-        finally:
-            self.release()

@@ -10,12 +10,10 @@ from __future__ import annotations
 import os
 import threading
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 
 from ..config import Config
 from ..errors import IndexBusy
-from ..index.lock import OwnerLock
+from ..index.lock import Holdable, OwnerLock
 
 ROLE = "mdstore watch"
 
@@ -69,7 +67,7 @@ def pid_alive(pid: int) -> bool:
     return True
 
 
-class SharedOwnerLock:
+class SharedOwnerLock(Holdable):
     """What the daemon's Vault uses as its owner lock: the flock is held already, so taking it is
     only taking a turn among the daemon's threads."""
 
@@ -93,14 +91,6 @@ class SharedOwnerLock:
 
     def release(self) -> None:
         self._turn.release()
-
-    @contextmanager
-    def hold(self, timeout: float) -> Iterator[None]:
-        self.acquire(timeout)
-        try:
-            yield
-        finally:
-            self.release()
 
     def holder(self) -> str | None:
         return self._owner.holder()
