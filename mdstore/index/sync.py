@@ -8,12 +8,11 @@ cannot be read keeps its rows and is reported.
 
 from __future__ import annotations
 
-import itertools
 import logging
 import os
 import time
-from collections.abc import Callable, Iterable, Iterator, Sequence
-from contextlib import contextmanager, nullcontext
+from collections.abc import Callable, Sequence
+from contextlib import nullcontext
 from dataclasses import dataclass, field, replace
 from typing import Any, Protocol
 
@@ -21,16 +20,14 @@ from ..config import Config
 from ..notes.model import Note, ParseIssue, SyncReport
 from . import schema
 from .lock import OwnerLock
-from .rows import COLUMNS, RowSet, created_of, rows_for, table_digests, to_json
+from .rows import RowSet, rows_for, to_json
 from .scan import FileStat, IgnoreRules, ScanResult, confirm_gone, scan
 from .store import IndexStore
+from .tables import aliases_of, insert_all, one_of, reresolve, set_meta, touch, unchanged_tables
 
 log = logging.getLogger("mdstore.sync")
 Progress = Callable[[int, int], None]
 _ROWS_PER_INSERT = 1000
-# Up to this many values go to DuckDB as a list parameter (~0.1 ms); more as a registered Arrow
-# table (~2 ms to register, but matched by a hash join instead of value by value).
-_LIST_PARAM_MAX = 64
 
 
 def load_note(
@@ -132,7 +129,7 @@ class Syncer:
                 schema.create_all(con)
                 state.fresh = True
                 return state
-            with _one_of(con, "path", None if paths is None else list(paths)) as (where, params):
+            with one_of(con, "path", None if paths is None else list(paths)) as (where, params):
                 for path, mtime, size, hash_ in con.execute(
                     f"SELECT path, mtime, size, hash FROM notes WHERE {where}", params
                 ).fetchall():
@@ -328,13 +325,13 @@ class Syncer:
         with self.store.write() as con:
             # Per-note tables whose rows for a changed note are what the index holds already (a
             # frontmatter edit leaves tags, links, headings... alone) are not rewritten.
-            unchanged = _unchanged_tables(con, [n for n in upserts if n.path in state.notes])
+            unchanged = unchanged_tables(con, [n for n in upserts if n.path in state.notes])
             skip = {path: tables for path, (_, tables) in unchanged.items()}
             # Keys of names that appeared, vanished, moved or changed aliases: links with these keys
             # elsewhere in the vault may now resolve differently.
             affected: set[str] = set()
             alias_changes = [n.path for n in upserts if "aliases" not in skip.get(n.path, ())]
-            old_aliases = _aliases_of(con, [p for p in alias_changes if p in state.notes] + removed)
+            old_aliases = aliases_of(con, [p for p in alias_changes if p in state.notes] + removed)
             for note in upserts:
                 if note.path not in alias_changes:
                     continue
@@ -357,25 +354,25 @@ class Syncer:
                 for table in ("notes", *schema.PER_NOTE_TABLES):
                     replaced = [n.path for n in upserts if table not in skip.get(n.path, ())]
                     if replaced or removed:
-                        with _one_of(con, "path", replaced + removed) as (where, params):
+                        with one_of(con, "path", replaced + removed) as (where, params):
                             con.execute(f"DELETE FROM {table} WHERE {where}", params)
                 att_replaced = list(att_gone) + list(att_new)
                 if att_replaced:
-                    with _one_of(con, "path", att_replaced) as (where, params):
+                    with one_of(con, "path", att_replaced) as (where, params):
                         con.execute(f"DELETE FROM attachments WHERE {where}", params)
-                _insert_all(con, attachment_rows)
+                insert_all(con, attachment_rows)
                 # Rows are built and inserted a slice at a time to bound memory on big builds.
                 for start in range(0, len(upserts), _ROWS_PER_INSERT):
                     chunk = upserts[start : start + _ROWS_PER_INSERT]
-                    _insert_all(con, rows_for(chunk, resolver.resolve, unchanged))
+                    insert_all(con, rows_for(chunk, resolver.resolve, unchanged))
                 if touched:
-                    _touch(con, touched)
+                    touch(con, touched)
                 if affected and not fresh:
-                    _reresolve(con, resolver, affected, {n.path for n in relinked}, link_key)
+                    reresolve(con, resolver, affected, {n.path for n in relinked}, link_key)
                 meta = {"generation": str(state.generation + 1), "synced_at": str(time.time())}
                 if issues_json is not None:
                     meta["scan_issues"] = issues_json
-                _set_meta(con, meta)
+                set_meta(con, meta)
                 con.execute("COMMIT")
             except BaseException:
                 con.execute("ROLLBACK")
@@ -410,7 +407,7 @@ class Syncer:
         notes: dict[str, list[str]] = {}
         attachments: set[str] = set()
         if keys and not (fresh and not state.notes):
-            with _one_of(con, "key", sorted(keys)) as (where, params):
+            with one_of(con, "key", sorted(keys)) as (where, params):
                 found = con.execute(
                     f"SELECT path, 'n' FROM notes WHERE {where} "
                     f"UNION SELECT path, 'n' FROM aliases WHERE {where} "
@@ -424,147 +421,9 @@ class Syncer:
                     notes[path] = []
                 else:
                     attachments.add(path)
-            for path, aliases in _aliases_of(con, list(notes)).items():
+            for path, aliases in aliases_of(con, list(notes)).items():
                 notes[path] = aliases
         for note in upserts:
             notes[note.path] = list(note.aliases)
         attachments |= set(att_new)
         return LinkResolver(notes.items(), attachments)
-
-
-_names = itertools.count()
-
-
-@contextmanager
-def _one_of(con: Any, column: str, values: list[str] | None) -> Iterator[tuple[str, list[Any]]]:
-    """A condition "``column`` is one of ``values``" (always true for None) and its parameters."""
-    if values is None:
-        yield "true", []
-    elif len(values) <= _LIST_PARAM_MAX:
-        yield f"list_contains(?, {column})", [values]
-    else:
-        import pyarrow as pa
-
-        name = f"_values{next(_names)}"
-        con.register(name, pa.table({"v": pa.array(values, pa.string())}))
-        try:
-            yield f"{column} IN (SELECT v FROM {name})", []
-        finally:
-            con.unregister(name)
-
-
-def _unchanged_tables(con: Any, notes: list[Note]) -> dict[str, tuple[dict[str, str], frozenset[str]]]:
-    """For notes already indexed: path → (their new table digests, the per-note tables whose
-    stored digest is the same, i.e. whose rows need no rewrite)."""
-    if not notes:
-        return {}
-    import json
-
-    with _one_of(con, "path", [n.path for n in notes]) as (where, params):
-        stored = dict(con.execute(f"SELECT path, digests FROM notes WHERE {where}", params).fetchall())
-    out: dict[str, tuple[dict[str, str], frozenset[str]]] = {}
-    for note in notes:
-        before = json.loads(stored[note.path]) if stored.get(note.path) else {}
-        now = table_digests(note)
-        out[note.path] = (now, frozenset(t for t, d in now.items() if before.get(t) == d))
-    return out
-
-
-def _aliases_of(con: Any, paths: list[str]) -> dict[str, list[str]]:
-    if not paths:
-        return {}
-    with _one_of(con, "path", paths) as (where, params):
-        rows = con.execute(f"SELECT path, alias FROM aliases WHERE {where}", params).fetchall()
-    out: dict[str, list[str]] = {}
-    for path, alias in rows:
-        out.setdefault(path, []).append(alias)
-    return out
-
-
-def _insert_all(con: Any, rows: RowSet) -> None:
-    for table, cols in COLUMNS.items():
-        count = rows.count(table)
-        if count == 0:
-            continue
-        names = ", ".join(name for name, _ in cols)
-        if count <= _LIST_PARAM_MAX:
-            # A few rows: one parameterised VALUES insert beats building and registering Arrow.
-            marks = "(" + ", ".join("?" * len(cols)) + ")"
-            columns = [rows.cols[table][name] for name, _ in cols]
-            flat = [value for row in zip(*columns, strict=True) for value in row]
-            values = ", ".join([marks] * count)
-            con.execute(f"INSERT INTO {table} ({names}) VALUES {values}", flat)
-            continue
-        con.register("_rows", rows.arrow(table))
-        con.execute(f"INSERT INTO {table} ({names}) SELECT {names} FROM _rows")
-        con.unregister("_rows")
-
-
-def _touch(con: Any, notes: Iterable[Note]) -> None:
-    import datetime as dt
-
-    import pyarrow as pa
-
-    items = list(notes)
-    table = pa.table(
-        {
-            "path": pa.array([n.path for n in items], pa.string()),
-            "mtime": pa.array([n.mtime for n in items], pa.float64()),
-            "modified": pa.array([dt.datetime.fromtimestamp(n.mtime) for n in items], pa.timestamp("us")),
-            "size": pa.array([n.size for n in items], pa.int64()),
-            "created": pa.array([created_of(n) for n in items], pa.timestamp("us")),
-        }
-    )
-    con.register("_touch", table)
-    con.execute(
-        "UPDATE notes SET mtime = t.mtime, modified = t.modified, size = t.size, created = t.created "
-        "FROM _touch t WHERE notes.path = t.path"
-    )
-    con.unregister("_touch")
-
-
-def _reresolve(
-    con: Any, resolver: Any, keys: set[str], skip: set[str], link_key: Callable[[str], str]
-) -> None:
-    """Re-resolve only the links whose lookup key names a note or attachment that appeared,
-    disappeared, moved or changed aliases."""
-    import pyarrow as pa
-
-    from ..notes.model import Link
-
-    with _one_of(con, "key", sorted(keys)) as (where, params):
-        rows = con.execute(
-            f"SELECT path, ord, kind, target, anchor, alias, resolved FROM links WHERE {where}", params
-        ).fetchall()
-    paths: list[str] = []
-    ords: list[int] = []
-    values: list[str | None] = []
-    for path, ord_, kind, target, anchor, alias, resolved in rows:
-        if path in skip:
-            continue
-        now = resolver.resolve(Link(target=target, kind=kind, anchor=anchor, alias=alias), path)
-        if now != resolved:
-            paths.append(path)
-            ords.append(ord_)
-            values.append(now)
-    if not paths:
-        return
-    con.register(
-        "_res",
-        pa.table(
-            {
-                "path": pa.array(paths, pa.string()),
-                "ord": pa.array(ords, pa.int32()),
-                "resolved": pa.array(values, pa.string()),
-            }
-        ),
-    )
-    con.execute(
-        "UPDATE links SET resolved = r.resolved FROM _res r WHERE links.path = r.path AND links.ord = r.ord"
-    )
-    con.unregister("_res")
-
-
-def _set_meta(con: Any, values: dict[str, str]) -> None:
-    marks = ", ".join(["(?, ?)"] * len(values))
-    con.execute(f"INSERT OR REPLACE INTO meta VALUES {marks}", [x for item in values.items() for x in item])
