@@ -4,11 +4,17 @@ indexed before it returns (docs/writing.md).
 
 Each method is a batch of one (``writes/batch.py``); ``_commit_batch`` is the single place where a
 batch is applied, the autocommit setting is told, and the index catches up with the touched paths.
+
+Writers of every process take turns on ``.mdstore/write.lock``: a batch's compare-and-swap and its
+file replacements happen under it, so two mdstore processes can never both pass the check and then
+overwrite each other. A batch of one holds it from its read to its replace, so two concurrent
+``update()`` calls on one note both land, one after the other.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -16,6 +22,7 @@ if TYPE_CHECKING:
 
     from .collections import Collection
     from .config import Config
+    from .index.lock import OwnerLock
     from .notes.model import Note, SyncReport
     from .writes.batch import MoveReport, VaultBatch
 
@@ -50,7 +57,7 @@ class WriteMethods:
         """Create a note; never overwrites (``WriteConflict``). ``template`` names a note of the
         vault's ``templates/`` folder, rendered with ``{{title}}``, ``{{date}}``, ``{{time}}`` and
         ``variables``; ``body`` is appended to it and ``frontmatter`` keys are set on top."""
-        with self.batch() as b:
+        with self._alone() as b:
             rel = b.create(path, frontmatter, body, template=template, variables=variables)
         return self._written(rel)
 
@@ -66,7 +73,7 @@ class WriteMethods:
         """Set and remove frontmatter keys and/or replace the body; only those bytes change.
         Nothing is written when nothing changes. ``if_hash`` (a ``Note.hash``) refuses the write
         with ``WriteConflict`` if the file changed since."""
-        with self.batch() as b:
+        with self._alone() as b:
             rel = b.update(path, set, unset, body, if_hash=if_hash)
         return self._written(rel)
 
@@ -75,7 +82,7 @@ class WriteMethods:
     ) -> Note:
         """Append ``text`` as whole lines, at the end or at the end of a heading's section
         (the heading is created when missing)."""
-        with self.batch() as b:
+        with self._alone() as b:
             rel = b.append(path, text, under_heading, if_hash=if_hash)
         return self._written(rel)
 
@@ -83,13 +90,13 @@ class WriteMethods:
         """Move a note or a folder. ``dst`` may be an existing folder (the note keeps its name).
         Every link to the moved notes is rewritten (``update_links=False`` to skip), keeping
         aliases, anchors and the link style; never overwrites (``WriteConflict``)."""
-        with self.batch() as b:
+        with self._alone() as b:
             report = b.move(src, dst, update_links=update_links)
         return report
 
     def delete(self, path: str, *, if_hash: str | None = None, permanent: bool = False) -> None:
         """Move a note to the vault's ``.trash/`` (like Obsidian), or remove it for good."""
-        with self.batch() as b:
+        with self._alone() as b:
             b.delete(path, if_hash=if_hash, permanent=permanent)
 
     def collection(self, name: str) -> Collection:
@@ -112,9 +119,26 @@ class WriteMethods:
             self.sync(paths=touched)
         return touched
 
+    def _write_turn(self) -> OwnerLock:
+        """The vault's write lock (``.mdstore/write.lock``), shared by every mdstore process."""
+        lock: OwnerLock | None = getattr(self, "_write_lock", None)
+        if lock is None:
+            from .index.lock import OwnerLock
+
+            lock = OwnerLock(self.config.state_dir, role="mdstore write", name="write.lock", subject="a note")
+            self._write_lock = lock
+        return lock
+
+    @contextmanager
+    def _alone(self) -> Iterator[VaultBatch]:
+        """A batch of one under the write lock, from reading the note to replacing it."""
+        with self._write_turn().hold(self.config.index.busy_timeout), self.batch() as b:
+            yield b
+
     def _commit_batch(self, batch: VaultBatch) -> list[str]:
-        self._recover_journal()
-        touched = batch.commit()
+        with self._write_turn().hold(self.config.index.busy_timeout):
+            self._recover_journal()
+            touched = batch.commit()
         if touched:
             # Autocommit first (in "write" mode), so one sync records the files and the new commit.
             self._history_before_sync(touched)

@@ -79,9 +79,15 @@ class Holdable:
 
 
 class OwnerLock(Holdable):
-    def __init__(self, state_dir: Path, role: str = "mdstore") -> None:
-        self.path = state_dir / LOCK_NAME
+    """``.mdstore/owner.lock`` by default; ``name``/``subject`` make the same kind of lock for
+    another job (the vault's write lock, ``writing.py``)."""
+
+    def __init__(
+        self, state_dir: Path, role: str = "mdstore", name: str = LOCK_NAME, subject: str = "the index"
+    ) -> None:
+        self.path = state_dir / name
         self.role = role
+        self.subject = subject
         self._fd: int | None = None
         self._pid = 0
         self._depth = 0
@@ -96,7 +102,7 @@ class OwnerLock(Holdable):
         """Take the lock, waiting at most ``timeout`` seconds; re-entrant within one thread."""
         if not self._thread_lock.acquire(timeout=max(timeout, 0.001)):
             raise IndexBusy(
-                "the index of this vault is being written by another thread of this process; "
+                f"{self.subject} of this vault is being written by another thread of this process; "
                 f"gave up after {timeout:g} s"
             )
         if self._fd is not None:
@@ -118,8 +124,9 @@ class OwnerLock(Holdable):
                 if time.monotonic() >= deadline:
                     os.close(fd)
                     self._thread_lock.release()
+                    holder = self.holder() or "another process"
                     raise IndexBusy(
-                        f"the index of this vault is being written by {self.holder() or 'another process'}; "
+                        f"{self.subject} of this vault is being written by {holder}; "
                         f"gave up after {timeout:g} s (raise [index] busy_timeout to wait longer)"
                     ) from None
                 time.sleep(delay)

@@ -28,6 +28,7 @@ from .tables import aliases_of, insert_all, one_of, reresolve, set_meta, touch, 
 log = logging.getLogger("mdstore.sync")
 Progress = Callable[[int, int], None]
 _ROWS_PER_INSERT = 1000
+RACY_SECONDS = 2.0  # mtime granularity to distrust (FAT has 2 s; Linux file systems a clock tick)
 
 
 def load_note(
@@ -57,6 +58,7 @@ class _State:
     attachments: dict[str, FileStat] = field(default_factory=dict)
     scan_issues: str | None = None  # JSON of the last full scan's issues
     generation: int = 0
+    synced_at: float = 0.0  # when the last sync that wrote committed (time.time())
     fresh: bool = False  # the database was just created (or rebuilt): every link resolves anew
 
 
@@ -140,11 +142,12 @@ class Syncer:
                     state.attachments[path] = FileStat(mtime, size)
             meta = dict(
                 con.execute(
-                    "SELECT key, value FROM meta WHERE key IN ('generation', 'scan_issues')"
+                    "SELECT key, value FROM meta WHERE key IN ('generation', 'scan_issues', 'synced_at')"
                 ).fetchall()
             )
             state.generation = int(meta.get("generation", 0))
             state.scan_issues = meta.get("scan_issues")
+            state.synced_at = float(meta.get("synced_at") or 0.0)
         return state
 
     def _scan(self, paths: Sequence[str] | None) -> ScanResult:
@@ -184,10 +187,14 @@ class Syncer:
         candidates = set(state.notes)
         issue_paths = {i.path for i in found.issues}
 
+        # A file changed twice within one tick of the file system's clock, with the same size,
+        # keeps its stat; if the index read it between the two writes, the stat lies. So a note
+        # whose mtime is that close to the last writing sync is read again ("racy git").
+        racy_from = state.synced_at - RACY_SECONDS
         to_read: list[tuple[str, float]] = []
         for rel, stat in found.notes.items():
             old = state.notes.get(rel)
-            if fresh or old is None or old[0] != stat.mtime or old[1] != stat.size:
+            if fresh or old is None or old[0] != stat.mtime or old[1] != stat.size or old[0] >= racy_from:
                 to_read.append((rel, stat.mtime))
         missing = [
             rel
@@ -217,7 +224,8 @@ class Syncer:
                     errors.append(issue)
             old = state.notes.get(rel)
             if old is not None and not fresh and old[2] == result.hash:
-                touched.append(result)
+                if (old[0], old[1]) != (result.mtime, result.size):
+                    touched.append(result)
                 continue
             upserts.append(result)
             (changed if old is not None else added).append(rel)

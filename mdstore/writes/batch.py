@@ -114,7 +114,7 @@ class VaultBatch:
         if body is not None:
             new = replace_body(new, body, path=rel)
         if new != old:
-            self._write(rel, new, if_hash=if_hash)
+            self._write(rel, new, if_hash=if_hash, base=old)
         return rel
 
     def append(
@@ -127,7 +127,7 @@ class VaultBatch:
         old = self._existing(rel, if_hash)
         new = append_text(old, text, under_heading, path=rel)
         if new != old:
-            self._write(rel, new, if_hash=if_hash)
+            self._write(rel, new, if_hash=if_hash, base=old)
         return rel
 
     def write_bytes(self, path: str, data: bytes, *, if_hash: str | None = None) -> bool:
@@ -138,7 +138,7 @@ class VaultBatch:
             raise WriteConflict(f"{rel}: changed since it was read (if_hash did not match)")
         if old == data:
             return False
-        self._write(rel, bytes(data), if_hash=if_hash, create=old is None)
+        self._write(rel, bytes(data), if_hash=if_hash, create=old is None, base=old)
         return True
 
     def delete(self, path: str, *, if_hash: str | None = None, permanent: bool = False) -> None:
@@ -259,7 +259,16 @@ class VaultBatch:
             raise WriteConflict(f"{rel}: changed since it was read (if_hash did not match)")
         return data
 
-    def _write(self, rel: str, data: bytes, *, if_hash: str | None = None, create: bool = False) -> None:
+    def _write(
+        self,
+        rel: str,
+        data: bytes,
+        *,
+        if_hash: str | None = None,
+        create: bool = False,
+        base: bytes | None = None,
+    ) -> None:
+        """Record ``data`` for ``rel``; ``base`` is the content the edit was computed from."""
         pending = self._writes.get(rel)
         if pending is not None:
             pending.data = data  # a second edit of the same note in this batch: one write of the result
@@ -268,7 +277,7 @@ class VaultBatch:
         else:
             if if_hash is None and not create:
                 # Compare-and-swap on what was read, always: an editor's save meanwhile wins over us.
-                if_hash = self._hash_now(rel)
+                if_hash = content_hash(base) if base is not None else self._hash_now(rel)
             pending = _Pending("write", rel, data=data, if_hash=if_hash, create=create)
             self._writes[rel] = pending
             self._ops.append(pending)
