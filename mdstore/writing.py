@@ -112,9 +112,13 @@ class WriteMethods:
         """Finish or undo batches a crash interrupted and index what they touched. Runs at open
         and before each write (another process may have crashed meanwhile); a look at an empty
         journal folder costs microseconds."""
-        from .notes.journal import recover
+        from .notes.journal import Journal
 
-        touched = recover(self.root)
+        journal = Journal(self.root)
+        if not journal.folder.is_dir() or not any(journal.folder.iterdir()):
+            return []  # the common case; opening a vault to read creates no lock file
+        with self._write_turn().hold(self.config.index.busy_timeout):  # no writer edits meanwhile
+            touched = journal.recover()
         if touched:
             self.sync(paths=touched)
         return touched
