@@ -338,11 +338,9 @@ class Syncer:
             # Keys of names that appeared, vanished, moved or changed aliases: links with these keys
             # elsewhere in the vault may now resolve differently.
             affected: set[str] = set()
-            alias_changes = [n.path for n in upserts if "aliases" not in skip.get(n.path, ())]
-            old_aliases = aliases_of(con, [p for p in alias_changes if p in state.notes] + removed)
-            for note in upserts:
-                if note.path not in alias_changes:
-                    continue
+            realiased = [n for n in upserts if "aliases" not in skip.get(n.path, ())]
+            old_aliases = aliases_of(con, [n.path for n in realiased if n.path in state.notes] + removed)
+            for note in realiased:
                 before = old_aliases.get(note.path)
                 if note.path not in state.notes or sorted(before or []) != sorted(note.aliases):
                     affected |= name_keys(note.path, list(note.aliases) + list(before or []))
