@@ -199,9 +199,7 @@ class SearchMethods:
             status: dict[str, Any] = client.call("search_status", (), {})
             return status
         keeper = self._search_index()
-        if keeper.pending():
-            with self._owner_lock("update the search index"):
-                keeper.flush(timeout=self.config.index.busy_timeout)
+        self._apply_held_back(keeper)
         generation = keeper.generation() if self._store.exists else None
         info: dict[str, Any] = {"engine": keeper.engine_name, "generation": generation}
         building = keeper.building()
@@ -271,9 +269,7 @@ class SearchMethods:
         first when it is behind — unless another process holds the owner lock and the part has an
         index already (it is then being updated: serve what is there)."""
         keeper = self._search_index()
-        if keeper.pending(label):  # this process's own recent writes, held back: apply them now
-            with self._owner_lock("update the search index"):
-                keeper.flush([label], timeout=self.config.index.busy_timeout)
+        self._apply_held_back(keeper, label)
         part = keeper.part(label)
         stamp = part.stamp()
         # Reading the generation costs a DuckDB query; while the index files are untouched
@@ -298,6 +294,13 @@ class SearchMethods:
                     if part.stamp() != generation:
                         keeper.repair(part, generation)
         return part.engine if label == "search" else part.model  # type: ignore[attr-defined]
+
+    def _apply_held_back(self, keeper: SearchIndex, label: str | None = None) -> None:
+        """Apply this process's recent writes held back from one part, or from all
+        (``search/backlog.py``), before reading it."""
+        if keeper.pending(label):
+            with self._owner_lock("update the search index"):
+                keeper.flush(None if label is None else [label])
 
     def _catch_up_search(self, label: str) -> None:
         """Bring the engine (``"search"``) or model (``"related"``) up to the index's generation
