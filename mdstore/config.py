@@ -76,6 +76,12 @@ class QueueSettings:
 
 
 @dataclass(frozen=True)
+class TeamSettings:
+    url: str = ""  # the team database: a libpq URL, usually "${MDSTORE_TEAM_URL}" (never a password)
+    space: str = ""  # the shared space this vault belongs to
+
+
+@dataclass(frozen=True)
 class GitSettings:
     autocommit: str = "off"  # "off" | "write" | "interval"
     autocommit_interval: float = 60.0
@@ -92,6 +98,7 @@ class Config:
     watch: WatchSettings = field(default_factory=WatchSettings)
     queue: QueueSettings = field(default_factory=QueueSettings)
     git: GitSettings = field(default_factory=GitSettings)
+    team: TeamSettings = field(default_factory=TeamSettings)
     collections: dict[str, Any] = field(default_factory=dict)  # [collections.NAME] tables, free-form
 
     @property
@@ -106,6 +113,7 @@ _SECTIONS: dict[str, type] = {
     "watch": WatchSettings,
     "queue": QueueSettings,
     "git": GitSettings,
+    "team": TeamSettings,
 }
 # Settings that take one of a few words.
 _CHOICES: dict[str, tuple[str, ...]] = {
