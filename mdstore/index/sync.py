@@ -19,6 +19,7 @@ from typing import Any, Protocol
 from ..config import Config
 from ..notes.model import Note, ParseIssue, SyncReport
 from . import schema
+from .coldbuild import BUILDING_KEY, build_streamed
 from .lock import OwnerLock
 from .rows import RowSet, rows_for, to_json
 from .scan import FileStat, IgnoreRules, ScanResult, confirm_gone, scan
@@ -129,6 +130,9 @@ class Syncer:
         state = _State()
         with self.store.write() as con:
             version = schema.stored_version(con)
+            if version == schema.SCHEMA_VERSION and not rebuild:
+                # A streamed cold build that never finished (a crash): start it over.
+                rebuild = bool(con.execute("SELECT 1 FROM meta WHERE key = ?", [BUILDING_KEY]).fetchall())
             if rebuild or version != schema.SCHEMA_VERSION:
                 schema.drop_all(con)
                 schema.create_all(con)
@@ -206,6 +210,10 @@ class Syncer:
         ]
 
         self._load_hashes(state, [rel for rel, _ in to_read if rel in state.notes] + missing, fresh)
+        chunk = self.config.index.build_chunk
+        if fresh and len(to_read) > chunk:
+            generation = state.generation + 1
+            return build_streamed(self.config, self.store, found, to_read, generation, progress, chunk)
         loaded = self._load(to_read, progress)
         upserts: list[Note] = []
         touched: list[Note] = []  # same bytes, new mtime: rows stay, stat columns refresh
