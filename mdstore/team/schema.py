@@ -137,6 +137,8 @@ GRANT SELECT ON team_members TO mdstore_member;
 GRANT SELECT, INSERT, UPDATE ON team_notes TO mdstore_member;
 GRANT SELECT, INSERT ON team_revisions TO mdstore_member;
 GRANT EXECUTE ON FUNCTION mdstore_my_spaces() TO mdstore_member;
+-- Clients check the schema version before using the tables.
+GRANT SELECT ON mdstore_schema TO mdstore_member;
 """
 
 MIGRATIONS: tuple[Migration, ...] = (

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from tests.team.conftest import Clone, read, tree, write
+from tests.team.conftest import Clone, tree, write
 
 
 def test_a_note_travels_from_one_clone_to_another(clone: Clone) -> None:
