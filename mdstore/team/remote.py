@@ -151,16 +151,24 @@ def push(conn: psycopg.Connection[Any], space: str, changes: Sequence[Change], c
             raise BackendUnavailable(f"team space {space!r} is gone or no longer shared with this role")
         current = int(row[0])
         paths = [c.path for c in changes]
-        server = {
-            r[0]: (int(r[1]), r[2], bool(r[3]))
-            for r in conn.execute(
-                "SELECT path, revision, content_hash, deleted FROM team_notes "
-                "WHERE space = %s AND path = ANY(%s)",
-                (space, paths),
-            ).fetchall()
+        lowered = [p.lower() for p in paths]
+        server: dict[str, tuple[int, str, bool]] = {}
+        live_lower: set[str] = set()
+        for path, rev, digest, deleted in conn.execute(
+            "SELECT path, revision, content_hash, deleted FROM team_notes WHERE space = %s "
+            "AND (path = ANY(%s) OR (lower(path) = ANY(%s) AND NOT deleted))",
+            (space, paths, lowered),
+        ).fetchall():
+            if path in paths:
+                server[path] = (int(rev), digest, bool(deleted))
+            else:
+                live_lower.add(path.lower())
+        # A name created now that differs only in case from another live name (Note.md, note.md).
+        taken = {
+            c.path
+            for c in changes
+            if not c.deleted and (c.path not in server or server[c.path][2]) and c.path.lower() in live_lower
         }
-        created = [c.path for c in changes if not c.deleted and (c.path not in server or server[c.path][2])]
-        taken = _case_twins(conn, space, created, paths)
         accepted: list[Change] = []
         for change in changes:
             have = server.get(change.path)
@@ -182,74 +190,74 @@ def push(conn: psycopg.Connection[Any], space: str, changes: Sequence[Change], c
                 result.accepted[change.path] = revision
                 rows.append((change, revision))
             _write_rows(conn, space, rows)
-            conn.execute("UPDATE team_spaces SET revision = %s WHERE name = %s", (revision, space))
-            conn.execute("SELECT pg_notify(%s, %s)", (CHANNEL, f"{space}:{revision}"))
+            conn.execute(
+                "WITH bump AS (UPDATE team_spaces SET revision = %s WHERE name = %s RETURNING name) "
+                "SELECT pg_notify(%s, %s) FROM bump",
+                (revision, space, CHANNEL, f"{space}:{revision}"),
+            )
         result.revision = revision
         result.contiguous = current == cursor
     return result
 
 
-def _case_twins(
-    conn: psycopg.Connection[Any], space: str, created: list[str], pushing: list[str]
-) -> set[str]:
-    """Names being created that differ only in case from another live path of the space."""
-    if not created:
-        return set()
-    rows = conn.execute(
-        "SELECT lower(path) FROM team_notes WHERE space = %s AND NOT deleted AND lower(path) = ANY(%s) "
-        "AND NOT (path = ANY(%s))",
-        (space, [p.lower() for p in created], pushing),
-    ).fetchall()
-    lowered = {r[0] for r in rows}
-    return {p for p in created if p.lower() in lowered}
+COPY_AT = 64  # pushes of at least this many paths go through COPY
+_COLS = (
+    "path, kind, content, content_hash, body, frontmatter, title, headings, tags, links, revision, "
+    "deleted, moved_from, base_revision"
+)
+_NOTE_COLS = _COLS.removesuffix(", base_revision")
+_REVISION_COLS = (
+    "path, kind, content, content_hash, frontmatter, revision, deleted, moved_from, base_revision"
+)
+_UPSERT = (
+    " ON CONFLICT (space, path) DO UPDATE SET kind = EXCLUDED.kind, content = EXCLUDED.content, "
+    "content_hash = EXCLUDED.content_hash, body = EXCLUDED.body, frontmatter = EXCLUDED.frontmatter, "
+    "title = EXCLUDED.title, headings = EXCLUDED.headings, tags = EXCLUDED.tags, links = EXCLUDED.links, "
+    "revision = EXCLUDED.revision, deleted = EXCLUDED.deleted, moved_from = EXCLUDED.moved_from"
+)
 
 
 def _write_rows(conn: psycopg.Connection[Any], space: str, rows: list[tuple[Change, int]]) -> None:
-    """COPY into a temporary table, then two INSERT ... SELECT: PostgreSQL refuses COPY FROM into a
-    table under row-level security, and one COPY is far faster than row-by-row inserts."""
-    _cols = "path, kind, content, content_hash, body, frontmatter, title, headings, tags, links, "
-    _cols += "revision, deleted"
+    """Insert the revisions and upsert the current rows. A large push is COPY'd into a temporary
+    table and inserted from there (PostgreSQL refuses COPY FROM into a table under row-level
+    security); a small one is two pipelined ``executemany``."""
+    values = [
+        (
+            c.path, c.kind, c.content, c.hash, c.meta.get("body", ""), _json(c.meta.get("frontmatter")),
+            c.meta.get("title", ""), c.meta.get("headings", ""), list(c.meta.get("tags", ())),
+            list(c.meta.get("links", ())), rev, c.deleted, c.moved_from, c.base,
+        )
+        for c, rev in rows
+    ]  # fmt: skip
     with conn.cursor() as cur:
+        if len(values) < COPY_AT:
+            cur.executemany(
+                f"INSERT INTO team_revisions (space, {_REVISION_COLS}) VALUES (%s, %s, %s, %s, %s, %s, "
+                "%s, %s, %s, %s)",
+                [(space, v[0], v[1], v[2], v[3], v[5], v[10], v[11], v[12], v[13]) for v in values],
+            )
+            cur.executemany(
+                f"INSERT INTO team_notes (space, {_NOTE_COLS}) VALUES ({', '.join(['%s'] * 14)})" + _UPSERT,
+                [(space, *v[:13]) for v in values],
+            )
+            return
         cur.execute(
             "CREATE TEMP TABLE IF NOT EXISTS mdstore_push (path text, kind text, content bytea, "
             "content_hash text, body text, frontmatter jsonb, title text, headings text, tags text[], "
             "links text[], revision bigint, deleted boolean, moved_from text, base_revision bigint) "
             "ON COMMIT DELETE ROWS"
         )
-        with cur.copy(f"COPY mdstore_push ({_cols}, moved_from, base_revision) FROM STDIN") as copy:
-            for c, rev in rows:
-                meta = c.meta
-                copy.write_row(
-                    (
-                        c.path,
-                        c.kind,
-                        c.content,
-                        c.hash,
-                        meta.get("body", ""),
-                        _json(meta.get("frontmatter")),
-                        meta.get("title", ""),
-                        meta.get("headings", ""),
-                        list(meta.get("tags", ())),
-                        list(meta.get("links", ())),
-                        rev,
-                        c.deleted,
-                        c.moved_from,
-                        c.base,
-                    )
-                )
+        with cur.copy(f"COPY mdstore_push ({_COLS}) FROM STDIN") as copy:
+            for value in values:
+                copy.write_row(value)
         cur.execute(
-            "INSERT INTO team_revisions (space, revision, path, kind, content, content_hash, frontmatter, "
-            "base_revision, deleted, moved_from) SELECT %s, revision, path, kind, content, content_hash, "
-            "frontmatter, base_revision, deleted, moved_from FROM mdstore_push",
+            f"INSERT INTO team_revisions (space, {_REVISION_COLS}) "
+            f"SELECT %s, {_REVISION_COLS} FROM mdstore_push",
             (space,),
         )
         cur.execute(
-            f"INSERT INTO team_notes (space, {_cols}, moved_from) SELECT %s, {_cols}, moved_from "
-            "FROM mdstore_push ON CONFLICT (space, path) DO UPDATE SET kind = EXCLUDED.kind, "
-            "content = EXCLUDED.content, content_hash = EXCLUDED.content_hash, body = EXCLUDED.body, "
-            "frontmatter = EXCLUDED.frontmatter, title = EXCLUDED.title, headings = EXCLUDED.headings, "
-            "tags = EXCLUDED.tags, links = EXCLUDED.links, revision = EXCLUDED.revision, "
-            "deleted = EXCLUDED.deleted, moved_from = EXCLUDED.moved_from",
+            f"INSERT INTO team_notes (space, {_NOTE_COLS}) SELECT %s, {_NOTE_COLS} FROM mdstore_push"
+            + _UPSERT,
             (space,),
         )
 
