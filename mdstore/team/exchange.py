@@ -178,6 +178,10 @@ class Exchange:
                 return
             plan.writes.append((p, None, None, r))  # new here, or deleted here but edited there
             return
+        if base is not None and mine.hash != base.hash:
+            # The server may hold these very bytes already: a push whose state write was lost.
+            pushed = self._lost_base(p, mine.hash)
+            base = pushed if pushed is not None and pushed.revision > base.revision else base
         if base is not None and mine.hash == base.hash:
             plan.writes.append((p, None, mine.hash, r))
             return
