@@ -19,7 +19,9 @@ Trial = Callable[[random.Random], tuple[bytes, bytes, bytes, bytes]]  # base, ou
 
 
 def _words(rng: random.Random, n: int) -> str:
-    return " ".join(rng.choice(["alpha", "beta", "gamma", "delta", "log", "note", "plan", "idea"]) for _ in range(n))
+    return " ".join(
+        rng.choice(["alpha", "beta", "gamma", "delta", "log", "note", "plan", "idea"]) for _ in range(n)
+    )
 
 
 def _front(keys: dict[str, str]) -> str:
