@@ -26,6 +26,24 @@ def team_url(pg_url: str) -> str:
 
 
 @pytest.fixture
+def durable(pg_cluster, team_url: str) -> Iterator[None]:  # type: ignore[no-untyped-def]
+    """For tests that crash the server: what was committed so far is on disk, and later commits
+    are durable (the test cluster runs with synchronous_commit=off for speed, which lets a crash
+    lose commits a client was told about; a real server's default is on). The server is running
+    again afterwards."""
+    import psycopg
+
+    dbname = team_url.split("/")[3].split("?")[0]
+    pg_cluster.sql(f'ALTER DATABASE "{dbname}" SET synchronous_commit = on')
+    pg_cluster.sql("CHECKPOINT")
+    yield
+    try:
+        psycopg.connect(pg_cluster.url(), connect_timeout=2).close()
+    except psycopg.OperationalError:
+        pg_cluster.start()
+
+
+@pytest.fixture
 def clone(tmp_path: Path, team_url: str) -> Iterator[Clone]:
     """``clone("a")``: a vault folder sharing the space (opened, search off to keep tests light)."""
     opened: list[mdstore.Vault] = []

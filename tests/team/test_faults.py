@@ -18,6 +18,7 @@ import pytest
 from mdstore.errors import BackendUnavailable
 from tests.team.conftest import SPACE, Clone, tree, write
 
+pytestmark = pytest.mark.usefixtures("durable")
 NOTES = 1500
 
 
@@ -137,16 +138,3 @@ def test_kill_9_of_a_syncing_process_then_the_next_sync_settles(
     b.team.sync()
     assert tree(a) == tree(b)
     shutil.rmtree(tmp_path / "unused", ignore_errors=True)
-
-
-@pytest.fixture(autouse=True)
-def _server_back(pg_cluster, team_url: str):  # type: ignore[no-untyped-def]
-    # The test cluster runs with synchronous_commit=off for speed, which lets a crash lose commits
-    # a client was told about; a real server's default (on) is what these tests are about.
-    dbname = team_url.split("/")[3].split("?")[0]
-    pg_cluster.sql(f'ALTER DATABASE "{dbname}" SET synchronous_commit = on')
-    yield
-    try:
-        psycopg.connect(pg_cluster.url(), connect_timeout=2).close()
-    except psycopg.OperationalError:
-        pg_cluster.start()
