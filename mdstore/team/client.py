@@ -33,6 +33,20 @@ class Team:
     def __init__(self, vault: Vault) -> None:
         self._vault = vault
         self._config: Config = vault.config
+        # Kept between syncs (a watcher syncs often): the checked connection and the loaded state.
+        self._conn: psycopg.Connection[Any] | None = None
+        self._loaded: tuple[tuple[int, int], ClientState] | None = None
+        self._name = ""
+        vault._closers.append(self.close)
+
+    def close(self) -> None:
+        """Close the team database connection (``Vault.close`` does it)."""
+        conn, self._conn = self._conn, None
+        if conn is not None:
+            try:
+                conn.close()
+            except Exception:  # noqa: BLE001 - a broken connection is closed anyway
+                pass
 
     @property
     def settings(self) -> TeamSettings:
@@ -95,22 +109,21 @@ class Team:
         with lock.hold(self._config.index.busy_timeout):
             state = self._state()
             try:
-                with self._connect() as conn:
-                    exchange = Exchange(self._vault, conn, settings, state, self._author(conn))
-                    report = exchange.run()
-            except BackendUnavailable as exc:
-                state.last_error = str(exc)
-                state.save(self._config.state_dir)
-                raise
-            except Exception as exc:
-                state.last_error = _translated(exc)
-                state.save(self._config.state_dir)
+                conn = self._session()
+                exchange = Exchange(self._vault, conn, settings, state, lambda: self._author(conn))
+                report = exchange.run()
+            except BaseException as exc:
+                self.close()  # a failed sync may leave the connection in any state: start afresh
+                self._loaded = None  # and re-read the state that was last saved
+                if isinstance(exc, Exception):
+                    state.last_error = _translated(exc)
+                    state.save(self._config.state_dir)
                 if _is_connection_loss(exc):
                     raise BackendUnavailable(
                         f"lost the team database {self._server()}: {state.last_error}"
                     ) from None
                 raise
-            state.save(self._config.state_dir)
+            self._save(state)
         if settings.policy == "fail" and report.conflicts:
             raise SyncConflict(
                 "edits overlap in "
@@ -182,9 +195,27 @@ class Team:
     # -- internals -------------------------------------------------------------------------------
 
     def _state(self) -> ClientState:
-        from .state import ClientState
+        """The client state, from memory unless the file changed since this object read or wrote it."""
+        from .state import STATE_FILE, ClientState
 
-        return ClientState.load(self._config.state_dir, f"{self._server()}#{self.settings.space}")
+        key = _stat_key(self._config.state_dir / STATE_FILE)
+        if self._loaded is not None and self._loaded[0] == key:
+            return self._loaded[1]
+        state = ClientState.load(self._config.state_dir, f"{self._server()}#{self.settings.space}")
+        self._loaded = (key, state)
+        return state
+
+    def _save(self, state: ClientState) -> None:
+        from .state import STATE_FILE
+
+        state.save(self._config.state_dir)
+        self._loaded = (_stat_key(self._config.state_dir / STATE_FILE), state)
+
+    def _session(self) -> psycopg.Connection[Any]:
+        """The kept connection (checked once when opened), or a new one."""
+        if self._conn is None or self._conn.closed:
+            self._conn = self._connect()
+        return self._conn
 
     def _server(self) -> str:
         from ..pg import describe
@@ -203,12 +234,22 @@ class Team:
         """The name conflict copies carry: the member record's, else git's, else the role."""
         from . import remote
 
-        return (
-            remote.display_name(conn, self.settings.space)
-            or self._config.git.author_name
-            or _git_user(self._config.root)
-            or remote.role_name(conn)
-        )
+        if not self._name:
+            self._name = (
+                remote.display_name(conn, self.settings.space)
+                or self._config.git.author_name
+                or _git_user(self._config.root)
+                or remote.role_name(conn)
+            )
+        return self._name
+
+
+def _stat_key(path: Any) -> tuple[int, int]:
+    try:
+        st = path.stat()
+    except OSError:
+        return (0, -1)
+    return (st.st_mtime_ns, st.st_size)
 
 
 def _migrate(conn: Any, apply: Any, component: str, migrations: Any) -> int:
@@ -231,7 +272,7 @@ def _git_user(root: Any) -> str:
     return done.stdout.strip()
 
 
-def _is_connection_loss(exc: Exception) -> bool:
+def _is_connection_loss(exc: BaseException) -> bool:
     try:
         import psycopg
     except ImportError:  # pragma: no cover

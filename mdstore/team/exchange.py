@@ -21,6 +21,7 @@ server refuses (someone committed first) is pulled, merged and pushed in the nex
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
@@ -76,7 +77,7 @@ class Exchange:
         conn: psycopg.Connection[Any],
         settings: TeamSettings,
         state: ClientState,
-        author: str,
+        author: Callable[[], str],  # the name for conflict copies (looked up when needed)
     ) -> None:
         self.vault = vault
         self.conn = conn
@@ -162,7 +163,6 @@ class Exchange:
             target = self.moves_here.get(p)
             if target is not None:  # moved here, edited there: the edit goes to the new place
                 plan.writes.append((target, None, self.local.files[target].hash, r))
-                self.state.bases[p] = Base(r.revision, r.hash)
                 return
             source = r.moved_from
             src = self.local.files.get(source) if source else None
@@ -219,7 +219,7 @@ class Exchange:
             self.held.add(p)
             self.out["conflicts"].append(p)
         else:
-            copy = copy_name(p, self.author, self.local.files)
+            copy = copy_name(p, self.author(), self.local.files)
             plan.writes.append((copy, mine, None, None))
             plan.writes.append((p, theirs, mine_hash, r))
             self.local.files[copy] = LocalFile(mine_hash, r.kind)
@@ -286,9 +286,12 @@ class Exchange:
         else:
             path, data, _expect, r = op
             files[path] = LocalFile(content_hash(data), r.kind if r else "note")
-            if r is not None and r.path == path:
-                bases[path] = Base(r.revision, r.hash)
-                self.out["pulled"].append(path)
+            if r is not None:
+                # Agreed on r (for a note moved here and edited there, on the old path: its
+                # tombstone is then pushed with the new path).
+                bases[r.path] = Base(r.revision, r.hash)
+                if r.path == path:
+                    self.out["pulled"].append(path)
 
     # -- push ------------------------------------------------------------------------------------
 
@@ -358,7 +361,7 @@ class Exchange:
 
     def _rename_clash(self, path: str) -> list[str]:
         """A new name that differs only in case from a shared one: ours becomes a conflict copy."""
-        copy = copy_name(path, self.author, self.local.files)
+        copy = copy_name(path, self.author(), self.local.files)
         try:
             with self.vault.batch() as b:
                 data = (self.vault.root / path).read_bytes()

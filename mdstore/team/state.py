@@ -38,6 +38,7 @@ class ClientState:
     seen_at: float = 0.0
     last_sync: float | None = None
     last_error: str | None = None
+    _saved: tuple[Any, ...] | None = field(default=None, repr=False, compare=False)
 
     @classmethod
     def load(cls, state_dir: Path, server: str) -> ClientState:
@@ -48,7 +49,7 @@ class ClientState:
         if not isinstance(raw, dict) or raw.get("server") != server:
             return cls(server=server)
         try:
-            return cls(
+            state = cls(
                 server=server,
                 cursor=int(raw.get("cursor", 0)),
                 bases={p: Base(int(r), str(h)) for p, (r, h) in raw.get("bases", {}).items()},
@@ -59,10 +60,16 @@ class ClientState:
             )
         except (TypeError, ValueError):
             return cls(server=server)
+        state._saved = (state.cursor, state.last_error, dict(state.bases), dict(state.seen))
+        return state
 
     def save(self, state_dir: Path) -> None:
+        """Write the state, unless nothing but the scan time changed since the last save or load."""
         from ..notes.fileio import atomic_write
 
+        snapshot = (self.cursor, self.last_error, dict(self.bases), dict(self.seen))
+        if snapshot == self._saved:
+            return
         data = {
             "server": self.server,
             "cursor": self.cursor,
@@ -73,6 +80,7 @@ class ClientState:
             "last_error": self.last_error,
         }
         atomic_write(state_dir / STATE_FILE, json.dumps(data, separators=(",", ":")).encode())
+        self._saved = snapshot
 
     def cached_hash(self, rel: str, mtime: float, size: int) -> str | None:
         """The hash last read for ``rel`` if its stat is unchanged and old enough to trust."""
