@@ -29,7 +29,7 @@ from ..errors import InvalidPath, MdstoreError, NoteNotFound, WriteConflict
 from ..notes.model import content_hash
 from . import remote
 from .conflicts import copy_name
-from .local import LocalFile, LocalView, describe_note, scan_files
+from .local import FROM_INDEX_AT, LocalFile, LocalView, describe_note, described_by_index, scan_files
 from .merge import merge
 from .state import Base, ClientState
 
@@ -318,16 +318,26 @@ class Exchange:
         config = replace(self.vault.config, team=self.settings)
         moved_to = {new: old for old, new in self.moves_here.items()}
         out: list[remote.Change] = []
-        for rel, f in sorted(self.local.files.items()):
+        changed = [
+            (rel, f)
+            for rel, f in sorted(self.local.files.items())
+            if rel not in self.held and ((b := self.state.bases.get(rel)) is None or b.hash != f.hash)
+        ]
+        notes = [rel for rel, f in changed if f.kind == "note"]
+        parsed = described_by_index(self.vault, notes) if len(notes) >= FROM_INDEX_AT else {}
+        for rel, f in changed:
             base = self.state.bases.get(rel)
-            if rel in self.held or (base is not None and base.hash == f.hash):
-                continue
             try:
                 data = (self.vault.root / rel).read_bytes()
             except OSError:
                 continue
             digest = content_hash(data)
-            meta = describe_note(config, rel, data) if f.kind == "note" else {"title": rel.rpartition("/")[2]}
+            if f.kind != "note":
+                meta: dict[str, Any] = {"title": rel.rpartition("/")[2]}
+            elif rel in parsed and parsed[rel][0] == digest:
+                meta = parsed[rel][1]
+            else:
+                meta = describe_note(config, rel, data)
             out.append(
                 remote.Change(
                     rel,
