@@ -33,7 +33,7 @@ from .queue import Job, JobState, QueueBackend, QueueStats, SpoolQueue, Worker, 
 from .result import Result
 from .search.protocol import SearchHit, SearchResults, Snippet
 from .team.client import Team
-from .team.exchange import TeamSyncReport
+from .team.report import TeamSyncReport
 from .vault import Vault, init_vault, open_vault
 from .writes.batch import MoveReport, VaultBatch
 

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..errors import BackendUnavailable, ConfigError, SyncConflict
 from ..result import Result
-from .exchange import TeamSyncReport
+from .report import TeamSyncReport
 
 if TYPE_CHECKING:
     import psycopg

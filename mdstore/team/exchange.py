@@ -31,6 +31,7 @@ from . import remote
 from .conflicts import copy_name
 from .local import FROM_INDEX_AT, LocalFile, LocalView, describe_note, described_by_index, scan_files
 from .merge import merge
+from .report import TeamSyncReport
 from .state import Base, ClientState
 
 if TYPE_CHECKING:
@@ -40,24 +41,6 @@ if TYPE_CHECKING:
     from ..vault import Vault
 
 ROUNDS = 6  # pull/push rounds before a sync gives up on a path others keep changing
-
-
-@dataclass(frozen=True)
-class TeamSyncReport:
-    """What one ``vault.team.sync()`` did."""
-
-    pulled: tuple[str, ...] = ()  # written here from the server (new or changed)
-    deleted: tuple[str, ...] = ()  # moved to .trash/ because others deleted them
-    moved: tuple[tuple[str, str], ...] = ()  # moves made by others, done here
-    merged: tuple[str, ...] = ()  # both sides' edits combined
-    pushed: tuple[str, ...] = ()  # local changes the server accepted
-    conflicts: tuple[str, ...] = ()  # conflict copies made (keep-both) or paths left (fail)
-    revision: int = 0  # the space's revision this clone has caught up with
-    seconds: float = 0.0
-
-    @property
-    def changed_count(self) -> int:
-        return len(self.pulled) + len(self.deleted) + len(self.moved) + len(self.pushed)
 
 
 @dataclass
