@@ -53,6 +53,8 @@ def team_sync(state: State, policy: str | None, as_json: bool) -> None:
         click.echo(f"moved    {old} -> {new}")
     for path in report.conflicts:
         click.echo(f"conflict {path}")
+    for line in report.skipped:
+        message(f"not shared: {line}")
     message(f"In sync at revision {report.revision} ({report.seconds * 1000:.0f} ms).")
 
 

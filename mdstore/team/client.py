@@ -149,6 +149,7 @@ class Team:
             "server": self._server(),
             "revision": state.cursor,
             "waiting": waiting,
+            "not_shared": [f"{i.path}: {i.message}" for i in view.issues],
             "last_sync": state.last_sync,
             "last_error": state.last_error,
         }

@@ -96,8 +96,13 @@ class Exchange:
             rows.sort(key=lambda r: r.revision)
         self.state.last_sync = time.time()
         self.state.last_error = None
+        skipped = [f"{i.path}: {i.message}" for i in self.local.issues]
+        skipped += [
+            f"{p}: this file system cannot hold the name; left on the server" for p in self.unwritable
+        ]
         return TeamSyncReport(
             **{k: tuple(v) for k, v in self.out.items()},
+            skipped=tuple(skipped),
             revision=self.state.cursor,
             seconds=time.perf_counter() - started,
         )

@@ -15,6 +15,7 @@ class TeamSyncReport:
     merged: tuple[str, ...] = ()  # both sides' edits combined
     pushed: tuple[str, ...] = ()  # local changes the server accepted
     conflicts: tuple[str, ...] = ()  # conflict copies made (keep-both) or paths left (fail)
+    skipped: tuple[str, ...] = ()  # "path: why" for files not shared (too large, unreadable, bad name here)
     revision: int = 0  # the space's revision this clone has caught up with
     seconds: float = 0.0
 

@@ -18,3 +18,15 @@ def test_a_note_travels_from_one_clone_to_another(clone: Clone) -> None:
     # A second sync on either side has nothing to do.
     assert a.team.sync().changed_count == 0
     assert b.team.sync().changed_count == 0
+
+
+def test_attachments_over_the_limit_stay_local_and_are_reported(clone: Clone) -> None:
+    a, b = clone("a", max_attachment_bytes=1000), clone("b")
+    write(a, "small.png", b"x" * 1000)
+    write(a, "big.pdf", b"x" * 1001)
+    report = a.team.sync()
+    assert report.pushed == ("small.png",)
+    assert [s.split(":")[0] for s in report.skipped] == ["big.pdf"]
+    assert a.team.status()["not_shared"][0].startswith("big.pdf: attachment over the team limit")
+    b.team.sync()
+    assert sorted(tree(b)) == ["small.png"]
