@@ -189,7 +189,7 @@ class Exchange:
             return
         mine_hash = content_hash(mine)
         merged = None
-        if base is not None and r.kind == "note":
+        if base is not None and base.hash and r.kind == "note":  # a tombstone is no base to merge on
             newer = _mtime(self.vault, p) > r.updated_at.timestamp()
             merged = merge(data.get(base.revision, b""), mine, theirs, ours_newer=newer)
         if merged is not None:
