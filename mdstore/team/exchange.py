@@ -306,11 +306,12 @@ class Exchange:
         config = replace(self.vault.config, team=self.settings)
         moved_to = {new: old for old, new in self.moves_here.items()}
         out: list[remote.Change] = []
-        changed = [
+        bases = self.state.bases
+        changed = sorted(
             (rel, f)
-            for rel, f in sorted(self.local.files.items())
-            if rel not in self.held and ((b := self.state.bases.get(rel)) is None or b.hash != f.hash)
-        ]
+            for rel, f in self.local.files.items()
+            if ((b := bases.get(rel)) is None or b.hash != f.hash) and rel not in self.held
+        )
         notes = [rel for rel, f in changed if f.kind == "note"]
         parsed = described_by_index(self.vault, notes) if len(notes) >= FROM_INDEX_AT else {}
         for rel, f in changed:
@@ -337,8 +338,9 @@ class Exchange:
                     meta=meta,
                 )
             )
-        for rel, base in sorted(self.state.bases.items()):
-            if base.hash and rel not in self.local.files and rel not in self.held:
+        for rel in sorted(bases.keys() - self.local.files.keys()):
+            base = bases[rel]
+            if base.hash and rel not in self.held:
                 if not any(rel.startswith(d + "/") for d in self.local.protected) and confirm_gone(
                     self.vault.root, rel
                 ):
@@ -347,14 +349,15 @@ class Exchange:
 
     def _local_moves(self) -> dict[str, str]:
         """Files gone here whose bytes reappeared under a new path: moves, pushed as moves."""
+        files, bases = self.local.files, self.state.bases
         fresh: dict[str, str] = {}
-        for rel, f in self.local.files.items():
-            if rel not in self.state.bases:
-                fresh.setdefault(f.hash, rel)
+        for rel in sorted(files.keys() - bases.keys()):
+            fresh.setdefault(files[rel].hash, rel)
         moves: dict[str, str] = {}
-        for rel, base in self.state.bases.items():
-            if base.hash and rel not in self.local.files and base.hash in fresh:
-                moves[rel] = fresh.pop(base.hash)
+        for rel in sorted(bases.keys() - files.keys()):
+            digest = bases[rel].hash
+            if digest and digest in fresh:
+                moves[rel] = fresh.pop(digest)
         return moves
 
     def _rename_clash(self, path: str) -> list[str]:

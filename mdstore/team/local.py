@@ -59,7 +59,8 @@ def scan_files(config: Config, state: ClientState) -> LocalView:
                     continue
                 state.remember(rel, stat.mtime, stat.size, digest)
             files[rel] = LocalFile(digest, kind)
-    state.seen = {p: v for p, v in state.seen.items() if p in files}
+    for gone in state.seen.keys() - files.keys():
+        del state.seen[gone]
     state.stamp()
     return LocalView(files, issues, list(listing.unreadable))
 

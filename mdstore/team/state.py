@@ -1,4 +1,4 @@
-"""What a clone remembers between syncs, in ``.mdstore/team/state.json``.
+"""What a clone remembers between syncs, in ``.mdstore/team/state.bin``.
 
 - ``bases``: per path, the revision and hash this clone last agreed on with the server (a tombstone
   has the hash ``""``). A file whose hash differs from its base is a local change to push.
@@ -6,20 +6,23 @@
 - ``seen``: per path, the (mtime, size, hash) last read, so a sync re-reads only files whose stat
   changed (or that changed within the last 2 s, when a same-size rewrite can keep its stat).
 
-The file is written atomically; it is a cache of what the server and the files say. If it is lost
-or belongs to another database or space, the next sync starts from cursor 0 and rebuilds every
-base by comparing hashes, which never produces a conflict copy or overwrites a file.
+The file is written atomically (Python's ``marshal`` format: plain data only, loads no code, and
+encodes 10k entries in milliseconds where JSON takes tens); it is a cache of what the server and
+the files say. If it is lost or belongs to another database or space, the next sync starts from
+cursor 0 and rebuilds every base by comparing hashes, which never produces a conflict copy or
+overwrites a file.
 """
 
 from __future__ import annotations
 
-import json
+import marshal
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-STATE_FILE = "team/state.json"
+STATE_FILE = "team/state.bin"
+_FORMAT = 1
 RACY_SECONDS = 2.0
 
 
@@ -43,22 +46,22 @@ class ClientState:
     @classmethod
     def load(cls, state_dir: Path, server: str) -> ClientState:
         try:
-            raw: dict[str, Any] = json.loads((state_dir / STATE_FILE).read_bytes())
-        except (OSError, ValueError):
+            raw = marshal.loads((state_dir / STATE_FILE).read_bytes())
+        except (OSError, ValueError, EOFError, TypeError):
             return cls(server=server)
-        if not isinstance(raw, dict) or raw.get("server") != server:
+        if not isinstance(raw, dict) or raw.get("format") != _FORMAT or raw.get("server") != server:
             return cls(server=server)
         try:
             state = cls(
                 server=server,
-                cursor=int(raw.get("cursor", 0)),
-                bases={p: Base(int(r), str(h)) for p, (r, h) in raw.get("bases", {}).items()},
-                seen={p: (float(m), int(s), str(h)) for p, (m, s, h) in raw.get("seen", {}).items()},
-                seen_at=float(raw.get("seen_at", 0.0)),
+                cursor=int(raw["cursor"]),
+                bases={p: Base(r, h) for p, (r, h) in raw["bases"].items()},
+                seen=dict(raw["seen"]),
+                seen_at=float(raw["seen_at"]),
                 last_sync=raw.get("last_sync"),
                 last_error=raw.get("last_error"),
             )
-        except (TypeError, ValueError):
+        except (KeyError, TypeError, ValueError):
             return cls(server=server)
         state._saved = (state.cursor, state.last_error, dict(state.bases), dict(state.seen))
         return state
@@ -71,15 +74,17 @@ class ClientState:
         if snapshot == self._saved:
             return
         data = {
+            "format": _FORMAT,
             "server": self.server,
             "cursor": self.cursor,
-            "bases": {p: [b.revision, b.hash] for p, b in sorted(self.bases.items())},
-            "seen": {p: list(v) for p, v in sorted(self.seen.items())},
+            "bases": {p: (b.revision, b.hash) for p, b in self.bases.items()},
+            "seen": self.seen,
             "seen_at": self.seen_at,
             "last_sync": self.last_sync,
             "last_error": self.last_error,
         }
-        atomic_write(state_dir / STATE_FILE, json.dumps(data, separators=(",", ":")).encode())
+        # No fsync: the state is a cache; losing it costs a hash comparison, never an edit.
+        atomic_write(state_dir / STATE_FILE, marshal.dumps(data), fsync=False)
         self._saved = snapshot
 
     def cached_hash(self, rel: str, mtime: float, size: int) -> str | None:

@@ -94,7 +94,7 @@ def test_state_lost_after_the_server_commit_settles_without_a_conflict_copy(clon
     write(a, "Plan.md", "one\n")
     a.team.sync()
     b.team.sync()
-    state = a.root / ".mdstore" / "team" / "state.json"
+    state = a.root / ".mdstore" / "team" / "state.bin"
     before = state.read_bytes()
     write(a, "Plan.md", "one\ntwo\n")
     a.team.sync()  # the server commits ...

@@ -164,13 +164,17 @@ def test_lost_state_is_rebuilt_without_conflicts(clone: Clone) -> None:
     a, b = _shared(clone)
     a.update("Plan.md", set={"status": "done"})
     a.team.sync()
-    (b.root / ".mdstore" / "team" / "state.json").unlink()
+    (b.root / ".mdstore" / "team" / "state.bin").unlink()
     report = b.team.sync()
     assert report.conflicts == () and report.pulled == ("Plan.md",)
     assert tree(a) == tree(b)
-    (a.root / ".mdstore" / "team" / "state.json").unlink()
+    (a.root / ".mdstore" / "team" / "state.bin").unlink()
     again = a.team.sync()
     assert again.conflicts == () and again.pushed == () and again.pulled == ()
+    (a.root / ".mdstore" / "team" / "state.bin").write_bytes(b"\x00garbage")  # a damaged state is a lost one
+    a.close()
+    a = clone("a")
+    assert a.team.sync().changed_count == 0 and tree(a) == tree(b)
 
 
 def test_odd_files_sync_byte_for_byte(clone: Clone) -> None:
