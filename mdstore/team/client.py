@@ -9,6 +9,7 @@ the next sync sends them.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
@@ -91,9 +92,11 @@ class Team:
 
     # -- syncing ---------------------------------------------------------------------------------
 
-    def sync(self, *, policy: str | None = None) -> TeamSyncReport:
+    def sync(self, *, policy: str | None = None, paths: Iterable[str] | None = None) -> TeamSyncReport:
         """Pull everyone else's changes, merge, push this clone's. ``policy`` overrides
-        ``[team] policy`` for this sync (keep-both, mine, theirs, fail)."""
+        ``[team] policy`` for this sync (keep-both, mine, theirs, fail). ``paths`` says that only
+        those files may have changed here since the last sync (the watcher knows; otherwise every
+        file's stat is checked)."""
         from ..index.lock import OwnerLock
         from .conflicts import POLICIES
         from .exchange import Exchange
@@ -111,7 +114,7 @@ class Team:
             try:
                 conn = self._session()
                 exchange = Exchange(self._vault, conn, settings, state, lambda: self._author(conn))
-                report = exchange.run()
+                report = exchange.run(None if paths is None else set(paths))
             except BaseException as exc:
                 self.close()  # a failed sync may leave the connection in any state: start afresh
                 self._loaded = None  # and re-read the state that was last saved

@@ -29,7 +29,16 @@ from ..errors import InvalidPath, MdstoreError, NoteNotFound, WriteConflict
 from ..notes.model import content_hash
 from . import remote
 from .conflicts import copy_name
-from .local import FROM_INDEX_AT, LocalFile, LocalView, describe_note, described_by_index, scan_files
+from .local import (
+    FROM_INDEX_AT,
+    LocalFile,
+    LocalView,
+    describe_note,
+    described_by_index,
+    refresh_files,
+    remember_written,
+    scan_files,
+)
 from .merge import merge
 from .report import TeamSyncReport
 from .state import Base, ClientState
@@ -77,9 +86,14 @@ class Exchange:
             k: [] for k in ("pulled", "deleted", "moved", "merged", "pushed", "conflicts")
         }
 
-    def run(self) -> TeamSyncReport:
+    def run(self, paths: set[str] | None = None) -> TeamSyncReport:
+        """One sync; ``paths`` (from the watcher) limits the look at local files to those paths."""
         started = time.perf_counter()
-        self.local = scan_files(replace(self.vault.config, team=self.settings), self.state)
+        config = replace(self.vault.config, team=self.settings)
+        if paths is None or not self.state.seen:
+            self.local = scan_files(config, self.state)
+        else:
+            self.local = refresh_files(config, self.state, paths)
         self.moves_here = self._local_moves()
         rows = remote.changes_since(self.conn, self.space, self.state.cursor)
         for _ in range(ROUNDS):
@@ -260,20 +274,25 @@ class Exchange:
 
     def _done(self, kind: str, op: Any) -> None:
         files, bases = self.local.files, self.state.bases
+        config = self.vault.config
         if kind == "move":
             src, dst, r = op
             files[dst] = files.pop(src)
             bases[dst] = Base(r.revision, r.hash)
+            self.state.seen.pop(src, None)
+            remember_written(config, self.state, dst, files[dst].hash)
             self.out["moved"].append((src, dst))
         elif kind == "trash":
             path, _expect, r = op
             files.pop(path, None)
+            self.state.seen.pop(path, None)
             if r is not None:
                 bases.pop(path, None)
                 self.out["deleted"].append(path)
         else:
             path, data, _expect, r = op
             files[path] = LocalFile(content_hash(data), r.kind if r else "note")
+            remember_written(config, self.state, path, files[path].hash)
             if r is not None:
                 # Agreed on r (for a note moved here and edited there, on the old path: its
                 # tombstone is then pushed with the new path).

@@ -27,7 +27,7 @@ if TYPE_CHECKING:
     import psycopg
 
     from ..vault import Vault
-    from ..watch.subscriptions import Subscription
+    from ..watch.subscriptions import ChangeEvent, Subscription
 
 log = logging.getLogger("mdstore.team")
 BACKOFF_MAX = 60.0
@@ -40,6 +40,8 @@ class LiveSync:
         self.vault = vault
         self.settings = vault.config.team
         self._wake = threading.Event()
+        self._changed: set[str] = set()  # local paths the watcher reported since the last sync
+        self._full = True  # the next sync looks at every file (start, poll, after a failure)
         self._stopping = False
         self._listener: psycopg.Connection[Any] | None = None
         self._thread: threading.Thread | None = None
@@ -49,10 +51,16 @@ class LiveSync:
         self.last_error: str | None = None
 
     def start(self, subscribe: Any) -> LiveSync:
-        self._subscription = subscribe(lambda _event: self._wake.set())
+        self._subscription = subscribe(self._on_change, "**")
         self._thread = threading.Thread(target=self._run, name="mdstore-team-sync", daemon=True)
         self._thread.start()
         return self
+
+    def _on_change(self, event: ChangeEvent) -> None:
+        self._changed.add(event.path)
+        if event.old_path:
+            self._changed.add(event.old_path)
+        self._wake.set()
 
     def stop(self) -> None:
         self._stopping = True
@@ -68,14 +76,16 @@ class LiveSync:
         next_poll = 0.0  # sync at once on start: catch up with what happened while stopped
         while not self._stopping:
             now = time.monotonic()
-            due = self._wake.is_set() or now >= next_poll
-            if not due:
+            polling = now >= next_poll
+            if not (self._wake.is_set() or polling):
                 self._wait(min(next_poll - now, 1.0))
                 continue
             self._wake.clear()
+            changed, self._changed = self._changed, set()
+            full, self._full = self._full or polling, False
             try:
                 self._ensure_listener()
-                self.vault.team.sync()
+                self.vault.team.sync(paths=None if full else changed)
                 self.syncs += 1
                 self.last_error = None
                 delay = 0.0
@@ -84,6 +94,7 @@ class LiveSync:
                 self.failures += 1
                 self.last_error = str(exc)
                 self._close_listener()
+                self._full = True
                 delay = min(BACKOFF_MAX, max(1.0, delay * 2))
                 log.warning("team sync failed (%s); retrying in %.0f s", exc, delay)
                 next_poll = time.monotonic() + delay
@@ -92,6 +103,7 @@ class LiveSync:
                 self.failures += 1
                 self.last_error = f"{type(exc).__name__}: {exc}"
                 log.exception("team sync failed")
+                self._full = True
                 delay = min(BACKOFF_MAX, max(1.0, delay * 2))
                 next_poll = time.monotonic() + delay
 

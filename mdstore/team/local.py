@@ -65,6 +65,54 @@ def scan_files(config: Config, state: ClientState) -> LocalView:
     return LocalView(files, issues, list(listing.unreadable))
 
 
+def refresh_files(config: Config, state: ClientState, paths: set[str]) -> LocalView:
+    """The files as the last scan left them (``state.seen``), with only ``paths`` looked at again:
+    what the watcher uses when it knows which files changed."""
+    from ..index.scan import IgnoreRules
+
+    exts = tuple(e.lower() for e in config.vault.extensions)
+
+    def kind(rel: str) -> str:
+        return "note" if rel.lower().endswith(exts) else "attachment"
+
+    files = {rel: LocalFile(seen[2], kind(rel)) for rel, seen in state.seen.items()}
+    issues: list[ParseIssue] = []
+    rules = IgnoreRules(config.root, config.vault.ignore)
+    for rel in sorted(paths):
+        full = config.root / rel
+        try:
+            st = full.stat()
+        except OSError:
+            st = None
+        if st is None or not full.is_file() or rules.ignored(rel, is_dir=False):
+            files.pop(rel, None)
+            state.seen.pop(rel, None)
+            continue
+        if kind(rel) == "attachment" and st.st_size > config.team.max_attachment_bytes:
+            files.pop(rel, None)
+            continue
+        digest = state.cached_hash(rel, st.st_mtime, st.st_size)
+        if digest is None:
+            try:
+                digest = content_hash(full.read_bytes())
+            except OSError as exc:
+                issues.append(ParseIssue(rel, f"cannot read: {exc.strerror or exc}", "unreadable"))
+                continue
+            state.remember(rel, st.st_mtime, st.st_size, digest)
+        files[rel] = LocalFile(digest, kind(rel))
+    return LocalView(files, issues, [])
+
+
+def remember_written(config: Config, state: ClientState, rel: str, digest: str) -> None:
+    """Record a file this sync just wrote, so the next look does not read it again."""
+    try:
+        st = (config.root / rel).stat()
+    except OSError:
+        state.seen.pop(rel, None)
+        return
+    state.remember(rel, st.st_mtime, st.st_size, digest)
+
+
 def describe_note(config: Config, rel: str, data: bytes) -> dict[str, Any]:
     """What the server keeps beside a note's bytes so the team can query it."""
     from ..notes.parse import parse_note

@@ -48,6 +48,20 @@ def test_an_edit_reaches_the_other_clone_through_both_watchers(clone: Clone) -> 
         until(lambda: _has(b, "Live.md", "first"), "the new note in b")
         write(b, "Live.md", "# Live\n\nfirst\nsecond\n")
         until(lambda: _has(a, "Live.md", "second"), "b's edit in a")
+        (b.root / "Live.md").rename(b.root / "Moved.md")
+        until(lambda: _has(a, "Moved.md", "second") and not (a.root / "Live.md").exists(), "the move in a")
+        (a.root / "Moved.md").unlink()
+        until(lambda: not (b.root / "Moved.md").exists(), "the delete in b")
+
+
+def test_attachments_travel_with_the_periodic_sync(clone: Clone) -> None:
+    # The watcher reports note changes as they happen; attachments are found by the poll.
+    a, b = clone("a", poll_seconds=0.5), clone("b", poll_seconds=0.5)
+    with watching(a, b):
+        write(a, "pics/dot.png", b"\x89PNG dot")
+        until(lambda: (b.root / "pics/dot.png").exists(), "an attachment in b")
+        (a.root / "pics/dot.png").unlink()
+        until(lambda: not (b.root / "pics/dot.png").exists(), "the delete in b")
 
 
 def test_offline_changes_wait_and_survive_a_restart(pg_cluster, team_url: str, clone: Clone) -> None:  # type: ignore[no-untyped-def]
