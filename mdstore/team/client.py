@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import replace
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from ..errors import BackendUnavailable, ConfigError, SyncConflict
@@ -110,22 +111,27 @@ class Team:
             self._config.state_dir, role="mdstore team sync", name=_LOCK, subject="the team state"
         )
         with lock.hold(self._config.index.busy_timeout):
-            state = self._state()
-            try:
-                conn = self._session()
-                exchange = Exchange(self._vault, conn, settings, state, lambda: self._author(conn))
-                report = exchange.run(None if paths is None else set(paths))
-            except BaseException as exc:
-                self.close()  # a failed sync may leave the connection in any state: start afresh
-                self._loaded = None  # and re-read the state that was last saved
-                if isinstance(exc, Exception):
-                    state.last_error = _translated(exc)
-                    state.save(self._config.state_dir)
-                if _is_connection_loss(exc):
-                    raise BackendUnavailable(
-                        f"lost the team database {self._server()}: {state.last_error}"
-                    ) from None
-                raise
+            for attempt in (1, 2):
+                state = self._state()
+                kept = self._conn is not None
+                try:
+                    conn = self._session()
+                    exchange = Exchange(self._vault, conn, settings, state, partial(self._author, conn))
+                    report = exchange.run(None if paths is None else set(paths))
+                except BaseException as exc:
+                    self.close()  # a failed sync may leave the connection in any state: start afresh
+                    self._loaded = None  # and re-read the state that was last saved
+                    if isinstance(exc, Exception):
+                        state.last_error = _translated(exc)
+                        state.save(self._config.state_dir)
+                    if _is_connection_loss(exc):
+                        if kept and attempt == 1:
+                            continue  # the kept connection died (server restarted): once more, afresh
+                        raise BackendUnavailable(
+                            f"lost the team database {self._server()}: {state.last_error}"
+                        ) from None
+                    raise
+                break
             self._save(state)
         if settings.policy == "fail" and report.conflicts:
             raise SyncConflict(

@@ -138,3 +138,12 @@ def test_kill_9_of_a_syncing_process_then_the_next_sync_settles(
     b.team.sync()
     assert tree(a) == tree(b)
     shutil.rmtree(tmp_path / "unused", ignore_errors=True)
+
+
+def test_a_restarted_server_is_reconnected_without_a_failed_sync(pg_cluster, clone: Clone) -> None:  # type: ignore[no-untyped-def]
+    a = clone("a")
+    write(a, "One.md", "one\n")
+    a.team.sync()  # keeps its connection for the next sync
+    pg_cluster.restart()
+    write(a, "Two.md", "two\n")
+    assert a.team.sync().pushed == ("Two.md",)
