@@ -22,6 +22,7 @@ from .errors import (
     QueryError,
     QueueError,
     RevisionNotFound,
+    SyncConflict,
     ValidationError,
     VaultNotFound,
     WriteConflict,
@@ -31,6 +32,8 @@ from .notes.model import Field, Heading, Link, Note, ParseIssue, SyncReport, Tas
 from .queue import Job, JobState, QueueBackend, QueueStats, SpoolQueue, Worker, WorkerReport, open_queue
 from .result import Result
 from .search.protocol import SearchHit, SearchResults, Snippet
+from .team.client import Team
+from .team.report import TeamSyncReport
 from .vault import Vault, init_vault, open_vault
 from .writes.batch import MoveReport, VaultBatch
 
@@ -68,8 +71,11 @@ __all__ = [
     "SearchResults",
     "Snippet",
     "SpoolQueue",
+    "SyncConflict",
     "SyncReport",
     "Task",
+    "Team",
+    "TeamSyncReport",
     "ValidationError",
     "Vault",
     "VaultBatch",

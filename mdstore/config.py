@@ -80,6 +80,9 @@ class QueueSettings:
 class TeamSettings:
     url: str = ""  # the team database: a libpq URL, usually "${MDSTORE_TEAM_URL}" (never a password)
     space: str = ""  # the shared space this vault belongs to
+    policy: str = "keep-both"  # a true overlap of two edits: "keep-both" | "mine" | "theirs" | "fail"
+    max_attachment_bytes: int = 25 * 1024 * 1024  # larger attachments stay local (notes have no limit)
+    poll_seconds: float = 30.0  # the watcher also pulls this often, in case a notification was missed
 
 
 @dataclass(frozen=True)
@@ -121,6 +124,7 @@ _CHOICES: dict[str, tuple[str, ...]] = {
     "vault.link_style": ("obsidian", "dendron"),
     "search.engine": ("whoosh", "tantivy", "none"),
     "git.autocommit": ("off", "write", "interval"),
+    "team.policy": ("keep-both", "mine", "theirs", "fail"),
 }
 _ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 

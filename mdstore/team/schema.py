@@ -67,6 +67,8 @@ CREATE TABLE team_notes (
     PRIMARY KEY (space, path)
 );
 CREATE INDEX team_notes_revision ON team_notes (space, revision);
+-- A push refuses a name that differs only in case from a live one (Note.md vs note.md).
+CREATE INDEX team_notes_lower_path ON team_notes (space, lower(path));
 CREATE INDEX team_notes_search ON team_notes USING gin (search);
 CREATE INDEX team_notes_frontmatter ON team_notes USING gin (frontmatter jsonb_path_ops);
 CREATE INDEX team_notes_tags ON team_notes USING gin (tags);
@@ -135,6 +137,8 @@ GRANT SELECT ON team_members TO mdstore_member;
 GRANT SELECT, INSERT, UPDATE ON team_notes TO mdstore_member;
 GRANT SELECT, INSERT ON team_revisions TO mdstore_member;
 GRANT EXECUTE ON FUNCTION mdstore_my_spaces() TO mdstore_member;
+-- Clients check the schema version before using the tables.
+GRANT SELECT ON mdstore_schema TO mdstore_member;
 """
 
 MIGRATIONS: tuple[Migration, ...] = (
