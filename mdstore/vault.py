@@ -230,25 +230,17 @@ class Vault(SearchMethods, WriteMethods, HistoryMethods, WatchMethods):
         return _with_tags(_decode_frontmatter(page), tags)
 
     def sql(self, query: str, params: Sequence[Any] | Mapping[str, Any] | None = None) -> Result:
-        """Read-only SQL over the index tables and views (docs/index-schema.md)."""
-        import duckdb
+        """One read-only SQL query over the index tables and views; it cannot write, change
+        settings or read files (docs/index-schema.md)."""
+        from .index import usersql
 
-        try:
-            statements = duckdb.extract_statements(query)
-        except duckdb.Error as exc:
-            raise QueryError(f"invalid SQL: {str(exc).strip().splitlines()[0]}") from exc
-        if not statements:
-            raise QueryError("empty SQL query")
-        allowed = {duckdb.StatementType.SELECT, duckdb.StatementType.EXPLAIN}
-        for st in statements:
-            if st.type not in allowed:
-                raise QueryError(
-                    f"only read-only queries are allowed; refused a {st.type.name} statement "
-                    "(the index is rebuilt from the files: change the notes instead)"
-                )
-        if len(statements) > 1:
-            raise QueryError("run one SQL statement at a time")
-        return self._query(query, params)
+        statement = usersql.checked_statement(query)
+        client = self._client()
+        if client is not None:
+            result: Result = client.call("sql", (query, params), {})
+            return result
+        self._ensure_index()
+        return Result(*usersql.run(self._store, statement, params))
 
     def backlinks(self, path: str) -> Result:
         """Notes linking to ``path``: source, line, kind, anchor, alias."""
