@@ -3,8 +3,10 @@ the API (with a read-only and a read-write connection), the CLI and the watcher 
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -134,11 +136,17 @@ def test_sql_still_reads(vault):
 
 
 def test_sql_refusals_through_the_cli(vault, tmp_path):
-    for query in ("WITH x AS (DELETE FROM notes RETURNING path) SELECT count(*) FROM x",
-                  "EXPLAIN ANALYZE COPY (SELECT 42) TO '{out}'", "SELECT * FROM read_text('{secret}')"):
+    for query in (
+        "WITH x AS (DELETE FROM notes RETURNING path) SELECT count(*) FROM x",
+        "EXPLAIN ANALYZE COPY (SELECT 42) TO '{out}'",
+        "SELECT * FROM read_text('{secret}')",
+    ):
         out = subprocess.run(
             [sys.executable, "-m", "mdstore", "--vault", str(vault.root), "sql", fill(query, tmp_path)],
-            capture_output=True, text=True, timeout=60, env={**FAST_ENV, "PATH": "/usr/bin:/bin"},
+            capture_output=True,
+            text=True,
+            timeout=60,
+            env={**FAST_ENV, "PATH": "/usr/bin:/bin"},
         )
         assert out.returncode != 0 and "Traceback" not in out.stderr, out.stderr
         assert SECRET not in out.stdout + out.stderr
@@ -165,3 +173,115 @@ def test_sql_refusals_through_the_daemon(vault, tmp_path):
         for stream in (daemon.proc.stdout, daemon.proc.stderr):
             if stream is not None:
                 stream.close()
+
+
+# -- one path rule for reads ---------------------------------------------------------------------
+
+
+@pytest.fixture
+def linked(vault: mdstore.Vault, tmp_path: Path) -> mdstore.Vault:
+    """Links out of the vault, and into its private folders."""
+    root = vault.root
+    outside = tmp_path / "outside"
+    (outside / "note.md").write_text(f"# {SECRET}\n")
+    (outside / "sub").mkdir()
+    (outside / "sub" / "deep.md").write_text(f"# {SECRET}\n")
+    (root / "pw.md").symlink_to(outside / "secret.csv")
+    (root / "out.md").symlink_to(outside / "note.md")
+    (root / "folder").symlink_to(outside / "sub")
+    (root / "db.md").symlink_to(root / ".mdstore" / "index.duckdb")
+    subprocess.run(["git", "init", "-q", str(root)], check=True)
+    (root / ".git" / "config.md").write_text(f"# {SECRET}\n")
+    (root / "sub").mkdir()
+    (root / "sub" / ".git").mkdir()
+    (root / "sub" / ".git" / "x.md").write_text(f"# {SECRET}\n")
+    (root / "inside.md").symlink_to(root / "n1.md")  # a link that stays inside is fine
+    return vault
+
+
+BAD_READS = [
+    "pw.md",
+    "pw",
+    "out.md",
+    "out",
+    "folder/deep.md",
+    "folder/deep",
+    "db.md",
+    ".mdstore/index.duckdb",
+    ".mdstore/mdstore.lock",
+    ".git/config.md",
+    "sub/.git/x.md",
+    "./.git/config.md",
+    "../outside/note.md",
+    "n1.md/../../outside/note.md",
+]
+
+
+def bad_reads(tmp_path: Path) -> list[str]:
+    return [*BAD_READS, str(tmp_path / "outside" / "note.md"), str(tmp_path / "vault" / "pw.md")]
+
+
+@pytest.mark.parametrize(
+    "method", ["get", "backlinks", "outlinks", "neighbors", "history", "show_revision", "tasks"]
+)
+def test_reads_stay_inside_the_vault(linked, tmp_path, method):
+    call = {
+        "show_revision": lambda p: linked.show_revision(p, "HEAD"),
+        "tasks": lambda p: linked.tasks(path=p),
+    }.get(method, getattr(linked, method))
+    for path in bad_reads(tmp_path):
+        with pytest.raises(mdstore.InvalidPath) as info:
+            call(path)
+        assert SECRET not in str(info.value), path
+    assert linked.get("inside.md").title == "Note 1"
+    assert linked.get(str(linked.root / "n2.md")).path == "n2.md"
+
+
+def test_show_refuses_links_out_of_the_vault(linked, tmp_path):
+    for path in ["pw.md", "folder/deep.md", ".mdstore/index.duckdb", str(tmp_path / "outside" / "note.md")]:
+        out = subprocess.run(
+            [sys.executable, "-m", "mdstore", "--vault", str(linked.root), "show", path, "--body"],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            env={**FAST_ENV, "PATH": "/usr/bin:/bin"},
+        )
+        assert out.returncode != 0, out.stdout
+        assert "Traceback" not in out.stderr and SECRET not in out.stdout + out.stderr
+        assert "outside the vault" in out.stderr or "not part of the notes" in out.stderr, out.stderr
+
+
+def test_indexing_skips_the_same_links(linked):
+    linked.sync()
+    assert linked.find().paths() == ["inside.md", "n0.md", "n1.md", "n2.md"]
+
+
+# -- temp files of killed writers ------------------------------------------------------------------
+
+
+def test_a_full_sync_removes_the_temp_files_of_dead_writers_only(vault):
+    root = vault.root
+    dead = subprocess.run(
+        [sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True
+    )
+    (root / "sub").mkdir()
+    stale = root / "sub" / f".mdstore-tmp.{dead.stdout.strip()}-0123456789abcdef.n1.md.tmp"
+    live = root / f".mdstore-tmp.{os.getpid()}-0123456789abcdef.n2.md.tmp"  # a write in progress
+    old_style = root / ".mdstore-tmp.0123456789abcdef.n0.md.tmp"  # named before names held a pid
+    recent_old_style = root / ".mdstore-tmp.fedcba9876543210.n0.md.tmp"
+    for path in (stale, live, old_style, recent_old_style):
+        path.write_text("half a note")
+    two_hours_ago = time.time() - 7200
+    os.utime(old_style, (two_hours_ago, two_hours_ago))
+
+    # While an interrupted batch waits for recovery, its staged temp files are still needed.
+    pending = root / ".mdstore" / "journal" / "00000000000000000001-abcd"
+    pending.mkdir(parents=True)
+    vault.sync()
+    assert stale.exists() and old_style.exists()
+
+    pending.rmdir()
+    vault.sync()
+    assert not stale.exists() and not old_style.exists()
+    assert live.exists() and recent_old_style.exists()
+    assert vault.find().paths() == ["n0.md", "n1.md", "n2.md"]
