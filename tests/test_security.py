@@ -285,3 +285,88 @@ def test_a_full_sync_removes_the_temp_files_of_dead_writers_only(vault):
     assert not stale.exists() and not old_style.exists()
     assert live.exists() and recent_old_style.exists()
     assert vault.find().paths() == ["n0.md", "n1.md", "n2.md"]
+
+
+# -- clear errors --------------------------------------------------------------------------------
+
+NOBODY_CALLS = """
+import json, os, sys
+# Load every module first: the interpreter's own files may not be readable by `nobody`.
+import mdstore, mdstore.index.sync, mdstore.index.query, mdstore.notes.parse, mdstore.notes.links
+import mdstore.writes.batch, mdstore.notes.paths, mdstore.notes.journal, mdstore.notes.fmedit
+import mdstore.notes.yamledit, mdstore.notes.rewrite, mdstore.notes.editrules, mdstore.notes.structedit
+import duckdb, pyarrow, pathspec, yaml, markdown_it, datetime, decimal, encodings.idna, ruamel.yaml
+os.setgid(65534); os.setuid(65534)
+vault = mdstore.open(sys.argv[1], search={"engine": "none", "related": False})
+vault.sync()
+calls = {
+    "get": lambda: vault.get("private.md"),
+    "update": lambda: vault.update("private.md", set={"status": "x"}),
+    "move": lambda: vault.move("locked", "elsewhere"),
+}
+out = {}
+for name, call in calls.items():
+    try:
+        call()
+        out[name] = ["ok", ""]
+    except mdstore.MdstoreError as exc:
+        out[name] = [type(exc).__name__, str(exc)]
+    except Exception as exc:
+        out[name] = ["raw " + type(exc).__name__, str(exc)]
+print(json.dumps(out))
+"""
+
+
+def test_unreadable_notes_and_folders_give_one_clear_error(tmp_path):
+    """Root reads everything, so the calls run in a child process as `nobody`."""
+    import json
+    import tempfile
+
+    base = Path(tempfile.mkdtemp(prefix="mdstore-sec-"))
+    try:
+        os.chmod(base, 0o777)
+        root = base / "vault"
+        (root / ".mdstore").mkdir(parents=True)
+        (root / "good.md").write_text("# Good\n")
+        (root / "private.md").write_text("---\nstatus: secret\n---\n# Private\n")
+        (root / "locked").mkdir()
+        (root / "locked" / "inner.md").write_text("# Inner\n")
+        for folder, _, files in os.walk(base):
+            os.chmod(folder, 0o777)
+            for name in files:
+                os.chmod(os.path.join(folder, name), 0o666)
+        os.chmod(root / "private.md", 0o000)
+        os.chmod(root / "locked", 0o000)
+        script = (
+            NOBODY_CALLS
+            if os.geteuid() == 0
+            else NOBODY_CALLS.replace("os.setgid(65534); os.setuid(65534)", "")
+        )
+        out = subprocess.run(
+            [sys.executable, "-c", script, str(root)], capture_output=True, text=True, timeout=120
+        )
+        assert out.returncode == 0, out.stderr
+        result = json.loads(out.stdout.strip().splitlines()[-1])
+        for name in ("get", "update"):
+            kind, message = result[name]
+            assert kind == "NoteParseError", result
+            assert "private.md" in message and "ermission denied" in message, message
+        kind, message = result["move"]
+        assert kind == "MdstoreError" and "locked" in message and "ermission denied" in message, result
+        assert "no files" not in message
+        os.chmod(root / "locked", 0o777)
+        assert (root / "locked" / "inner.md").read_text() == "# Inner\n"  # nothing was moved
+    finally:
+        for folder, dirs, _ in os.walk(base):
+            for d in dirs:
+                os.chmod(os.path.join(folder, d), 0o777)
+        import shutil
+
+        shutil.rmtree(base, ignore_errors=True)
+
+
+@pytest.mark.parametrize("path", ["x/", "folder/x/", "x//"])
+def test_create_refuses_a_folder_path(vault, path):
+    with pytest.raises(mdstore.InvalidPath, match="folder"):
+        vault.create(path, {"a": 1})
+    assert not (vault.root / "x.md").exists() and not (vault.root / "folder").exists()

@@ -9,8 +9,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..errors import MdstoreError
-from ..notes.model import ParseIssue
 from ..notes.fileio import is_temp_name
+from ..notes.model import ParseIssue
 from ..notes.paths import reserved_folder
 
 ALWAYS_IGNORED_DIRS = frozenset({".git", ".mdstore", ".obsidian", ".trash", "node_modules", ".hg", ".svn"})

@@ -63,6 +63,8 @@ def validate_note_path(
     ``NoteNotFound`` for a missing note. ``argument`` names the parameter in error messages.
     """
     parts = _split(rel, argument)
+    if rel.endswith("/"):  # `create("x/")` must not quietly become x.md
+        raise InvalidPath(f"{argument} {rel!r}: ends with '/', so it names a folder, not a note")
     name = parts[-1]
     if add_extension and not any(name.lower().endswith(ext.lower()) for ext in extensions):
         parts[-1] = name + extensions[0]
