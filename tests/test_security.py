@@ -370,3 +370,49 @@ def test_create_refuses_a_folder_path(vault, path):
     with pytest.raises(mdstore.InvalidPath, match="folder"):
         vault.create(path, {"a": 1})
     assert not (vault.root / "x.md").exists() and not (vault.root / "folder").exists()
+
+
+OTHER_USER_CLIENT = """
+import json, os, sys
+import mdstore, mdstore.index.query, mdstore.index.usersql, mdstore.watch.client, mdstore.watch.ownership
+import duckdb, pyarrow, pwd
+os.setgid(65534); os.setuid(65534)
+try:
+    mdstore.open(sys.argv[1], index={"busy_timeout": 30}).sql("SELECT count(*) FROM notes")
+    print(json.dumps(["ok", ""]))
+except mdstore.MdstoreError as exc:
+    print(json.dumps([type(exc).__name__, str(exc)]))
+"""
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="needs root to run the client as another user")
+def test_a_daemon_of_another_user_is_named_at_once():
+    import json
+    import shutil
+    import tempfile
+
+    base = Path(tempfile.mkdtemp(prefix="mdstore-sec-"))
+    os.chmod(base, 0o755)
+    root = base / "vault"
+    (root / ".mdstore").mkdir(parents=True)
+    (root / "n.md").write_text("# N\n")
+    daemon = Daemon(root).wait_ready()
+    try:
+        for folder, _, files in os.walk(root):
+            os.chmod(folder, 0o755)
+            for name in files:
+                os.chmod(os.path.join(folder, name), 0o644)
+        os.chmod(root / ".mdstore" / "owner.sock", 0o600)
+        out = subprocess.run(
+            [sys.executable, "-c", OTHER_USER_CLIENT, str(root)], capture_output=True, text=True, timeout=120
+        )
+        assert out.returncode == 0, out.stderr
+        kind, message = json.loads(out.stdout.strip().splitlines()[-1])
+        assert kind == "BackendUnavailable", message
+        assert "runs as user root" in message and "owner.sock" in message
+    finally:
+        assert daemon.stop() == 0
+        for stream in (daemon.proc.stdout, daemon.proc.stderr):
+            if stream is not None:
+                stream.close()
+        shutil.rmtree(base, ignore_errors=True)
