@@ -416,3 +416,21 @@ def test_a_daemon_of_another_user_is_named_at_once():
             if stream is not None:
                 stream.close()
         shutil.rmtree(base, ignore_errors=True)
+
+
+def test_a_process_that_writes_and_exits_without_close_prints_nothing(tmp_path):
+    root = tmp_path / "git-vault"
+    with mdstore.init_vault(root, git=True) as vault:
+        vault.sync()
+        vault.related("Welcome.md")  # the model exists: the next small sync is held back from it
+    script = (
+        "import sys, mdstore\n"
+        "v = mdstore.open(sys.argv[1])\n"
+        "v.create('fresh.md', {'x': 1}, body='hello')\n"
+        "v.update('Welcome.md', set={'seen': True})\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", script, str(root)], capture_output=True, text=True, timeout=120
+    )
+    assert out.returncode == 0
+    assert out.stderr == "", out.stderr
