@@ -10,8 +10,10 @@ read files or run SQL from a string.
 
 from __future__ import annotations
 
+import functools
 import json
 import re
+import threading
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
@@ -38,38 +40,66 @@ _EXPLAIN = re.compile(r"\s*EXPLAIN(\s+ANALY[SZ]E)?\s+", re.IGNORECASE)
 
 def checked_statement(query: str) -> Any:
     """The one read-only statement of ``query`` (a ``duckdb.Statement``), or ``QueryError``."""
-    import duckdb
-
     if not isinstance(query, str):
         raise QueryError(f"SQL must be text, not {type(query).__name__}")
+    statement, refusal = _checked(query)
+    if refusal is not None:
+        raise QueryError(refusal)
+    return statement
+
+
+def run(
+    store: Any, statement: Any, params: Sequence[Any] | Mapping[str, Any] | None
+) -> tuple[list[str], list[Any]]:
+    """Columns and rows of the checked ``statement`` on a read cursor of ``store``."""
+    with store.read() as cur:
+        cur.execute(statement, params if params is not None else [])
+        columns = [d[0] for d in cur.description] if cur.description else []
+        return columns, cur.fetchall()
+
+
+@functools.lru_cache(maxsize=256)
+def _checked(query: str) -> tuple[Any, str | None]:
+    """(statement, None) or (None, why it is refused). Cached: programs repeat their queries, and
+    parsing twice plus serialising the tree cost about as much as a small query."""
+    try:
+        return _check(query), None
+    except QueryError as exc:
+        return None, str(exc)
+
+
+def _check(query: str) -> Any:
+    import duckdb
+
     statements = _statements(query)
     if not statements:
         raise QueryError("empty SQL query")
     if len(statements) > 1:
         raise QueryError(f"run one SQL statement at a time (got {len(statements)})")
     statement = statements[0]
+    text = statement.query
     if statement.type == duckdb.StatementType.EXPLAIN:
         # EXPLAIN [ANALYZE] runs (or plans) its inner statement: that one must be a query too.
-        match = _EXPLAIN.match(statement.query)
-        inner = _statements(statement.query[match.end() :]) if match else []
+        match = _EXPLAIN.match(text)
+        inner = _statements(text[match.end() :]) if match else []
         if len(inner) != 1:
             raise QueryError("EXPLAIN is allowed only directly before one SELECT")
         _refuse_unless_select(inner[0])
+        text = inner[0].query
     else:
         _refuse_unless_select(statement)
+    _refuse_unsafe_parts(text)
     return statement
 
 
-def refuse_unsafe_parts(cursor: Any, statement: Any) -> None:
-    """Refuse a SELECT whose parse tree holds a data-modifying node or a file-reading function.
-    Runs on an index cursor (DuckDB's own parser, serialised as JSON)."""
-    import duckdb
-
-    text = statement.query
-    match = _EXPLAIN.match(text) if statement.type == duckdb.StatementType.EXPLAIN else None
-    if match:
-        text = text[match.end() :]
-    tree = json.loads(cursor.execute("SELECT json_serialize_sql(?)", [text]).fetchone()[0])
+def _refuse_unsafe_parts(select: str) -> None:
+    """Refuse a SELECT whose parse tree (DuckDB's own parser, serialised as JSON) holds a
+    data-modifying node or a function that reads files."""
+    cursor = _parser()
+    try:
+        tree = json.loads(cursor.execute("SELECT json_serialize_sql(?)", [select]).fetchone()[0])
+    finally:
+        cursor.close()
     if tree.get("error"):
         return  # not serialisable (rare syntax): the sandbox still holds
     for node in _walk(tree):
@@ -87,15 +117,22 @@ def refuse_unsafe_parts(cursor: Any, statement: Any) -> None:
             raise QueryError(f"reading the file {table!r} is not allowed: queries see the index tables only")
 
 
-def run(
-    store: Any, statement: Any, params: Sequence[Any] | Mapping[str, Any] | None
-) -> tuple[list[str], list[Any]]:
-    """Columns and rows of the checked ``statement`` on a read cursor of ``store``."""
-    with store.read() as cur:
-        refuse_unsafe_parts(cur, statement)
-        cur.execute(statement, params if params is not None else [])
-        columns = [d[0] for d in cur.description] if cur.description else []
-        return columns, cur.fetchall()
+_parser_lock = threading.Lock()
+_parser_con: Any = None
+
+
+def _parser() -> Any:
+    """A cursor of a private in-memory DuckDB (sandboxed too) that only parses: the check needs no
+    index and runs before a query is forwarded to the watcher daemon."""
+    global _parser_con
+    with _parser_lock:
+        if _parser_con is None:
+            import duckdb
+
+            from .store import SANDBOX
+
+            _parser_con = duckdb.connect(":memory:", config=dict(SANDBOX))
+        return _parser_con.cursor()
 
 
 def _refuse_unless_select(statement: Any) -> None:
