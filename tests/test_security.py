@@ -127,6 +127,15 @@ def test_sql_is_read_only_on_a_read_write_connection_too(vault, tmp_path):
         watcher.stop()
 
 
+def test_sql_is_refused_the_same_right_after_a_write(vault, tmp_path):
+    """The process that has just written may still hold the read-write connection."""
+    for i, query in enumerate(WRITE_SQL[:3] + FILE_SQL[:3]):
+        vault.create(f"w{i}.md", {"i": i})
+        assert_refused(vault.sql, fill(query, tmp_path), tmp_path)
+    assert len(vault.find().paths()) == 9
+    assert vault.sql("SELECT count(*) AS n FROM meta WHERE key = 'k'").first() == {"n": 0}
+
+
 def test_sql_still_reads(vault):
     assert vault.sql("WITH x AS (SELECT path FROM notes) SELECT count(*) AS n FROM x").first() == {"n": 3}
     plan = vault.sql("EXPLAIN SELECT * FROM notes WHERE path = ?", ["n1.md"])
@@ -165,6 +174,14 @@ def test_sql_refusals_through_the_daemon(vault, tmp_path):
         # The socket serves _query without the statement check: DuckDB refuses on its own.
         for query in UNCHECKED_SQL:
             assert_refused(client._query, fill(query, tmp_path), tmp_path)
+        out = subprocess.run(
+            [sys.executable, "-m", "mdstore", "--vault", str(vault.root), "sql", UNCHECKED_SQL[0]],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            env={**FAST_ENV, "PATH": "/usr/bin:/bin"},
+        )
+        assert out.returncode == 6 and "Traceback" not in out.stderr, out.stderr
         wait_for(lambda: client.find().paths() == ["n0.md", "n1.md", "n2.md"], what="the notes")
         assert_intact(client)
         client.close()
