@@ -37,7 +37,9 @@ WRITE_SQL = [
     "EXPORT DATABASE '{out}'",
     "PRAGMA threads = 1",
     "SET enable_external_access = true",
-    "RESET lock_configuration",
+    "SET allowed_directories = ['/']",
+    "RESET enable_external_access",
+    "SET memory_limit = '1MB'",
     "ATTACH '{out}' AS other",
     "ATTACH ':memory:' AS other",
     "DETACH other",
@@ -68,10 +70,16 @@ FILE_SQL = [
     "SELECT n.path FROM notes n, LATERAL (SELECT * FROM read_text('{secret}'))",
     "SELECT * FROM query('DELETE FROM notes')",
     "CREATE SECRET s (TYPE s3, KEY_ID 'k', SECRET 'v')",
+    "SELECT * FROM enable_logging()",
 ]
 # What reaches DuckDB unchecked when a socket client calls _query: the sandbox alone must refuse it.
 BAD_SQL = WRITE_SQL + FILE_SQL
-UNCHECKED_SQL = WRITE_SQL[:3] + ["EXPLAIN ANALYZE COPY (SELECT 42) TO '{out}'"] + FILE_SQL[:-2]
+UNCHECKED_SQL = (
+    WRITE_SQL[:3]
+    + ["EXPLAIN ANALYZE COPY (SELECT 42) TO '{out}'", "SET enable_external_access = true"]
+    + ["SET allowed_directories = ['/']", "SET temp_directory = '{out}'"]
+    + FILE_SQL[:-3]
+)
 
 
 @pytest.fixture

@@ -7,7 +7,7 @@ process that cannot get the file within ``busy_timeout`` gets ``IndexBusy``, nev
 lock error. Within one process a single DuckDB instance serves every thread through cursors.
 
 Every instance is opened sandboxed (``SANDBOX``): DuckDB itself refuses file access outside its own
-database and any change of settings. Every read runs read-only: on a read-only instance DuckDB
+database, and switching that back on. Every read runs read-only: on a read-only instance DuckDB
 enforces it, and on the read-write instance of a writer or the watcher daemon each read cursor
 starts a ``READ ONLY`` transaction. So what a query may do never depends on what the process did
 before (user SQL gets the same walls wherever it runs; see ``usersql.py``).
@@ -32,13 +32,14 @@ IDLE_CLOSE_SECONDS = 0.25
 # readers elsewhere barely notice (they wait, bounded by busy_timeout, never fail at once).
 IDLE_CLOSE_WRITE_SECONDS = 0.25
 
-# mdstore loads rows through registered Arrow tables, never files, so it needs no external access;
-# locking the configuration keeps a query from switching the sandbox off again.
+# mdstore loads rows through registered Arrow tables, never files, so it needs no external access.
+# DuckDB refuses to switch it back on (or to widen allowed_directories or move temp_directory) while
+# the database runs. The configuration is not locked: the cold build caps memory_limit for its
+# duration; user SQL cannot SET anything (usersql.py).
 SANDBOX = {
     "enable_external_access": False,
     "autoinstall_known_extensions": False,
     "autoload_known_extensions": False,
-    "lock_configuration": True,
 }
 
 _registry: dict[Path, IndexStore] = {}

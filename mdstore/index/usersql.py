@@ -1,7 +1,7 @@
 """User SQL (``Vault.sql``, ``mdstore sql``): one read-only statement over the index.
 
 Two walls. The first is DuckDB's own: every index connection is sandboxed (no file access outside
-the index, settings locked) and every read runs read-only (``store.py``), so a query cannot write
+the index, and no switching it back on) and every read runs read-only (``store.py``), so a query cannot write
 or reach outside whichever connection the process holds. The second, here, refuses up front what
 the first would refuse anyway, with a message that says why: anything but one ``SELECT`` (or an
 ``EXPLAIN`` of one), a data-modifying statement hidden in a ``WITH`` clause, and the functions that
@@ -19,8 +19,8 @@ from typing import Any
 
 from ..errors import QueryError
 
-# Table functions that read files or globs, or run SQL given as text. The sandbox refuses the file
-# readers too; this list turns them into a clear message before anything runs.
+# Table functions that read files or globs, run SQL given as text, or change the instance. The
+# sandbox refuses the file readers too; this list turns them into a clear message before anything runs.
 FILE_FUNCTIONS = frozenset(
     {
         "glob",
@@ -33,7 +33,24 @@ FILE_FUNCTIONS = frozenset(
         "read_duckdb",
     }
 )
-FILE_FUNCTION_PREFIXES = ("read_", "parquet_", "iceberg_", "delta_", "sqlite_", "postgres_")
+FILE_FUNCTION_PREFIXES = (
+    "read_",
+    "parquet_",
+    "iceberg_",
+    "delta_",
+    "sqlite_",
+    "postgres_",
+    # Table functions that change the instance (logging, profiling, external resources, grammar).
+    "enable_",
+    "disable_",
+    "truncate_",
+    "register_",
+    "deregister_",
+    "create_",
+    "destroy_",
+    "add_",
+    "remove_",
+)
 _MODIFYING_NODES = ("INSERT", "UPDATE", "DELETE", "MERGE")
 _EXPLAIN = re.compile(r"\s*EXPLAIN(\s+ANALY[SZ]E)?\s+", re.IGNORECASE)
 
@@ -110,8 +127,8 @@ def _refuse_unsafe_parts(select: str) -> None:
                 "(the index is rebuilt from the files: change the notes instead)"
             )
         name = node.get("function_name")
-        if isinstance(name, str) and _reads_files(name):
-            raise QueryError(f"{name}() is not allowed in mdstore SQL: queries see the index tables only")
+        if isinstance(name, str) and _refused_function(name):
+            raise QueryError(f"{name}() is not allowed in mdstore SQL: queries only read the index tables")
         table = node.get("table_name") if kind == "BASE_TABLE" else None
         if isinstance(table, str) and re.search(r"[/\\:]|\.\w+$", table):
             raise QueryError(f"reading the file {table!r} is not allowed: queries see the index tables only")
@@ -154,7 +171,7 @@ def _statements(query: str) -> list[Any]:
         raise QueryError(f"invalid SQL: {str(exc).strip().splitlines()[0]}") from exc
 
 
-def _reads_files(name: str) -> bool:
+def _refused_function(name: str) -> bool:
     name = name.lower()
     return name in FILE_FUNCTIONS or name.startswith(FILE_FUNCTION_PREFIXES)
 
