@@ -260,6 +260,9 @@ def test_reads_stay_inside_the_vault(linked, tmp_path, method):
         assert SECRET not in str(info.value), path
     assert linked.get("inside.md").title == "Note 1"
     assert linked.get(str(linked.root / "n2.md")).path == "n2.md"
+    alias = tmp_path / "alias"  # the vault reached through a symlinked parent folder
+    alias.symlink_to(linked.root)
+    assert linked.get(str(alias / "n2.md")).path == "n2.md"
 
 
 def test_show_refuses_links_out_of_the_vault(linked, tmp_path):

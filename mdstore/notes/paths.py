@@ -102,10 +102,16 @@ def vault_path(root: Path, path: str | os.PathLike[str], *, argument: str = "pat
         raise InvalidPath(f"invalid {argument} {text!r}")
     p = Path(text)
     if p.is_absolute():
-        try:
-            p = Path(os.path.normpath(p)).relative_to(root)
-        except ValueError:
-            raise InvalidPath(f"{argument} {text!r} is outside the vault {root}") from None
+        # As written, or through the real path of its folder (the vault may be reached through a
+        # symlinked parent, such as macOS's /tmp); what it then names is checked below.
+        for candidate in (Path(os.path.normpath(p)), Path(os.path.realpath(p.parent)) / p.name):
+            try:
+                p = candidate.relative_to(root)
+                break
+            except ValueError:
+                continue
+        else:
+            raise InvalidPath(f"{argument} {text!r} is outside the vault {root}")
     parts = [part for part in p.as_posix().split("/") if part not in ("", ".")]
     if any(part == ".." for part in parts) or not parts:
         raise InvalidPath(f"{argument} {text!r} must stay inside the vault (no '..')")
