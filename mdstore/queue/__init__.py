@@ -18,6 +18,7 @@ from ..config import Config
 from ..errors import ConfigError
 from .job import Job, JobState, QueueStats, job_id
 from .jobs import VAULT_JOB_KINDS, enqueue_index, vault_handlers
+from .postgres import PostgresQueue
 from .protocol import MessageHandler, QueueBackend, Subscription
 from .spool import SpoolQueue
 from .worker import Handler, Worker, WorkerReport, handler, load_handlers
@@ -50,6 +51,7 @@ __all__ = [
     "Job",
     "JobState",
     "MessageHandler",
+    "PostgresQueue",
     "QueueBackend",
     "QueueStats",
     "SpoolQueue",
