@@ -7,10 +7,11 @@ import sys
 import time
 from pathlib import Path
 
-from mdstore.queue import Job, SpoolQueue, Worker
+from mdstore.queue import Job, PostgresQueue, QueueBackend, SpoolQueue, Worker
 
 
-def open_queue(spool: str, **options: object) -> SpoolQueue:
+def open_queue(spool: str, **options: object) -> QueueBackend:
+    """The spool in folder ``spool``, or the Postgres queue when ``spool`` is a postgresql:// URL."""
     settings: dict[str, object] = {
         "fsync": False,
         "backoff": 0.01,
@@ -18,6 +19,8 @@ def open_queue(spool: str, **options: object) -> SpoolQueue:
         "poll_interval": 0.005,
     }
     settings.update(options)
+    if spool.startswith("postgresql://"):
+        return PostgresQueue(spool, "default", **settings)  # type: ignore[arg-type]
     return SpoolQueue(spool, "default", **settings)  # type: ignore[arg-type]
 
 
@@ -30,8 +33,9 @@ def record(logdir: Path, job: Job) -> None:
         os.close(fd)
 
 
-def worker(spool: str, logdir: str, lease: str) -> None:
-    """Work in burst mode; ``slow`` jobs announce themselves and then hang (to be killed)."""
+def worker(spool: str, logdir: str, lease: str, mode: str = "burst") -> None:
+    """Work in burst mode (or until SIGTERM with ``serve``); ``slow`` jobs announce themselves and
+    then hang (to be killed); a ``nap`` job sleeps its payload's seconds and then finishes."""
     queue = open_queue(spool, lease=float(lease))
     logs = Path(logdir)
     w = Worker(queue, concurrency=1)
@@ -46,7 +50,14 @@ def worker(spool: str, logdir: str, lease: str) -> None:
         (logs / "started").write_text(str(os.getpid()))
         time.sleep(120)
 
-    w.run(burst=True)
+    @w.handler("nap")
+    def nap(job: Job) -> None:
+        (logs / "started").write_text(str(os.getpid()))
+        time.sleep(float(job.payload))
+        record(logs, job)
+
+    print("ready", flush=True)
+    w.run(burst=mode == "burst")
     queue.close()
 
 
