@@ -16,7 +16,7 @@ from .output import emit_rows, emit_value, message
 
 if TYPE_CHECKING:
     from ..config import Config
-    from ..queue import Job, SpoolQueue
+    from ..queue import Job, QueueBackend
 
 STATES = ("new", "delayed", "claimed", "done", "dead")
 queue_option = click.option("--queue", "queue_name", default="default", show_default=True, help="Queue name.")
@@ -35,7 +35,7 @@ def _config(state: State) -> Config:
     return load_config(Path(root).resolve())
 
 
-def _queue(state: State, name: str) -> SpoolQueue:
+def _queue(state: State, name: str) -> QueueBackend:
     from ..queue import open_queue
 
     return open_queue(_config(state), name)
@@ -51,7 +51,7 @@ def _row(job: Job) -> dict[str, Any]:
 
 @cli.group()
 def queue() -> None:
-    """The vault's job queue (.mdstore/queue/)."""
+    """The vault's job queue (the spool in .mdstore/queue/, or the team database's on the team tier)."""
 
 
 @queue.command("ls")

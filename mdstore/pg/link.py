@@ -2,7 +2,8 @@
 after the server restarts or the network drops.
 
 A statement that fails because the connection broke is retried on a new connection until
-``reconnect_seconds`` have passed, then ``BackendUnavailable`` says so. Its outcome may be unknown
+``reconnect_seconds`` have passed, then ``BackendUnavailable`` says so. A server that was never
+reached is reported at once (a wrong URL should not look like a hang). Its outcome may be unknown
 (the server may have committed it before the connection broke), so what runs through ``call`` must be
 safe to repeat: the queue's statements are (ids are deterministic, claims are fenced).
 """
@@ -42,6 +43,7 @@ class Link:
         self._conn: psycopg.Connection[Any] | None = None
         self._lock = threading.RLock()
         self._closed = False
+        self._connected_once = False
 
     def open(self) -> psycopg.Connection[Any]:
         """A new autocommit connection to the same server (for LISTEN, owned by the caller)."""
@@ -62,6 +64,7 @@ class Link:
                 try:
                     if self._conn is None or self._conn.closed:
                         self._conn = self.open()
+                        self._connected_once = True
                     return fn(self._conn)
                 except (psycopg.OperationalError, psycopg.InterfaceError, BackendUnavailable) as exc:
                     self._drop()
@@ -69,7 +72,7 @@ class Link:
                     if deadline is None:
                         deadline = now + self.reconnect_seconds
                         log.warning("lost the connection to %s; reconnecting", self.label)
-                    if now >= deadline:
+                    if now >= deadline or not self._connected_once:
                         if isinstance(exc, BackendUnavailable):
                             raise
                         raise BackendUnavailable(f"the team database {self.label} is unreachable") from None
