@@ -80,3 +80,36 @@ def test_an_unreachable_team_database_is_one_clear_error(tmp_path: Path) -> None
     assert result.exit_code == 11, result.output
     assert "127.0.0.1:1/none" in result.output and "secret" not in result.output
     assert "Traceback" not in result.output
+
+
+def test_move_waiting_jobs_from_the_spool_to_postgres_under_the_same_ids(tmp_path: Path, pg_url: str) -> None:
+    from mdstore.queue.moves import move_jobs
+
+    spool = SpoolQueue(tmp_path / "spool", fsync=False)
+    ids = [
+        spool.enqueue("index", {"paths": [f"{n}.md"]}, key=f"{n}.md", priority=n % 3).id for n in range(20)
+    ]
+    later = spool.enqueue("commit", {"message": "later"}, key="later", delay=3600)
+    spool.enqueue("bad", max_attempts=1, priority=100)
+    bad = spool.claim()
+    assert bad is not None and bad.kind == "bad"
+    spool.fail(bad, "broken", retry=False)
+    spool.enqueue("busy", priority=100)
+    busy = spool.claim()
+    assert busy is not None
+    with PostgresQueue(pg_url) as team:
+        team.enqueue("index", {"paths": ["3.md"]}, key="3.md")  # as if an earlier move was cut short
+        report = move_jobs(spool, team)
+        assert (report.moved, report.running, report.dead) == (21, 1, 1)
+        assert spool.length() == 0
+        assert team.length() == 21 and team.stats().delayed == 1
+        moved = team.get(later.id)
+        assert moved is not None and moved.state is JobState.DELAYED and moved.payload == {"message": "later"}
+        assert moved.not_before is not None and moved.not_before > later.created_at + 3500
+        assert {j.id for j in team.jobs(JobState.NEW)} == set(ids)
+        # Claim order (priority, then enqueue order) survives the move.
+        first = team.claim()
+        assert first is not None and first.priority == 2
+        # A second run moves nothing and doubles nothing.
+        assert move_jobs(spool, team).moved == 0 and team.length() == 20
+    spool.close()
