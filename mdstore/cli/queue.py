@@ -189,6 +189,13 @@ def worker(state: State, queue_name: str, concurrency: int | None, burst: bool) 
     handlers = {**vault_handlers(config.root), **load_handlers(config.queue.handlers)}
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     with open_queue(config, queue_name) as q:
+        from ..queue.outbox import Outbox
+
+        # Work promised by writes that crashed before handing it over goes to the queue first.
+        if queue_name == "default":
+            backlog = Outbox(config.state_dir, durable=config.queue.fsync).reconcile(q)
+        if queue_name == "default" and (backlog.published or backlog.failed):
+            message(f"Outbox: {backlog.published} promised jobs enqueued, {backlog.failed} still pending.")
         w = Worker(q, handlers, concurrency=concurrency or config.queue.concurrency)
         message(
             f"Worker on queue {queue_name!r} of {config.root} ({', '.join(sorted(handlers))}); Ctrl-C stops."

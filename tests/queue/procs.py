@@ -91,5 +91,25 @@ def backwards_clock(spool: str, first: str, count: str) -> None:
         queue.enqueue("n", n)
 
 
+def outbox(vault: str, start: str) -> None:
+    """Write notes the way a writer with an outbox does: intent, note, publish; until killed."""
+    from mdstore.queue.outbox import Outbox
+
+    root = Path(vault)
+    box = Outbox(root / ".mdstore", durable=False)
+    queue = open_queue(str(root / ".mdstore" / "queue"))
+    n = int(start)
+    while True:
+        intent = box.record("touch", {"path": f"n{n}.md"})
+        tmp = root / f".n{n}.md.tmp"
+        tmp.write_text(f"# note {n}\n")
+        os.replace(tmp, root / f"n{n}.md")
+        box.publish(queue, intent)
+        if n == int(start):
+            print("ready", flush=True)
+        n += 1
+
+
 if __name__ == "__main__":
-    {"worker": worker, "enqueue": enqueue, "ack": ack, "clock": backwards_clock}[sys.argv[1]](*sys.argv[2:])
+    modes = {"worker": worker, "enqueue": enqueue, "ack": ack, "clock": backwards_clock, "outbox": outbox}
+    modes[sys.argv[1]](*sys.argv[2:])
