@@ -135,8 +135,8 @@ class PostgresQueue:
         max_attempts: int | None = None,
         replace: bool = False,
     ) -> list[Job]:
-        """Enqueue ``(kind, payload, key, job_id)`` items in one transaction (one round trip per
-        item, one commit, one wake-up); the jobs in order, as ``enqueue`` would give each."""
+        """Enqueue ``(kind, payload, key, job_id)`` items in one transaction (one statement for the
+        new ones, one commit, one wake-up); the jobs in order, as ``enqueue`` would give each."""
         check_priority(priority)
         rows = []
         for kind, payload, key, jid in items:
@@ -162,24 +162,40 @@ class PostgresQueue:
             f"SELECT {_COLS} FROM mdstore_jobs "
             "WHERE queue = %s AND id = %s AND state = 'waiting' AND claims = 0"
         )
+        bulk = (
+            "INSERT INTO mdstore_jobs "
+            "(queue, id, kind, payload, priority, max_attempts, not_before, created_at) "
+            f"SELECT %s, i, k, p::jsonb, %s, %s, {NOW} + %s, {NOW} "
+            "FROM unnest(%s::text[], %s::text[], %s::text[]) WITH ORDINALITY AS u(i, k, p, o) ORDER BY o "
+            f"ON CONFLICT (queue, id) WHERE state = 'waiting' AND claims = 0 DO NOTHING RETURNING {_COLS}"
+        )
         attempts = max_attempts or self.max_attempts
+
+        def one(cur: psycopg.Cursor[Any], ident: str, kind: str, data: str) -> Job:
+            while True:
+                cur.execute(insert, (self.name, ident, kind, data, priority, attempts, wait))
+                row = cur.fetchone()
+                if row is None:  # a waiting job with this id: return it
+                    cur.execute(select, (self.name, ident))
+                    row = cur.fetchone()
+                if row is not None:
+                    return _job(row)
+                # else it was claimed in between: insert again
 
         def run(conn: psycopg.Connection[Any]) -> list[Job]:
             import psycopg
 
-            out: list[Job] = []
             try:
                 with conn.transaction(), conn.cursor() as cur:
-                    for ident, kind, data in rows:
-                        while True:
-                            cur.execute(insert, (self.name, ident, kind, data, priority, attempts, wait))
-                            row = cur.fetchone()
-                            if row is None:  # a waiting job with this id: return it
-                                cur.execute(select, (self.name, ident))
-                                row = cur.fetchone()
-                            if row is not None:
-                                break  # else it was claimed in between: insert again
-                        out.append(_job(row))
+                    made: dict[str, Job | None] = {}
+                    if len(rows) > 1 and not replace:
+                        # One statement for the batch; ids already waiting (or repeated in the
+                        # batch) come back through the one-by-one path below.
+                        cur.execute(
+                            bulk, (self.name, priority, attempts, wait, *map(list, zip(*rows, strict=True)))
+                        )
+                        made = {job.id: job for job in map(_job, cur.fetchall())}
+                    out = [made.pop(ident, None) or one(cur, ident, kind, data) for ident, kind, data in rows]
                     cur.execute("SELECT pg_notify(%s, %s)", (JOB_CHANNEL, self.name))
             except psycopg.DataError as exc:
                 raise QueueError(f"job {rows[0][1]!r}: payload rejected by the database: {exc}") from None

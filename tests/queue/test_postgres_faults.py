@@ -183,3 +183,16 @@ def test_payloads_json_or_the_database_refuse_are_one_queue_error(pg_url: str) -
     with pytest.raises(QueueError):
         queue.enqueue_many([("ok", 1, None, None), ("bad", object(), None, None)])
     assert queue.length() == 0
+
+
+def test_enqueue_many_keeps_order_and_returns_waiting_jobs(pg_url: str) -> None:
+    queue = open_pg(pg_url)
+    first = queue.enqueue("n", "already", key="k1")
+    jobs = queue.enqueue_many([("n", n, f"k{n}", None) for n in range(5)] + [("n", "again", "k3", None)])
+    assert [j.payload for j in jobs] == [0, "already", 2, 3, 4, 3]
+    assert jobs[1].id == first.id and jobs[3].id == jobs[5].id and queue.length() == 5
+    order = []
+    while (job := queue.claim()) is not None:
+        order.append(job.payload)
+        queue.ack(job)
+    assert order == ["already", 0, 2, 3, 4]
