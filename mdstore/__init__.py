@@ -23,6 +23,7 @@ from .errors import (
     QueryError,
     QueueError,
     RevisionNotFound,
+    SyncConflict,
     ValidationError,
     VaultNotFound,
     WriteConflict,
@@ -42,6 +43,8 @@ from .queue import (
 )
 from .result import Result
 from .search.protocol import SearchHit, SearchResults, Snippet
+from .team.client import Team
+from .team.report import TeamSyncReport
 from .vault import Vault, init_vault, open_vault
 from .writes.batch import MoveReport, VaultBatch
 
@@ -81,8 +84,11 @@ __all__ = [
     "SearchResults",
     "Snippet",
     "SpoolQueue",
+    "SyncConflict",
     "SyncReport",
     "Task",
+    "Team",
+    "TeamSyncReport",
     "ValidationError",
     "Vault",
     "VaultBatch",

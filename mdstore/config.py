@@ -37,6 +37,7 @@ class IndexSettings:
     busy_timeout: float = 10.0  # seconds to wait for another process holding the index
     parse_workers: int = 0  # 0 = one per core; 1 = no worker processes
     parallel_threshold: int = 200  # parse in worker processes only when this many files changed
+    build_chunk: int = 2000  # notes per commit of a cold build (memory follows the chunk, not the vault)
 
 
 @dataclass(frozen=True)
@@ -84,6 +85,9 @@ class QueueSettings:
 class TeamSettings:
     url: str = ""  # the team database: a libpq URL, usually "${MDSTORE_TEAM_URL}" (never a password)
     space: str = ""  # the shared space this vault belongs to
+    policy: str = "keep-both"  # a true overlap of two edits: "keep-both" | "mine" | "theirs" | "fail"
+    max_attachment_bytes: int = 25 * 1024 * 1024  # larger attachments stay local (notes have no limit)
+    poll_seconds: float = 30.0  # the watcher also pulls this often, in case a notification was missed
 
 
 @dataclass(frozen=True)
@@ -129,6 +133,7 @@ _CHOICES: dict[str, tuple[str, ...]] = {
     "git.autocommit": ("off", "write", "interval"),
     "queue.backend": ("auto", "spool", "postgres"),
     "tier.name": ("local", "team"),
+    "team.policy": ("keep-both", "mine", "theirs", "fail"),
 }
 _ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Mapping, Sequence
+from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -20,6 +21,7 @@ from .result import Result
 if TYPE_CHECKING:
     from .health import HealthReport
     from .index.query import Query
+    from .team.client import Team
 from .search.methods import SearchMethods
 from .watch.methods import WatchMethods
 from .writing import WriteMethods
@@ -80,6 +82,14 @@ class Vault(SearchMethods, WriteMethods, HistoryMethods, WatchMethods):
         while self._closers:
             self._closers.pop()()
         self._store.close()
+
+    @cached_property
+    def team(self) -> Team:
+        """The team tier: ``vault.team.sync()``, ``.status()``, ``.conflicts()``, ``.log()``
+        (docs/team.md)."""
+        from .team.client import Team
+
+        return Team(self)
 
     # -- indexing ------------------------------------------------------------------------------
 
