@@ -19,6 +19,7 @@ from .notes.model import Link, Note, SyncReport
 from .result import Result
 
 if TYPE_CHECKING:
+    from .health import HealthReport
     from .index.query import Query
     from .team.client import Team
 from .search.methods import SearchMethods
@@ -414,6 +415,12 @@ class Vault(SearchMethods, WriteMethods, HistoryMethods, WatchMethods):
         info["search"] = self.search_status()
         info["daemon"] = daemon_status(self.config)
         return info
+
+    def health(self) -> HealthReport:
+        """Check the tier's backends, the outbox and the watcher (what ``mdstore doctor`` prints)."""
+        from .health import health
+
+        return health(self.config)
 
     # -- internals -----------------------------------------------------------------------------
 
