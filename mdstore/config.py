@@ -37,6 +37,7 @@ class IndexSettings:
     busy_timeout: float = 10.0  # seconds to wait for another process holding the index
     parse_workers: int = 0  # 0 = one per core; 1 = no worker processes
     parallel_threshold: int = 200  # parse in worker processes only when this many files changed
+    build_chunk: int = 2000  # notes per commit of a cold build (memory follows the chunk, not the vault)
 
 
 @dataclass(frozen=True)

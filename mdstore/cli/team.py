@@ -1,4 +1,4 @@
-"""Team commands: ``mdstore team init|sync|status|conflicts|log|members add`` (docs/team.md). Each
+"""Team commands: ``mdstore team init|sync|status|conflicts|log|search|members add`` (docs/team.md). Each
 wraps the ``vault.team`` method of the same words."""
 
 from __future__ import annotations
@@ -104,3 +104,17 @@ def members_add(
     emit_value(
         state.vault().team.members_add(role, space=space, display_name=display_name, email=email), as_json
     )
+
+
+@team.command("search")
+@click.argument("query")
+@click.option("--limit", type=int, default=10, show_default=True, help="At most this many notes.")
+@click.option("--offset", type=int, default=0, help="Skip this many notes (the next page).")
+@json_option
+@pass_state
+def team_search(state: State, query: str, limit: int, offset: int, as_json: bool) -> None:
+    """Full-text search over the whole space on the server (web-search syntax: words, "phrases",
+    -word, or). Matches are shown in bold on a terminal."""
+    from .search import print_results
+
+    print_results(state.vault().team.search(query, limit=limit, offset=offset), as_json)

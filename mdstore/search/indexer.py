@@ -197,6 +197,8 @@ class SearchIndex:
             except MdstoreError as exc:  # e.g. tantivy configured but not installed
                 self._failed("search", exc)
                 return
+            if fresh and parts:
+                upserts = list(upserts)  # a streamed cold build reads its notes again: once for all parts
             for part in parts:
                 try:
                     if self._hold_back(part, upserts, removed, generation, fresh):

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..errors import BackendUnavailable, ConfigError, SyncConflict
 from ..result import Result
+from ..search.protocol import SearchResults
 from .report import TeamSyncReport
 
 if TYPE_CHECKING:
@@ -201,6 +202,15 @@ class Team:
             )
             out.append((rev, p, action, name, role, at, moved_from, digest[:12]))
         return Result(["revision", "path", "action", "author", "role", "at", "moved_from", "hash"], out)
+
+    # -- team queries ----------------------------------------------------------------------------
+
+    def search(self, text: str, *, limit: int = 10, offset: int = 0) -> SearchResults:
+        """Full-text search over the whole space on the server (web-search syntax: words,
+        ``"a phrase"``, ``-word``, ``or``), ranked title > headings > body, with snippets."""
+        from .search import search
+
+        return search(self._session(), self.settings.space, text, limit=limit, offset=offset)
 
     # -- internals -------------------------------------------------------------------------------
 

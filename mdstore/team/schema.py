@@ -141,6 +141,57 @@ GRANT EXECUTE ON FUNCTION mdstore_my_spaces() TO mdstore_member;
 GRANT SELECT ON mdstore_schema TO mdstore_member;
 """
 
+# Team search. Under row-level security `@@` is not leakproof, so a member's own query would scan
+# every row of the table instead of using the GIN index; this function runs as the tables' owner
+# and filters on the caller's spaces explicitly (computed from session_user inside, so a caller
+# cannot widen it by naming another space). Snippets are made for the returned page only.
+_V2 = """
+-- Spaces whose notes the connected role may read: its own, or all of them for the administrator
+-- (the tables' owner, or a superuser), as row-level security has it.
+CREATE FUNCTION mdstore_readable_spaces() RETURNS SETOF text
+    LANGUAGE sql STABLE SECURITY DEFINER SET search_path = public
+AS $f$
+    SELECT space FROM team_members WHERE role = session_user
+    UNION
+    SELECT name FROM team_spaces
+    WHERE EXISTS (
+        SELECT 1 FROM pg_roles r
+        WHERE r.rolname = session_user
+          AND (r.rolsuper OR pg_has_role(session_user,
+               (SELECT c.relowner FROM pg_class c WHERE c.oid = 'team_notes'::regclass), 'MEMBER'))
+    )
+$f$;
+
+CREATE FUNCTION mdstore_search(p_space text, p_query text, p_limit integer, p_offset integer)
+    RETURNS TABLE (path text, title text, rank real, snippet text, total bigint)
+    LANGUAGE sql STABLE SECURITY DEFINER SET search_path = public
+AS $f$
+    -- The tsquery is written out where it is used (not joined from a CTE) so that it is an index
+    -- condition on the GIN index.
+    WITH hits AS (
+        SELECT n.path, n.title, n.body,
+               ts_rank_cd('{0.1, 0.2, 0.4, 1.0}', n.search, websearch_to_tsquery('english', p_query)) AS rank,
+               count(*) OVER () AS total
+        FROM team_notes n
+        WHERE n.space = p_space
+          AND p_space IN (SELECT mdstore_readable_spaces())
+          AND NOT n.deleted AND n.kind = 'note'
+          AND n.search @@ websearch_to_tsquery('english', p_query)
+        ORDER BY rank DESC, n.path
+        LIMIT p_limit OFFSET p_offset
+    )
+    SELECT h.path, h.title, h.rank,
+           ts_headline('english', h.body, websearch_to_tsquery('english', p_query),
+                       'StartSel=' || chr(2) || ', StopSel=' || chr(3) || ', MaxFragments=2, '
+                       'MaxWords=30, MinWords=10, FragmentDelimiter=' || chr(4)),
+           h.total
+    FROM hits h
+    ORDER BY h.rank DESC, h.path
+$f$;
+GRANT EXECUTE ON FUNCTION mdstore_search(text, text, integer, integer) TO mdstore_member;
+"""
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "spaces, members, notes, revisions, row-level security", _V1),
+    Migration(2, "team search through a function that filters on the caller's spaces", _V2),
 )
