@@ -1,4 +1,4 @@
-"""Team commands: ``mdstore team init|sync|status|conflicts|log|search|members add`` (docs/team.md). Each
+"""Team commands: ``mdstore team init|sync|status|conflicts|log|search|find|members add`` (docs/team.md). Each
 wraps the ``vault.team`` method of the same words."""
 
 from __future__ import annotations
@@ -118,3 +118,22 @@ def team_search(state: State, query: str, limit: int, offset: int, as_json: bool
     from .search import print_results
 
     print_results(state.vault().team.search(query, limit=limit, offset=offset), as_json)
+
+
+@team.command("find")
+@click.argument("filters", nargs=-1)
+@click.option("--tag", "tags", multiple=True, help="Only notes with this tag (repeatable; -TAG excludes).")
+@click.option("--folder", help="Only notes in this folder (and below).")
+@click.option("--modified-by", help="Only notes last changed by this member (role).")
+@click.option("--sort", help="Sort keys like find's: '-modified', 'priority,-due'.")
+@click.option("--limit", type=int, help="At most this many notes.")
+@click.option("--offset", type=int, default=0, help="Skip this many notes.")
+@json_option
+@pass_state
+def team_find(
+    state: State, filters: tuple[str, ...], tags: tuple[str, ...], as_json: bool, **kwargs: object
+) -> None:
+    """Notes of the whole space on the server matching every FILTER (find's language:
+    'status = active' 'priority >= 2' '#project')."""
+    rows = state.vault().team.find(*filters, tag=list(tags) or None, **kwargs)
+    emit_rows(rows.to_dicts(), as_json)

@@ -229,6 +229,16 @@ class Team:
 
         return search(self._session(), self.settings.space, text, limit=limit, offset=offset)
 
+    def find(self, *filters: Any, **options: Any) -> Result:
+        """Notes of the whole space on the server matching every filter, in the local ``find``'s
+        language (``"status = active"``, ``"#project"``, ``where=``, ``tag=``, ``folder=``,
+        ``modified_after=``/``_before``, ``modified_by=`` (the member who last changed it), ``sort=``,
+        ``limit=``, ``offset=``): path, title, folder, modified, updated_by, revision, size, tags,
+        frontmatter."""
+        from .query import find
+
+        return find(self._session(), self.settings.space, *filters, **options)
+
     # -- internals -------------------------------------------------------------------------------
 
     def _state(self) -> ClientState:

@@ -191,7 +191,101 @@ $f$;
 GRANT EXECUTE ON FUNCTION mdstore_search(text, text, integer, integer) TO mdstore_member;
 """
 
+# Typed frontmatter for team find: one row per value (a list gives one row per element, a nested
+# map dotted keys), kept by statement-level triggers from team_notes.frontmatter, with the same
+# typing as the local index: numbers, booleans, dates/datetimes (also ISO strings), text, null.
+_V3 = r"""
+CREATE TABLE team_properties (
+    space text NOT NULL,
+    path text NOT NULL,
+    key text NOT NULL,
+    idx integer,
+    type text NOT NULL,
+    v_text text,
+    v_num double precision,
+    v_bool boolean,
+    v_time timestamp
+);
+CREATE INDEX team_properties_path ON team_properties (space, path);
+CREATE INDEX team_properties_num ON team_properties (space, key, v_num);
+CREATE INDEX team_properties_text ON team_properties (space, key, lower(v_text));
+CREATE INDEX team_properties_time ON team_properties (space, key, v_time);
+
+CREATE FUNCTION mdstore_time(value text) RETURNS timestamp LANGUAGE plpgsql IMMUTABLE AS $f$
+BEGIN
+    IF value !~ '^\d{4}-\d{1,2}-\d{1,2}([T ]\d{1,2}:\d{2}.*)?$' THEN
+        RETURN NULL;
+    END IF;
+    IF value ~ '(Z|[+-]\d{2}:?\d{2})$' THEN
+        RETURN value::timestamptz AT TIME ZONE 'UTC';
+    END IF;
+    RETURN value::timestamp;
+EXCEPTION WHEN others THEN
+    RETURN NULL;
+END $f$;
+
+CREATE FUNCTION mdstore_properties(fm jsonb)
+    RETURNS TABLE (key text, idx integer, type text, v_text text, v_num double precision,
+                   v_bool boolean, v_time timestamp)
+    LANGUAGE sql IMMUTABLE
+AS $f$
+    WITH RECURSIVE walk(key, value) AS (
+        SELECT lower(e.k), e.v FROM jsonb_each(CASE WHEN jsonb_typeof(fm) = 'object' THEN fm END) AS e(k, v)
+        UNION ALL
+        SELECT w.key || '.' || lower(e.k), e.v
+        FROM walk w, jsonb_each(w.value) AS e(k, v)
+        WHERE jsonb_typeof(w.value) = 'object'
+    ),
+    leaves(key, idx, value) AS (
+        SELECT key, NULL::integer, value FROM walk WHERE jsonb_typeof(value) NOT IN ('object', 'array')
+        UNION ALL
+        SELECT w.key, (a.n - 1)::integer, a.v
+        FROM walk w, jsonb_array_elements(w.value) WITH ORDINALITY AS a(v, n)
+        WHERE jsonb_typeof(w.value) = 'array' AND jsonb_typeof(a.v) NOT IN ('object', 'array')
+    )
+    SELECT key, idx,
+           CASE jsonb_typeof(value)
+               WHEN 'number' THEN 'number' WHEN 'boolean' THEN 'bool' WHEN 'null' THEN 'null'
+               ELSE CASE WHEN mdstore_time(value #>> '{}') IS NOT NULL THEN 'date' ELSE 'text' END
+           END,
+           value #>> '{}',
+           CASE WHEN jsonb_typeof(value) = 'number' THEN (value #>> '{}')::double precision END,
+           CASE WHEN jsonb_typeof(value) = 'boolean' THEN (value #>> '{}')::boolean END,
+           CASE WHEN jsonb_typeof(value) = 'string' THEN mdstore_time(value #>> '{}') END
+    FROM leaves
+$f$;
+
+CREATE FUNCTION mdstore_index_properties() RETURNS trigger
+    LANGUAGE plpgsql SECURITY DEFINER SET search_path = public
+AS $f$
+BEGIN
+    DELETE FROM team_properties p USING changed c WHERE p.space = c.space AND p.path = c.path;
+    INSERT INTO team_properties (space, path, key, idx, type, v_text, v_num, v_bool, v_time)
+        SELECT c.space, c.path, f.key, f.idx, f.type, f.v_text, f.v_num, f.v_bool, f.v_time
+        FROM changed c, mdstore_properties(c.frontmatter) f
+        WHERE NOT c.deleted;
+    RETURN NULL;
+END $f$;
+CREATE TRIGGER team_notes_properties_insert AFTER INSERT ON team_notes
+    REFERENCING NEW TABLE AS changed FOR EACH STATEMENT EXECUTE FUNCTION mdstore_index_properties();
+CREATE TRIGGER team_notes_properties_update AFTER UPDATE ON team_notes
+    REFERENCING NEW TABLE AS changed FOR EACH STATEMENT EXECUTE FUNCTION mdstore_index_properties();
+
+INSERT INTO team_properties (space, path, key, idx, type, v_text, v_num, v_bool, v_time)
+    SELECT n.space, n.path, f.key, f.idx, f.type, f.v_text, f.v_num, f.v_bool, f.v_time
+    FROM team_notes n, mdstore_properties(n.frontmatter) f
+    WHERE NOT n.deleted;
+
+ALTER TABLE team_properties ENABLE ROW LEVEL SECURITY;
+ALTER TABLE team_properties FORCE ROW LEVEL SECURITY;
+CREATE POLICY member_properties ON team_properties TO mdstore_member
+    USING (space IN (SELECT mdstore_my_spaces()));
+CREATE POLICY owner_all_properties ON team_properties TO CURRENT_USER USING (true) WITH CHECK (true);
+GRANT SELECT ON team_properties TO mdstore_member;
+"""
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "spaces, members, notes, revisions, row-level security", _V1),
     Migration(2, "team search through a function that filters on the caller's spaces", _V2),
+    Migration(3, "typed frontmatter rows for team find", _V3),
 )
