@@ -11,6 +11,7 @@ from __future__ import annotations
 from .collections import Collection
 from .errors import (
     BackendUnavailable,
+    BackupError,
     ConfigError,
     HistoryError,
     IndexBusy,
@@ -29,7 +30,17 @@ from .errors import (
 )
 from .index.expr import Filter
 from .notes.model import Field, Heading, Link, Note, ParseIssue, SyncReport, Task
-from .queue import Job, JobState, QueueBackend, QueueStats, SpoolQueue, Worker, WorkerReport, open_queue
+from .queue import (
+    Job,
+    JobState,
+    PostgresQueue,
+    QueueBackend,
+    QueueStats,
+    SpoolQueue,
+    Worker,
+    WorkerReport,
+    open_queue,
+)
 from .result import Result
 from .search.protocol import SearchHit, SearchResults, Snippet
 from .team.client import Team
@@ -43,6 +54,7 @@ __version__ = "0.1.0"
 
 __all__ = [
     "BackendUnavailable",
+    "BackupError",
     "Collection",
     "ConfigError",
     "Field",
@@ -61,6 +73,7 @@ __all__ = [
     "NoteNotFound",
     "NoteParseError",
     "ParseIssue",
+    "PostgresQueue",
     "QueryError",
     "QueueBackend",
     "QueueError",

@@ -59,8 +59,13 @@ class WatchSettings:
 
 
 @dataclass(frozen=True)
+class TierSettings:
+    name: str = "local"  # "local" (files, spool queue) or "team" (the team database at [team] url)
+
+
+@dataclass(frozen=True)
 class QueueSettings:
-    backend: str = "spool"  # "spool" (files under .mdstore/queue/); "postgres" comes with the team tier
+    backend: str = "auto"  # "auto" (the tier's: spool on local, postgres on team), "spool" or "postgres"
     fsync: bool = True  # fsync job files and folders: a state change survives a power cut
     retention_hours: float = 24.0  # finished jobs are deleted after this
     lease_seconds: float = 60.0  # a claimed job returns to the queue if its worker is silent this long
@@ -101,6 +106,7 @@ class Config:
     search: SearchSettings = field(default_factory=SearchSettings)
     watch: WatchSettings = field(default_factory=WatchSettings)
     queue: QueueSettings = field(default_factory=QueueSettings)
+    tier: TierSettings = field(default_factory=TierSettings)
     git: GitSettings = field(default_factory=GitSettings)
     team: TeamSettings = field(default_factory=TeamSettings)
     collections: dict[str, Any] = field(default_factory=dict)  # [collections.NAME] tables, free-form
@@ -116,6 +122,7 @@ _SECTIONS: dict[str, type] = {
     "search": SearchSettings,
     "watch": WatchSettings,
     "queue": QueueSettings,
+    "tier": TierSettings,
     "git": GitSettings,
     "team": TeamSettings,
 }
@@ -124,6 +131,8 @@ _CHOICES: dict[str, tuple[str, ...]] = {
     "vault.link_style": ("obsidian", "dendron"),
     "search.engine": ("whoosh", "tantivy", "none"),
     "git.autocommit": ("off", "write", "interval"),
+    "queue.backend": ("auto", "spool", "postgres"),
+    "tier.name": ("local", "team"),
     "team.policy": ("keep-both", "mine", "theirs", "fail"),
 }
 _ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")

@@ -20,7 +20,8 @@ Every error mdstore raises is an ``MdstoreError``; the CLI prints its message as
     ├── QueueError (14)          a job queue operation that cannot be done
     ├── HistoryError (15)        a git operation that cannot be done (bad label, failed commit)
     │   └── RevisionNotFound (16)  a revision that names no commit
-    └── SyncConflict (17)        team sync with policy "fail" met edits that truly overlap
+    ├── SyncConflict (17)        team sync with policy "fail" met edits that truly overlap
+    └── BackupError (20)         a backup that cannot be written, verified or restored
 
 Library exceptions (duckdb, whoosh, psycopg, git) are translated into these where those libraries
 are called, with the original kept as ``__cause__``.
@@ -95,6 +96,10 @@ class SyncConflict(MdstoreError):
     exit_code = 17
 
 
+class BackupError(MdstoreError):
+    exit_code = 20
+
+
 ALL_ERRORS: tuple[type[MdstoreError], ...] = (
     MdstoreError,
     VaultNotFound,
@@ -112,4 +117,5 @@ ALL_ERRORS: tuple[type[MdstoreError], ...] = (
     HistoryError,
     RevisionNotFound,
     SyncConflict,
+    BackupError,
 )

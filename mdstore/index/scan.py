@@ -10,7 +10,9 @@ from pathlib import Path
 from typing import NamedTuple
 
 from ..errors import MdstoreError
+from ..notes.fileio import is_temp_name
 from ..notes.model import ParseIssue
+from ..notes.paths import reserved_folder
 
 ALWAYS_IGNORED_DIRS = frozenset({".git", ".mdstore", ".obsidian", ".trash", "node_modules", ".hg", ".svn"})
 IGNORE_FILES = (".mdstoreignore", ".gitignore")
@@ -41,6 +43,8 @@ class ScanResult:
     issues: list[ParseIssue] = field(default_factory=list)
     # Folders that could not be listed: what the index holds under them must be kept, not deleted.
     unreadable: list[str] = field(default_factory=list)
+    # mdstore write temp files seen on the way (a killed writer's are swept after the scan).
+    temps: list[str] = field(default_factory=list)
 
     def protects(self, rel: str) -> bool:
         return any(rel == d or rel.startswith(d + "/") for d in self.unreadable)
@@ -111,6 +115,8 @@ def scan(root: Path, rules: IgnoreRules, extensions: tuple[str, ...]) -> ScanRes
                         # sync of a big vault is mostly this loop.
                         if plain and not entry.is_symlink() and entry.is_file(follow_symlinks=False):
                             if name.startswith(".") or is_editor_temp(name) or rel == "mdstore.toml":
+                                if is_temp_name(name):
+                                    result.temps.append(rel)  # perhaps a killed writer's: sync decides
                                 continue
                             st = entry.stat(follow_symlinks=False)
                             stat = FileStat(st.st_mtime, st.st_size)
@@ -158,6 +164,11 @@ def _visit(
         if target != root_real and not target.startswith(root_real + os.sep):
             result.issues.append(ParseIssue(rel, "symlink points outside the vault; skipped", "symlink"))
             return
+        inside = os.path.relpath(target, root_real).split(os.sep)
+        folder = reserved_folder(inside)
+        if target != root_real and folder is not None:
+            result.issues.append(ParseIssue(rel, f"symlink points into {folder}/; skipped", "symlink"))
+            return
         if os.path.isdir(target):
             return  # a folder linked inside the vault would index the same notes twice
     if entry.is_dir():
@@ -174,6 +185,8 @@ def _visit(
         stack.append((rel + "/", path, fd))
         return
     if not entry.is_file() or rules.ignored_entry(rel, entry.name, is_dir=False):
+        if is_temp_name(entry.name) and not entry.is_symlink():
+            result.temps.append(rel)
         return
     st = entry.stat()
     stat = FileStat(st.st_mtime, st.st_size)

@@ -98,6 +98,7 @@ class Syncer:
             if state.fresh:
                 paths = None  # a new or rebuilt index needs every file, whatever was asked
             found = self._scan(paths)
+            self._sweep_temps(found)
             report = self._apply(state, found, paths, rebuild or state.fresh, progress)
             upserts = report.extra.pop("upsert_notes")
             generation = state.generation + (1 if report.extra.pop("wrote") else 0)
@@ -156,6 +157,18 @@ class Syncer:
             state.scan_issues = meta.get("scan_issues")
             state.synced_at = float(meta.get("synced_at") or 0.0)
         return state
+
+    def _sweep_temps(self, found: ScanResult) -> None:
+        """Remove the temp files of writers that were killed (a live writer's are left alone)."""
+        if not found.temps:
+            return
+        from ..notes.fileio import sweep_stale_temps
+        from ..notes.journal import has_pending
+
+        if has_pending(self.root):
+            return  # an interrupted batch still needs its staged temps: after its recovery, then
+        for rel in sweep_stale_temps(self.root, found.temps):
+            log.info("removed %s, the temp file of a writer that was killed", rel)
 
     def _scan(self, paths: Sequence[str] | None) -> ScanResult:
         rules = IgnoreRules(self.root, self.config.vault.ignore)

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ..errors import InvalidPath, NoteNotFound, WriteConflict
+from ..errors import InvalidPath, MdstoreError, NoteNotFound, NoteParseError, WriteConflict
 from ..notes.model import content_hash
 
 if TYPE_CHECKING:
@@ -249,6 +249,8 @@ class VaultBatch:
             return (self._vault.root / rel).read_bytes()
         except (FileNotFoundError, NotADirectoryError, IsADirectoryError):
             return None
+        except OSError as exc:  # unreadable: never mistaken for missing, never a raw traceback
+            raise NoteParseError(f"cannot read {rel}: {exc.strerror or exc}") from exc
 
     def _hash_now(self, rel: str) -> str | None:
         if rel in self._state:
@@ -345,7 +347,7 @@ class VaultBatch:
             if os.path.lexists(root / new_folder):
                 raise WriteConflict(f"{new_folder}: already exists; a move never overwrites")
             pairs = []
-            for path in sorted(_files_under(full)):
+            for path in sorted(_files_under(full, folder)):
                 old = f"{folder}/{path}"
                 pairs.append((old, f"{new_folder}/{path}"))
             if not pairs:
@@ -376,9 +378,18 @@ class VaultBatch:
                     pass  # not empty: something appeared there meanwhile; leave it
 
 
-def _files_under(folder: Path) -> list[str]:
+def _files_under(folder: Path, rel: str) -> list[str]:
+    """The files under ``folder`` (the vault folder ``rel``), relative to it."""
     out: list[str] = []
-    for dirpath, dirnames, filenames in os.walk(folder):
+
+    def unreadable(exc: OSError) -> None:
+        # A folder that cannot be listed is not empty: moving part of it would scatter the notes.
+        sub = Path(exc.filename).relative_to(folder).as_posix() if exc.filename else "."
+        where = rel if sub == "." else f"{rel}/{sub}"
+        reason = exc.strerror or exc
+        raise MdstoreError(f"cannot read the folder {where}: {reason}; nothing was moved") from exc
+
+    for dirpath, dirnames, filenames in os.walk(folder, onerror=unreadable):
         dirnames[:] = [d for d in dirnames if d != ".git"]
         base = Path(dirpath).relative_to(folder)
         for name in filenames:
