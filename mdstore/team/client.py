@@ -9,6 +9,7 @@ the next sync sends them.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from dataclasses import replace
 from functools import partial
@@ -27,6 +28,7 @@ if TYPE_CHECKING:
     from .state import ClientState
 
 URL_REFERENCE = "${MDSTORE_TEAM_URL}"
+_SPACE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$")  # the schema's CHECK on team_spaces.name
 _LOCK = "team.lock"
 
 
@@ -68,15 +70,30 @@ class Team:
 
         if url is not None and redact(url) != url:
             raise ConfigError("the team URL holds a password: keep it in PGPASSWORD or ~/.pgpass instead")
+        if not _SPACE_NAME.match(space):
+            raise ConfigError(f"space {space!r}: use letters, digits, '_', '.' or '-' (at most 63)")
         write_team_settings(self._vault.root, url or URL_REFERENCE, space)
         self._config = load_config(self._vault.root)
         if not self.settings.url:
             raise ConfigError("no team database URL: set MDSTORE_TEAM_URL (or pass --url)")
+        server = describe(self.settings.url)
         with connect(self.settings.url) as conn:
-            applied = _migrate(conn, apply_migrations, COMPONENT, MIGRATIONS)
-            conn.execute("INSERT INTO team_spaces (name) VALUES (%s) ON CONFLICT DO NOTHING", (space,))
-            conn.commit()
-        return {"space": space, "server": describe(self.settings.url), "migrations": applied}
+            import psycopg  # installed: connect() said so
+
+            try:
+                applied = _migrate(conn, apply_migrations, COMPONENT, MIGRATIONS)
+                known = conn.execute("SELECT 1 FROM team_spaces WHERE name = %s", (space,)).fetchone()
+                if known is None:
+                    conn.execute(
+                        "INSERT INTO team_spaces (name) VALUES (%s) ON CONFLICT DO NOTHING", (space,)
+                    )
+                conn.commit()
+            except psycopg.errors.InsufficientPrivilege:
+                raise BackendUnavailable(
+                    f"this role cannot set up space {space!r} on {server}: an administrator runs "
+                    f"`mdstore team init --space {space}` and `mdstore team members add ROLE --space {space}`"
+                ) from None
+        return {"space": space, "server": server, "migrations": applied}
 
     def members_add(
         self, role: str, *, space: str | None = None, display_name: str = "", email: str = ""

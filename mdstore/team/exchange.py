@@ -82,6 +82,7 @@ class Exchange:
         self.moves_here: dict[str, str] = {}  # old path -> new path, moved in this clone
         self.held: set[str] = set()  # paths left alone this sync ("fail" policy, a failed write)
         self.unwritable: list[str] = []  # server paths this file system cannot hold (reported)
+        self.known: dict[str, dict[str, int]] = {}  # path -> {hash: its latest revision}, prefetched
         self.out: dict[str, list[Any]] = {
             k: [] for k in ("pulled", "deleted", "moved", "merged", "pushed", "conflicts")
         }
@@ -128,6 +129,12 @@ class Exchange:
             return
         plan = _Plan()
         merges: list[tuple[remote.RemoteNote, Base | None]] = []
+        files, bases = self.local.files, self.state.bases
+        unknown = [
+            r.path for r in rows if r.path in files and r.path not in bases and files[r.path].hash != r.hash
+        ]
+        if len(unknown) > 1:  # rebuilding lost state: one query for all, not one per path
+            self.known = remote.revisions_by_hash(self.conn, self.space, unknown)
         for r in rows:
             self._decide(r, plan, merges)
         needed = [r.revision for _, d, _, r in plan.writes if r is not None and d is None]
@@ -148,6 +155,9 @@ class Exchange:
         p = r.path
         mine = self.local.files.get(p)
         base = self.state.bases.get(p)
+        if mine is not None and not r.deleted and mine.hash == r.hash:
+            self.state.bases[p] = Base(r.revision, r.hash)  # already agree (also: rebuilding lost state)
+            return
         if mine is not None and base is None:
             base = self._lost_base(p, mine.hash)
         if r.deleted:
@@ -157,9 +167,6 @@ class Exchange:
                 plan.trash.append((p, mine.hash, r))
             else:
                 self.state.bases[p] = Base(r.revision, "")  # an edit beats a delete: pushed again
-            return
-        if mine is not None and mine.hash == r.hash:
-            self.state.bases[p] = Base(r.revision, r.hash)
             return
         if mine is None:
             target = self.moves_here.get(p)
@@ -190,7 +197,10 @@ class Exchange:
         merges.append((r, base))
 
     def _lost_base(self, path: str, digest: str) -> Base | None:
-        revision = remote.revision_with_hash(self.conn, self.space, path, digest)
+        if path in self.known:
+            revision = self.known[path].get(digest)
+        else:
+            revision = remote.revision_with_hash(self.conn, self.space, path, digest)
         return None if revision is None else Base(revision, digest)
 
     def _merge(self, r: remote.RemoteNote, base: Base | None, data: dict[int, bytes], plan: _Plan) -> None:

@@ -140,6 +140,23 @@ def revision_with_hash(conn: psycopg.Connection[Any], space: str, path: str, dig
     return int(row[0]) if row and row[0] is not None else None
 
 
+def revisions_by_hash(
+    conn: psycopg.Connection[Any], space: str, paths: Sequence[str]
+) -> dict[str, dict[str, int]]:
+    """For each path, the latest revision of each distinct content it ever had (``revision_with_hash``
+    for many paths in one query)."""
+    rows = conn.execute(
+        "SELECT path, content_hash, max(revision) FROM team_revisions WHERE space = %s "
+        "AND path = ANY(%s) AND NOT deleted GROUP BY path, content_hash",
+        (space, list(paths)),
+    ).fetchall()
+    conn.commit()
+    out: dict[str, dict[str, int]] = {p: {} for p in paths}
+    for path, digest, revision in rows:
+        out[path][digest] = int(revision)
+    return out
+
+
 def push(conn: psycopg.Connection[Any], space: str, changes: Sequence[Change], cursor: int) -> PushResult:
     """Commit ``changes`` whose base is still the server's revision; one transaction."""
     result = PushResult()

@@ -48,7 +48,7 @@ def main(root: Path, name: str, seed: int, until: float, log: Path) -> None:
                     tmp = path.with_name(f".{path.name}.edit")
                     tmp.write_text("".join(lines))
                     os.replace(tmp, path)  # an editor's atomic save
-            except (MdstoreError, OSError, IndexError):
+            except (MdstoreError, OSError, IndexError, ValueError):
                 continue  # the note moved or vanished under us: another round
             if token:
                 tokens.write(f"{token} {op}\n")

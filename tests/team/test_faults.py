@@ -147,3 +147,32 @@ def test_a_restarted_server_is_reconnected_without_a_failed_sync(pg_cluster, clo
     pg_cluster.restart()
     write(a, "Two.md", "two\n")
     assert a.team.sync().pushed == ("Two.md",)
+
+
+def test_an_editor_save_during_a_pull_is_never_overwritten(team_url: str, clone: Clone) -> None:
+    a, b = clone("a"), clone("b")
+    write(a, "Plan.md", "one\ntwo\nthree\nfour\n")
+    a.team.sync()
+    b.team.sync()
+    write(a, "Plan.md", "ONE\ntwo\nthree\nfour\n")
+    a.team.sync()
+    # Hold the pull between its decision (b's file is unchanged: take a's version) and its write.
+    with psycopg.connect(team_url) as blocker:
+        blocker.execute("LOCK TABLE team_revisions IN ACCESS EXCLUSIVE MODE")
+        done: list[object] = []
+        thread = threading.Thread(target=lambda: done.append(b.team.sync()))
+        thread.start()
+        with psycopg.connect(team_url, autocommit=True) as watch:
+            while not watch.execute(
+                "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
+                "AND query LIKE '%FROM team_revisions%'"
+            ).fetchone()[0]:  # type: ignore[index]
+                pass
+        write(b, "Plan.md", "one\ntwo\nthree\nFOUR (saved in an editor meanwhile)\n")
+        blocker.commit()
+        thread.join()
+    assert (b.root / "Plan.md").read_text() == "one\ntwo\nthree\nFOUR (saved in an editor meanwhile)\n"
+    b.team.sync()  # the edit made meanwhile is merged with a's, not lost
+    a.team.sync()
+    assert (a.root / "Plan.md").read_text() == "ONE\ntwo\nthree\nFOUR (saved in an editor meanwhile)\n"
+    assert tree(a) == tree(b)

@@ -131,3 +131,18 @@ def _folder(tmp_path: Path, name: str) -> Path:
     root = tmp_path / name
     root.mkdir()
     return root
+
+
+def test_a_member_joins_with_init_and_cannot_create_spaces(pg_cluster, team_url: str, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    admin = _folder(tmp_path, "admin")
+    env = {"MDSTORE_TEAM_URL": team_url}
+    assert _run(admin, "team", "members", "add", "joe_m", "--space", SPACE, env=env).exit_code == 0
+    dbname = team_url.split("/")[3].split("?")[0]
+    member_env = {"MDSTORE_TEAM_URL": pg_cluster.url(dbname, "joe_m")}
+    joined = _run(_folder(tmp_path, "joe"), "team", "init", "--space", SPACE, env=member_env)
+    assert joined.exit_code == 0, joined.output
+    refused = _run(_folder(tmp_path, "joe2"), "team", "init", "--space", "elsewhere", env=member_env)
+    assert refused.exit_code == 11 and refused.stderr.count("\n") == 1
+    assert "cannot set up space 'elsewhere'" in refused.stderr
+    bad = _run(_folder(tmp_path, "joe3"), "team", "init", "--space", "no/slash", env=member_env)
+    assert bad.exit_code == 10 and "space 'no/slash'" in bad.stderr

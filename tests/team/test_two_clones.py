@@ -205,3 +205,26 @@ def test_generated_section_is_never_a_conflict(clone: Clone) -> None:
     report = b.team.sync()
     assert report.conflicts == ()
     assert "more" in read(b, "MEMORY.md") and read(b, "MEMORY.md").count("summary by") == 1
+
+
+def test_lost_state_with_edits_on_both_sides_is_rebuilt_in_one_pass(clone: Clone) -> None:
+    a, b = clone("a"), clone("b")
+    for i in range(6):
+        write(a, f"n{i}.md", f"note {i}\n")
+    a.team.sync()
+    b.team.sync()
+    for i in (0, 1, 2):
+        write(a, f"n{i}.md", f"note {i}\nedited by ann\n")
+    a.team.sync()
+    (b.root / ".mdstore" / "team" / "state.bin").unlink()
+    report = b.team.sync()
+    assert report.conflicts == () and report.merged == () and report.pushed == ()
+    assert sorted(report.pulled) == ["n0.md", "n1.md", "n2.md"]
+    a.team.sync()
+    assert tree(a) == tree(b)
+    # A file edited here while the state was lost cannot be told apart from a concurrent edit:
+    # both versions are kept, nothing is overwritten.
+    write(b, "n5.md", "note 5\nedited by bob\n")
+    (b.root / ".mdstore" / "team" / "state.bin").unlink()
+    report = b.team.sync()
+    assert len(report.conflicts) == 1 and read(b, report.conflicts[0]) == "note 5\nedited by bob\n"
