@@ -137,6 +137,88 @@ GRANT SELECT, INSERT ON team_revisions TO mdstore_member;
 GRANT EXECUTE ON FUNCTION mdstore_my_spaces() TO mdstore_member;
 """
 
+# Query helpers (team find/search). Search runs as SECURITY DEFINER: under row-level security
+# `@@` is not leakproof, so a member's own query would scan every row instead of using the GIN
+# index. The function restores the filter itself: the requested space, intersected with the
+# spaces of session_user (the role that logged in, which the caller cannot choose).
+_V2 = r"""
+-- Every scalar of a frontmatter document at key `wanted` (case-insensitive, dots for nested
+-- mappings) or below it, lists expanded: (k, v, listed), the JSON twin of the local `properties`.
+CREATE FUNCTION mdstore_fm_values(doc jsonb, wanted text)
+    RETURNS TABLE (k text, v jsonb, listed boolean)
+    LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $f$
+    WITH RECURSIVE walk(k, v, listed) AS (
+        SELECT lower(e.key), e.value, false
+        FROM jsonb_each(CASE WHEN jsonb_typeof(doc) = 'object' THEN doc ELSE '{}'::jsonb END) e
+        WHERE lower(e.key) = wanted OR starts_with(wanted, lower(e.key) || '.')
+              OR starts_with(lower(e.key), wanted || '.')
+      UNION ALL
+        SELECT CASE WHEN c.key IS NULL THEN w.k ELSE w.k || '.' || lower(c.key) END, c.value,
+               w.listed OR c.key IS NULL
+        FROM walk w CROSS JOIN LATERAL (
+            SELECT o.key, o.value
+            FROM jsonb_each(CASE WHEN jsonb_typeof(w.v) = 'object' THEN w.v ELSE '{}'::jsonb END) o
+            UNION ALL
+            SELECT NULL, a.value
+            FROM jsonb_array_elements(CASE WHEN jsonb_typeof(w.v) = 'array' THEN w.v ELSE '[]'::jsonb END) a
+        ) c
+    )
+    SELECT k, v, listed FROM walk
+    WHERE jsonb_typeof(v) NOT IN ('object', 'array')
+      AND (k = wanted OR starts_with(k, wanted || '.'))
+$f$;
+
+-- A JSON string holding an ISO date or date-time as a UTC timestamp (NULL for anything else),
+-- the way the local index reads dates from frontmatter.
+CREATE FUNCTION mdstore_jsonb_time(v jsonb) RETURNS timestamp
+    LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE AS $f$
+DECLARE t text;
+BEGIN
+    IF v IS NULL OR jsonb_typeof(v) <> 'string' THEN RETURN NULL; END IF;
+    t := v #>> '{}';
+    IF t !~ '^\d{4}-\d{2}-\d{2}([T ]\d{1,2}:\d{2}(:\d{2}(\.\d+)?)?(Z|z|[+-]\d{2}(:?\d{2})?)?)?$' THEN
+        RETURN NULL;
+    END IF;
+    IF t ~ '(Z|z|[+-]\d{2}(:?\d{2})?)$' AND t ~ '[T ]' THEN
+        RETURN (t::timestamptz) AT TIME ZONE 'UTC';
+    END IF;
+    RETURN t::timestamp;
+EXCEPTION WHEN others THEN
+    RETURN NULL;  -- 2026-02-30 and friends stay text, as in the local index
+END $f$;
+
+CREATE FUNCTION mdstore_search(
+    wanted_space text, query text, max_hits integer, skip integer, only_paths text[] DEFAULT NULL
+) RETURNS TABLE (path text, title text, score real, snippet text, total bigint)
+    LANGUAGE sql STABLE SECURITY DEFINER SET search_path = public AS $f$
+    WITH q AS (SELECT websearch_to_tsquery('english', query) AS tsq),
+    matches AS MATERIALIZED (
+        SELECT n.path, n.title, n.body, ts_rank_cd('{0.1, 0.2, 0.4, 1.0}', n.search, q.tsq) AS score
+        FROM team_notes n, q
+        WHERE n.space = wanted_space
+          AND n.space IN (SELECT m.space FROM team_members m WHERE m.role = session_user)
+          AND n.kind = 'note' AND NOT n.deleted
+          AND n.search @@ q.tsq
+          AND (only_paths IS NULL OR n.path = ANY (only_paths))
+    ),
+    page AS (
+        SELECT * FROM matches ORDER BY score DESC, path LIMIT max_hits OFFSET skip
+    )
+    -- The first row carries the exact total (even for a page past the end); hits follow.
+    SELECT NULL, NULL, NULL, NULL, (SELECT count(*) FROM matches)
+    UNION ALL
+    SELECT p.path, p.title, p.score,
+           ts_headline('english', p.body, q.tsq,
+                       format('StartSel=%s, StopSel=%s, FragmentDelimiter=%s, MaxFragments=2, '
+                              'MaxWords=30, MinWords=12', chr(2), chr(3), chr(4))),
+           NULL
+    FROM page p, q
+$f$;
+REVOKE EXECUTE ON FUNCTION mdstore_search(text, text, integer, integer, text[]) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION mdstore_search(text, text, integer, integer, text[]) TO mdstore_member;
+"""
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "spaces, members, notes, revisions, row-level security", _V1),
+    Migration(2, "team find and search helpers (search as SECURITY DEFINER)", _V2),
 )
