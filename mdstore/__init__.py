@@ -11,6 +11,7 @@ from __future__ import annotations
 from .collections import Collection
 from .errors import (
     BackendUnavailable,
+    BackupError,
     ConfigError,
     HistoryError,
     IndexBusy,
@@ -22,15 +23,28 @@ from .errors import (
     QueryError,
     QueueError,
     RevisionNotFound,
+    SyncConflict,
     ValidationError,
     VaultNotFound,
     WriteConflict,
 )
 from .index.expr import Filter
 from .notes.model import Field, Heading, Link, Note, ParseIssue, SyncReport, Task
-from .queue import Job, JobState, QueueBackend, QueueStats, SpoolQueue, Worker, WorkerReport, open_queue
+from .queue import (
+    Job,
+    JobState,
+    PostgresQueue,
+    QueueBackend,
+    QueueStats,
+    SpoolQueue,
+    Worker,
+    WorkerReport,
+    open_queue,
+)
 from .result import Result
 from .search.protocol import SearchHit, SearchResults, Snippet
+from .team.client import Team
+from .team.report import TeamSyncReport
 from .vault import Vault, init_vault, open_vault
 from .writes.batch import MoveReport, VaultBatch
 
@@ -40,6 +54,7 @@ __version__ = "0.1.0"
 
 __all__ = [
     "BackendUnavailable",
+    "BackupError",
     "Collection",
     "ConfigError",
     "Field",
@@ -58,6 +73,7 @@ __all__ = [
     "NoteNotFound",
     "NoteParseError",
     "ParseIssue",
+    "PostgresQueue",
     "QueryError",
     "QueueBackend",
     "QueueError",
@@ -68,8 +84,11 @@ __all__ = [
     "SearchResults",
     "Snippet",
     "SpoolQueue",
+    "SyncConflict",
     "SyncReport",
     "Task",
+    "Team",
+    "TeamSyncReport",
     "ValidationError",
     "Vault",
     "VaultBatch",

@@ -67,6 +67,8 @@ CREATE TABLE team_notes (
     PRIMARY KEY (space, path)
 );
 CREATE INDEX team_notes_revision ON team_notes (space, revision);
+-- A push refuses a name that differs only in case from a live one (Note.md vs note.md).
+CREATE INDEX team_notes_lower_path ON team_notes (space, lower(path));
 CREATE INDEX team_notes_search ON team_notes USING gin (search);
 CREATE INDEX team_notes_frontmatter ON team_notes USING gin (frontmatter jsonb_path_ops);
 CREATE INDEX team_notes_tags ON team_notes USING gin (tags);
@@ -135,92 +137,155 @@ GRANT SELECT ON team_members TO mdstore_member;
 GRANT SELECT, INSERT, UPDATE ON team_notes TO mdstore_member;
 GRANT SELECT, INSERT ON team_revisions TO mdstore_member;
 GRANT EXECUTE ON FUNCTION mdstore_my_spaces() TO mdstore_member;
+-- Clients check the schema version before using the tables.
+GRANT SELECT ON mdstore_schema TO mdstore_member;
 """
 
-# Query helpers (team find/search). Search runs as SECURITY DEFINER: under row-level security
-# `@@` is not leakproof, so a member's own query would scan every row instead of using the GIN
-# index. The function restores the filter itself: the requested space, intersected with the
-# spaces of session_user (the role that logged in, which the caller cannot choose).
-_V2 = r"""
--- Every scalar of a frontmatter document at key `wanted` (case-insensitive, dots for nested
--- mappings) or below it, lists expanded: (k, v, listed), the JSON twin of the local `properties`.
-CREATE FUNCTION mdstore_fm_values(doc jsonb, wanted text)
-    RETURNS TABLE (k text, v jsonb, listed boolean)
-    LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $f$
-    WITH RECURSIVE walk(k, v, listed) AS (
-        SELECT lower(e.key), e.value, false
-        FROM jsonb_each(CASE WHEN jsonb_typeof(doc) = 'object' THEN doc ELSE '{}'::jsonb END) e
-        WHERE lower(e.key) = wanted OR starts_with(wanted, lower(e.key) || '.')
-              OR starts_with(lower(e.key), wanted || '.')
-      UNION ALL
-        SELECT CASE WHEN c.key IS NULL THEN w.k ELSE w.k || '.' || lower(c.key) END, c.value,
-               w.listed OR c.key IS NULL
-        FROM walk w CROSS JOIN LATERAL (
-            SELECT o.key, o.value
-            FROM jsonb_each(CASE WHEN jsonb_typeof(w.v) = 'object' THEN w.v ELSE '{}'::jsonb END) o
-            UNION ALL
-            SELECT NULL, a.value
-            FROM jsonb_array_elements(CASE WHEN jsonb_typeof(w.v) = 'array' THEN w.v ELSE '[]'::jsonb END) a
-        ) c
+# Team search. Under row-level security `@@` is not leakproof, so a member's own query would scan
+# every row of the table instead of using the GIN index; this function runs as the tables' owner
+# and filters on the caller's spaces explicitly (computed from session_user inside, so a caller
+# cannot widen it by naming another space). Snippets are made for the returned page only.
+_V2 = """
+-- Spaces whose notes the connected role may read: its own, or all of them for the administrator
+-- (the tables' owner, or a superuser), as row-level security has it.
+CREATE FUNCTION mdstore_readable_spaces() RETURNS SETOF text
+    LANGUAGE sql STABLE SECURITY DEFINER SET search_path = public
+AS $f$
+    SELECT space FROM team_members WHERE role = session_user
+    UNION
+    SELECT name FROM team_spaces
+    WHERE EXISTS (
+        SELECT 1 FROM pg_roles r
+        WHERE r.rolname = session_user
+          AND (r.rolsuper OR pg_has_role(session_user,
+               (SELECT c.relowner FROM pg_class c WHERE c.oid = 'team_notes'::regclass), 'MEMBER'))
     )
-    SELECT k, v, listed FROM walk
-    WHERE jsonb_typeof(v) NOT IN ('object', 'array')
-      AND (k = wanted OR starts_with(k, wanted || '.'))
 $f$;
 
--- A JSON string holding a real calendar date or an ISO date-time, as a UTC timestamp (NULL for
--- anything else, so 2026-02-30 stays text, as in the local index). Plain SQL without an exception
--- handler, so the planner inlines it: a plpgsql version cost a subtransaction per row.
-CREATE FUNCTION mdstore_jsonb_time(v jsonb) RETURNS timestamp
-    LANGUAGE sql STABLE PARALLEL SAFE AS $f$
-    SELECT CASE
-        WHEN v IS NULL OR jsonb_typeof(v) <> 'string' THEN NULL
-        WHEN (v #>> '{}') !~ ('^\d{4}-(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])'
-                              '([T ]([01]\d|2[0-3]):[0-5]\d(:[0-5]\d(\.\d+)?)?([Zz]|[+-]\d{2}(:?\d{2})?)?)?$')
-            THEN NULL
-        WHEN substr(v #>> '{}', 1, 4)::int = 0 THEN NULL
-        WHEN substr(v #>> '{}', 9, 2)::int > extract(day FROM make_date(
-                substr(v #>> '{}', 1, 4)::int, substr(v #>> '{}', 6, 2)::int, 1)
-                + interval '1 month - 1 day')
-            THEN NULL
-        WHEN (v #>> '{}') ~ '[T ].*([Zz]|[+-]\d{2}(:?\d{2})?)$'
-            THEN (v #>> '{}')::timestamptz AT TIME ZONE 'UTC'
-        ELSE (v #>> '{}')::timestamp
-    END
+CREATE FUNCTION mdstore_search(p_space text, p_query text, p_limit integer, p_offset integer)
+    RETURNS TABLE (path text, title text, rank real, snippet text, total bigint)
+    LANGUAGE sql STABLE SECURITY DEFINER SET search_path = public
+AS $f$
+    -- The tsquery is written out where it is used (not joined from a CTE) so that it is an index
+    -- condition on the GIN index.
+    WITH hits AS (
+        SELECT n.path, n.title, n.body,
+               ts_rank_cd('{0.1, 0.2, 0.4, 1.0}', n.search, websearch_to_tsquery('english', p_query)) AS rank,
+               count(*) OVER () AS total
+        FROM team_notes n
+        WHERE n.space = p_space
+          AND p_space IN (SELECT mdstore_readable_spaces())
+          AND NOT n.deleted AND n.kind = 'note'
+          AND n.search @@ websearch_to_tsquery('english', p_query)
+        ORDER BY rank DESC, n.path
+        LIMIT p_limit OFFSET p_offset
+    )
+    SELECT h.path, h.title, h.rank,
+           ts_headline('english', h.body, websearch_to_tsquery('english', p_query),
+                       'StartSel=' || chr(2) || ', StopSel=' || chr(3) || ', MaxFragments=2, '
+                       'MaxWords=30, MinWords=10, FragmentDelimiter=' || chr(4)),
+           h.total
+    FROM hits h
+    ORDER BY h.rank DESC, h.path
 $f$;
+GRANT EXECUTE ON FUNCTION mdstore_search(text, text, integer, integer) TO mdstore_member;
+"""
 
-CREATE FUNCTION mdstore_search(
-    wanted_space text, query text, max_hits integer, skip integer, only_paths text[] DEFAULT NULL
-) RETURNS TABLE (path text, title text, score real, snippet text, total bigint)
-    LANGUAGE sql STABLE SECURITY DEFINER SET search_path = public AS $f$
-    WITH q AS (SELECT websearch_to_tsquery('english', query) AS tsq),
-    matches AS MATERIALIZED (
-        SELECT n.path, n.title, n.body, ts_rank_cd('{0.1, 0.2, 0.4, 1.0}', n.search, q.tsq) AS score
-        FROM team_notes n, q
-        WHERE n.space = wanted_space
-          AND n.space IN (SELECT m.space FROM team_members m WHERE m.role = session_user)
-          AND n.kind = 'note' AND NOT n.deleted
-          AND n.search @@ q.tsq
-          AND (only_paths IS NULL OR n.path = ANY (only_paths))
+# Typed frontmatter for team find: one row per value (a list gives one row per element, a nested
+# map dotted keys), kept by statement-level triggers from team_notes.frontmatter, with the same
+# typing as the local index: numbers, booleans, dates/datetimes (also ISO strings), text, null.
+_V3 = r"""
+CREATE TABLE team_properties (
+    space text NOT NULL,
+    path text NOT NULL,
+    key text NOT NULL,
+    idx integer,
+    type text NOT NULL,
+    v_text text,
+    v_num double precision,
+    v_bool boolean,
+    v_time timestamp
+);
+CREATE INDEX team_properties_path ON team_properties (space, path);
+CREATE INDEX team_properties_num ON team_properties (space, key, v_num);
+CREATE INDEX team_properties_text ON team_properties (space, key, lower(v_text));
+CREATE INDEX team_properties_time ON team_properties (space, key, v_time);
+
+CREATE FUNCTION mdstore_time(value text) RETURNS timestamp LANGUAGE plpgsql IMMUTABLE AS $f$
+BEGIN
+    IF value !~ '^\d{4}-\d{1,2}-\d{1,2}([T ]\d{1,2}:\d{2}.*)?$' THEN
+        RETURN NULL;
+    END IF;
+    IF value ~ '(Z|[+-]\d{2}:?\d{2})$' THEN
+        RETURN value::timestamptz AT TIME ZONE 'UTC';
+    END IF;
+    RETURN value::timestamp;
+EXCEPTION WHEN others THEN
+    RETURN NULL;
+END $f$;
+
+CREATE FUNCTION mdstore_properties(fm jsonb)
+    RETURNS TABLE (key text, idx integer, type text, v_text text, v_num double precision,
+                   v_bool boolean, v_time timestamp)
+    LANGUAGE sql IMMUTABLE
+AS $f$
+    WITH RECURSIVE walk(key, value) AS (
+        SELECT lower(e.k), e.v FROM jsonb_each(CASE WHEN jsonb_typeof(fm) = 'object' THEN fm END) AS e(k, v)
+        UNION ALL
+        SELECT w.key || '.' || lower(e.k), e.v
+        FROM walk w, jsonb_each(w.value) AS e(k, v)
+        WHERE jsonb_typeof(w.value) = 'object'
     ),
-    page AS (
-        SELECT * FROM matches ORDER BY score DESC, path LIMIT max_hits OFFSET skip
+    leaves(key, idx, value) AS (
+        SELECT key, NULL::integer, value FROM walk WHERE jsonb_typeof(value) NOT IN ('object', 'array')
+        UNION ALL
+        SELECT w.key, (a.n - 1)::integer, a.v
+        FROM walk w, jsonb_array_elements(w.value) WITH ORDINALITY AS a(v, n)
+        WHERE jsonb_typeof(w.value) = 'array' AND jsonb_typeof(a.v) NOT IN ('object', 'array')
     )
-    -- The first row carries the exact total (even for a page past the end); hits follow.
-    SELECT NULL, NULL, NULL, NULL, (SELECT count(*) FROM matches)
-    UNION ALL
-    SELECT p.path, p.title, p.score,
-           ts_headline('english', p.body, q.tsq,
-                       format('StartSel=%s, StopSel=%s, FragmentDelimiter=%s, MaxFragments=2, '
-                              'MaxWords=30, MinWords=12', chr(2), chr(3), chr(4))),
-           NULL
-    FROM page p, q
+    SELECT key, idx,
+           CASE jsonb_typeof(value)
+               WHEN 'number' THEN 'number' WHEN 'boolean' THEN 'bool' WHEN 'null' THEN 'null'
+               ELSE CASE WHEN mdstore_time(value #>> '{}') IS NOT NULL THEN 'date' ELSE 'text' END
+           END,
+           value #>> '{}',
+           CASE WHEN jsonb_typeof(value) = 'number' THEN (value #>> '{}')::double precision END,
+           CASE WHEN jsonb_typeof(value) = 'boolean' THEN (value #>> '{}')::boolean END,
+           CASE WHEN jsonb_typeof(value) = 'string' THEN mdstore_time(value #>> '{}') END
+    FROM leaves
 $f$;
-REVOKE EXECUTE ON FUNCTION mdstore_search(text, text, integer, integer, text[]) FROM PUBLIC;
-GRANT EXECUTE ON FUNCTION mdstore_search(text, text, integer, integer, text[]) TO mdstore_member;
+
+CREATE FUNCTION mdstore_index_properties() RETURNS trigger
+    LANGUAGE plpgsql SECURITY DEFINER SET search_path = public
+AS $f$
+BEGIN
+    DELETE FROM team_properties p USING changed c WHERE p.space = c.space AND p.path = c.path;
+    INSERT INTO team_properties (space, path, key, idx, type, v_text, v_num, v_bool, v_time)
+        SELECT c.space, c.path, f.key, f.idx, f.type, f.v_text, f.v_num, f.v_bool, f.v_time
+        FROM changed c, mdstore_properties(c.frontmatter) f
+        WHERE NOT c.deleted;
+    RETURN NULL;
+END $f$;
+CREATE TRIGGER team_notes_properties_insert AFTER INSERT ON team_notes
+    REFERENCING NEW TABLE AS changed FOR EACH STATEMENT EXECUTE FUNCTION mdstore_index_properties();
+CREATE TRIGGER team_notes_properties_update AFTER UPDATE ON team_notes
+    REFERENCING NEW TABLE AS changed FOR EACH STATEMENT EXECUTE FUNCTION mdstore_index_properties();
+
+INSERT INTO team_properties (space, path, key, idx, type, v_text, v_num, v_bool, v_time)
+    SELECT n.space, n.path, f.key, f.idx, f.type, f.v_text, f.v_num, f.v_bool, f.v_time
+    FROM team_notes n, mdstore_properties(n.frontmatter) f
+    WHERE NOT n.deleted;
+
+ALTER TABLE team_properties ENABLE ROW LEVEL SECURITY;
+ALTER TABLE team_properties FORCE ROW LEVEL SECURITY;
+CREATE POLICY member_properties ON team_properties TO mdstore_member
+    USING (space IN (SELECT mdstore_my_spaces()));
+CREATE POLICY owner_all_properties ON team_properties TO CURRENT_USER USING (true) WITH CHECK (true);
+GRANT SELECT ON team_properties TO mdstore_member;
 """
 
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "spaces, members, notes, revisions, row-level security", _V1),
-    Migration(2, "team find and search helpers (search as SECURITY DEFINER)", _V2),
+    Migration(2, "team search through a function that filters on the caller's spaces", _V2),
+    Migration(3, "typed frontmatter rows for team find", _V3),
 )

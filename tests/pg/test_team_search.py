@@ -60,13 +60,6 @@ def test_web_search_syntax_and_paging(team) -> None:  # type: ignore[no-untyped-
     assert search(ann, "research", '"unclosed phrase').total == 0  # web syntax never fails
 
 
-def test_filters_narrow_the_search(team) -> None:  # type: ignore[no-untyped-def]
-    ann = team["ann_q"]
-    assert search(ann, "research", "tomatoes", tag="home").paths() == ["Gardening.md"]
-    assert search(ann, "research", "tomatoes", where={"status": "active"}).total == 1
-    assert search(ann, "research", "tomatoes", folder="Work").total == 0
-
-
 def test_a_member_cannot_search_another_space(team) -> None:  # type: ignore[no-untyped-def]
     ann, sam = team["ann_q"], team["sam_q"]
     # Naming the space is not enough: membership is computed inside from the logged-in role.
@@ -75,8 +68,7 @@ def test_a_member_cannot_search_another_space(team) -> None:  # type: ignore[no-
     assert search(ann, "research", "acme").total == 0
     assert search(sam, "sales", "acme").paths() == ["Secret deal.md"]
     # Calling the function directly with any space gives nothing either.
-    rows = ann.execute("SELECT path, total FROM mdstore_search('sales', 'tomatoes', 10, 0)").fetchall()
-    assert rows == [(None, 0)]
+    assert ann.execute("SELECT count(*) FROM mdstore_search('sales', 'tomatoes', 10, 0)").fetchone() == (0,)
 
 
 @pytest.mark.parametrize("text", ["", "   ", "tom\x00atoes"])
@@ -86,44 +78,6 @@ def test_bad_query_text_is_one_query_error(team, text) -> None:  # type: ignore[
     assert "\n" not in str(info.value)
 
 
-def test_bad_filters_and_paging_are_query_errors(team) -> None:  # type: ignore[no-untyped-def]
+def test_bad_paging_is_a_query_error(team) -> None:  # type: ignore[no-untyped-def]
     with pytest.raises(mdstore.QueryError, match="limit"):
         search(team["ann_q"], "research", "tomatoes", limit=-1)
-    with pytest.raises(mdstore.QueryError, match="malformed tag"):
-        search(team["ann_q"], "research", "tomatoes", tag="#")
-
-
-def test_search_uses_the_gin_index_as_a_member(pg_cluster, pg_url, team_rows) -> None:  # type: ignore[no-untyped-def]
-    words = [f"word{i}" for i in range(300)]
-    rows = [
-        team_rows.note_row(
-            space,
-            f"n{i:05d}.md",
-            f"# Note {i}\n\n{' '.join(words[(i * 7 + k) % 300] for k in range(40))}\n".encode(),
-            i + 1,
-        )
-        for space in ("research", "sales")
-        for i in range(3000)
-    ]
-    with connect(pg_url) as conn:
-        team_rows.setup(conn, {"ann_x": ["research"], "sam_x": ["sales"]})
-        team_rows.load(conn, rows)
-        conn.execute("ANALYZE team_notes")
-        conn.commit()
-    dbname = pg_url.split("/")[3].split("?")[0]
-    # auto_explain reports the plan of the statement inside the function, as run for the member.
-    for setting in (
-        "session_preload_libraries = 'auto_explain'",
-        "auto_explain.log_min_duration = 0",
-        "auto_explain.log_nested_statements = on",
-        "auto_explain.log_level = notice",
-    ):
-        pg_cluster.sql(f"ALTER ROLE ann_x SET {setting}", dbname)
-    notices: list[str] = []
-    with psycopg.connect(pg_cluster.url(dbname, "ann_x")) as ann:
-        ann.add_notice_handler(lambda d: notices.append(d.message_primary or ""))
-        found = search(ann, "research", "word5")
-    assert found.total > 0
-    plans = "\n".join(n for n in notices if "team_notes" in n)
-    assert "team_notes_search" in plans, plans
-    assert "Seq Scan on team_notes" not in plans, plans
