@@ -24,6 +24,8 @@ def search(
     """The notes of ``space`` matching ``text`` (web-search syntax: words, "phrases", -not, or)."""
     if not isinstance(text, str) or not text.strip():
         raise QueryError("empty search query")
+    if "\x00" in text:  # PostgreSQL text cannot hold NUL: refuse it here, not as a driver traceback
+        raise QueryError("search query contains a NUL character")
     if not isinstance(limit, int) or limit < 1:
         raise QueryError(f"limit must be a positive integer, not {limit!r}")
     if not isinstance(offset, int) or offset < 0:
