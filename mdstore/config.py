@@ -84,6 +84,24 @@ class GitSettings:
 
 
 @dataclass(frozen=True)
+class MemorySettings:
+    folder: str = "Memory"  # agent memory notes live under this folder (docs/memory.md)
+    memory_file: str = "MEMORY.md"  # the note whose generated section Dream refreshes
+    embeddings: str = "lsa"  # "lsa" (offline, from the TF-IDF model) | "none"
+    dimensions: int = 128  # LSA vector size
+    half_life_days: float = 30.0  # recency weight in ranking and Dream's relevance decay
+    recency_weight: float = 0.3  # share of an insight's score that recency decides
+    flush_entries: int = 512  # session entries held in the journal before they go to the note
+    flush_seconds: float = 1.0  # ... or this long after the first of them was acknowledged
+    fsync: bool = False  # fsync each append (power-cut safe); a kill -9 loses nothing either way
+    dream_interval_hours: float = 24.0  # the scheduled Dream job runs this often
+    dream_min_sessions: int = 5  # ... and only when this many sessions happened since the last one
+    dream_window_hours: float = 24.0  # the sessions one Dream looks at
+    merge_threshold: float = 0.8  # cosine similarity above which two insights are one
+    pattern_min_sessions: int = 3  # a term recurring in this many sessions becomes a pattern insight
+
+
+@dataclass(frozen=True)
 class Config:
     root: Path
     vault: VaultSettings = field(default_factory=VaultSettings)
@@ -92,6 +110,7 @@ class Config:
     watch: WatchSettings = field(default_factory=WatchSettings)
     queue: QueueSettings = field(default_factory=QueueSettings)
     git: GitSettings = field(default_factory=GitSettings)
+    memory: MemorySettings = field(default_factory=MemorySettings)
     collections: dict[str, Any] = field(default_factory=dict)  # [collections.NAME] tables, free-form
 
     @property
@@ -106,12 +125,14 @@ _SECTIONS: dict[str, type] = {
     "watch": WatchSettings,
     "queue": QueueSettings,
     "git": GitSettings,
+    "memory": MemorySettings,
 }
 # Settings that take one of a few words.
 _CHOICES: dict[str, tuple[str, ...]] = {
     "vault.link_style": ("obsidian", "dendron"),
     "search.engine": ("whoosh", "tantivy", "none"),
     "git.autocommit": ("off", "write", "interval"),
+    "memory.embeddings": ("lsa", "none"),
 }
 _ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Mapping, Sequence
+from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -19,6 +20,7 @@ from .result import Result
 
 if TYPE_CHECKING:
     from .index.query import Query
+    from .memory import Memory
 from .search.methods import SearchMethods
 from .watch.methods import WatchMethods
 from .writing import WriteMethods
@@ -74,6 +76,15 @@ class Vault(SearchMethods, WriteMethods, HistoryMethods, WatchMethods):
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+    @cached_property
+    def memory(self) -> Memory:
+        """Agent memory kept as notes: preferences, insights, session logs, Dream (docs/memory.md)."""
+        from .memory import Memory
+
+        memory = Memory(self)
+        self._closers.append(memory.close)  # waiting session entries reach their notes at close
+        return memory
 
     def close(self) -> None:
         while self._closers:
