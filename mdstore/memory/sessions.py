@@ -187,12 +187,21 @@ class SessionLog:
 
     def _write(self, records: list[dict[str, Any]]) -> int:
         path = self.path()
-        if path is None:
+        if path is None:  # the first flush creates the note with its entries: one write
             day = str(records[0]["time"])[:10]
             path = f"{self._folder}/sessions/{day}/{note_stem(self.session, 'session')}.md"
-            front = {"type": "session", "session": self.session, "started": records[0]["time"], "entries": 0}
-            self._vault.create(path, front, f"# Session {self.session}\n")
+            unique = list({r["id"]: r for r in records}.values())
+            front = {
+                "type": "session",
+                "session": self.session,
+                "started": unique[0]["time"],
+                "entries": len(unique),
+                "last": unique[-1]["time"],
+            }
+            body = f"# Session {self.session}\n\n" + "\n".join(render(r) for r in unique)
+            self._vault.create(path, front, body)
             self._path = path
+            return len(unique)
         note = self._vault.get(path)
         known = parse_entries(note.body)
         seen = {e.id for e in known}
