@@ -132,7 +132,7 @@ def append(state: State, session: str, text: str, role: str) -> None:
     state.vault().memory.log(session).append(text, role=role)
 
 
-@memory.command("range")
+@memory.command("range", context_settings={"ignore_unknown_options": True})
 @click.argument("session")
 @click.argument("start", type=int, default=0)
 @click.argument("end", type=int, required=False)
