@@ -268,8 +268,10 @@ class Dream:
 
 
 def near_duplicates(insights: list[Insight], threshold: float) -> list[list[Insight]]:
-    """Groups of insights of one user whose TF-IDF cosine similarity reaches ``threshold``
-    (single link: a chain of close pairs is one group)."""
+    """Groups of insights of one user that say the same thing: TF-IDF cosine similarity of at
+    least ``threshold``, and no word *replaced* — one may add or drop words, but two texts that
+    each have a word the other lacks ("the dog is Rex" / "the dog is Max") are different facts
+    unless they are nearly identical (cosine ≥ 0.95). Single link: a chain of pairs is one group."""
     from sklearn.feature_extraction.text import TfidfVectorizer
 
     from ..search.analysis import tokens
@@ -277,6 +279,7 @@ def near_duplicates(insights: list[Insight], threshold: float) -> list[list[Insi
     if len(insights) < 2:
         return []
     matrix = TfidfVectorizer(analyzer=tokens, sublinear_tf=True).fit_transform([i.content for i in insights])
+    terms = [set(tokens(i.content)) for i in insights]
     parent = list(range(len(insights)))
 
     def root(n: int) -> int:
@@ -287,10 +290,13 @@ def near_duplicates(insights: list[Insight], threshold: float) -> list[list[Insi
 
     for first in range(0, len(insights), 1000):
         block = (matrix[first : first + 1000] @ matrix.T).tocoo()
-        for a, b, sim in zip(block.row, block.col, block.data, strict=True):
+        close = block.data >= threshold  # most pairs share a word or two: drop them before the loop
+        for a, b, sim in zip(block.row[close], block.col[close], block.data[close], strict=True):
             a += first
             if a < b and sim >= threshold and insights[a].user == insights[b].user:
-                parent[root(a)] = root(b)
+                replaced = terms[a] - terms[b] and terms[b] - terms[a]
+                if not replaced or sim >= 0.95:
+                    parent[root(a)] = root(b)
     groups: dict[int, list[Insight]] = {}
     for n, insight in enumerate(insights):
         groups.setdefault(root(n), []).append(insight)

@@ -132,20 +132,20 @@ class Insights:
         insights, vectors = self._catalog.current(self.embeddings)
         by_path = {i.path: i for i in insights}
         pool = max(limit * 10, 100)
-        rankings: list[list[str]] = []
+        rankings: list[tuple[list[str], float]] = []
         terms = list(dict.fromkeys(words(query)))
         if terms:
             where = {k: v for k, v in (("user", wanted.user), ("category", wanted.category), ("source", wanted.source)) if v is not None}
             hits = self._vault.search(
                 " OR ".join(terms), folder=self.folder, where=where or None, limit=pool, snippets=False
             )
-            rankings.append([h.path for h in hits.hits if h.path in by_path])
+            rankings.append(([h.path for h in hits.hits if h.path in by_path], 1.0))
         if vectors is not None and self.embeddings is not None and query.strip():
             from .embeddings import as_matrix
 
             sims = vectors @ as_matrix(self.embeddings, [query])[0]
             order = sims.argsort()[::-1][:pool]
-            rankings.append([insights[i].path for i in order if sims[i] > 0])
+            rankings.append(([insights[i].path for i in order if sims[i] > 0], self._settings.vector_weight))
         fused = ranking.fuse(rankings)
         now = utc_now()
         scored = []

@@ -3,7 +3,7 @@
 Each retriever (the vault's full-text engine; the vectors when embeddings are on) gives a ranked
 list. Reciprocal-rank fusion turns ranks into one score, so no retriever's raw scale dominates:
 
-    fused(d)  = Σ over lists  1 / (RRF_K + rank(d))          rank from 1
+    fused(d)  = Σ over lists  weight(list) / (RRF_K + rank(d))     rank from 1; text 1, vectors vector_weight
     recency   = 0.5 ** (age_days / half_life_days)
     score(d)  = fused(d) × relevance(d) × (1 − recency_weight + recency_weight × recency)
 """
@@ -16,11 +16,12 @@ from collections.abc import Iterable, Sequence
 RRF_K = 60  # the constant of Cormack et al.'s reciprocal-rank fusion: damps the top ranks' lead
 
 
-def fuse(rankings: Iterable[Sequence[str]], k: int = RRF_K) -> dict[str, float]:
+def fuse(rankings: Iterable[tuple[Sequence[str], float]], k: int = RRF_K) -> dict[str, float]:
+    """Weighted reciprocal-rank fusion of ``(ranking, weight)`` pairs."""
     scores: dict[str, float] = {}
-    for ranking in rankings:
+    for ranking, weight in rankings:
         for rank, key in enumerate(ranking, start=1):
-            scores[key] = scores.get(key, 0.0) + 1.0 / (k + rank)
+            scores[key] = scores.get(key, 0.0) + weight / (k + rank)
     return scores
 
 
