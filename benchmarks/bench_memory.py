@@ -24,9 +24,10 @@ import yaml
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-import mdstore  # noqa: E402
 from common import machine, percentiles  # noqa: E402
 from convgen import generate  # noqa: E402
+
+import mdstore  # noqa: E402
 from mdstore.memory import InsightFilter  # noqa: E402
 from mdstore.memory.dream import near_duplicates  # noqa: E402
 from mdstore.memory.insights import content_key, from_fields  # noqa: E402
@@ -38,15 +39,27 @@ WORDS = (
 ).split()
 
 
-def write_insight(root: Path, insight_id: str, content: str, user: str, created: str, extra: dict | None = None) -> None:
+def write_insight(
+    root: Path, insight_id: str, content: str, user: str, created: str, extra: dict | None = None
+) -> None:
     front = {
-        "id": insight_id, "type": "insight", "user": user, "source": "user", "category": "fact",
-        "relevance": 1.0, "created": created, "decayed_at": None, "provenance": [],
-        "content_key": content_key(user, content), **(extra or {}),
+        "id": insight_id,
+        "type": "insight",
+        "user": user,
+        "source": "user",
+        "category": "fact",
+        "relevance": 1.0,
+        "created": created,
+        "decayed_at": None,
+        "provenance": [],
+        "content_key": content_key(user, content),
+        **(extra or {}),
     }
     path = root / "Memory" / "insights" / f"{insight_id}.md"
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text("---\n" + yaml.safe_dump(front, sort_keys=False) + "---\n" + content + "\n", encoding="utf-8")
+    path.write_text(
+        "---\n" + yaml.safe_dump(front, sort_keys=False) + "---\n" + content + "\n", encoding="utf-8"
+    )
 
 
 def bench_appends(base: Path, count: int, fsync: bool) -> None:
@@ -56,24 +69,35 @@ def bench_appends(base: Path, count: int, fsync: bool) -> None:
     logs = [vault.memory.log(f"bench-{n}") for n in range(10)]
     t0 = time.perf_counter()
     for n in range(count):
-        logs[n % 10].append({"role": "user" if n % 2 else "assistant", "content": f"entry {n} about the {WORDS[n % len(WORDS)]} plan"})
+        logs[n % 10].append(
+            {
+                "role": "user" if n % 2 else "assistant",
+                "content": f"entry {n} about the {WORDS[n % len(WORDS)]} plan",
+            }
+        )
     acked = time.perf_counter() - t0
     vault.memory.flush()
     vault.close()
     total = time.perf_counter() - t0
     label = "fsync each append" if fsync else "journal write per append"
-    print(f"appends ({label}): {count} entries, {count / acked:,.0f}/s acknowledged, "
-          f"{count / total:,.0f}/s including writing every entry to its note")
+    print(
+        f"appends ({label}): {count} entries, {count / acked:,.0f}/s acknowledged, "
+        f"{count / total:,.0f}/s including writing every entry to its note"
+    )
 
 
 def bench_insights(base: Path, count: int) -> None:
     root = base / "insights"
     root.mkdir()
     rng = random.Random(3)
-    now = dt.datetime.now(dt.timezone.utc)
+    now = dt.datetime.now(dt.UTC)
     for n in range(count):
         content = " ".join(rng.choice(WORDS) for _ in range(12)) + f" item {n}"
-        created = (now - dt.timedelta(days=rng.random() * 90)).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+        created = (
+            (now - dt.timedelta(days=rng.random() * 90))
+            .isoformat(timespec="milliseconds")
+            .replace("+00:00", "Z")
+        )
         write_insight(root, f"b{n:05d}", content, f"user{n % 20}", created)
     vault = mdstore.open(root)
     t0 = time.perf_counter()
@@ -95,7 +119,9 @@ def bench_insights(base: Path, count: int) -> None:
     samples = []
     for n in range(60):
         t0 = time.perf_counter()
-        memory.store_insight(f"fresh insight {n} on the {rng.choice(WORDS)}", user="ann", source="agent", category="learning")
+        memory.store_insight(
+            f"fresh insight {n} on the {rng.choice(WORDS)}", user="ann", source="agent", category="learning"
+        )
         samples.append(time.perf_counter() - t0)
     p50, p99 = percentiles(samples[5:])
     print(f"store_insight into a vault of {count} insights: p50 {p50:.1f} ms, p99 {p99:.1f} ms")
@@ -116,12 +142,20 @@ def bench_dream(base: Path, sessions: int, entries: int) -> None:
             log.append({"role": "user" if n % 2 else "assistant", "content": text})
     vault.memory.flush()
     for n in range(200):
-        vault.memory.store_insight(f"insight {n} {rng.choice(WORDS)} {rng.choice(WORDS)}", user="ann", source="agent", category="fact")
+        vault.memory.store_insight(
+            f"insight {n} {rng.choice(WORDS)} {rng.choice(WORDS)}",
+            user="ann",
+            source="agent",
+            category="fact",
+        )
     t0 = time.perf_counter()
     report = vault.memory.dream()
     took = time.perf_counter() - t0
-    print(f"dream over {sessions} sessions x {entries} entries (+200 insights): {took:.2f} s "
-          f"({report.sessions} sessions, {report.insights_merged} merged, {report.bytes_archived:,} bytes archived)")
+    print(
+        f"dream over {sessions} sessions x {entries} entries (+200 insights): {took:.2f} s "
+        f"({report.sessions} sessions, {report.insights_merged} merged, "
+        f"{report.bytes_archived:,} bytes archived)"
+    )
     vault.close()
 
 
@@ -133,7 +167,10 @@ def bench_merge(seed: int = 11) -> None:
     base = []
     for n in range(300):
         words = rng.sample(WORDS, 6)
-        base.append(f"The {words[0]} {words[1]} for {rng.choice(names)} moves to {words[2]} after the {words[3]} {words[4]} {words[5]} {n}")
+        base.append(
+            f"The {words[0]} {words[1]} for {rng.choice(names)} moves to {words[2]} "
+            f"after the {words[3]} {words[4]} {words[5]} {n}"
+        )
     items: list[tuple[str, int]] = [(text, n) for n, text in enumerate(base)]
     for n in rng.sample(range(300), 100):
         tokens = base[n].split()
@@ -153,8 +190,13 @@ def bench_merge(seed: int = 11) -> None:
         for name in names:
             text = text.replace(f" {name} ", f" {other} ")
         items.append((text, 1000 + n))
-    now = dt.datetime.now(dt.timezone.utc)
-    insights = [from_fields(f"Memory/insights/m{k}.md", {"id": f"m{k}", "user": "ann", "created": now.isoformat()}, text) for k, (text, _) in enumerate(items)]
+    now = dt.datetime.now(dt.UTC)
+    insights = [
+        from_fields(
+            f"Memory/insights/m{k}.md", {"id": f"m{k}", "user": "ann", "created": now.isoformat()}, text
+        )
+        for k, (text, _) in enumerate(items)
+    ]
     truth = {k: group for k, (_, group) in enumerate(items)}
     t0 = time.perf_counter()
     groups = near_duplicates(insights, mdstore.open(tempfile.mkdtemp()).config.memory.merge_threshold)
@@ -168,18 +210,24 @@ def bench_merge(seed: int = 11) -> None:
     tp = len(found & planted)
     precision = tp / len(found) if found else 1.0
     recall = tp / len(planted)
-    print(f"merge on planted near-duplicates: precision {precision:.3f}, recall {recall:.3f} "
-          f"({len(planted)} planted pairs, {len(found)} merged pairs, 100 hard negatives, {took * 1000:.0f} ms)")
+    print(
+        f"merge on planted near-duplicates: precision {precision:.3f}, recall {recall:.3f} "
+        f"({len(planted)} planted pairs, {len(found)} merged pairs, 100 hard negatives, {took * 1000:.0f} ms)"
+    )
 
 
 def bench_recall(base: Path, conversations: int) -> None:
     root = base / "recall"
     root.mkdir()
     convs = generate(conversations=conversations)
-    start = dt.datetime(2026, 1, 1, tzinfo=dt.timezone.utc)
+    start = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
     for conv in convs:
         for n, turn in enumerate(conv.turns):
-            created = (start + dt.timedelta(days=turn.session, minutes=n)).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+            created = (
+                (start + dt.timedelta(days=turn.session, minutes=n))
+                .isoformat(timespec="milliseconds")
+                .replace("+00:00", "Z")
+            )
             write_insight(root, turn.id, turn.text, conv.user, created)
     vault = mdstore.open(root, memory={"recency_weight": 0.0})
     vault.sync()
@@ -191,14 +239,23 @@ def bench_recall(base: Path, conversations: int) -> None:
         for q in conv.questions:
             flt = InsightFilter(user=conv.user)
             ours = [i.id for i in vault.memory.search_insights(q.text, limit=10, filter=flt)]
-            plain = vault.search(" OR ".join(dict.fromkeys(words(q.text))), folder="Memory/insights", where={"user": conv.user}, limit=10, snippets=False)
+            plain = vault.search(
+                " OR ".join(dict.fromkeys(words(q.text))),
+                folder="Memory/insights",
+                where={"user": conv.user},
+                limit=10,
+                snippets=False,
+            )
             bm25 = [h.path.rsplit("/", 1)[1][:-3] for h in plain.hits]
             for name, ranked in (("memory", ours), ("bm25", bm25)):
                 hits[name][0] += q.evidence in ranked[:5]
                 hits[name][1] += q.evidence in ranked[:10]
     turns = sum(len(c.turns) for c in convs)
     print(f"conversational recall ({conversations} conversations, {turns} turns, {questions} questions):")
-    for name, label in (("bm25", "plain BM25 (the vault's search engine)"), ("memory", "memory search (BM25 + LSA, RRF)")):
+    for name, label in (
+        ("bm25", "plain BM25 (the vault's search engine)"),
+        ("memory", "memory search (BM25 + LSA, RRF)"),
+    ):
         r5, r10 = (h / questions for h in hits[name])
         print(f"  {label}: recall@5 {r5:.3f}, recall@10 {r10:.3f}")
     vault.close()

@@ -22,25 +22,46 @@ TOPICS: dict[str, tuple[list[str], list[tuple[str, str]]]] = {
     "pet": (
         "dog puppy vet leash walk park bark treats kennel fur groomer fetch collar".split(),
         [
-            ("We finally adopted the puppy, we call him {x}.", "What name did they give the dog they adopted?"),
-            ("The vet says {x} needs a special diet now.", "What did the animal doctor recommend about the pet's diet?"),
-            ("Bought a new collar and leash at {x} for the walks.", "Where did they get the dog's new collar?"),
+            (
+                "We finally adopted the puppy, we call him {x}.",
+                "What name did they give the dog they adopted?",
+            ),
+            (
+                "The vet says {x} needs a special diet now.",
+                "What did the animal doctor recommend about the pet's diet?",
+            ),
+            (
+                "Bought a new collar and leash at {x} for the walks.",
+                "Where did they get the dog's new collar?",
+            ),
         ],
     ),
     "work": (
         "job office manager promotion meeting colleague project deadline salary team boss career".split(),
         [
             ("I got the promotion, I'm now {x} on the team.", "What position did the promotion give them?"),
-            ("My boss wants the project done before {x}.", "When must the project be finished for their manager?"),
+            (
+                "My boss wants the project done before {x}.",
+                "When must the project be finished for their manager?",
+            ),
             ("Started a new job at {x} this month.", "Which employer did they begin the new job with?"),
         ],
     ),
     "travel": (
         "trip flight hotel vacation beach passport luggage airport tour museum abroad journey".split(),
         [
-            ("We booked the flights to {x} for the summer vacation.", "Where will they fly for the summer holidays?"),
-            ("The hotel in {x} had an amazing view of the beach.", "Which place had the hotel overlooking the sea?"),
-            ("Lost my luggage at the airport in {x}, what a mess.", "At which airport did their bags go missing?"),
+            (
+                "We booked the flights to {x} for the summer vacation.",
+                "Where will they fly for the summer holidays?",
+            ),
+            (
+                "The hotel in {x} had an amazing view of the beach.",
+                "Which place had the hotel overlooking the sea?",
+            ),
+            (
+                "Lost my luggage at the airport in {x}, what a mess.",
+                "At which airport did their bags go missing?",
+            ),
         ],
     ),
     "food": (
@@ -55,7 +76,10 @@ TOPICS: dict[str, tuple[list[str], list[tuple[str, str]]]] = {
         "doctor gym running workout knee injury yoga sleep diet marathon stretch fitness".split(),
         [
             ("Signed up for the {x} marathon in the spring.", "Which marathon did they register for?"),
-            ("The doctor said my {x} needs rest for a month.", "Which body part did the physician tell them to rest?"),
+            (
+                "The doctor said my {x} needs rest for a month.",
+                "Which body part did the physician tell them to rest?",
+            ),
             ("Doing yoga at {x} three times a week now.", "Where do they practice yoga?"),
         ],
     ),
@@ -122,7 +146,9 @@ class Conversation:
     questions: list[Question] = field(default_factory=list)
 
 
-def generate(conversations: int = 10, sessions: int = 20, turns: int = 24, seed: int = 7) -> list[Conversation]:
+def generate(
+    conversations: int = 10, sessions: int = 20, turns: int = 24, seed: int = 11
+) -> list[Conversation]:
     rng = random.Random(seed)
     out = []
     for c in range(conversations):

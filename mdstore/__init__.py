@@ -27,6 +27,7 @@ from .errors import (
     WriteConflict,
 )
 from .index.expr import Filter
+from .memory import DreamReport, EmbeddingProvider, Insight, InsightFilter, LsaEmbeddings, Memory, SessionLog
 from .notes.model import Field, Heading, Link, Note, ParseIssue, SyncReport, Task
 from .queue import Job, JobState, QueueBackend, QueueStats, SpoolQueue, Worker, WorkerReport, open_queue
 from .result import Result
@@ -42,16 +43,22 @@ __all__ = [
     "BackendUnavailable",
     "Collection",
     "ConfigError",
+    "DreamReport",
+    "EmbeddingProvider",
     "Field",
     "Filter",
     "Heading",
     "HistoryError",
     "IndexBusy",
+    "Insight",
+    "InsightFilter",
     "InvalidPath",
     "Job",
     "JobState",
     "Link",
+    "LsaEmbeddings",
     "MdstoreError",
+    "Memory",
     "MoveReport",
     "NotAGitRepo",
     "Note",
@@ -66,6 +73,7 @@ __all__ = [
     "RevisionNotFound",
     "SearchHit",
     "SearchResults",
+    "SessionLog",
     "Snippet",
     "SpoolQueue",
     "SyncReport",

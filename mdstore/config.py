@@ -88,10 +88,10 @@ class MemorySettings:
     folder: str = "Memory"  # agent memory notes live under this folder (docs/memory.md)
     memory_file: str = "MEMORY.md"  # the note whose generated section Dream refreshes
     embeddings: str = "lsa"  # "lsa" (offline, from the TF-IDF model) | "none"
-    dimensions: int = 128  # LSA vector size
+    dimensions: int = 64  # LSA vector size
     half_life_days: float = 30.0  # recency weight in ranking and Dream's relevance decay
     recency_weight: float = 0.3  # share of an insight's score that recency decides
-    vector_weight: float = 0.5  # weight of the vector ranking against the text ranking in the fusion
+    vector_weight: float = 0.3  # weight of the vector ranking against the text ranking in the fusion
     flush_entries: int = 512  # session entries held in the journal before they go to the note
     flush_seconds: float = 1.0  # ... or this long after the first of them was acknowledged
     fsync: bool = False  # fsync each append (power-cut safe); a kill -9 loses nothing either way

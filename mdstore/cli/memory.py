@@ -77,7 +77,14 @@ def list_preferences(state: State, user: str, category: str | None, as_json: boo
 @json_option
 @pass_state
 def store_insight(
-    state: State, content: str, user: str, source: str, category: str, relevance: float, insight_id: str | None, as_json: bool
+    state: State,
+    content: str,
+    user: str,
+    source: str,
+    category: str,
+    relevance: float,
+    insight_id: str | None,
+    as_json: bool,
 ) -> None:
     """Store an insight (the same content for the same user gives the stored one)."""
     insight = state.vault().memory.store_insight(
@@ -168,7 +175,11 @@ def schedule_dream(state: State) -> None:
 
 
 @cli.command()
-@click.option("--window-hours", type=float, help="Sessions of this many past hours (default: [memory] dream_window_hours).")
+@click.option(
+    "--window-hours",
+    type=float,
+    help="Sessions of this many past hours (default: [memory] dream_window_hours).",
+)
 @click.option("--dry-run", is_flag=True, help="Only report what the window holds.")
 @json_option
 @pass_state

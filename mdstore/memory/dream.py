@@ -35,7 +35,9 @@ JOB_KIND = "memory-dream"
 
 
 class Dream:
-    def __init__(self, memory: Memory, vault: Vault, *, consolidator: Callable[[list[Entry]], str] | None) -> None:
+    def __init__(
+        self, memory: Memory, vault: Vault, *, consolidator: Callable[[list[Entry]], str] | None
+    ) -> None:
         self.memory = memory
         self.vault = vault
         self.settings = memory.settings
@@ -95,7 +97,9 @@ class Dream:
 
     # -- consolidate ---------------------------------------------------------------------------
 
-    def _decisions(self, sessions: list[tuple[str, dict[str, Any]]], entries: dict[str, list[Entry]]) -> tuple[int, int]:
+    def _decisions(
+        self, sessions: list[tuple[str, dict[str, Any]]], entries: dict[str, list[Entry]]
+    ) -> tuple[int, int]:
         """Entries that state a decision become ``decision`` insights (stored once: same content,
         same insight)."""
         created = 0
@@ -129,12 +133,21 @@ class Dream:
             provenance = list(survivor.provenance)
             for other in others:
                 if other.id not in known:
-                    record.append({"id": other.id, "content": other.content, "created": iso(other.created), "source": other.source})
+                    record.append(
+                        {
+                            "id": other.id,
+                            "content": other.content,
+                            "created": iso(other.created),
+                            "source": other.source,
+                        }
+                    )
                 for p in other.provenance:
                     if p not in provenance:
                         provenance.append(p)
             relevance = max(i.relevance for i in group)
-            self.vault.update(survivor.path, set={"merged": record, "provenance": provenance, "relevance": relevance})
+            self.vault.update(
+                survivor.path, set={"merged": record, "provenance": provenance, "relevance": relevance}
+            )
             for other in others:
                 target = f"{self.folder}/archive/insights/{other.path.rsplit('/', 1)[-1]}"
                 self.vault.update(other.path, set={"merged_into": survivor.id})
@@ -142,7 +155,13 @@ class Dream:
                 merged += 1
         return merged
 
-    def _summary(self, start: dt.datetime, end: dt.datetime, sessions: list[tuple[str, dict[str, Any]]], entries: dict[str, list[Entry]]) -> str:
+    def _summary(
+        self,
+        start: dt.datetime,
+        end: dt.datetime,
+        sessions: list[tuple[str, dict[str, Any]]],
+        entries: dict[str, list[Entry]],
+    ) -> str:
         path = f"{self.folder}/summaries/{end.date().isoformat()}.md"
         try:
             self.vault.get(path)
@@ -158,16 +177,25 @@ class Dream:
         lines += [f"- {link(p)} ({len(entries.get(p, []))} entries)" for p, _ in sessions]
         open_tasks = self.vault.tasks(done=False, limit=20)
         if open_tasks:
-            lines += ["", "## Open tasks", ""] + [f"- {r['text']} ({link(r['path'])})" for r in open_tasks.to_dicts()]
+            lines += ["", "## Open tasks", ""] + [
+                f"- {r['text']} ({link(r['path'])})" for r in open_tasks.to_dicts()
+            ]
         changed = self.vault.find(modified_after=start.replace(tzinfo=None), sort="-modified", limit=20)
         others = [r["path"] for r in changed.to_dicts() if not str(r["path"]).startswith(self.folder + "/")]
         if others:
             lines += ["", "## Notes changed", ""] + [f"- {link(p)}" for p in others]
-        front = {"type": "memory-summary", "window_start": iso(start), "window_end": iso(end), "sessions": len(sessions)}
+        front = {
+            "type": "memory-summary",
+            "window_start": iso(start),
+            "window_end": iso(end),
+            "sessions": len(sessions),
+        }
         self.vault.create(path, front, "\n".join(lines) + "\n")
         return path
 
-    def _patterns(self, start: dt.datetime, end: dt.datetime, entries: dict[str, list[Entry]]) -> tuple[int, int]:
+    def _patterns(
+        self, start: dt.datetime, end: dt.datetime, entries: dict[str, list[Entry]]
+    ) -> tuple[int, int]:
         """A word that recurs in at least ``pattern_min_sessions`` sessions of the window becomes a
         ``pattern`` insight, or raises the one that exists (once per window)."""
         from ..search.analysis import words
@@ -187,14 +215,21 @@ class Dream:
             if found is None:
                 self.memory.store_insight(
                     f"Recurring topic: {word} (in {count} sessions)",
-                    user="system", source="summarization", category="pattern", id=insight_id, metadata={"windows": [window]},
+                    user="system",
+                    source="summarization",
+                    category="pattern",
+                    id=insight_id,
+                    metadata={"windows": [window]},
                 )
                 created += 1
                 continue
             windows = list(found.metadata.get("windows") or [])
             if window in windows:
                 continue
-            self.vault.update(found.path, set={"relevance": round(found.relevance + 0.25, 4), "metadata.windows": [*windows, window]})
+            self.vault.update(
+                found.path,
+                set={"relevance": round(found.relevance + 0.25, 4), "metadata.windows": [*windows, window]},
+            )
             raised += 1
         return created, raised
 
@@ -204,7 +239,7 @@ class Dream:
         moved = 0
         prefix = f"{self.folder}/sessions/"
         for path, _ in sessions:
-            target = f"{self.folder}/archive/" + path[len(prefix):]
+            target = f"{self.folder}/archive/" + path[len(prefix) :]
             size = (self.vault.root / path).stat().st_size
             self.vault.move(path, target)
             moved += size
@@ -236,11 +271,23 @@ class Dream:
     def _memory_file(self, now: dt.datetime) -> None:
         """Refresh the generated section of MEMORY.md; the rest of the file is left byte for byte."""
         top = sorted(self.memory._insights.all(), key=lambda i: (-i.relevance, i.id))[:15]
-        lines = [START, f"_Generated by mdstore dream on {now.date().isoformat()}; edits inside these markers are replaced._", ""]
-        lines += [f"- **{i.category}** {i.content.splitlines()[0][:160]} ({link(i.path)})" for i in top] or ["- (no insights yet)"]
-        summaries = self.vault.find(where={"type": "memory-summary"}, folder=f"{self.folder}/summaries", sort="-path", limit=5)
+        lines = [
+            START,
+            f"_Generated by mdstore dream on {now.date().isoformat()}; "
+            "edits inside these markers are replaced._",
+            "",
+        ]
+        lines += [f"- **{i.category}** {i.content.splitlines()[0][:160]} ({link(i.path)})" for i in top] or [
+            "- (no insights yet)"
+        ]
+        summaries = self.vault.find(
+            where={"type": "memory-summary"}, folder=f"{self.folder}/summaries", sort="-path", limit=5
+        )
         if summaries:
-            lines += ["", "Recent summaries: " + ", ".join(link(str(r["path"])) for r in summaries.to_dicts())]
+            lines += [
+                "",
+                "Recent summaries: " + ", ".join(link(str(r["path"])) for r in summaries.to_dicts()),
+            ]
         section = "\n".join([*lines, END])
         path = self.settings.memory_file
         try:
@@ -260,7 +307,12 @@ class Dream:
 
     def _commit(self, message: str) -> None:
         try:
-            done = self.vault.commit(message, paths=[self.folder, self.settings.memory_file] if (self.vault.root / self.settings.memory_file).exists() else [self.folder])
+            done = self.vault.commit(
+                message,
+                paths=[self.folder, self.settings.memory_file]
+                if (self.vault.root / self.settings.memory_file).exists()
+                else [self.folder],
+            )
         except NotAGitRepo:
             return
         if done is not None:
@@ -311,9 +363,11 @@ def extractive_summary(entries: list[Entry], size: int = 8) -> str:
     if not entries:
         return "No entries in this window.\n"
     weight = Counter(t for e in entries for t in set(tokens(e.content)))
+
     def centrality(e: Entry) -> float:
         toks = tokens(e.content)
         return sum(weight[t] for t in set(toks)) / (len(toks) + 5)
+
     chosen = set(sorted(range(len(entries)), key=lambda n: -centrality(entries[n]))[:size])
     chosen |= {n for n, e in enumerate(entries) if _DECISION.search(e.content)}
     ordered = sorted(chosen, key=lambda n: entries[n].time)

@@ -31,7 +31,7 @@ class LsaEmbeddings:
     """Latent semantic analysis over TF-IDF (scikit-learn's ``TruncatedSVD``), fitted on the
     memory's texts. Before ``fit`` (or on fewer than three texts) it embeds to zero vectors."""
 
-    def __init__(self, dimensions: int = 128, *, seed: int = 0) -> None:
+    def __init__(self, dimensions: int = 64, *, seed: int = 0) -> None:
         self._wanted = dimensions
         self._seed = seed
         self._tfidf: Any = None

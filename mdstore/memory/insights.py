@@ -135,7 +135,11 @@ class Insights:
         rankings: list[tuple[list[str], float]] = []
         terms = list(dict.fromkeys(words(query)))
         if terms:
-            where = {k: v for k, v in (("user", wanted.user), ("category", wanted.category), ("source", wanted.source)) if v is not None}
+            where = {
+                k: v
+                for k, v in (("user", wanted.user), ("category", wanted.category), ("source", wanted.source))
+                if v is not None
+            }
             hits = self._vault.search(
                 " OR ".join(terms), folder=self.folder, where=where or None, limit=pool, snippets=False
             )
@@ -154,7 +158,11 @@ class Insights:
             if not wanted.admits(insight):
                 continue
             w = ranking.weight(
-                insight.relevance, insight.created, now, self._settings.half_life_days, self._settings.recency_weight
+                insight.relevance,
+                insight.created,
+                now,
+                self._settings.half_life_days,
+                self._settings.recency_weight,
             )
             scored.append((base * w, path))
         scored.sort(key=lambda pair: (-pair[0], pair[1]))
@@ -200,7 +208,7 @@ def from_fields(path: str, front: Mapping[str, Any], body: str) -> Insight:
         source=str(front.get("source") or "agent"),
         category=str(front.get("category") or "general"),
         relevance=relevance,
-        created=moment(front.get("created")) or dt.datetime(1970, 1, 1, tzinfo=dt.timezone.utc),
+        created=moment(front.get("created")) or dt.datetime(1970, 1, 1, tzinfo=dt.UTC),
         path=path,
         decayed_at=moment(front.get("decayed_at")),
         provenance=tuple(str(p) for p in provenance) if isinstance(provenance, list) else (),
@@ -244,13 +252,21 @@ class _Catalog:
         self._vectors = None if provider is None else self._embed(provider, insights, hashes, old)
         self._insights, self._hashes, self._provider = insights, hashes, provider
 
-    def _embed(self, provider: EmbeddingProvider, insights: list[Insight], hashes: list[str], old: dict[str, tuple[str, int]]) -> Any:
+    def _embed(
+        self,
+        provider: EmbeddingProvider,
+        insights: list[Insight],
+        hashes: list[str],
+        old: dict[str, tuple[str, int]],
+    ) -> Any:
         import numpy as np
 
         from .embeddings import LsaEmbeddings, as_matrix
 
         texts = [i.content for i in insights]
-        if isinstance(provider, LsaEmbeddings) and (provider.fitted_on == 0 or len(texts) > 1.5 * provider.fitted_on + 10):
+        if isinstance(provider, LsaEmbeddings) and (
+            provider.fitted_on == 0 or len(texts) > 1.5 * provider.fitted_on + 10
+        ):
             provider.fit(texts)  # a model fitted on a much smaller corpus misses most of its words
             return as_matrix(provider, texts)
         if provider is not self._provider or self._vectors is None:

@@ -47,6 +47,7 @@ class Memory:
             self._insights.embeddings = LsaEmbeddings(settings.dimensions)
         self._logs: dict[str, SessionLog] = {}
         self._lock = threading.Lock()
+        self._flush_turn = threading.Lock()
 
     def __repr__(self) -> str:
         return f"<Memory of {self._vault.root}>"
@@ -98,7 +99,10 @@ class Memory:
         self._insights.delete(insight_id)
 
     def search_insights(
-        self, query: str, limit: int = 10, filter: InsightFilter | None = None  # noqa: A002 - the API's word
+        self,
+        query: str,
+        limit: int = 10,
+        filter: InsightFilter | None = None,  # noqa: A002 - the API's word
     ) -> list[Insight]:
         """Insights ranked by text match (fused with vectors when embeddings are on), relevance
         and recency (docs/memory.md, *Ranking*)."""
@@ -120,7 +124,9 @@ class Memory:
         with self._lock:
             found = self._logs.get(session)
             if found is None:
-                found = self._logs[session] = SessionLog(self._vault, self.folder, session, self.settings)
+                found = self._logs[session] = SessionLog(
+                    self._vault, self.folder, session, self.settings, self._flush_turn
+                )
             return found
 
     def flush(self) -> int:

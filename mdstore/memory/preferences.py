@@ -37,7 +37,9 @@ class Preferences:
         _check_key(key)
         _check_value(value, f"preference {key!r}")
         if category is not None and (not isinstance(category, str) or not _KEY.match(category)):
-            raise ValidationError(f"preference category {category!r} must be a word (letters, digits, - or _)")
+            raise ValidationError(
+                f"preference category {category!r} must be a word (letters, digits, - or _)"
+            )
         changes: dict[str, Any] = {f"preferences.{key}": value}
         if category is not None:
             changes[f"categories.{key}"] = category
@@ -90,7 +92,9 @@ def _check_value(value: Any, label: str) -> None:
         return
     if isinstance(value, float):
         if not math.isfinite(value):
-            raise ValidationError(f"{label}: {value!r} cannot be stored in YAML frontmatter (not a finite number)")
+            raise ValidationError(
+                f"{label}: {value!r} cannot be stored in YAML frontmatter (not a finite number)"
+            )
         return
     if isinstance(value, list | tuple):
         for item in value:

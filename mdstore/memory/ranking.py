@@ -31,6 +31,8 @@ def recency(created: dt.datetime, now: dt.datetime, half_life_days: float) -> fl
     return float(0.5 ** (age / half_life_days))
 
 
-def weight(relevance: float, created: dt.datetime, now: dt.datetime, half_life_days: float, recency_weight: float) -> float:
+def weight(
+    relevance: float, created: dt.datetime, now: dt.datetime, half_life_days: float, recency_weight: float
+) -> float:
     fresh = recency(created, now, half_life_days)
     return max(relevance, 0.0) * (1.0 - recency_weight + recency_weight * fresh)

@@ -16,7 +16,7 @@ CATEGORIES = ("decision", "learning", "preference", "fact", "pattern", "general"
 
 
 def utc_now() -> dt.datetime:
-    return dt.datetime.now(dt.timezone.utc)
+    return dt.datetime.now(dt.UTC)
 
 
 def as_utc(value: Any, label: str) -> dt.datetime:
@@ -33,13 +33,13 @@ def as_utc(value: Any, label: str) -> dt.datetime:
     else:
         raise QueryError(f"{label}: expected a date or datetime, not {type(value).__name__}")
     if moment.tzinfo is None:
-        return moment.replace(tzinfo=dt.timezone.utc)
-    return moment.astimezone(dt.timezone.utc)
+        return moment.replace(tzinfo=dt.UTC)
+    return moment.astimezone(dt.UTC)
 
 
 def iso(moment: dt.datetime) -> str:
     """The timestamp as written in memory notes: UTC, milliseconds, ``Z``."""
-    return moment.astimezone(dt.timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    return moment.astimezone(dt.UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 def check_choice(value: Any, choices: tuple[str, ...], label: str) -> str:

@@ -25,7 +25,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ..errors import MdstoreError, NoteNotFound, ValidationError
+from ..errors import MdstoreError, NoteNotFound, ValidationError, WriteConflict
 from .journal import SessionJournal, read_records
 from .naming import digest, note_stem
 from .records import Entry, as_utc, iso, utc_now
@@ -59,7 +59,7 @@ def parse_entries(body: str) -> list[Entry]:
         try:
             moment = as_utc(stamp, "time")
         except MdstoreError:
-            moment = dt.datetime(1970, 1, 1, tzinfo=dt.timezone.utc)
+            moment = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
         content = _UNESCAPE.sub(r"\1", rest.removeprefix("\n").rstrip("\n"))
         out.append(Entry(mark.group(1), role, content, moment))
     return out
@@ -72,7 +72,14 @@ def journal_folder(vault: Vault, session: str) -> Path:
 class SessionLog:
     """The log of one session. Get it with ``vault.memory.log(session)``."""
 
-    def __init__(self, vault: Vault, folder: str, session: str, settings: MemorySettings) -> None:
+    def __init__(
+        self,
+        vault: Vault,
+        folder: str,
+        session: str,
+        settings: MemorySettings,
+        flush_turn: threading.Lock | None = None,
+    ) -> None:
         note_stem(session, "session")  # validates the name
         self.session = session
         self._vault = vault
@@ -81,7 +88,9 @@ class SessionLog:
         self._journal = SessionJournal(journal_folder(vault, session), session, fsync=settings.fsync)
         self._path: str | None = None
         self._state = threading.Lock()  # this object's counters and flusher thread
-        self._flush_turn = threading.Lock()
+        # Shared by the logs of one Memory: their flushes take turns here rather than time out
+        # waiting for the index, which only one writer at a time may hold.
+        self._flush_turn = flush_turn or threading.Lock()
         self._waiting = 0
         self._wake = threading.Event()
         self._flusher: threading.Thread | None = None
@@ -105,7 +114,9 @@ class SessionLog:
         if not isinstance(content, str) or not content.strip():
             raise ValidationError(f"session {self.session!r}: an entry needs non-empty text content")
         if not isinstance(role, str) or not role.strip() or "\n" in role or "*" in role or len(role) > 40:
-            raise ValidationError(f"session {self.session!r}: role {role!r} must be one short line without '*'")
+            raise ValidationError(
+                f"session {self.session!r}: role {role!r} must be one short line without '*'"
+            )
         record = {"id": uuid.uuid4().hex[:16], "role": role.strip(), "content": content, "time": iso(moment)}
         if not self._remembered:
             self._journal.remember_session()
@@ -116,7 +127,9 @@ class SessionLog:
             if self._waiting >= self._settings.flush_entries:
                 self._wake.set()
             if self._flusher is None and not self._closed:
-                self._flusher = threading.Thread(target=self._flush_later, name=f"mdstore-log-{self.session}", daemon=True)
+                self._flusher = threading.Thread(
+                    target=self._flush_later, name=f"mdstore-log-{self.session}", daemon=True
+                )
                 self._flusher.start()
         return Entry(record["id"], record["role"], content, moment)
 
@@ -151,7 +164,8 @@ class SessionLog:
     def entries(self) -> list[Entry]:
         pending = self._journal.pending()  # first: a flush meanwhile only moves them into the note
         path = self.path()
-        written = parse_entries(self._vault.get(path).body) if path else []
+        indexed = self._indexed(path) if path else None
+        written = parse_entries(indexed[1]) if indexed else []
         seen = {e.id for e in written}
         for r in pending:
             if r["id"] not in seen:
@@ -172,13 +186,11 @@ class SessionLog:
 
     def path(self) -> str | None:
         """The session note's vault path (None before its first flush); follows Dream's moves."""
-        if self._path is not None:
-            try:
-                self._vault.get(self._path)
-                return self._path
-            except NoteNotFound:
-                self._path = None
-        found = self._vault.find(where={"type": "session", "session": self.session}, folder=self._folder, limit=1)
+        if self._path is not None and self._indexed(self._path) is not None:
+            return self._path
+        found = self._vault.find(
+            where={"type": "session", "session": self.session}, folder=self._folder, limit=1
+        )
         row = found.first()
         self._path = str(row["path"]) if row else None
         return self._path
@@ -202,8 +214,18 @@ class SessionLog:
             self._vault.create(path, front, body)
             self._path = path
             return len(unique)
-        note = self._vault.get(path)
-        known = parse_entries(note.body)
+        try:
+            return self._append(path, records)
+        except WriteConflict:  # edited by hand since the last sync: index the file, then retry
+            self._vault.sync(paths=[path])
+            return self._append(path, records)
+
+    def _append(self, path: str, records: list[dict[str, Any]]) -> int:
+        indexed = self._indexed(path)
+        if indexed is None:
+            raise NoteNotFound(f"session note {path} disappeared")
+        digest_, body = indexed
+        known = parse_entries(body)
         seen = {e.id for e in known}
         fresh = []
         for r in records:  # ids already in the note: a flush that crashed after writing them
@@ -214,9 +236,16 @@ class SessionLog:
             return 0
         text = "\n" + "\n".join(render(r) for r in fresh)
         with self._vault.batch() as b:
-            b.append(path, text, if_hash=note.hash)
+            b.append(path, text, if_hash=digest_)
             b.update(path, set={"entries": len(known) + len(fresh), "last": fresh[-1]["time"]})
         return len(fresh)
+
+    def _indexed(self, path: str) -> tuple[str, str] | None:
+        """The note's hash and body as indexed. Cheaper than ``get`` (which parses the whole
+        Markdown of a long session); writes made through mdstore are indexed before they return,
+        and a hand edit not yet indexed fails the write's hash check instead of being lost."""
+        row = self._vault.sql("SELECT hash, body FROM notes WHERE path = ?", [path]).first()
+        return (str(row["hash"]), str(row["body"] or "")) if row else None
 
     def _flush_later(self) -> None:
         """The background flusher: flushes after ``flush_seconds`` or when enough are waiting."""

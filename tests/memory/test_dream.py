@@ -25,8 +25,20 @@ def _fill(vault: mdstore.Vault) -> None:
         log.append({"role": "user", "content": f"Let us plan the garden irrigation, day {s}"})
         log.append({"role": "assistant", "content": "We decided to water the tomatoes every morning"})
         log.append({"role": "user", "content": f"The irrigation timer broke again on day {s}"})
-    m.store_insight("Ann waters the tomatoes every morning", user="ann", source="agent", category="fact", provenance=("Memory/sessions/x/session-0.md",))
-    m.store_insight("Ann waters the tomatoes every single morning", user="ann", source="user", category="fact", provenance=("Memory/sessions/x/session-1.md",))
+    m.store_insight(
+        "Ann waters the tomatoes every morning",
+        user="ann",
+        source="agent",
+        category="fact",
+        provenance=("Memory/sessions/x/session-0.md",),
+    )
+    m.store_insight(
+        "Ann waters the tomatoes every single morning",
+        user="ann",
+        source="user",
+        category="fact",
+        provenance=("Memory/sessions/x/session-1.md",),
+    )
     m.store_insight("Bob prefers tea", user="bob", source="user", category="preference")
     m.flush()
 
@@ -36,7 +48,9 @@ def _insight_notes(vault: mdstore.Vault) -> list[str]:
 
 
 def test_dream_consolidates_and_prunes(vault: mdstore.Vault) -> None:
-    (vault.root / "MEMORY.md").write_text(f"# My memory\n\nHand-written intro.\n\n{START}\nold\n{END}\n\nHand-written outro.\n")
+    (vault.root / "MEMORY.md").write_text(
+        f"# My memory\n\nHand-written intro.\n\n{START}\nold\n{END}\n\nHand-written outro.\n"
+    )
     vault.sync()
     _fill(vault)
     report = vault.memory.dream()
@@ -45,7 +59,11 @@ def test_dream_consolidates_and_prunes(vault: mdstore.Vault) -> None:
     assert report.insights_created >= 1  # the decision, and the recurring "irrigation" pattern
     assert report.bytes_archived > 0
     # The survivor keeps the merged text and both provenances; the merged note is archived, not deleted.
-    survivors = [vault.memory.get_insight(p.rsplit("/", 1)[1][:-3]) for p in _insight_notes(vault) if p.startswith("Memory/insights/")]
+    survivors = [
+        vault.memory.get_insight(p.rsplit("/", 1)[1][:-3])
+        for p in _insight_notes(vault)
+        if p.startswith("Memory/insights/")
+    ]
     tomato = [i for i in survivors if "tomatoes every morning" in i.content and i.user == "ann"]
     assert len(tomato) == 1
     note = vault.get(tomato[0].path)
@@ -53,7 +71,9 @@ def test_dream_consolidates_and_prunes(vault: mdstore.Vault) -> None:
     assert set(tomato[0].provenance) == {"[[session-0]]", "[[session-1]]"}
     archived = vault.find(folder="Memory/archive/insights").column("path")
     assert len(archived) == 1 and vault.get(archived[0]).frontmatter["merged_into"] == tomato[0].id
-    decision = vault.memory.search_insights("water tomatoes", filter=mdstore.memory.InsightFilter(category="decision"))
+    decision = vault.memory.search_insights(
+        "water tomatoes", filter=mdstore.memory.InsightFilter(category="decision")
+    )
     assert decision and decision[0].provenance
     # Sessions moved to the archive with their entries; their logs follow.
     assert vault.find(folder="Memory/sessions").rows == []
@@ -79,8 +99,12 @@ def test_second_run_changes_nothing(vault: mdstore.Vault) -> None:
 def test_two_duplicates_are_never_both_removed(vault: mdstore.Vault) -> None:
     m = vault.memory
     a = m.store_insight("the deploy key lives in the vault", user="ann", source="agent", category="fact")
-    b = m.store_insight("the deploy key lives in the vault!", user="ann", source="agent", category="fact", id="later")
-    c = m.store_insight("The deploy key lives in the vault, really", user="ann", source="agent", category="fact", id="third")
+    b = m.store_insight(
+        "the deploy key lives in the vault!", user="ann", source="agent", category="fact", id="later"
+    )
+    c = m.store_insight(
+        "The deploy key lives in the vault, really", user="ann", source="agent", category="fact", id="third"
+    )
     vault.memory.dream()
     vault.memory.dream()
     left = [p for p in _insight_notes(vault) if p.startswith("Memory/insights/")]
@@ -91,7 +115,7 @@ def test_two_duplicates_are_never_both_removed(vault: mdstore.Vault) -> None:
 
 def test_decay_halves_relevance_per_half_life(vault: mdstore.Vault) -> None:
     i = vault.memory.store_insight("an old fact", user="ann", source="agent", category="fact")
-    now = dt.datetime.now(dt.timezone.utc) + dt.timedelta(days=30)
+    now = dt.datetime.now(dt.UTC) + dt.timedelta(days=30)
     report = vault.memory.dream(now=now)
     assert report.insights_decayed == 1
     assert vault.memory.get_insight(i.id).relevance == pytest.approx(0.5, rel=1e-3)
@@ -106,7 +130,12 @@ def test_dream_commits_each_phase(tmp_path: Path) -> None:
         _fill(vault)
         report = vault.memory.dream()
         assert len(report.commits) == 2
-        subjects = [r.subject for r in vault.history(vault.find(folder="Memory/archive", where={"type": "session"}).column("path")[0])]
+        subjects = [
+            r.subject
+            for r in vault.history(
+                vault.find(folder="Memory/archive", where={"type": "session"}).column("path")[0]
+            )
+        ]
         assert any(s.startswith("mdstore dream: prune") for s in subjects)
     finally:
         vault.close()
@@ -115,7 +144,9 @@ def test_dream_commits_each_phase(tmp_path: Path) -> None:
 def test_kill_9_during_dream_then_rerun(vault: mdstore.Vault, tmp_path: Path) -> None:
     _fill(vault)
     marker = tmp_path / "marker"
-    child = subprocess.Popen([sys.executable, str(DREAMER), str(vault.root), str(marker)], stderr=subprocess.PIPE, text=True)
+    child = subprocess.Popen(
+        [sys.executable, str(DREAMER), str(vault.root), str(marker)], stderr=subprocess.PIPE, text=True
+    )
     deadline = time.monotonic() + 120
     while not marker.exists() and child.poll() is None and time.monotonic() < deadline:
         time.sleep(0.05)
@@ -130,7 +161,11 @@ def test_kill_9_during_dream_then_rerun(vault: mdstore.Vault, tmp_path: Path) ->
     assert vault.check().to_dicts() == [] or all(r["kind"] == "broken-link" for r in vault.check().to_dicts())
     report = vault.memory.dream()
     assert report.insights_merged == 0  # the killed run had merged them: not again
-    tomato = [p for p in _insight_notes(vault) if p.startswith("Memory/insights/") and "Ann waters the tomatoes" in vault.get(p).body]
+    tomato = [
+        p
+        for p in _insight_notes(vault)
+        if p.startswith("Memory/insights/") and "Ann waters the tomatoes" in vault.get(p).body
+    ]
     assert len(tomato) == 1
     assert len(vault.get(tomato[0]).frontmatter["merged"]) == 1
     assert vault.find(folder="Memory/sessions").rows == []
@@ -140,19 +175,55 @@ def test_kill_9_during_dream_then_rerun(vault: mdstore.Vault, tmp_path: Path) ->
 def test_cli_dream_and_memory(vault: mdstore.Vault) -> None:
     runner = CliRunner()
     base = ["--vault", str(vault.root)]
-    out = runner.invoke(cli, [*base, "memory", "store-insight", "Use uv for Python", "--user", "ann", "--source", "user", "--category", "decision", "--json"])
+    out = runner.invoke(
+        cli,
+        [
+            *base,
+            "memory",
+            "store-insight",
+            "Use uv for Python",
+            "--user",
+            "ann",
+            "--source",
+            "user",
+            "--category",
+            "decision",
+            "--json",
+        ],
+    )
     assert out.exit_code == 0, out.output
     out = runner.invoke(cli, [*base, "memory", "search-insights", "python", "--json"])
     assert "Use uv for Python" in out.output
-    assert runner.invoke(cli, [*base, "memory", "append", "cli-s", "hello", "--role", "assistant"]).exit_code == 0
+    assert (
+        runner.invoke(cli, [*base, "memory", "append", "cli-s", "hello", "--role", "assistant"]).exit_code
+        == 0
+    )
     out = runner.invoke(cli, [*base, "memory", "range", "cli-s", "-1", "--json"])
     assert '"role": "assistant"' in out.output
     assert runner.invoke(cli, [*base, "memory", "length", "cli-s"]).output.strip() == "1"
     assert runner.invoke(cli, [*base, "memory", "set-preference", "ann", "size", "12"]).exit_code == 0
-    assert runner.invoke(cli, [*base, "memory", "get-preference", "ann", "size", "--json"]).output.strip() == "12"
-    bad = runner.invoke(cli, [*base, "memory", "store-insight", "x", "--user", "a", "--source", "oracle", "--category", "fact"])
+    assert (
+        runner.invoke(cli, [*base, "memory", "get-preference", "ann", "size", "--json"]).output.strip()
+        == "12"
+    )
+    bad = runner.invoke(
+        cli,
+        [*base, "memory", "store-insight", "x", "--user", "a", "--source", "oracle", "--category", "fact"],
+    )
     assert bad.exit_code == mdstore.ValidationError.exit_code and "source 'oracle'" in bad.output
-    bad = runner.invoke(cli, [*base, "memory", "search-insights", "x", "--created-after", "2026-02-01", "--created-before", "2026-01-01"])
+    bad = runner.invoke(
+        cli,
+        [
+            *base,
+            "memory",
+            "search-insights",
+            "x",
+            "--created-after",
+            "2026-02-01",
+            "--created-before",
+            "2026-01-01",
+        ],
+    )
     assert bad.exit_code == mdstore.QueryError.exit_code and "inverted" in bad.output
     out = runner.invoke(cli, [*base, "dream", "--json"])
     assert out.exit_code == 0 and '"sessions": 1' in out.output

@@ -10,18 +10,27 @@ from mdstore.memory import InsightFilter
 
 def test_store_get_dedupe_delete(vault: mdstore.Vault) -> None:
     m = vault.memory
-    first = m.store_insight("Ann prefers short answers", user="ann", source="agent", category="preference", metadata={"turn": 3})
+    first = m.store_insight(
+        "Ann prefers short answers", user="ann", source="agent", category="preference", metadata={"turn": 3}
+    )
     again = m.store_insight("  ann prefers SHORT answers ", user="ann", source="user", category="fact")
     assert again.id == first.id and again.path == first.path
-    other_user = m.store_insight("Ann prefers short answers", user="bob", source="agent", category="preference")
+    other_user = m.store_insight(
+        "Ann prefers short answers", user="bob", source="agent", category="preference"
+    )
     assert other_user.id != first.id
     got = m.get_insight(first.id)
     assert got.content == "Ann prefers short answers" and got.metadata == {"turn": 3} and got.relevance == 1.0
     note = vault.get(first.path)
     assert note.frontmatter["source"] == "agent" and note.frontmatter["category"] == "preference"
-    assert {"id", "user", "source", "category", "relevance", "created", "decayed_at", "provenance"} <= set(note.frontmatter)
+    assert {"id", "user", "source", "category", "relevance", "created", "decayed_at", "provenance"} <= set(
+        note.frontmatter
+    )
     # An explicit id with the same content still finds the stored insight.
-    assert m.store_insight("Ann prefers short answers", user="ann", source="agent", category="fact", id="x1").id == first.id
+    assert (
+        m.store_insight("Ann prefers short answers", user="ann", source="agent", category="fact", id="x1").id
+        == first.id
+    )
     m.delete_insight(first.id)
     with pytest.raises(mdstore.NoteNotFound):
         m.get_insight(first.id)
@@ -41,7 +50,12 @@ def test_store_get_dedupe_delete(vault: mdstore.Vault) -> None:
     ],
 )
 def test_bad_insight(vault: mdstore.Vault, kwargs: dict[str, object], match: str) -> None:
-    args: dict[str, object] = {"content": "a fact", "user": "ann", "source": "agent", "category": "fact"} | kwargs
+    args: dict[str, object] = {
+        "content": "a fact",
+        "user": "ann",
+        "source": "agent",
+        "category": "fact",
+    } | kwargs
     content = args.pop("content")
     with pytest.raises(mdstore.ValidationError, match=match):
         vault.memory.store_insight(content, **args)  # type: ignore[arg-type]
@@ -60,16 +74,25 @@ def test_inverted_date_range() -> None:
 def test_search_filters_and_ranking(vault: mdstore.Vault) -> None:
     m = vault.memory
     m.store_insight("The release train leaves every Friday", user="ann", source="agent", category="decision")
-    m.store_insight("Friday releases need a second reviewer", user="bob", source="user", category="learning", relevance=0.5)
+    m.store_insight(
+        "Friday releases need a second reviewer",
+        user="bob",
+        source="user",
+        category="learning",
+        relevance=0.5,
+    )
     m.store_insight("Bob's dog is named Rex", user="bob", source="user", category="fact")
     found = m.search_insights("friday release")
-    assert [i.content for i in found][:2] == ["The release train leaves every Friday", "Friday releases need a second reviewer"]
+    assert [i.content for i in found][:2] == [
+        "The release train leaves every Friday",
+        "Friday releases need a second reviewer",
+    ]
     assert found[0].score > found[1].score > 0
     assert [i.user for i in m.search_insights("friday", filter=InsightFilter(user="bob"))] == ["bob"]
     assert m.search_insights("friday", filter=InsightFilter(min_relevance=0.8))[0].user == "ann"
     assert m.search_insights("friday", filter=InsightFilter(category="fact")) == []
     assert m.search_insights("friday", filter=InsightFilter(source="user"))[0].user == "bob"
-    tomorrow = dt.datetime.now(dt.timezone.utc) + dt.timedelta(days=1)
+    tomorrow = dt.datetime.now(dt.UTC) + dt.timedelta(days=1)
     assert m.search_insights("friday", filter=InsightFilter(created_after=tomorrow)) == []
     assert len(m.search_insights("friday", filter=InsightFilter(created_before=tomorrow))) == 2
     with pytest.raises(mdstore.ValidationError, match="limit"):
@@ -90,7 +113,9 @@ def test_vectors_find_what_words_miss(vault: mdstore.Vault) -> None:
     m = vault.memory
     for n in range(6):
         m.store_insight(f"our puppy and the dog park, visit {n}", user="ann", source="user", category="fact")
-        m.store_insight(f"the stock portfolio and the bond market, review {n}", user="ann", source="user", category="fact")
+        m.store_insight(
+            f"the stock portfolio and the bond market, review {n}", user="ann", source="user", category="fact"
+        )
     target = m.store_insight("the dog needs a vet check", user="ann", source="user", category="fact")
     found = m.search_insights("puppy", limit=20)
     assert target.id in [i.id for i in found]

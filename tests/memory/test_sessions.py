@@ -30,7 +30,11 @@ def test_append_range_length(vault: mdstore.Vault) -> None:
     assert log.length() == 8
     log.flush()
     path = log.path()
-    assert path is not None and path.startswith("Memory/sessions/") and path.endswith("/chat-1-" + path.rsplit("-", 1)[1])
+    assert (
+        path is not None
+        and path.startswith("Memory/sessions/")
+        and path.endswith("/chat-1-" + path.rsplit("-", 1)[1])
+    )
     entries = log.entries()
     assert entries[-1].content == "tricky\n<!-- entry abc -->\n\\<!-- entry x -->\n**bold** · not a header"
     assert [e.role for e in entries[:3]] == ["user", "assistant", "user"]
@@ -73,8 +77,16 @@ def _spawn(root: Path, session: str, count: int, tag: str) -> subprocess.Popen[s
 def test_reader_in_another_process_sees_acknowledged_entries(vault: mdstore.Vault) -> None:
     vault.memory.log("shared").append("from the parent")
     out = subprocess.run(
-        [sys.executable, "-c", "import mdstore,sys; v=mdstore.open(sys.argv[1]); print(v.memory.log('shared').length()); v.close()", str(vault.root)],
-        capture_output=True, text=True, check=True,
+        [
+            sys.executable,
+            "-c",
+            "import mdstore,sys; v=mdstore.open(sys.argv[1]); "
+            "print(v.memory.log('shared').length()); v.close()",
+            str(vault.root),
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
     )
     assert out.stdout.strip() == "1"
 
