@@ -87,12 +87,22 @@ def bench_appends(base: Path, count: int, fsync: bool) -> None:
 
 
 def bench_insights(base: Path, count: int) -> None:
+    """Insights of 12 words drawn from the synthetic vaults' Zipf vocabulary (benchmarks/genvault.py);
+    queries are two words drawn the same way."""
+    from genvault import vocabulary
+
     root = base / "insights"
     root.mkdir()
     rng = random.Random(3)
+    vocab = vocabulary()[:5000]
+    weights = [1 / (rank + 10) for rank in range(len(vocab))]
+
+    def some(k: int) -> list[str]:
+        return rng.choices(vocab, weights, k=k)
+
     now = dt.datetime.now(dt.UTC)
     for n in range(count):
-        content = " ".join(rng.choice(WORDS) for _ in range(12)) + f" item {n}"
+        content = " ".join(some(12)) + f" item {n}"
         created = (
             (now - dt.timedelta(days=rng.random() * 90))
             .isoformat(timespec="milliseconds")
@@ -109,7 +119,7 @@ def bench_insights(base: Path, count: int) -> None:
     print(f"search_insights first call (catalog + LSA fit over {count}): {time.perf_counter() - t0:.2f} s")
     samples = []
     for n in range(60):
-        query = " ".join(rng.sample(WORDS, 2))
+        query = " ".join(some(2))
         flt = InsightFilter(user=f"user{n % 20}") if n % 3 == 0 else None
         t0 = time.perf_counter()
         memory.search_insights(query, limit=10, filter=flt)

@@ -53,7 +53,7 @@ class Dream:
         sessions = self._sessions(start, end)
         report = DreamReport(window_start=start, window_end=end, sessions=len(sessions))
         # 2. Gather: their entries and the insights they touch.
-        entries = {path: parse_entries(self.vault.get(path).body) for path, _ in sessions}
+        entries = {path: parse_entries(self._body(path)) for path, _ in sessions}
         entries = {p: [e for e in es if start <= e.time <= end] for p, es in entries.items()}
         report = replace(report, entries=sum(len(es) for es in entries.values()))
         if dry_run:
@@ -95,6 +95,11 @@ class Dream:
                 found.append((str(row["path"]), front))
         return found
 
+    def _body(self, path: str) -> str:
+        """A note's body as indexed (a session note can be long: no Markdown parse needed)."""
+        row = self.vault.sql("SELECT body FROM notes WHERE path = ?", [path]).first()
+        return str(row["body"] or "") if row else self.vault.get(path).body
+
     # -- consolidate ---------------------------------------------------------------------------
 
     def _decisions(
@@ -102,20 +107,25 @@ class Dream:
     ) -> tuple[int, int]:
         """Entries that state a decision become ``decision`` insights (stored once: same content,
         same insight)."""
-        created = 0
+        planned: dict[str, tuple[dict[str, Any], str]] = {}
         for path, front in sessions:
             for entry in entries.get(path, []):
                 if not _DECISION.search(entry.content):
                     continue
-                before = len(self.memory._insights.all())
-                self.memory.store_insight(
+                plan = self.memory._insights.plan(
                     entry.content.strip()[:2000],
                     user=str(front.get("user") or entry.role),
                     source="summarization",
                     category="decision",
                     provenance=(link(path),),
                 )
-                created += len(self.memory._insights.all()) > before
+                if not isinstance(plan, Insight):
+                    planned.setdefault(plan[0], (plan[1], plan[2]))
+        if planned:
+            with self.vault.batch() as b:  # one write and one index sync for all of them
+                for target, (front_, body) in planned.items():
+                    b.create(target, front_, body)
+        created = len(planned)
         return created, 0
 
     def _merge(self) -> int:
@@ -124,6 +134,22 @@ class Dream:
         archive with ``merged_into``. Never both of a pair: the survivor never moves."""
         insights = [i for i in self.memory._insights.all() if i.content]
         groups = near_duplicates(insights, self.settings.merge_threshold)
+        merged = 0
+        if not groups:
+            return 0
+        # Two batches (a batch touches each path once): first each merged note is marked, then
+        # the survivors record them and the marked notes move. A crash between leaves marked notes
+        # in place, which a rerun merges again into the same survivor, recorded once.
+        with self.vault.batch() as b:
+            for group in groups:
+                survivor, *others = sorted(group, key=lambda i: (i.created, i.id))
+                for other in others:
+                    b.update(other.path, set={"merged_into": survivor.id})
+        with self.vault.batch() as b:
+            merged = self._merge_into(b, groups)
+        return merged
+
+    def _merge_into(self, b: Any, groups: list[list[Insight]]) -> int:
         merged = 0
         for group in groups:
             survivor, *others = sorted(group, key=lambda i: (i.created, i.id))
@@ -145,13 +171,10 @@ class Dream:
                     if p not in provenance:
                         provenance.append(p)
             relevance = max(i.relevance for i in group)
-            self.vault.update(
-                survivor.path, set={"merged": record, "provenance": provenance, "relevance": relevance}
-            )
+            b.update(survivor.path, set={"merged": record, "provenance": provenance, "relevance": relevance})
             for other in others:
                 target = f"{self.folder}/archive/insights/{other.path.rsplit('/', 1)[-1]}"
-                self.vault.update(other.path, set={"merged_into": survivor.id})
-                self.vault.move(other.path, target, update_links=False)
+                b.move(other.path, target, update_links=False)
                 merged += 1
         return merged
 
@@ -236,13 +259,15 @@ class Dream:
     # -- prune ---------------------------------------------------------------------------------
 
     def _archive(self, sessions: list[tuple[str, dict[str, Any]]]) -> int:
+        """Move the window's session notes to the archive, all in one batch (links keep working)."""
         moved = 0
         prefix = f"{self.folder}/sessions/"
-        for path, _ in sessions:
-            target = f"{self.folder}/archive/" + path[len(prefix) :]
-            size = (self.vault.root / path).stat().st_size
-            self.vault.move(path, target)
-            moved += size
+        if not sessions:
+            return 0
+        with self.vault.batch() as b:
+            for path, _ in sessions:
+                moved += (self.vault.root / path).stat().st_size
+                b.move(path, f"{self.folder}/archive/" + path[len(prefix) :])
         return moved
 
     def _clear_journals(self) -> None:
@@ -257,16 +282,18 @@ class Dream:
     def _decay(self, now: dt.datetime) -> int:
         """Halve relevance every ``half_life_days``; steps at least a day apart, so a rerun the
         same day changes nothing."""
-        decayed = 0
+        changes = {}
         for insight in self.memory._insights.all():
             since = insight.decayed_at or insight.created
             days = (now - since).total_seconds() / 86400
-            if days < 1:
-                continue
-            relevance = round(insight.relevance * 0.5 ** (days / self.settings.half_life_days), 6)
-            self.vault.update(insight.path, set={"relevance": relevance, "decayed_at": iso(now)})
-            decayed += 1
-        return decayed
+            if days >= 1:
+                relevance = round(insight.relevance * 0.5 ** (days / self.settings.half_life_days), 6)
+                changes[insight.path] = {"relevance": relevance, "decayed_at": iso(now)}
+        if changes:
+            with self.vault.batch() as b:  # one write and one index sync, however many insights
+                for path, values in changes.items():
+                    b.update(path, set=values)
+        return len(changes)
 
     def _memory_file(self, now: dt.datetime) -> None:
         """Refresh the generated section of MEMORY.md; the rest of the file is left byte for byte."""

@@ -64,6 +64,43 @@ class Insights:
         provenance: tuple[str, ...] = (),
         created: dt.datetime | None = None,
     ) -> Insight:
+        planned = self.plan(
+            content,
+            user=user,
+            source=source,
+            category=category,
+            relevance=relevance,
+            metadata=metadata,
+            id=id,
+            provenance=provenance,
+            created=created,
+        )
+        if isinstance(planned, Insight):
+            return planned
+        path, front, body = planned
+        try:
+            note = self._vault.create(path, front, body)
+        except WriteConflict:
+            raise ValidationError(
+                f"an insight with id {front['id']!r} and other content exists already"
+            ) from None
+        return from_fields(note.path, note.frontmatter, note.body)
+
+    def plan(
+        self,
+        content: str,
+        *,
+        user: str,
+        source: str,
+        category: str,
+        relevance: float = 1.0,
+        metadata: Mapping[str, Any] | None = None,
+        id: str | None = None,  # noqa: A002 - the API's word
+        provenance: tuple[str, ...] = (),
+        created: dt.datetime | None = None,
+    ) -> Insight | tuple[str, dict[str, Any], str]:
+        """The stored insight with this content, or the note to create for it: (path,
+        frontmatter, body). Dream creates many in one batch."""
         if not isinstance(content, str) or not content.strip():
             raise ValidationError("insight content is empty")
         if not isinstance(user, str) or not user.strip():
@@ -98,11 +135,7 @@ class Insights:
         }
         if metadata:
             front["metadata"] = dict(metadata)
-        try:
-            note = self._vault.create(self.path(id), front, content.strip() + "\n")
-        except WriteConflict:
-            raise ValidationError(f"an insight with id {id!r} and other content exists already") from None
-        return from_fields(note.path, note.frontmatter, note.body)
+        return self.path(id), front, content.strip() + "\n"
 
     def get(self, insight_id: str) -> Insight:
         if not isinstance(insight_id, str) or not _ID.match(insight_id):
@@ -173,17 +206,21 @@ class Insights:
     def _same_content(self, insight_id: str, key: str) -> Insight | None:
         """The stored insight holding the same content, if any (an id taken by other content is
         an error, raised by ``create``)."""
-        try:
-            found = self.get(insight_id)
-        except NoteNotFound:
-            found = None
-        if found is not None:
-            return found
-        rows = self._vault.find(where={"content_key": key}, folder=self.folder, limit=1)
-        if rows:
-            row = rows.first() or {}
-            return self.get(str(row["path"]).rsplit("/", 1)[-1][:-3])
+        # One query for both questions: store_insight is on an agent's hot path.
+        rows = self._vault.sql(
+            "SELECT 'same' AS why, path FROM properties WHERE key = 'content_key' AND v_text = ? "
+            "AND starts_with(path, ?) UNION ALL SELECT 'id' AS why, path FROM notes WHERE path = ?",
+            [key, self.folder + "/", self.path(insight_id)],
+        ).to_dicts()
+        for row in sorted(rows, key=lambda r: r["why"] != "same"):
+            found = self.get(str(row["path"]).rsplit("/", 1)[-1][:-3])
+            if row["why"] == "same" or content_key(found.user, found.content) == key:
+                return found
+            raise ValidationError(f"an insight with id {insight_id!r} and other content exists already")
         return None
+
+    def exists(self, insight_id: str) -> bool:
+        return bool(self._vault.sql("SELECT 1 FROM notes WHERE path = ?", [self.path(insight_id)]).rows)
 
 
 def from_fields(path: str, front: Mapping[str, Any], body: str) -> Insight:

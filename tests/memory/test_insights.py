@@ -121,3 +121,11 @@ def test_vectors_find_what_words_miss(vault: mdstore.Vault) -> None:
     assert target.id in [i.id for i in found]
     m.embeddings = None
     assert target.id not in [i.id for i in m.search_insights("puppy", limit=20)]
+
+
+def test_an_id_taken_by_other_content_is_an_error(vault: mdstore.Vault) -> None:
+    m = vault.memory
+    m.store_insight("first text", user="ann", source="agent", category="fact", id="fixed")
+    with pytest.raises(mdstore.ValidationError, match="'fixed' and other content"):
+        m.store_insight("second text", user="ann", source="agent", category="fact", id="fixed")
+    assert m.get_insight("fixed").content == "first text"
