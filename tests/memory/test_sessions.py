@@ -128,3 +128,27 @@ def test_two_processes_append_to_one_session(vault: mdstore.Vault) -> None:
         assert mine == list(range(300))
     assert log.flush() == 0  # both children flushed at exit
     assert len(parse_entries(vault.get(log.path() or "").body)) == 600
+
+
+def test_flush_interrupted_after_the_note_write_is_finished_once(tmp_path: Path) -> None:
+    """A crash between writing the note and deleting the rotated journal file: the next flush
+    finds the entries in the note by id and writes none of them twice."""
+    from mdstore.memory.sessions import journal_folder
+
+    root = tmp_path / "v"
+    root.mkdir()
+    with mdstore.open(root, memory={"flush_seconds": 3600}) as vault:
+        log = vault.memory.log("s")
+        for n in range(3):
+            log.append(f"entry {n}")
+        log.flush()
+        log.append("entry 3")
+        folder = journal_folder(vault, "s")
+        saved = (folder / "live.jsonl").read_bytes()
+        log.flush()
+        (folder / f"r-{0:020d}-1.jsonl").write_bytes(saved)  # the file the crash left behind
+        assert log.length() == 4
+        assert log.flush() == 0
+        assert [e.content for e in parse_entries(vault.get(log.path() or "").body)] == [
+            f"entry {n}" for n in range(4)
+        ]
