@@ -163,7 +163,7 @@ class Insights:
             raise ValidationError(f"limit must be a positive integer, not {limit!r}")
         wanted = filter or InsightFilter()
         insights, vectors = self._catalog.current(self.embeddings)
-        by_path = {i.path: i for i in insights}
+        by_path = self._catalog.by_path
         pool = max(limit * 10, 100)
         rankings: list[tuple[list[str], float]] = []
         terms = list(dict.fromkeys(words(query)))
@@ -264,6 +264,7 @@ class _Catalog:
         self._hashes: list[str] = []
         self._vectors: Any = None
         self._provider: Any = None
+        self.by_path: dict[str, Insight] = {}
         self._lock = threading.Lock()
 
     def current(self, provider: EmbeddingProvider | None) -> tuple[list[Insight], Any]:
@@ -288,6 +289,7 @@ class _Catalog:
             hashes.append(digest_ or "")
         self._vectors = None if provider is None else self._embed(provider, insights, hashes, old)
         self._insights, self._hashes, self._provider = insights, hashes, provider
+        self.by_path = {i.path: i for i in insights}
 
     def _embed(
         self,
