@@ -51,30 +51,9 @@ class Insights:
     def path(self, insight_id: str) -> str:
         return f"{self.folder}/{insight_id}.md"
 
-    def store(
-        self,
-        content: str,
-        *,
-        user: str,
-        source: str,
-        category: str,
-        relevance: float = 1.0,
-        metadata: Mapping[str, Any] | None = None,
-        id: str | None = None,  # noqa: A002 - the API's word
-        provenance: tuple[str, ...] = (),
-        created: dt.datetime | None = None,
-    ) -> Insight:
-        planned = self.plan(
-            content,
-            user=user,
-            source=source,
-            category=category,
-            relevance=relevance,
-            metadata=metadata,
-            id=id,
-            provenance=provenance,
-            created=created,
-        )
+    def store(self, content: str, **fields: Any) -> Insight:
+        """Store an insight (``plan``'s arguments), or return the one holding the same content."""
+        planned = self.plan(content, **fields)
         if isinstance(planned, Insight):
             return planned
         path, front, body = planned
