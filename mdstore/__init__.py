@@ -11,6 +11,7 @@ from __future__ import annotations
 from .collections import Collection
 from .errors import (
     BackendUnavailable,
+    BackupError,
     ConfigError,
     HistoryError,
     IndexBusy,
@@ -22,6 +23,7 @@ from .errors import (
     QueryError,
     QueueError,
     RevisionNotFound,
+    SyncConflict,
     ValidationError,
     VaultNotFound,
     WriteConflict,
@@ -29,9 +31,21 @@ from .errors import (
 from .index.expr import Filter
 from .memory import DreamReport, EmbeddingProvider, Insight, InsightFilter, LsaEmbeddings, Memory, SessionLog
 from .notes.model import Field, Heading, Link, Note, ParseIssue, SyncReport, Task
-from .queue import Job, JobState, QueueBackend, QueueStats, SpoolQueue, Worker, WorkerReport, open_queue
+from .queue import (
+    Job,
+    JobState,
+    PostgresQueue,
+    QueueBackend,
+    QueueStats,
+    SpoolQueue,
+    Worker,
+    WorkerReport,
+    open_queue,
+)
 from .result import Result
 from .search.protocol import SearchHit, SearchResults, Snippet
+from .team.client import Team
+from .team.report import TeamSyncReport
 from .vault import Vault, init_vault, open_vault
 from .writes.batch import MoveReport, VaultBatch
 
@@ -41,6 +55,7 @@ __version__ = "0.1.0"
 
 __all__ = [
     "BackendUnavailable",
+    "BackupError",
     "Collection",
     "ConfigError",
     "DreamReport",
@@ -65,6 +80,7 @@ __all__ = [
     "NoteNotFound",
     "NoteParseError",
     "ParseIssue",
+    "PostgresQueue",
     "QueryError",
     "QueueBackend",
     "QueueError",
@@ -76,8 +92,11 @@ __all__ = [
     "SessionLog",
     "Snippet",
     "SpoolQueue",
+    "SyncConflict",
     "SyncReport",
     "Task",
+    "Team",
+    "TeamSyncReport",
     "ValidationError",
     "Vault",
     "VaultBatch",

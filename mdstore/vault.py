@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .config import CONFIG_FILE, STATE_DIR, Config, find_vault_root, load_config
-from .errors import InvalidPath, NoteNotFound, NoteParseError, QueryError, VaultNotFound
+from .errors import NoteNotFound, NoteParseError, QueryError, VaultNotFound
 from .history.methods import HistoryMethods
 from .index.expr import Filter
 from .index.lock import OwnerLock
@@ -19,8 +19,10 @@ from .notes.model import Link, Note, SyncReport
 from .result import Result
 
 if TYPE_CHECKING:
+    from .health import HealthReport
     from .index.query import Query
     from .memory import Memory
+    from .team.client import Team
 from .search.methods import SearchMethods
 from .watch.methods import WatchMethods
 from .writing import WriteMethods
@@ -90,6 +92,14 @@ class Vault(SearchMethods, WriteMethods, HistoryMethods, WatchMethods):
         while self._closers:
             self._closers.pop()()
         self._store.close()
+
+    @cached_property
+    def team(self) -> Team:
+        """The team tier: ``vault.team.sync()``, ``.status()``, ``.conflicts()``, ``.log()``
+        (docs/team.md)."""
+        from .team.client import Team
+
+        return Team(self)
 
     # -- indexing ------------------------------------------------------------------------------
 
@@ -241,25 +251,17 @@ class Vault(SearchMethods, WriteMethods, HistoryMethods, WatchMethods):
         return _with_tags(_decode_frontmatter(page), tags)
 
     def sql(self, query: str, params: Sequence[Any] | Mapping[str, Any] | None = None) -> Result:
-        """Read-only SQL over the index tables and views (docs/index-schema.md)."""
-        import duckdb
+        """One read-only SQL query over the index tables and views; it cannot write, change
+        settings or read files (docs/index-schema.md)."""
+        from .index import usersql
 
-        try:
-            statements = duckdb.extract_statements(query)
-        except duckdb.Error as exc:
-            raise QueryError(f"invalid SQL: {str(exc).strip().splitlines()[0]}") from exc
-        if not statements:
-            raise QueryError("empty SQL query")
-        allowed = {duckdb.StatementType.SELECT, duckdb.StatementType.EXPLAIN}
-        for st in statements:
-            if st.type not in allowed:
-                raise QueryError(
-                    f"only read-only queries are allowed; refused a {st.type.name} statement "
-                    "(the index is rebuilt from the files: change the notes instead)"
-                )
-        if len(statements) > 1:
-            raise QueryError("run one SQL statement at a time")
-        return self._query(query, params)
+        statement = usersql.checked_statement(query)
+        client = self._client()
+        if client is not None:
+            result: Result = client.call("sql", (query, params), {})
+            return result
+        self._ensure_index()
+        return Result(*usersql.run(self._store, statement, params))
 
     def backlinks(self, path: str) -> Result:
         """Notes linking to ``path``: source, line, kind, anchor, alias."""
@@ -424,6 +426,12 @@ class Vault(SearchMethods, WriteMethods, HistoryMethods, WatchMethods):
         info["daemon"] = daemon_status(self.config)
         return info
 
+    def health(self) -> HealthReport:
+        """Check the tier's backends, the outbox and the watcher (what ``mdstore doctor`` prints)."""
+        from .health import health
+
+        return health(self.config)
+
     # -- internals -----------------------------------------------------------------------------
 
     def _query(self, sql: str, params: Sequence[Any] | Mapping[str, Any] | None = None) -> Result:
@@ -465,29 +473,17 @@ class Vault(SearchMethods, WriteMethods, HistoryMethods, WatchMethods):
         self.sync()
 
     def _rel(self, path: str | os.PathLike[str]) -> str:
-        """A vault-relative POSIX path from user input; anything escaping the vault is refused."""
-        text = os.fspath(path)
-        if not text or "\x00" in text:
-            raise InvalidPath(f"invalid path {text!r}")
-        p = Path(text)
-        if p.is_absolute():
-            try:
-                p = p.resolve().relative_to(self.root)
-            except ValueError:
-                raise InvalidPath(f"path {text!r} is outside the vault {self.root}") from None
-        parts = [part for part in p.as_posix().split("/") if part not in ("", ".")]
-        if any(part == ".." for part in parts) or not parts:
-            raise InvalidPath(f"path {text!r} must stay inside the vault (no '..')")
-        return "/".join(parts)
+        """A vault-relative POSIX path from user input, under the one path rule (notes/paths.py)."""
+        from .notes.paths import vault_path
+
+        return vault_path(self.root, path)
 
     def _note_path(self, ref: str) -> str:
         """A note path from a path or a name: exact path, path + .md, else name/alias like a wikilink."""
         rel = self._rel(ref)
-        if (self.root / rel).is_file():
-            return rel
-        for ext in self.config.vault.extensions:
-            if (self.root / (rel + ext)).is_file():
-                return rel + ext
+        for candidate in (rel, *(rel + ext for ext in self.config.vault.extensions)):
+            if (self.root / candidate).is_file():
+                return self._rel(candidate)  # ``name`` may pass the rule while ``name.md`` leaves it
         found = self._query(
             "SELECT path FROM notes WHERE path = ? OR lower(name) = lower(?) "
             "UNION ALL SELECT path FROM aliases WHERE lower(alias) = lower(?)",

@@ -58,3 +58,23 @@ def dump_index(vault: mdstore.Vault) -> dict[str, list[tuple[object, ...]]]:
 
 def is_root() -> bool:
     return hasattr(os, "geteuid") and os.geteuid() == 0
+
+
+@pytest.fixture(scope="session")
+def pg_cluster():  # type: ignore[no-untyped-def]
+    """A throwaway PostgreSQL server for the whole test session (never skipped)."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("pgcluster", Path(__file__).with_name("pgcluster.py"))
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    cluster = module.PgCluster()
+    yield cluster
+    cluster.close()
+
+
+@pytest.fixture
+def pg_url(pg_cluster) -> str:  # type: ignore[no-untyped-def]
+    """A URL to a fresh, empty database on the session's PostgreSQL server."""
+    return str(pg_cluster.url(pg_cluster.create_database()))

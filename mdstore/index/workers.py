@@ -9,11 +9,12 @@ length-prefixed pickles of (root, [(path, mtime)], max_bytes) in, lists of resul
 from __future__ import annotations
 
 import pickle
+import queue
 import struct
 import subprocess
 import sys
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import IO, Any
 
 _HEADER = struct.Struct("!Q")
@@ -93,6 +94,83 @@ def parse_parallel(
             load_note(root, rel, mtime, max_bytes, link_style) for rel, mtime in part
         ]
     return results
+
+
+Item = tuple[str, float]  # (vault-relative path, mtime)
+
+
+def parse_stream(
+    root: str,
+    items: list[Item],
+    max_bytes: int,
+    link_style: str,
+    workers: int,
+    chunk: int = 250,
+) -> Iterator[tuple[list[Item], list[Any]]]:
+    """``(items, results)`` of ``sync.load_note`` a chunk at a time, as ``workers`` processes finish
+    them (not in order), so a caller can write each chunk and let it go: memory follows the chunk,
+    not the vault. A worker that dies has its chunk parsed again in this process; every item is
+    answered exactly once."""
+    from .sync import load_note
+
+    chunks = [items[i : i + chunk] for i in range(0, len(items), chunk)]
+    lock = threading.Lock()
+    out: queue.Queue[tuple[list[Item], list[Any]] | None] = queue.Queue(maxsize=workers * 2)
+    stop = threading.Event()  # the consumer went away: workers stop taking chunks
+
+    def take() -> list[Item] | None:
+        with lock:
+            return chunks.pop(0) if chunks and not stop.is_set() else None
+
+    def run_worker() -> None:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "mdstore.index.workers"],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+        )
+        assert proc.stdin is not None and proc.stdout is not None
+        alive = True
+        try:
+            while (part := take()) is not None:
+                results: list[Any] | None = None
+                if alive:
+                    try:
+                        _send(proc.stdin, (root, part, max_bytes, link_style))
+                        results = _recv(proc.stdout)
+                    except (OSError, EOFError, pickle.UnpicklingError):
+                        alive = False  # the worker died: this thread parses in-process from now on
+                if results is None or len(results) != len(part):
+                    results = [load_note(root, rel, mtime, max_bytes, link_style) for rel, mtime in part]
+                out.put((part, results))
+        finally:
+            out.put(None)
+            for stream in (proc.stdin, proc.stdout):
+                try:
+                    stream.close()
+                except OSError:
+                    pass
+            try:
+                proc.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+
+    threads = [threading.Thread(target=run_worker, daemon=True) for _ in range(max(1, workers))]
+    for t in threads:
+        t.start()
+    finished = 0
+    try:
+        while finished < len(threads):
+            got = out.get()
+            if got is None:
+                finished += 1
+            else:
+                yield got
+    finally:
+        stop.set()
+        while finished < len(threads):  # let blocked workers put their last chunk and end
+            if out.get() is None:
+                finished += 1
 
 
 def _serve() -> None:

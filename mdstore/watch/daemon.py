@@ -32,6 +32,7 @@ from .wire import SOCKET_NAME
 
 if TYPE_CHECKING:
     from ..index.lock import OwnerLock
+    from ..team.live import LiveSync
     from ..vault import Vault
 
 log = logging.getLogger("mdstore.watch")
@@ -61,6 +62,7 @@ class Watcher:
         self._observer: Any = None
         self._server: OwnerServer | None = None
         self._indexer: threading.Thread | None = None
+        self._team: LiveSync | None = None
         self._ready = threading.Event()
         self._stopping = False
         self._done = threading.Event()
@@ -108,6 +110,9 @@ class Watcher:
             self._heartbeat()
             self._indexer = threading.Thread(target=self._index_loop, name="mdstore-indexer", daemon=True)
             self._indexer.start()
+            from ..team.live import start_live_sync
+
+            self._team = start_live_sync(self)  # with [team] set: push changes, pull on notify
         except BaseException:
             self._teardown()
             raise
@@ -194,6 +199,8 @@ class Watcher:
     def _teardown(self) -> None:
         if self._done.is_set():
             return
+        if self._team is not None:
+            self._team.stop()
         self._stopping = True
         if self._observer is not None:
             self._observer.stop()
