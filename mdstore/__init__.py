@@ -29,6 +29,7 @@ from .errors import (
     WriteConflict,
 )
 from .index.expr import Filter
+from .memory import DreamReport, EmbeddingProvider, Insight, InsightFilter, LsaEmbeddings, Memory, SessionLog
 from .notes.model import Field, Heading, Link, Note, ParseIssue, SyncReport, Task
 from .queue import (
     Job,
@@ -57,16 +58,22 @@ __all__ = [
     "BackupError",
     "Collection",
     "ConfigError",
+    "DreamReport",
+    "EmbeddingProvider",
     "Field",
     "Filter",
     "Heading",
     "HistoryError",
     "IndexBusy",
+    "Insight",
+    "InsightFilter",
     "InvalidPath",
     "Job",
     "JobState",
     "Link",
+    "LsaEmbeddings",
     "MdstoreError",
+    "Memory",
     "MoveReport",
     "NotAGitRepo",
     "Note",
@@ -82,6 +89,7 @@ __all__ = [
     "RevisionNotFound",
     "SearchHit",
     "SearchResults",
+    "SessionLog",
     "Snippet",
     "SpoolQueue",
     "SyncConflict",

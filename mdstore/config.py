@@ -99,6 +99,25 @@ class GitSettings:
 
 
 @dataclass(frozen=True)
+class MemorySettings:
+    folder: str = "Memory"  # agent memory notes live under this folder (docs/memory.md)
+    memory_file: str = "MEMORY.md"  # the note whose generated section Dream refreshes
+    embeddings: str = "lsa"  # "lsa" (offline, from the TF-IDF model) | "none"
+    dimensions: int = 64  # LSA vector size
+    half_life_days: float = 30.0  # recency weight in ranking and Dream's relevance decay
+    recency_weight: float = 0.3  # share of an insight's score that recency decides
+    vector_weight: float = 0.3  # weight of the vector ranking against the text ranking in the fusion
+    flush_entries: int = 512  # session entries held in the journal before they go to the note
+    flush_seconds: float = 1.0  # ... or this long after the first of them was acknowledged
+    fsync: bool = False  # fsync each append (power-cut safe); a kill -9 loses nothing either way
+    dream_interval_hours: float = 24.0  # the scheduled Dream job runs this often
+    dream_min_sessions: int = 5  # ... and only when this many sessions happened since the last one
+    dream_window_hours: float = 24.0  # the sessions one Dream looks at
+    merge_threshold: float = 0.8  # cosine similarity above which two insights are one
+    pattern_min_sessions: int = 3  # a term recurring in this many sessions becomes a pattern insight
+
+
+@dataclass(frozen=True)
 class Config:
     root: Path
     vault: VaultSettings = field(default_factory=VaultSettings)
@@ -109,6 +128,7 @@ class Config:
     tier: TierSettings = field(default_factory=TierSettings)
     git: GitSettings = field(default_factory=GitSettings)
     team: TeamSettings = field(default_factory=TeamSettings)
+    memory: MemorySettings = field(default_factory=MemorySettings)
     collections: dict[str, Any] = field(default_factory=dict)  # [collections.NAME] tables, free-form
 
     @property
@@ -125,6 +145,7 @@ _SECTIONS: dict[str, type] = {
     "tier": TierSettings,
     "git": GitSettings,
     "team": TeamSettings,
+    "memory": MemorySettings,
 }
 # Settings that take one of a few words.
 _CHOICES: dict[str, tuple[str, ...]] = {
@@ -134,6 +155,7 @@ _CHOICES: dict[str, tuple[str, ...]] = {
     "queue.backend": ("auto", "spool", "postgres"),
     "tier.name": ("local", "team"),
     "team.policy": ("keep-both", "mine", "theirs", "fail"),
+    "memory.embeddings": ("lsa", "none"),
 }
 _ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 

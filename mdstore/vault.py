@@ -21,6 +21,7 @@ from .result import Result
 if TYPE_CHECKING:
     from .health import HealthReport
     from .index.query import Query
+    from .memory import Memory
     from .team.client import Team
 from .search.methods import SearchMethods
 from .watch.methods import WatchMethods
@@ -77,6 +78,15 @@ class Vault(SearchMethods, WriteMethods, HistoryMethods, WatchMethods):
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+    @cached_property
+    def memory(self) -> Memory:
+        """Agent memory kept as notes: preferences, insights, session logs, Dream (docs/memory.md)."""
+        from .memory import Memory
+
+        memory = Memory(self)
+        self._closers.append(memory.close)  # waiting session entries reach their notes at close
+        return memory
 
     def close(self) -> None:
         while self._closers:
