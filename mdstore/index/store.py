@@ -16,6 +16,7 @@ before (user SQL gets the same walls wherever it runs; see ``usersql.py``).
 from __future__ import annotations
 
 import atexit
+import os
 import threading
 import time
 from collections.abc import Iterator
@@ -136,7 +137,7 @@ class IndexStore:
                 self._close()
             if self._con is None:
                 self.path.parent.mkdir(parents=True, exist_ok=True)
-                self.intent.touch()
+                self.intent.write_text(str(os.getpid()), encoding="ascii")
                 try:
                     self._con = self._connect(read_only=False)
                 finally:
@@ -206,11 +207,16 @@ class IndexStore:
                 raise MdstoreError(f"cannot open the index {self.path}: {exc}") from exc
 
     def _writer_waiting(self) -> bool:
+        from ..watch.ownership import pid_alive
+
         try:
             age = time.time() - self.intent.stat().st_mtime
-        except OSError:
+            pid = int(self.intent.read_text(encoding="ascii").strip() or 0)
+        except (OSError, ValueError):
             return False
-        return age < max(self.busy_timeout, 60.0)  # a crashed writer's marker goes stale
+        if pid and not pid_alive(pid):
+            return False  # a writer killed while it waited: readers need not defer to it
+        return age < max(self.busy_timeout, 60.0)  # a marker without a live pid goes stale
 
     def _wait_idle(self) -> None:
         while self._users > 0:

@@ -77,6 +77,7 @@ def tree(vault: mdstore.Vault) -> dict[str, bytes]:
     out = {}
     for path in sorted(vault.root.rglob("*")):
         rel = path.relative_to(vault.root).as_posix()
-        if path.is_file() and not rel.startswith((".mdstore/", ".trash/")) and rel != "mdstore.toml":
+        hidden = any(part.startswith(".") for part in rel.split("/"))  # never shared (editors' temps)
+        if path.is_file() and not hidden and rel != "mdstore.toml":
             out[rel] = path.read_bytes()
     return out
