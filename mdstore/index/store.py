@@ -137,7 +137,7 @@ class IndexStore:
                 self._close()
             if self._con is None:
                 self.path.parent.mkdir(parents=True, exist_ok=True)
-                self.intent.write_text(str(os.getpid()), encoding="ascii")
+                self.intent.write_bytes(b"%d" % os.getpid())
                 try:
                     self._con = self._connect(read_only=False)
                 finally:
@@ -211,7 +211,7 @@ class IndexStore:
 
         try:
             age = time.time() - self.intent.stat().st_mtime
-            pid = int(self.intent.read_text(encoding="ascii").strip() or 0)
+            pid = int(self.intent.read_bytes().strip() or 0)
         except (OSError, ValueError):
             return False
         if pid and not pid_alive(pid):
