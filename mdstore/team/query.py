@@ -1,8 +1,9 @@
 """``find()`` over a team space: the local filter language (the same parser and ``Query``,
 ``index/query.py``) compiled to PostgreSQL over ``team_notes`` and its typed ``team_properties``.
 
-Every user value travels as a parameter. What the shared copy does not hold (tasks, resolved links,
-git commits, creation dates, word counts) is a ``QueryError`` naming the filter.
+Every user value travels as a parameter. Arguments for what the shared copy does not hold (tasks,
+resolved links, git commits, file creation dates) are a ``QueryError`` naming them; in a filter
+string, ``created`` and ``words`` name frontmatter keys, as any other unknown field does.
 """
 
 from __future__ import annotations
