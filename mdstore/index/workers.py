@@ -43,56 +43,19 @@ def parse_parallel(
     workers: int,
     progress: Callable[[int, int], None] | None = None,
 ) -> list[Any]:
-    """Results of ``sync.load_note`` for every item, in order, computed by ``workers`` processes."""
-    from .sync import load_note
-
+    """Results of ``sync.load_note`` for every item, in order, computed by ``workers`` processes
+    (``parse_stream``: a dead worker's chunk is parsed again in this process, never dropped)."""
     total = len(items)
     chunk = max(32, min(400, total // (workers * 6) or 32))
-    chunks = [(i, items[i : i + chunk]) for i in range(0, total, chunk)]
+    position = {rel: i for i, (rel, _) in enumerate(items)}
     results: list[Any] = [None] * total
-    lock = threading.Lock()
-    done = [0]
-    errors: list[BaseException] = []
-
-    def run_worker() -> None:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "mdstore.index.workers"],
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.DEVNULL,
-        )
-        assert proc.stdin is not None and proc.stdout is not None
-        try:
-            while True:
-                with lock:
-                    if not chunks or errors:
-                        break
-                    start, part = chunks.pop(0)
-                _send(proc.stdin, (root, part, max_bytes, link_style))
-                out = _recv(proc.stdout)
-                with lock:
-                    results[start : start + len(out)] = out
-                    done[0] += len(out)
-                if progress:
-                    progress(done[0], total)
-        except BaseException as exc:  # noqa: BLE001 - a dead worker: finish its chunks in-process below
-            with lock:
-                errors.append(exc)
-        finally:
-            proc.stdin.close()
-            proc.wait(timeout=30)
-            proc.stdout.close()
-
-    threads = [threading.Thread(target=run_worker, daemon=True) for _ in range(workers)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    # Whatever a failed worker left undone (or never started) is parsed here, one by one.
-    for start, part in chunks:
-        results[start : start + len(part)] = [
-            load_note(root, rel, mtime, max_bytes, link_style) for rel, mtime in part
-        ]
+    done = 0
+    for part, parsed in parse_stream(root, items, max_bytes, link_style, workers, chunk):
+        for (rel, _), result in zip(part, parsed, strict=True):
+            results[position[rel]] = result
+        done += len(part)
+        if progress:
+            progress(done, total)
     return results
 
 
