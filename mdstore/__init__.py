@@ -8,7 +8,10 @@
 
 from __future__ import annotations
 
-from .collections import Collection
+from typing import TYPE_CHECKING, Any
+
+# Errors are small and needed by every front end; everything else loads on first use, so that
+# `import mdstore` (and every CLI command) pays only for the modules it touches.
 from .errors import (
     BackendUnavailable,
     BackupError,
@@ -28,28 +31,93 @@ from .errors import (
     VaultNotFound,
     WriteConflict,
 )
-from .index.expr import Filter
-from .memory import DreamReport, EmbeddingProvider, Insight, InsightFilter, LsaEmbeddings, Memory, SessionLog
-from .notes.model import Field, Heading, Link, Note, ParseIssue, SyncReport, Task
-from .queue import (
-    Job,
-    JobState,
-    PostgresQueue,
-    QueueBackend,
-    QueueStats,
-    SpoolQueue,
-    Worker,
-    WorkerReport,
-    open_queue,
-)
-from .result import Result
-from .search.protocol import SearchHit, SearchResults, Snippet
-from .team.client import Team
-from .team.report import TeamSyncReport
-from .vault import Vault, init_vault, open_vault
-from .writes.batch import MoveReport, VaultBatch
 
-open = open_vault  # noqa: A001 - `mdstore.open(path)` is the documented entry point
+if TYPE_CHECKING:
+    from .collections import Collection
+    from .index.expr import Filter
+    from .memory import (
+        DreamReport,
+        EmbeddingProvider,
+        Insight,
+        InsightFilter,
+        LsaEmbeddings,
+        Memory,
+        SessionLog,
+    )
+    from .notes.model import Field, Heading, Link, Note, ParseIssue, SyncReport, Task
+    from .queue import (
+        Job,
+        JobState,
+        PostgresQueue,
+        QueueBackend,
+        QueueStats,
+        SpoolQueue,
+        Worker,
+        WorkerReport,
+        open_queue,
+    )
+    from .result import Result
+    from .search.protocol import SearchHit, SearchResults, Snippet
+    from .team.client import Team
+    from .team.report import TeamSyncReport
+    from .vault import Vault, init_vault, open_vault
+    from .writes.batch import MoveReport, VaultBatch
+
+_LAZY: dict[str, str] = {
+    "Collection": ".collections",
+    "DreamReport": ".memory",
+    "EmbeddingProvider": ".memory",
+    "Field": ".notes.model",
+    "Filter": ".index.expr",
+    "Heading": ".notes.model",
+    "Insight": ".memory",
+    "InsightFilter": ".memory",
+    "Job": ".queue",
+    "JobState": ".queue",
+    "Link": ".notes.model",
+    "LsaEmbeddings": ".memory",
+    "Memory": ".memory",
+    "MoveReport": ".writes.batch",
+    "Note": ".notes.model",
+    "ParseIssue": ".notes.model",
+    "PostgresQueue": ".queue",
+    "QueueBackend": ".queue",
+    "QueueStats": ".queue",
+    "Result": ".result",
+    "SearchHit": ".search.protocol",
+    "SearchResults": ".search.protocol",
+    "SessionLog": ".memory",
+    "Snippet": ".search.protocol",
+    "SpoolQueue": ".queue",
+    "SyncReport": ".notes.model",
+    "Task": ".notes.model",
+    "Team": ".team.client",
+    "TeamSyncReport": ".team.report",
+    "Vault": ".vault",
+    "VaultBatch": ".writes.batch",
+    "Worker": ".queue",
+    "WorkerReport": ".queue",
+    "init_vault": ".vault",
+    "open_queue": ".queue",
+    "open_vault": ".vault",
+    "open": ".vault:open_vault",
+}
+
+
+def __getattr__(name: str) -> Any:
+    target = _LAZY.get(name)
+    if target is None:
+        raise AttributeError(f"module 'mdstore' has no attribute {name!r}")
+    import importlib
+
+    module, _, attribute = target.partition(":")
+    value = getattr(importlib.import_module(module, __name__), attribute or name)
+    globals()[name] = value
+    return value
+
+
+if TYPE_CHECKING:
+    open = open_vault  # noqa: A001 - `mdstore.open(path)` is the documented entry point
 
 __version__ = "0.1.0"
 

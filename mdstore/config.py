@@ -46,6 +46,9 @@ class SearchSettings:
     related: bool = True  # keep the TF-IDF model behind related() and similar()
     refit_ratio: float = 0.2  # refit the TF-IDF model once this share of the notes changed since the last fit
     refit_min: int = 20  # ... and at least this many notes
+    # Apply held-back search changes when the vault closes; false leaves them to the next reader,
+    # the daemon or a queued job (the CLI does this: a one-note write need not load scikit-learn).
+    flush_at_close: bool = True
 
 
 @dataclass(frozen=True)

@@ -32,7 +32,9 @@ class State:
         if self._vault is None:
             from ..vault import open_vault
 
-            self._vault = open_vault(self.vault_path)
+            # A command is one short process: search changes it held back are left to the next
+            # reader instead of loading the search engines at exit (docs/performance.md).
+            self._vault = open_vault(self.vault_path, search={"flush_at_close": False})
         return self._vault
 
     def close(self) -> None:

@@ -11,10 +11,11 @@ from typing import Any
 
 import click
 
-from ..index.rows import json_default
 
 
 def dumps(value: Any) -> str:
+    from ..index.rows import json_default  # loaded with the first record printed, not at start-up
+
     return json.dumps(value, default=json_default, ensure_ascii=False, sort_keys=False)
 
 

@@ -170,10 +170,13 @@ class SearchIndex:
         return _ModelPart(self.model())
 
     def close(self) -> None:
-        applied = self.flush(timeout=self.config.index.busy_timeout)
+        # Without flush_at_close (or when another process keeps the index), the parts' stamps stay
+        # behind and the next search, the daemon or an index job repairs them from DuckDB.
+        applied = self.settings.flush_at_close and self.flush(timeout=self.config.index.busy_timeout)
         with self._mutex:
-            if not applied:  # another process kept the index: its next search repairs the parts
+            if not applied:
                 self._backlogs.clear()
+                _with_backlog.discard(self)
             self._cancel_timer()
             if self._model is not None:
                 self._model.flush()
@@ -192,6 +195,8 @@ class SearchIndex:
         committed DuckDB does not fail for it, and the next sync or search repairs it or raises
         the error where it can be acted on."""
         with self._mutex:
+            if self._defer(upserts, removed, generation, fresh):
+                return
             try:
                 parts = self._parts()
             except MdstoreError as exc:  # e.g. tantivy configured but not installed
@@ -213,6 +218,30 @@ class SearchIndex:
             self.last_error = None if not self._errors else "; ".join(self._errors)
             self._errors.clear()
 
+    def _defer(self, upserts: Sequence[Note], removed: Sequence[str], generation: int, fresh: bool) -> bool:
+        """In a process that leaves catching up to readers (``flush_at_close`` off: the CLI), hold
+        a small sync back without opening the parts at all (their stamps cost a model load). No
+        timer is armed: the changes are applied if this process searches, else the parts stay
+        behind and the next search, the daemon or an index job repairs them (``_apply_backlog``
+        checks the stamps then)."""
+        if self.settings.flush_at_close or fresh:
+            return False
+        labels = [
+            label
+            for label, on in (("search", self.engine_name != "none"), ("related", self.settings.related))
+            if on
+        ]
+        size = len(upserts) + len(removed)
+        for label in labels:
+            backlog = self._backlogs.get(label)
+            held = 0 if backlog is None else len(backlog)
+            if held + size > DEFER_LIMIT or (backlog is not None and not backlog.follows(generation)):
+                return False
+        for label in labels:
+            backlog = self._backlogs.setdefault(label, Backlog(generation, generation, time.monotonic()))
+            backlog.add(upserts, removed, generation)
+        return True
+
     def _hold_back(
         self, part: _Part, upserts: Sequence[Note], removed: Sequence[str], generation: int, fresh: bool
     ) -> bool:
@@ -223,7 +252,9 @@ class SearchIndex:
         backlog = self._backlogs.get(part.label)
         size = len(upserts) + len(removed)
         if backlog is None:
-            if size > DEFER_LIMIT or part.stamp() != generation - 1:
+            if size > DEFER_LIMIT:
+                return False
+            if part.stamp() != generation - 1:
                 return False
             backlog = self._backlogs[part.label] = Backlog(generation, generation, time.monotonic())
         elif (
