@@ -12,7 +12,6 @@ from typing import Any
 import click
 
 
-
 def dumps(value: Any) -> str:
     from ..index.rows import json_default  # loaded with the first record printed, not at start-up
 
