@@ -108,27 +108,56 @@ class TfidfModel:
     # -- vectors ------------------------------------------------------------------------------
 
     def _vectorize(self, texts: Sequence[str]) -> Any:
-        """Rows for ``texts`` with the fitted vocabulary and IDF: sublinear TF × IDF, L2-normalised."""
+        """Rows for ``texts`` with the fitted vocabulary and IDF: sublinear TF × IDF, L2-normalised.
+        Done with numpy and scipy alone: importing scikit-learn costs about a second, more than a
+        ``similar`` query or a one-note update is worth (only ``fit`` needs it)."""
+        import numpy as np
+        from scipy import sparse
+
+        idf = np.asarray(self._idf, dtype=np.float64)
+        indptr, columns, weights = [0], [], []
+        for text in texts:
+            counts: dict[int, int] = {}
+            for term in tokens(text):
+                column = self._vocabulary.get(term)
+                if column is not None:
+                    counts[column] = counts.get(column, 0) + 1
+            row = np.asarray(sorted(counts), dtype=np.int64)
+            tf_idf = (1.0 + np.log(np.asarray([counts[c] for c in row], dtype=np.float64))) * idf[row]
+            norm = float(np.linalg.norm(tf_idf))
+            columns.append(row)
+            weights.append(tf_idf / norm if norm > 0 else tf_idf)
+            indptr.append(indptr[-1] + len(row))
+        # float32 halves the file rewritten by every update; scores are rounded to 6 digits anyway
+        return sparse.csr_matrix(
+            (
+                np.concatenate(weights).astype(np.float32) if weights else np.zeros(0, np.float32),
+                np.concatenate(columns) if columns else np.zeros(0, np.int64),
+                np.asarray(indptr, dtype=np.int64),
+            ),
+            shape=(len(texts), len(self._vocabulary)),
+            dtype=np.float32,
+        )
+
+    def _vectorize_all(self, texts: Sequence[str]) -> Any:
+        """``_vectorize`` for a whole vault (``fit``, which has scikit-learn loaded): its counting
+        is faster in bulk, and the rows are the same."""
         import numpy as np
         from scipy import sparse
         from sklearn.feature_extraction.text import CountVectorizer
         from sklearn.preprocessing import normalize
 
-        if not self._vocabulary or not texts:
-            return sparse.csr_matrix((len(texts), len(self._vocabulary)), dtype=np.float32)
         counts = CountVectorizer(analyzer=tokens, vocabulary=self._vocabulary, dtype=np.float64).transform(
             texts
         )
         counts.data = 1.0 + np.log(counts.data)
         weighted = counts @ sparse.diags(self._idf)
-        # float32 halves the file rewritten by every update; scores are rounded to 6 digits anyway
         return normalize(sparse.csr_matrix(weighted), norm="l2", copy=False).astype(np.float32)
 
     def fit(self, notes: Iterable[Note], stamp: int | None = None) -> None:
         """Learn the vocabulary and IDF from ``notes`` (the whole vault) and vectorise them;
         ``stamp`` is saved with the model in the same file."""
         import numpy as np
-        from scipy import sparse
         from sklearn.feature_extraction.text import TfidfVectorizer
 
         chosen = sorted({note.path: note for note in notes}.values(), key=lambda n: n.path)
@@ -148,7 +177,8 @@ class TfidfModel:
         self._hashes = [note.hash for note in chosen]
         self._stamp = stamp
         self._rows = {path: i for i, path in enumerate(self._paths)}
-        self._matrix = self._vectorize(texts) if texts else sparse.csr_matrix((0, len(self._vocabulary)))
+        # an empty vocabulary gives rows of zeros (scikit-learn refuses one)
+        self._matrix = self._vectorize_all(texts) if self._vocabulary else self._vectorize(texts)
         self._fit_id = uuid.uuid4().hex
         self._fitted_count = len(chosen)
         self._save(new_vocabulary=True)
