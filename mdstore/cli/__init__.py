@@ -1,5 +1,5 @@
-"""The ``mdstore`` command. Each command is a thin wrapper over the Vault method of the same name:
-parse the arguments, call the method, print the result (see ``output.py``).
+"""The ``mdstore`` command. Each command is a thin wrapper over one public API method, named in the
+command table (``table.py``): parse the arguments, call the method, print the result (``output.py``).
 
 Exit codes: 0 success, 1 generic error, 2 usage error, and each ``MdstoreError`` subclass's own
 code (listed in ``mdstore/errors.py`` and ``docs/errors.md``).
@@ -8,6 +8,7 @@ code (listed in ``mdstore/errors.py`` and ``docs/errors.md``).
 from __future__ import annotations
 
 import traceback
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -18,6 +19,7 @@ from ..errors import MdstoreError
 
 if TYPE_CHECKING:
     from ..vault import Vault
+    from .table import Command
 
 
 @dataclass
@@ -76,6 +78,34 @@ def cli(ctx: click.Context, vault_path: Path | None, debug: bool) -> None:
 
 
 pass_state = click.make_pass_decorator(State)
+
+
+class ApiCommand(click.Command):
+    """A command of the command table; ``api`` is its entry (the method it calls, its options)."""
+
+    api: Command
+
+
+def api_command(name: str, **settings: Any) -> Callable[[Callable[..., Any]], ApiCommand]:
+    """Register the command ``name`` of the command table on its group (``"queue ls"`` goes on
+    ``queue``), with the table's entry as ``command.api``. Its help defaults to the docstring."""
+    from .table import command
+
+    entry = command(name)
+    *groups, leaf = name.split()
+
+    def register(fn: Callable[..., Any]) -> ApiCommand:
+        parent: click.Group = cli
+        for group in groups:
+            found = parent.commands[group]
+            assert isinstance(found, click.Group), group
+            parent = found
+        made = parent.command(leaf, cls=ApiCommand, **settings)(fn)
+        assert isinstance(made, ApiCommand)
+        made.api = entry
+        return made
+
+    return register
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -7,12 +7,12 @@ from pathlib import Path
 
 import click
 
-from . import State, cli, pass_state
+from . import State, api_command, pass_state
 from .options import json_option
-from .output import emit_value, message, use_json
+from .output import done, emit_value, message, use_json
 
 
-@cli.command("backup")
+@api_command("backup")
 @click.argument("dest", type=click.Path(path_type=Path), required=False)
 @click.option(
     "--verify",
@@ -44,16 +44,15 @@ def backup_command(state: State, dest: Path | None, verify_archive: Path | None,
         message(f"Backup written: {report.archive} ({report.files} files, {report.bytes:,} bytes).")
 
 
-@cli.command("restore-backup")
+@api_command("restore-backup")
 @click.argument("archive", type=click.Path(path_type=Path, dir_okay=False, exists=True))
 @click.argument("directory", type=click.Path(path_type=Path, dir_okay=True, file_okay=False))
-def restore_command(archive: Path, directory: Path) -> None:
+@json_option
+def restore_command(archive: Path, directory: Path, as_json: bool) -> None:
     """Recreate the vault of ARCHIVE in DIRECTORY (new or empty), after verifying it; then run
     `mdstore index` there to rebuild the indexes."""
     from ..backup import restore
 
     count = restore(archive, directory)
-    message(
-        f"Restored {count} files into {directory}; "
-        f"run `mdstore --vault {directory} index` to rebuild the index."
-    )
+    text = f"Restored {count} files into {directory}; run `mdstore --vault {directory} index` to index them."
+    done({"restored": str(directory), "files": count}, as_json, text)

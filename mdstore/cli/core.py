@@ -9,25 +9,30 @@ from typing import Any
 
 import click
 
-from . import State, cli, pass_state
+from . import State, api_command, pass_state
 from .options import filter_options, json_option
-from .output import emit_rows, emit_value, message, use_json
+from .output import done, emit_rows, emit_value, message, use_json
 
 
-@cli.command()
+@api_command("init")
 @click.argument("directory", type=click.Path(path_type=Path, file_okay=False), default=".")
 @click.option("--git", "git", is_flag=True, help="Also make the vault a git repository (.mdstore/ ignored).")
-def init(directory: Path, git: bool) -> None:
+@json_option
+def init(directory: Path, git: bool, as_json: bool) -> None:
     """Create a vault in DIRECTORY from the starter template (existing files are never overwritten)."""
     from ..vault import init_vault
 
     vault = init_vault(directory, git=git)
     report = vault.sync()
-    message(f"Vault ready at {vault.root}: {len(report.added)} notes indexed.")
     vault.close()
+    done(
+        {"vault": str(vault.root), "indexed": len(report.added)},
+        as_json,
+        f"Vault ready at {vault.root}: {len(report.added)} notes indexed.",
+    )
 
 
-@cli.command()
+@api_command("index")
 @click.option("--rebuild", is_flag=True, help="Drop the index and re-read every file.")
 @click.option("--rebuild-search", is_flag=True, help="Rebuild only the search side (Vault.reindex_search).")
 @json_option
@@ -84,7 +89,7 @@ def index(state: State, rebuild: bool, rebuild_search: bool, as_json: bool) -> N
         )
 
 
-@cli.command()
+@api_command("find")
 @click.argument("filters", nargs=-1)
 @filter_options
 @click.option("--sort", help="Sort keys, comma separated, '-' for descending: '-modified', 'priority,-due'.")
@@ -102,7 +107,7 @@ def find(state: State, filters: tuple[str, ...], tags: tuple[str, ...], as_json:
         emit_rows(rows, False, columns=["path", "title", "modified", "tags"])
 
 
-@cli.command()
+@api_command("sql")
 @click.argument("query")
 @click.option(
     "--param", "params", multiple=True, help="A positional parameter for a ? in the query (repeatable)."
@@ -117,7 +122,7 @@ def sql(state: State, query: str, params: tuple[str, ...], as_json: bool) -> Non
     emit_rows(result.to_dicts(), as_json, columns=list(result.columns))
 
 
-@cli.command()
+@api_command("show")
 @click.argument("path")
 @click.option("--body", is_flag=True, help="Print the note's body only.")
 @json_option
@@ -152,7 +157,7 @@ def show(state: State, path: str, body: bool, as_json: bool) -> None:
         click.echo(f"  [{task.status}] {task.text}")
 
 
-@cli.command()
+@api_command("links")
 @click.argument("path")
 @json_option
 @pass_state
@@ -161,7 +166,7 @@ def links(state: State, path: str, as_json: bool) -> None:
     emit_rows(state.vault().outlinks(path).to_dicts(), as_json)
 
 
-@cli.command()
+@api_command("backlinks")
 @click.argument("path")
 @json_option
 @pass_state
@@ -170,7 +175,7 @@ def backlinks(state: State, path: str, as_json: bool) -> None:
     emit_rows(state.vault().backlinks(path).to_dicts(), as_json)
 
 
-@cli.command()
+@api_command("neighbors")
 @click.argument("path")
 @click.option("--depth", type=int, default=1, show_default=True, help="Link hops to follow.")
 @json_option
@@ -180,7 +185,7 @@ def neighbors(state: State, path: str, depth: int, as_json: bool) -> None:
     emit_rows(state.vault().neighbors(path, depth=depth).to_dicts(), as_json)
 
 
-@cli.command()
+@api_command("orphans")
 @json_option
 @pass_state
 def orphans(state: State, as_json: bool) -> None:
@@ -188,7 +193,7 @@ def orphans(state: State, as_json: bool) -> None:
     emit_rows(state.vault().orphans().to_dicts(), as_json)
 
 
-@cli.command("broken-links")
+@api_command("broken-links")
 @json_option
 @pass_state
 def broken_links(state: State, as_json: bool) -> None:
@@ -196,7 +201,7 @@ def broken_links(state: State, as_json: bool) -> None:
     emit_rows(state.vault().broken_links().to_dicts(), as_json)
 
 
-@cli.command()
+@api_command("tags")
 @json_option
 @pass_state
 def tags(state: State, as_json: bool) -> None:
@@ -204,7 +209,7 @@ def tags(state: State, as_json: bool) -> None:
     emit_rows(state.vault().tags().to_dicts(), as_json)
 
 
-@cli.command()
+@api_command("tasks")
 @click.option("--done/--open", "done", default=None, help="Only done (or only open) tasks.")
 @click.option("--status", help="Only tasks with this status character.")
 @click.option("--path", help="Only tasks of this note.")
@@ -219,7 +224,7 @@ def tasks(state: State, as_json: bool, **kwargs: Any) -> None:
     emit_rows(result.to_dicts(), as_json, columns=["path", "line", "status", "text"])
 
 
-@cli.command()
+@api_command("check")
 @json_option
 @pass_state
 def check(state: State, as_json: bool) -> None:
@@ -236,7 +241,7 @@ def check(state: State, as_json: bool) -> None:
         raise SystemExit(1)
 
 
-@cli.command()
+@api_command("status")
 @json_option
 @pass_state
 def status(state: State, as_json: bool) -> None:

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import click
 
-from . import State, cli, pass_state
+from . import State, api_command, pass_state
 from .options import json_option
 from .output import emit_value, message, use_json
 
 _MARK = {"ok": "ok  ", "warn": "warn", "fail": "FAIL"}
 
 
-@cli.command()
+@api_command("doctor")
 @json_option
 @pass_state
 def doctor(state: State, as_json: bool) -> None:

@@ -8,12 +8,12 @@ import sys
 
 import click
 
-from . import State, cli, pass_state
+from . import State, api_command, pass_state
 from .options import json_option
-from .output import emit_rows, emit_value, message
+from .output import done, emit_rows, emit_value, message
 
 
-@cli.command()
+@api_command("commit")
 @click.argument("paths", nargs=-1)
 @click.option("-m", "--message", "text", help="Commit message (default: the list of changes).")
 @json_option
@@ -35,7 +35,7 @@ def commit(state: State, paths: tuple[str, ...], text: str | None, as_json: bool
     )
 
 
-@cli.command()
+@api_command("history")
 @click.argument("path")
 @click.option("--limit", type=int, help="At most this many commits.")
 @json_option
@@ -49,27 +49,34 @@ def history(state: State, path: str, limit: int | None, as_json: bool) -> None:
     emit_rows(rows, as_json, columns=["short", "date", "author", "kind", "path", "subject"])
 
 
-@cli.command()
+@api_command("diff")
 @click.argument("path")
 @click.argument("rev_a", default="HEAD")
 @click.argument("rev_b", required=False)
+@json_option
 @pass_state
-def diff(state: State, path: str, rev_a: str, rev_b: str | None) -> None:
+def diff(state: State, path: str, rev_a: str, rev_b: str | None, as_json: bool) -> None:
     """Unified diff of a note between two revisions (default: HEAD and the file on disk)."""
-    sys.stdout.write(state.vault().diff(path, rev_a, rev_b))
+    text = state.vault().diff(path, rev_a, rev_b)
+    if as_json:
+        emit_value({"path": path, "rev_a": rev_a, "rev_b": rev_b, "diff": text}, True)
+    else:
+        sys.stdout.write(text)
 
 
-@cli.command()
+@api_command("restore")
 @click.argument("path")
 @click.argument("rev")
+@click.option("--if-hash", help="Refuse the write if the note's content hash is not this one.")
+@json_option
 @pass_state
-def restore(state: State, path: str, rev: str) -> None:
+def restore(state: State, path: str, rev: str, if_hash: str | None, as_json: bool) -> None:
     """Write a note's content at REV back to it (refused if the file changed since indexed)."""
-    note = state.vault().restore(path, rev)
-    message(f"Restored {note.path} from {rev}")
+    note = state.vault().restore(path, rev, if_hash=if_hash)
+    done({"restored": note.path, "rev": rev, "hash": note.hash}, as_json, f"Restored {note.path} from {rev}")
 
 
-@cli.command()
+@api_command("snapshot")
 @click.argument("label")
 @click.option("-m", "--message", "text", help="Tag message.")
 @json_option
@@ -80,7 +87,7 @@ def snapshot(state: State, label: str, text: str | None, as_json: bool) -> None:
     emit_value(dataclasses.asdict(snap), as_json)
 
 
-@cli.command()
+@api_command("snapshots")
 @json_option
 @pass_state
 def snapshots(state: State, as_json: bool) -> None:

@@ -8,9 +8,9 @@ from typing import Any
 
 import click
 
-from . import State, cli, pass_state
+from . import State, api_command, cli, pass_state
 from .options import json_option
-from .output import emit_rows, emit_value, message
+from .output import done, emit_rows, emit_value
 
 
 @cli.group()
@@ -26,18 +26,22 @@ def _value(text: str) -> Any:
         return text
 
 
-@memory.command("set-preference")
+@api_command("memory set-preference")
 @click.argument("user")
 @click.argument("key")
 @click.argument("value")
 @click.option("--category", help="A category to list the preference under.")
+@json_option
 @pass_state
-def set_preference(state: State, user: str, key: str, value: str, category: str | None) -> None:
+def set_preference(
+    state: State, user: str, key: str, value: str, category: str | None, as_json: bool
+) -> None:
     """Set USER's preference KEY to VALUE (JSON when it parses, else text)."""
     state.vault().memory.set_preference(user, key, _value(value), category=category)
+    done({"user": user, "key": key, "value": _value(value)}, as_json, f"{user}: {key} set.")
 
 
-@memory.command("get-preference")
+@api_command("memory get-preference")
 @click.argument("user")
 @click.argument("key")
 @json_option
@@ -47,17 +51,19 @@ def get_preference(state: State, user: str, key: str, as_json: bool) -> None:
     emit_value(state.vault().memory.get_preference(user, key), as_json)
 
 
-@memory.command("delete-preference")
+@api_command("memory delete-preference")
 @click.argument("user")
 @click.argument("key")
+@json_option
 @pass_state
-def delete_preference(state: State, user: str, key: str) -> None:
+def delete_preference(state: State, user: str, key: str, as_json: bool) -> None:
     """Remove USER's preference KEY."""
-    if not state.vault().memory.delete_preference(user, key):
-        message(f"{user} has no preference {key!r}.")
+    deleted = state.vault().memory.delete_preference(user, key)
+    text = f"{user}: {key} removed." if deleted else f"{user} has no preference {key!r}."
+    done({"user": user, "key": key, "deleted": deleted}, as_json, text)
 
 
-@memory.command("list-preferences")
+@api_command("memory list-preferences")
 @click.argument("user")
 @click.option("--category", help="Only preferences of this category.")
 @json_option
@@ -67,7 +73,7 @@ def list_preferences(state: State, user: str, category: str | None, as_json: boo
     emit_value(state.vault().memory.list_preferences(user, category), as_json)
 
 
-@memory.command("store-insight")
+@api_command("memory store-insight")
 @click.argument("content")
 @click.option("--user", required=True)
 @click.option("--source", required=True, help="agent, user, summarization or system.")
@@ -93,7 +99,7 @@ def store_insight(
     emit_value(insight.to_dict(), as_json)
 
 
-@memory.command("get-insight")
+@api_command("memory get-insight")
 @click.argument("insight_id")
 @json_option
 @pass_state
@@ -102,15 +108,17 @@ def get_insight(state: State, insight_id: str, as_json: bool) -> None:
     emit_value(state.vault().memory.get_insight(insight_id).to_dict(), as_json)
 
 
-@memory.command("delete-insight")
+@api_command("memory delete-insight")
 @click.argument("insight_id")
+@json_option
 @pass_state
-def delete_insight(state: State, insight_id: str) -> None:
+def delete_insight(state: State, insight_id: str, as_json: bool) -> None:
     """Move an insight's note to the vault's trash."""
     state.vault().memory.delete_insight(insight_id)
+    done({"deleted": insight_id}, as_json, f"Insight {insight_id} moved to the trash.")
 
 
-@memory.command("search-insights")
+@api_command("memory search-insights")
 @click.argument("query")
 @click.option("--limit", type=int, default=10, show_default=True)
 @click.option("--user")
@@ -129,17 +137,20 @@ def search_insights(state: State, query: str, limit: int, as_json: bool, **filte
     emit_rows([i.to_dict() for i in found], as_json, columns=["id", "score", "category", "user", "content"])
 
 
-@memory.command()
+@api_command("memory append")
 @click.argument("session")
 @click.argument("text")
 @click.option("--role", default="user", show_default=True)
+@json_option
 @pass_state
-def append(state: State, session: str, text: str, role: str) -> None:
+def append(state: State, session: str, text: str, role: str, as_json: bool) -> None:
     """Append TEXT to the log of SESSION."""
-    state.vault().memory.log(session).append(text, role=role)
+    entry = state.vault().memory.log(session).append(text, role=role)
+    if as_json:
+        emit_value(entry.to_dict(), True)
 
 
-@memory.command("range", context_settings={"ignore_unknown_options": True})
+@api_command("memory range", context_settings={"ignore_unknown_options": True})
 @click.argument("session")
 @click.argument("start", type=int, default=0)
 @click.argument("end", type=int, required=False)
@@ -151,30 +162,35 @@ def range_(state: State, session: str, start: int, end: int | None, as_json: boo
     emit_rows([e.to_dict() for e in entries], as_json, columns=["time", "role", "content"])
 
 
-@memory.command()
+@api_command("memory length")
 @click.argument("session")
+@json_option
 @pass_state
-def length(state: State, session: str) -> None:
+def length(state: State, session: str, as_json: bool) -> None:
     """The number of entries in SESSION's log."""
-    click.echo(state.vault().memory.log(session).length())
+    count = state.vault().memory.log(session).length()
+    emit_value({"session": session, "length": count} if as_json else count, as_json)
 
 
-@memory.command()
+@api_command("memory flush")
+@json_option
 @pass_state
-def flush(state: State) -> None:
+def flush(state: State, as_json: bool) -> None:
     """Write every waiting session entry to its note now."""
-    message(f"{state.vault().memory.flush()} entries written.")
+    count = state.vault().memory.flush()
+    done({"written": count}, as_json, f"{count} entries written.")
 
 
-@memory.command("schedule-dream")
+@api_command("memory schedule-dream")
+@json_option
 @pass_state
-def schedule_dream(state: State) -> None:
+def schedule_dream(state: State, as_json: bool) -> None:
     """Enqueue the scheduled Dream job (a worker with [queue] handlers = ["mdstore.memory.jobs"] runs it)."""
     job = state.vault().memory.schedule_dream()
-    message(f"Dream job {job.id} enqueued.")
+    done(job.to_dict(), as_json, f"Dream job {job.id} enqueued.")
 
 
-@cli.command()
+@api_command("dream")
 @click.option(
     "--window-hours",
     type=float,

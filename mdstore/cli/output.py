@@ -79,3 +79,11 @@ def _clip(text: str, width: int) -> str:
 
 def message(text: str) -> None:
     click.echo(text, err=True)
+
+
+def done(record: Mapping[str, Any], as_json: bool, text: str) -> None:
+    """What a write did: one JSON line on stdout with ``--json``, else ``text`` on stderr."""
+    if as_json:
+        sys.stdout.write(dumps(dict(record)) + "\n")
+    else:
+        message(text)

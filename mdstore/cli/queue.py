@@ -10,9 +10,9 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from . import State, cli, pass_state
+from . import State, api_command, cli, pass_state
 from .options import json_option
-from .output import emit_rows, emit_value, message
+from .output import done, emit_rows, emit_value, message
 
 if TYPE_CHECKING:
     from ..config import Config
@@ -54,7 +54,7 @@ def queue() -> None:
     """The vault's job queue (the spool in .mdstore/queue/, or the team database's on the team tier)."""
 
 
-@queue.command("ls")
+@api_command("queue ls")
 @click.option("--state", "state_name", type=click.Choice(STATES), help="Only jobs in this state.")
 @click.option("--limit", type=int, default=100, show_default=True)
 @queue_option
@@ -74,7 +74,7 @@ def ls(state: State, state_name: str | None, limit: int, queue_name: str, as_jso
     emit_rows(rows, as_json, columns)
 
 
-@queue.command()
+@api_command("queue stats")
 @queue_option
 @json_option
 @pass_state
@@ -84,7 +84,7 @@ def stats(state: State, queue_name: str, as_json: bool) -> None:
         emit_value(q.stats().to_dict(), as_json)
 
 
-@queue.command()
+@api_command("queue show")
 @click.argument("job_id")
 @queue_option
 @json_option
@@ -100,7 +100,7 @@ def show(state: State, job_id: str, queue_name: str, as_json: bool) -> None:
     emit_value(_row(job), as_json)
 
 
-@queue.command()
+@api_command("queue enqueue")
 @click.argument("kind")
 @click.argument("payload", required=False)
 @click.option("--key", help="Makes the job id deterministic: the same KIND and key while waiting is one job.")
@@ -137,22 +137,19 @@ def enqueue(
     emit_value(_row(job), as_json)
 
 
-@queue.command()
+@api_command("queue retry")
 @click.argument("job_id", required=False)
 @queue_option
+@json_option
 @pass_state
-def retry(state: State, job_id: str | None, queue_name: str) -> None:
+def retry(state: State, job_id: str | None, queue_name: str, as_json: bool) -> None:
     """Put dead jobs (JOB_ID, or all) back in the queue with their attempts reset."""
-    from ..errors import QueueError
-
     with _queue(state, queue_name) as q:
         count = q.retry(job_id)
-    if job_id is not None and count == 0:
-        raise QueueError(f"no dead job {job_id!r} in queue {queue_name!r}")
-    message(f"{count} job(s) back in the queue.")
+    done({"retried": count}, as_json, f"{count} job(s) back in the queue.")
 
 
-@queue.command()
+@api_command("queue purge")
 @click.argument("job_id", required=False)
 @click.option(
     "--state",
@@ -163,22 +160,24 @@ def retry(state: State, job_id: str | None, queue_name: str) -> None:
     help="Which jobs to delete.",
 )
 @queue_option
+@json_option
 @pass_state
-def purge(state: State, job_id: str | None, state_name: str, queue_name: str) -> None:
+def purge(state: State, job_id: str | None, state_name: str, queue_name: str, as_json: bool) -> None:
     """Delete jobs in one state (JOB_ID, or all of them): dead ones by default."""
     from ..queue import JobState
 
     with _queue(state, queue_name) as q:
         count = q.purge(JobState(state_name), job_id=job_id)
-    message(f"{count} {state_name} job(s) deleted.")
+    done({"deleted": count, "state": state_name}, as_json, f"{count} {state_name} job(s) deleted.")
 
 
-@cli.command()
+@api_command("worker")
 @queue_option
 @click.option("--concurrency", type=int, help="Jobs run at once, in threads (default: [queue] concurrency).")
 @click.option("--burst", is_flag=True, help="Stop when no job is waiting instead of waiting for more.")
+@json_option
 @pass_state
-def worker(state: State, queue_name: str, concurrency: int | None, burst: bool) -> None:
+def worker(state: State, queue_name: str, concurrency: int | None, burst: bool, as_json: bool) -> None:
     """Run the queue's jobs until SIGINT/SIGTERM: the vault's own kinds and [queue] handlers.
     A first signal lets the jobs in flight finish; a second gives them back to the queue."""
     import logging
@@ -201,4 +200,8 @@ def worker(state: State, queue_name: str, concurrency: int | None, burst: bool) 
             f"Worker on queue {queue_name!r} of {config.root} ({', '.join(sorted(handlers))}); Ctrl-C stops."
         )
         report = w.run(burst=burst)
-    message(f"Worker stopped: {report.done} done, {report.failed} failed, {report.released} released.")
+    done(
+        {"done": report.done, "failed": report.failed, "released": report.released},
+        as_json,
+        f"Worker stopped: {report.done} done, {report.failed} failed, {report.released} released.",
+    )

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from . import State, cli, pass_state
+from . import State, api_command, pass_state
 from .options import filter_options, json_option
 from .output import emit_rows, emit_value, message, use_json
 
@@ -18,7 +18,7 @@ if TYPE_CHECKING:
 BOLD, RESET = "\x1b[1m", "\x1b[0m"
 
 
-@cli.command()
+@api_command("search")
 @click.argument("query")
 @click.argument("filters", nargs=-1)
 @filter_options
@@ -68,7 +68,7 @@ def _summary(results: SearchResults) -> None:
         message("Did you mean: " + " | ".join(results.suggestions) + " ?")
 
 
-@cli.command()
+@api_command("related")
 @click.argument("path")
 @click.option("-k", "k", type=int, default=10, show_default=True, help="How many notes.")
 @click.option("--exclude-linked", is_flag=True, help="Leave out notes it links to or is linked from.")
@@ -80,7 +80,7 @@ def related(state: State, path: str, k: int, exclude_linked: bool, as_json: bool
     emit_rows(result.to_dicts(), as_json, columns=["path", "title", "score"])
 
 
-@cli.command()
+@api_command("similar")
 @click.argument("text")
 @click.option("-k", "k", type=int, default=10, show_default=True, help="How many notes.")
 @json_option
@@ -91,7 +91,7 @@ def similar(state: State, text: str, k: int, as_json: bool) -> None:
     emit_rows(result.to_dicts(), as_json, columns=["path", "title", "score"])
 
 
-@cli.command("reindex-search")
+@api_command("reindex-search")
 @json_option
 @pass_state
 def reindex_search(state: State, as_json: bool) -> None:

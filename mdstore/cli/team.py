@@ -8,7 +8,7 @@ import dataclasses
 import click
 
 from ..team.conflicts import POLICIES
-from . import State, cli, pass_state
+from . import State, api_command, cli, pass_state
 from .options import json_option
 from .output import emit_rows, emit_value, message, use_json
 
@@ -18,7 +18,7 @@ def team() -> None:
     """Share the vault with a team through PostgreSQL ([team] in mdstore.toml)."""
 
 
-@team.command("init")
+@api_command("team init")
 @click.option("--space", required=True, help="The shared space this vault belongs to.")
 @click.option("--url", help='Team database URL (default: the reference "${MDSTORE_TEAM_URL}"; no password).')
 @json_option
@@ -29,7 +29,7 @@ def team_init(state: State, space: str, url: str | None, as_json: bool) -> None:
     emit_value(done, as_json)
 
 
-@team.command("sync")
+@api_command("team sync")
 @click.option(
     "--policy", type=click.Choice(POLICIES), help="When edits truly overlap (default: [team] policy)."
 )
@@ -58,7 +58,7 @@ def team_sync(state: State, policy: str | None, as_json: bool) -> None:
     message(f"In sync at revision {report.revision} ({report.seconds * 1000:.0f} ms).")
 
 
-@team.command("status")
+@api_command("team status")
 @json_option
 @pass_state
 def team_status(state: State, as_json: bool) -> None:
@@ -66,7 +66,7 @@ def team_status(state: State, as_json: bool) -> None:
     emit_value(state.vault().team.status(), as_json)
 
 
-@team.command("conflicts")
+@api_command("team conflicts")
 @json_option
 @pass_state
 def team_conflicts(state: State, as_json: bool) -> None:
@@ -74,7 +74,7 @@ def team_conflicts(state: State, as_json: bool) -> None:
     emit_rows(state.vault().team.conflicts().to_dicts(), as_json)
 
 
-@team.command("log")
+@api_command("team log")
 @click.argument("path", required=False)
 @click.option("--limit", type=int, default=50, show_default=True)
 @json_option
@@ -90,7 +90,7 @@ def members() -> None:
     """Members of a space (each a PostgreSQL role)."""
 
 
-@members.command("add")
+@api_command("team members add")
 @click.argument("role")
 @click.option("--space", help="The space (default: this vault's).")
 @click.option("--name", "display_name", default="", help="Display name (conflict copies, log).")
@@ -106,7 +106,7 @@ def members_add(
     )
 
 
-@team.command("search")
+@api_command("team search")
 @click.argument("query")
 @click.option("--limit", type=int, default=10, show_default=True, help="At most this many notes.")
 @click.option("--offset", type=int, default=0, help="Skip this many notes (the next page).")
@@ -120,7 +120,7 @@ def team_search(state: State, query: str, limit: int, offset: int, as_json: bool
     print_results(state.vault().team.search(query, limit=limit, offset=offset), as_json)
 
 
-@team.command("find")
+@api_command("team find")
 @click.argument("filters", nargs=-1)
 @click.option("--tag", "tags", multiple=True, help="Only notes with this tag (repeatable; -TAG excludes).")
 @click.option("--folder", help="Only notes in this folder (and below).")

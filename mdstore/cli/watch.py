@@ -11,11 +11,12 @@ from typing import Any
 
 import click
 
-from . import State, cli, pass_state
-from .output import dumps, message
+from . import State, api_command, pass_state
+from .options import json_option
+from .output import done, dumps, message
 
 
-@cli.command()
+@api_command("watch")
 @click.option(
     "--events",
     "events",
@@ -25,11 +26,15 @@ from .output import dumps, message
 @click.option(
     "--pattern", default="**/*.md", show_default=True, help="Only events for paths matching this glob."
 )
-@click.option("--no-serve", is_flag=True, help="Do not answer other processes on .mdstore/owner.sock.")
+@click.option(
+    "--serve/--no-serve", default=True, help="Answer other processes on .mdstore/owner.sock (the default)."
+)
+@json_option
 @pass_state
-def watch(state: State, events: bool, pattern: str, no_serve: bool) -> None:
+def watch(state: State, events: bool, pattern: str, serve: bool, as_json: bool) -> None:
     """Keep every index current as files change, and serve reads to other processes, until
-    Ctrl-C or SIGTERM (Vault.watch). One daemon per vault: a second one exits with code 9."""
+    Ctrl-C or SIGTERM (Vault.watch). One daemon per vault: a second one exits with code 9.
+    Events are JSON lines whatever --json says; with --json the start and stop are too."""
     from ..watch.client import owner_client
     from ..watch.daemon import Watcher
 
@@ -37,13 +42,18 @@ def watch(state: State, events: bool, pattern: str, no_serve: bool) -> None:
     if events and owner_client(vault.config) is not None:
         _print_events(vault, pattern)
         return
-    watcher = Watcher(vault, serve=not no_serve)
+    watcher = Watcher(vault, serve=serve)
     if events:
         watcher.hub.subscribe(_print, pattern)
     watcher.start(wait=False)
-    message(f"Watching {vault.root} (pid {os.getpid()}); Ctrl-C to stop.")
+    done(
+        {"watching": str(vault.root), "pid": os.getpid()},
+        as_json,
+        f"Watching {vault.root} (pid {os.getpid()}); Ctrl-C to stop.",
+    )
+    sys.stdout.flush()
     watcher.run()
-    message("Stopped.")
+    done({"stopped": str(vault.root)}, as_json, "Stopped.")
 
 
 def _print(event: Any) -> None:

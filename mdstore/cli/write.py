@@ -8,9 +8,9 @@ from typing import Any
 
 import click
 
-from . import State, cli, pass_state
+from . import State, api_command, pass_state
 from .options import json_option
-from .output import emit_value, message
+from .output import done, emit_value
 
 if_hash_option = click.option(
     "--if-hash", help="Refuse the write if the note's content hash is not this one."
@@ -30,15 +30,18 @@ def _assignments(pairs: tuple[str, ...]) -> dict[str, Any]:
     return out
 
 
-@cli.command()
+@api_command("new")
 @click.argument("path")
 @click.option("--template", help="A note of the vault's templates/ folder.")
 @click.option(
     "--set", "pairs", multiple=True, help="KEY=VALUE: a frontmatter key, or a template variable (repeatable)."
 )
 @click.option("--body", default="", help="Body text (appended to the template's).")
+@json_option
 @pass_state
-def new(state: State, path: str, template: str | None, pairs: tuple[str, ...], body: str) -> None:
+def new(
+    state: State, path: str, template: str | None, pairs: tuple[str, ...], body: str, as_json: bool
+) -> None:
     """Create a note (never overwrites). With --template, --set values fill {{placeholders}} too."""
     values = _assignments(pairs)
     vault = state.vault()
@@ -46,46 +49,66 @@ def new(state: State, path: str, template: str | None, pairs: tuple[str, ...], b
         note = vault.create(path, None, body, template=template, variables=values)
     else:
         note = vault.create(path, values or None, body)
-    message(f"Created {note.path}")
+    done({"created": note.path, "hash": note.hash}, as_json, f"Created {note.path}")
 
 
-@cli.command("set")
+@api_command("set")
 @click.argument("path")
 @click.argument("pairs", nargs=-1, required=True)
 @if_hash_option
+@json_option
 @pass_state
-def set_(state: State, path: str, pairs: tuple[str, ...], if_hash: str | None) -> None:
+def set_(state: State, path: str, pairs: tuple[str, ...], if_hash: str | None, as_json: bool) -> None:
     """Set frontmatter keys: mdstore set PATH status=done priority=2 (only those lines change)."""
-    note = state.vault().update(path, set=_assignments(pairs), if_hash=if_hash)
-    message(f"Updated {note.path}")
+    vault = state.vault()
+    before = vault.get(path)
+    note = vault.update(before.path, set=_assignments(pairs), if_hash=if_hash or before.hash)
+    changed = note.hash != before.hash
+    text = f"Updated {note.path}" if changed else f"{note.path} already had those values; nothing changed"
+    done({"updated": note.path, "changed": changed, "hash": note.hash}, as_json, text)
 
 
-@cli.command()
+@api_command("unset")
 @click.argument("path")
 @click.argument("keys", nargs=-1, required=True)
 @if_hash_option
+@json_option
 @pass_state
-def unset(state: State, path: str, keys: tuple[str, ...], if_hash: str | None) -> None:
-    """Remove frontmatter keys."""
-    note = state.vault().update(path, unset=list(keys), if_hash=if_hash)
-    message(f"Updated {note.path}")
+def unset(state: State, path: str, keys: tuple[str, ...], if_hash: str | None, as_json: bool) -> None:
+    """Remove frontmatter keys (a key the note does not have is reported, not an error)."""
+    vault = state.vault()
+    before = vault.get(path)
+    missing = [key for key in keys if key not in before.frontmatter]
+    note = vault.update(before.path, unset=list(keys), if_hash=if_hash or before.hash)
+    changed = note.hash != before.hash
+    lines = [f"Updated {note.path}"] if changed else []
+    if missing:
+        lines.append(f"{note.path} has no {', '.join(missing)}" + ("" if changed else "; nothing changed"))
+    done(
+        {"updated": note.path, "changed": changed, "missing": missing, "hash": note.hash},
+        as_json,
+        "\n".join(lines),
+    )
 
 
-@cli.command()
+@api_command("append")
 @click.argument("path")
 @click.argument("text")
 @click.option(
     "--under", "under_heading", help="Append at the end of this heading's section ('Log' or '## Log')."
 )
 @if_hash_option
+@json_option
 @pass_state
-def append(state: State, path: str, text: str, under_heading: str | None, if_hash: str | None) -> None:
+def append(
+    state: State, path: str, text: str, under_heading: str | None, if_hash: str | None, as_json: bool
+) -> None:
     """Append TEXT to a note, at the end or under a heading (created when missing)."""
     note = state.vault().append(path, text, under_heading, if_hash=if_hash)
-    message(f"Appended to {note.path}")
+    done({"appended": note.path, "hash": note.hash}, as_json, f"Appended to {note.path}")
 
 
-@cli.command()
+@api_command("mv")
 @click.argument("src")
 @click.argument("dst")
 @click.option(
@@ -106,12 +129,14 @@ def mv(state: State, src: str, dst: str, update_links: bool, as_json: bool) -> N
     )
 
 
-@cli.command()
+@api_command("rm")
 @click.argument("path")
 @click.option("--permanent", is_flag=True, help="Delete for good instead of moving to .trash/.")
 @if_hash_option
+@json_option
 @pass_state
-def rm(state: State, path: str, permanent: bool, if_hash: str | None) -> None:
+def rm(state: State, path: str, permanent: bool, if_hash: str | None, as_json: bool) -> None:
     """Delete a note: into the vault's .trash/ (or for good with --permanent)."""
     state.vault().delete(path, permanent=permanent, if_hash=if_hash)
-    message(f"Deleted {path}" + ("" if permanent else " (moved to .trash/)"))
+    text = f"Deleted {path}" + ("" if permanent else " (moved to .trash/)")
+    done({"deleted": path, "permanent": permanent}, as_json, text)

@@ -357,7 +357,10 @@ class PostgresQueue:
                 conn.execute("SELECT pg_notify(%s, %s)", (JOB_CHANNEL, self.name))
                 return cur.rowcount
 
-        return self._link.call(run)
+        count: int = self._link.call(run)
+        if job_id is not None and count == 0:
+            raise QueueError(f"no dead job {job_id!r} in queue {self.name!r}")
+        return count
 
     def purge(self, state: JobState = JobState.DEAD, *, job_id: str | None = None) -> int:
         state = JobState(state)

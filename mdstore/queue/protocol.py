@@ -85,7 +85,8 @@ class QueueBackend(Protocol):
     def stats(self) -> QueueStats: ...
 
     def retry(self, job_id: str | None = None) -> int:
-        """Put dead jobs (one, or all) back to waiting with their attempts reset; how many."""
+        """Put dead jobs (one, or all) back to waiting with their attempts reset; how many.
+        ``QueueError`` when ``job_id`` names no dead job."""
         ...
 
     def purge(self, state: JobState = JobState.DEAD, *, job_id: str | None = None) -> int:

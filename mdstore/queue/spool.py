@@ -295,6 +295,8 @@ class SpoolQueue:
             self._rewrite(owned, fresh, self.dir / "new" / f"{names.job_stem(job)}.json")
             self._saw_new(f"{names.job_stem(job)}.json")
             count += 1
+        if job_id is not None and count == 0:
+            raise QueueError(f"no dead job {job_id!r} in queue {self.name!r}")
         return count
 
     def purge(self, state: JobState = JobState.DEAD, *, job_id: str | None = None) -> int:
