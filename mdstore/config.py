@@ -163,13 +163,38 @@ _CHOICES: dict[str, tuple[str, ...]] = {
 _ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 
 
+VAULT_MARKERS = (CONFIG_FILE, STATE_DIR, ".obsidian")
+"""What makes a folder a vault: mdstore's own files, or an Obsidian vault's settings folder."""
+
+STATE_GITIGNORE = "# mdstore's indexes and state: rebuilt from the notes, never committed\n*\n"
+
+
 def find_vault_root(start: Path) -> Path | None:
-    """The nearest folder at or above ``start`` holding ``mdstore.toml`` or ``.mdstore/``."""
+    """The nearest folder at or above ``start`` holding ``mdstore.toml``, ``.mdstore/`` or
+    ``.obsidian/`` (an Obsidian vault is a vault as it is)."""
     start = start.resolve()
     for folder in (start, *start.parents):
-        if (folder / CONFIG_FILE).is_file() or (folder / STATE_DIR).is_dir():
+        if (
+            (folder / CONFIG_FILE).is_file()
+            or (folder / STATE_DIR).is_dir()
+            or (folder / ".obsidian").is_dir()
+        ):
             return folder
     return None
+
+
+def ensure_state_dir(state_dir: Path) -> None:
+    """Create the state folder (if missing) with a ``.gitignore`` of ``*`` in it, so that git never
+    sees the indexes, whatever the vault's own ``.gitignore`` says."""
+    state_dir.mkdir(parents=True, exist_ok=True)
+    ignore = state_dir / ".gitignore"
+    if ignore.exists():
+        return
+    try:
+        with open(ignore, "x", encoding="utf-8") as handle:
+            handle.write(STATE_GITIGNORE)
+    except FileExistsError:
+        pass  # another process wrote it meanwhile
 
 
 def load_config(

@@ -9,7 +9,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from .config import CONFIG_FILE, STATE_DIR, Config, find_vault_root, load_config
+from .config import CONFIG_FILE, STATE_DIR, Config, ensure_state_dir, find_vault_root, load_config
 from .errors import NoteNotFound, NoteParseError, QueryError, VaultNotFound
 from .history.methods import HistoryMethods
 from .index.expr import Filter
@@ -36,8 +36,9 @@ def open_vault(path: str | os.PathLike[str] | None = None, **settings: Mapping[s
         root = find_vault_root(Path.cwd())
         if root is None:
             raise VaultNotFound(
-                f"no vault here: {Path.cwd()} and its parents hold no {CONFIG_FILE} or {STATE_DIR}/ "
-                "(pass --vault PATH, set MDSTORE_VAULT, or run `mdstore init`)"
+                f"no vault here: {Path.cwd()} and its parents hold no {CONFIG_FILE}, {STATE_DIR}/ "
+                "or .obsidian/ (pass --vault PATH or set MDSTORE_VAULT; to index the notes of this folder "
+                "where they are, run `mdstore init` here: it adds only mdstore.toml to a folder with notes)"
             )
     else:
         root = Path(path).expanduser()
@@ -47,6 +48,8 @@ def open_vault(path: str | os.PathLike[str] | None = None, **settings: Mapping[s
             raise VaultNotFound(f"vault path {root} is not a folder")
         root = root.resolve()
     vault = Vault(load_config(root, overrides=settings))
+    if vault.config.state_dir.is_dir():  # a state folder made by an earlier version gains its .gitignore
+        ensure_state_dir(vault.config.state_dir)
     # A write batch that a crash interrupted is finished or undone before anything else reads.
     vault._recover_journal()
     return vault
@@ -525,7 +528,9 @@ def _decode_json(result: Result, column: str) -> Result:
 
 
 def init_vault(path: str | os.PathLike[str] = ".", *, git: bool = False) -> Vault:
-    """Make ``path`` a vault from the starter template; files that exist are never overwritten."""
+    """Make ``path`` a vault. A new or empty folder gets the starter template; a folder that
+    already holds notes (an Obsidian vault, a folder of Markdown) gets only ``mdstore.toml`` and
+    ``.mdstoreignore``, never sample notes. Files that exist are never overwritten."""
     import shutil
 
     root = Path(path).expanduser()
@@ -534,9 +539,12 @@ def init_vault(path: str | os.PathLike[str] = ".", *, git: bool = False) -> Vaul
     except OSError as exc:
         raise VaultNotFound(f"cannot create vault folder {root}: {exc.strerror or exc}") from exc
     template = _template_dir()
+    existing = _holds_notes(root)
     for src in sorted(template.rglob("*")):
         rel = src.relative_to(template)
         if "__pycache__" in rel.parts:
+            continue
+        if existing and rel.as_posix() not in (CONFIG_FILE, ".mdstoreignore"):
             continue
         dst = root / rel
         if src.is_dir():
@@ -544,12 +552,21 @@ def init_vault(path: str | os.PathLike[str] = ".", *, git: bool = False) -> Vaul
         elif not dst.exists():
             dst.parent.mkdir(parents=True, exist_ok=True)
             shutil.copyfile(src, dst)
-    (root / STATE_DIR).mkdir(exist_ok=True)
+    ensure_state_dir(root / STATE_DIR)
     if git:
         from .history import init_repo
 
         init_repo(root)
     return open_vault(root)
+
+
+def _holds_notes(root: Path) -> bool:
+    """Whether ``root`` already holds notes of its own (outside hidden folders such as .obsidian/)."""
+    for _folder, dirs, files in os.walk(root):
+        dirs[:] = [d for d in dirs if not d.startswith(".") and d != "node_modules"]
+        if any(f.lower().endswith(".md") for f in files):
+            return True
+    return False
 
 
 def _template_dir() -> Path:

@@ -65,7 +65,7 @@ class _Group(click.Group):
 @click.option(
     "--vault",
     "vault_path",
-    type=click.Path(path_type=Path, file_okay=False),
+    type=click.Path(path_type=Path),
     envvar="MDSTORE_VAULT",
     help="Vault folder (default: $MDSTORE_VAULT, else the nearest parent holding mdstore.toml or .mdstore/).",
 )
@@ -74,6 +74,17 @@ class _Group(click.Group):
 @click.pass_context
 def cli(ctx: click.Context, vault_path: Path | None, debug: bool) -> None:
     """mdstore: SQL, search and a Python API over a folder of Markdown notes."""
+    from click.core import ParameterSource
+
+    if vault_path is not None and vault_path.exists() and not vault_path.is_dir():
+        from ..errors import VaultNotFound
+
+        where = (
+            "MDSTORE_VAULT"
+            if ctx.get_parameter_source("vault_path") is ParameterSource.ENVIRONMENT
+            else "--vault"
+        )
+        raise VaultNotFound(f"{where}={vault_path} is a file, not a vault folder")
     ctx.obj = State(vault_path=vault_path, debug=debug)
 
 

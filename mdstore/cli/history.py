@@ -5,12 +5,16 @@ from __future__ import annotations
 
 import dataclasses
 import sys
+from typing import TYPE_CHECKING
 
 import click
 
 from . import State, api_command, pass_state
 from .options import json_option
 from .output import done, emit_rows, emit_value, message
+
+if TYPE_CHECKING:
+    from ..vault import Vault
 
 
 @api_command("commit")
@@ -20,16 +24,18 @@ from .output import done, emit_rows, emit_value, message
 @pass_state
 def commit(state: State, paths: tuple[str, ...], text: str | None, as_json: bool) -> None:
     """Commit every change in the vault, or only PATHS."""
-    done = state.vault().commit(text, list(paths) or None)
-    if done is None:
-        message("Nothing to commit.")
+    vault = state.vault()
+    _say_repository(vault)
+    made = vault.commit(text, list(paths) or None)
+    if made is None:
+        done({"rev": None, "changes": 0}, as_json, "Nothing to commit.")
         return
     emit_value(
         {
-            "rev": done.rev,
-            "short": done.short,
-            "changes": len(done.changes),
-            "message": done.message.split("\n")[0],
+            "rev": made.rev,
+            "short": made.short,
+            "changes": len(made.changes),
+            "message": made.message.split("\n")[0],
         },
         as_json,
     )
@@ -42,7 +48,9 @@ def commit(state: State, paths: tuple[str, ...], text: str | None, as_json: bool
 @pass_state
 def history(state: State, path: str, limit: int | None, as_json: bool) -> None:
     """Commits that changed a note, newest first (renames followed)."""
-    revs = state.vault().history(path, limit=limit)
+    vault = state.vault()
+    _say_repository(vault)
+    revs = vault.history(path, limit=limit)
     rows = [{**dataclasses.asdict(r), "subject": r.subject} for r in revs]
     for row in rows:
         row.pop("message")
@@ -57,7 +65,9 @@ def history(state: State, path: str, limit: int | None, as_json: bool) -> None:
 @pass_state
 def diff(state: State, path: str, rev_a: str, rev_b: str | None, as_json: bool) -> None:
     """Unified diff of a note between two revisions (default: HEAD and the file on disk)."""
-    text = state.vault().diff(path, rev_a, rev_b)
+    vault = state.vault()
+    _say_repository(vault)
+    text = vault.diff(path, rev_a, rev_b)
     if as_json:
         emit_value({"path": path, "rev_a": rev_a, "rev_b": rev_b, "diff": text}, True)
     else:
@@ -83,7 +93,9 @@ def restore(state: State, path: str, rev: str, if_hash: str | None, as_json: boo
 @pass_state
 def snapshot(state: State, label: str, text: str | None, as_json: bool) -> None:
     """Commit pending changes and tag them LABEL."""
-    snap = state.vault().snapshot(label, text)
+    vault = state.vault()
+    _say_repository(vault)
+    snap = vault.snapshot(label, text)
     emit_value(dataclasses.asdict(snap), as_json)
 
 
@@ -93,3 +105,18 @@ def snapshot(state: State, label: str, text: str | None, as_json: bool) -> None:
 def snapshots(state: State, as_json: bool) -> None:
     """Every snapshot (git tag), oldest first."""
     emit_rows([dataclasses.asdict(s) for s in state.vault().snapshots()], as_json)
+
+
+def _say_repository(vault: Vault) -> None:
+    """A vault inside a larger git repository (a folder of a project's checkout) gets its history
+    from that repository: say so, so nobody mistakes the project's commits for the vault's own."""
+    root = vault.root.resolve()
+    for folder in root.parents:
+        if (root / ".git").exists():
+            return
+        if (folder / ".git").exists():
+            inside = root.relative_to(folder).as_posix()
+            message(
+                f"History comes from the git repository at {folder} (this vault is its folder {inside}/)."
+            )
+            return

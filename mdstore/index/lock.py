@@ -14,6 +14,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from ..config import ensure_state_dir
 from ..errors import IndexBusy
 
 LOCK_NAME = "owner.lock"
@@ -109,7 +110,7 @@ class OwnerLock(Holdable):
             self._depth += 1
             return
         try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
+            ensure_state_dir(self.path.parent)
             fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
         except OSError:
             self._thread_lock.release()

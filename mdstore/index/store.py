@@ -24,6 +24,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from ..config import ensure_state_dir
 from ..errors import IndexBusy, MdstoreError
 
 DB_NAME = "index.duckdb"
@@ -136,7 +137,7 @@ class IndexStore:
                 self._wait_idle()
                 self._close()
             if self._con is None:
-                self.path.parent.mkdir(parents=True, exist_ok=True)
+                ensure_state_dir(self.path.parent)
                 self.intent.write_bytes(b"%d" % os.getpid())
                 try:
                     self._con = self._connect(read_only=False)
