@@ -5,11 +5,14 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from . import State, api_command, pass_state
+
+if TYPE_CHECKING:
+    from ..vault import Vault
 from .options import filter_options, json_option
 from .output import done, emit_rows, emit_value, message, use_json
 
@@ -131,7 +134,8 @@ def show(state: State, path: str, body: bool, as_json: bool) -> None:
     """Show one note: title, frontmatter, tags, links, headings, tasks (Vault.get)."""
     import dataclasses
 
-    note = state.vault().get(path)
+    vault = state.vault()
+    note = vault.get(_one_note(vault, path))
     if body:
         click.echo(note.body, nl=False)
         return
@@ -155,6 +159,25 @@ def show(state: State, path: str, body: bool, as_json: bool) -> None:
         click.echo(f"  -> {link.target}{anchor}  [{where}]")
     for task in note.tasks:
         click.echo(f"  [{task.status}] {task.text}")
+
+
+def _one_note(vault: Vault, ref: str) -> str:
+    """``ref`` unchanged when it is a file or names one note; a name that several notes share
+    (in different folders, or as an alias) is an error that lists them."""
+    from ..errors import QueryError
+
+    if "/" in ref or any(
+        (vault.root / (ref + ext)).is_file() for ext in ("", *vault.config.vault.extensions)
+    ):
+        return ref  # a path (or a path suffix): the vault resolves it
+    found = vault.sql(
+        "SELECT path FROM notes WHERE lower(name) = lower(?) "
+        "UNION SELECT path FROM aliases WHERE lower(alias) = lower(?) ORDER BY path",
+        [ref, ref],
+    ).column("path")
+    if len(found) > 1:
+        raise QueryError(f"{ref!r} names {len(found)} notes: {', '.join(found)} (give the path of one)")
+    return ref
 
 
 @api_command("links")

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import shutil
 import sys
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
@@ -35,11 +36,42 @@ def emit_rows(rows: Sequence[Mapping[str, Any]], as_json: bool, columns: Sequenc
         return
     cols = list(columns or rows[0].keys())
     cells = [[_cell(row.get(c)) for c in cols] for row in rows]
-    widths = [min(60, max(len(c), *(len(r[i]) for r in cells))) for i, c in enumerate(cols)]
+    widths = fit_widths(
+        [max(len(c), *(len(r[i]) for r in cells)) for i, c in enumerate(cols)],
+        [len(c) for c in cols],
+        shutil.get_terminal_size().columns,
+        [c in PATH_COLUMNS for c in cols],
+    )
+    clips = [_clip_middle if c in PATH_COLUMNS else _clip for c in cols]
     click.echo("  ".join(c.ljust(w) for c, w in zip(cols, widths, strict=True)).rstrip())
     click.echo("  ".join("-" * w for w in widths))
     for r in cells:
-        click.echo("  ".join(_clip(v, w).ljust(w) for v, w in zip(r, widths, strict=True)).rstrip())
+        click.echo(
+            "  ".join(clip(v, w).ljust(w) for v, clip, w in zip(r, clips, widths, strict=True)).rstrip()
+        )
+
+
+PATH_COLUMNS = frozenset({"path", "source", "target", "resolved", "moved_from"})
+"""Columns holding vault paths: shortened in the middle, so the file name stays visible."""
+
+GAP = 2  # spaces between columns
+
+
+def fit_widths(wanted: Sequence[int], least: Sequence[int], total: int, keep: Sequence[bool]) -> list[int]:
+    """Column widths that fit ``total`` characters: the widest column gives way first, the
+    ``keep`` ones (paths) last, none below its header (or 8) — a table too wide even then
+    overflows rather than hide columns."""
+    widths = list(wanted)
+    floor = [max(min(w, 8), h) for w, h in zip(wanted, least, strict=True)]
+    budget = total - GAP * (len(widths) - 1)
+    while sum(widths) > budget:
+        i = max(
+            range(len(widths)), key=lambda k: (widths[k] > floor[k] and not keep[k], widths[k] - floor[k])
+        )
+        if widths[i] <= floor[i]:
+            break
+        widths[i] -= 1
+    return widths
 
 
 def emit_value(value: Any, as_json: bool) -> None:
@@ -48,10 +80,19 @@ def emit_value(value: Any, as_json: bool) -> None:
         sys.stdout.write(dumps(value) + "\n")
         return
     if isinstance(value, Mapping):
-        for key, item in value.items():
-            click.echo(f"{key}: {_cell(item)}")
+        _echo_mapping(value, "")
     else:
         click.echo(_cell(value))
+
+
+def _echo_mapping(value: Mapping[str, Any], indent: str) -> None:
+    """``key: value`` lines; a nested mapping is indented under its key, not printed as JSON."""
+    for key, item in value.items():
+        if isinstance(item, Mapping) and item:
+            click.echo(f"{indent}{key}:")
+            _echo_mapping(item, indent + "  ")
+        else:
+            click.echo(f"{indent}{key}: {_cell(item)}")
 
 
 def emit_lines(lines: Iterable[str]) -> None:
@@ -66,7 +107,9 @@ def _cell(value: Any) -> str:
         return ", ".join(_cell(v) for v in value)
     if isinstance(value, Mapping):
         return dumps(dict(value))
-    if isinstance(value, dt.datetime | dt.date):
+    if isinstance(value, dt.datetime):
+        return value.isoformat(sep=" ", timespec="minutes")
+    if isinstance(value, dt.date):
         return value.isoformat()
     if isinstance(value, float):
         return f"{value:.4g}"
@@ -75,6 +118,16 @@ def _cell(value: Any) -> str:
 
 def _clip(text: str, width: int) -> str:
     return text if len(text) <= width else text[: width - 1] + "…"
+
+
+def _clip_middle(text: str, width: int) -> str:
+    """``Projects/Long folder name/Note.md`` → ``Projects/Lo…/Note.md``: the end stays."""
+    if len(text) <= width:
+        return text
+    if width < 2:
+        return text[-width:] if width > 0 else ""
+    tail = max((width - 1) * 2 // 3, 1)
+    return text[: width - 1 - tail] + "…" + text[len(text) - tail :]
 
 
 def message(text: str) -> None:

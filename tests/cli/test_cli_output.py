@@ -1,0 +1,118 @@
+"""What the CLI prints: --json on write commands, an honest unset, one note or a list of the
+notes a name could mean, readable status lines, and tables that fit the terminal."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+import mdstore
+from mdstore.cli import cli
+from mdstore.cli.output import _clip_middle, fit_widths
+
+
+def run(vault: Path, *args: str, env: dict[str, str] | None = None) -> tuple[int, str, str]:
+    result = CliRunner().invoke(cli, ["--vault", str(vault), *args], catch_exceptions=False, env=env)
+    return result.exit_code, result.stdout, result.stderr
+
+
+def as_on_a_terminal(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Tables and lines, as printed when stdout is a terminal."""
+    from mdstore.cli import core, output
+
+    for module in (core, output):
+        monkeypatch.setattr(module, "use_json", lambda flag: flag)
+
+
+@pytest.fixture
+def vault(tmp_path: Path) -> Path:
+    root = tmp_path / "v"
+    (root / "Work").mkdir(parents=True)
+    (root / "Home").mkdir()
+    (root / "Work" / "Plans.md").write_text("---\nstatus: active\n---\n# Work plans\n")
+    (root / "Home" / "Plans.md").write_text("# Home plans\n")
+    (root / "Solo.md").write_text("---\nstatus: draft\n---\n# Solo\n")
+    with mdstore.open(root) as v:
+        v.sync()
+    return root
+
+
+def test_write_commands_print_json_with_json(vault: Path):
+    code, out, err = run(vault, "set", "Solo.md", "status=done", "--json")
+    assert code == 0, err
+    record = json.loads(out)
+    assert record["updated"] == "Solo.md" and record["changed"] is True
+    code, out, _ = run(vault, "new", "Fresh.md", "--body", "hello", "--json")
+    assert json.loads(out)["created"] == "Fresh.md"
+    code, out, _ = run(vault, "append", "Fresh.md", "more", "--json")
+    assert json.loads(out)["appended"] == "Fresh.md"
+    code, out, _ = run(vault, "rm", "Fresh.md", "--json")
+    assert json.loads(out) == {"deleted": "Fresh.md", "permanent": False}
+    with mdstore.open(vault) as v:
+        assert v.get("Solo.md").frontmatter["status"] == "done"
+        assert "Fresh.md" not in v.find().paths()
+
+
+def test_unset_of_a_missing_key_says_so_and_changes_nothing(vault: Path):
+    before = (vault / "Solo.md").read_bytes()
+    code, out, err = run(vault, "unset", "Solo.md", "owner")
+    assert code == 0
+    assert "Updated" not in err and "Solo.md has no owner; nothing changed" in err
+    assert (vault / "Solo.md").read_bytes() == before
+    code, out, err = run(vault, "unset", "Solo.md", "status", "owner", "--json")
+    assert json.loads(out) == {
+        "updated": "Solo.md",
+        "changed": True,
+        "missing": ["owner"],
+        "hash": json.loads(out)["hash"],
+    }
+    assert b"status" not in (vault / "Solo.md").read_bytes()
+
+
+def test_set_to_the_same_value_says_nothing_changed(vault: Path):
+    code, _, err = run(vault, "set", "Solo.md", "status=draft")
+    assert code == 0 and "nothing changed" in err and "Updated" not in err
+
+
+def test_show_a_name_that_several_notes_share_lists_them(vault: Path):
+    code, out, err = run(vault, "show", "Plans")
+    assert code == mdstore.QueryError.exit_code and out == ""
+    assert "'Plans' names 2 notes: Home/Plans.md, Work/Plans.md" in err and err.count("\n") == 1
+    code, out, _ = run(vault, "show", "Work/Plans.md", "--json")
+    assert json.loads(out)["title"] == "Work plans"
+    code, out, _ = run(vault, "show", "Solo", "--json")
+    assert json.loads(out)["path"] == "Solo.md"
+
+
+def test_status_prints_nested_values_as_indented_lines(monkeypatch: pytest.MonkeyPatch, vault: Path):
+    as_on_a_terminal(monkeypatch)
+    code, out, _ = run(vault, "status")
+    assert code == 0
+    assert "{" not in out  # no JSON blobs
+    lines = out.splitlines()
+    assert "search:" in lines and any(line.startswith("  engine: ") for line in lines)
+
+
+def test_tables_fit_the_terminal_and_keep_file_names(monkeypatch: pytest.MonkeyPatch, tmp_path: Path):
+    root = tmp_path / "deep"
+    folder = root / "Projects" / "A very long folder name indeed" / "And another one below it"
+    folder.mkdir(parents=True)
+    (folder / "Quarterly report.md").write_text("# Quarterly report with a long title too\n")
+    as_on_a_terminal(monkeypatch)
+    code, out, _ = run(root, "find", env={"COLUMNS": "60"})
+    assert code == 0
+    assert all(len(line) <= 60 for line in out.splitlines())
+    row = out.splitlines()[2]
+    assert row.startswith("Projects/") and "Quarterly report.md" in row and "…" in row
+
+
+def test_clip_middle_and_fit_widths():
+    assert _clip_middle("Projects/Folder/Note.md", 30) == "Projects/Folder/Note.md"
+    clipped = _clip_middle("Projects/A long folder/Note.md", 16)
+    assert len(clipped) == 16 and clipped.endswith("Note.md") and "…" in clipped
+    assert fit_widths([40, 10], [4, 5], 30, [True, False]) == [20, 8]
+    assert fit_widths([5, 5], [4, 5], 100, [False, False]) == [5, 5]
+    assert fit_widths([40, 40], [4, 5], 10, [False, False]) == [8, 8]  # never below the floor
