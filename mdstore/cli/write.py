@@ -4,7 +4,7 @@ method (``new`` → ``Vault.create``, ``set``/``unset`` → ``Vault.update``, ``
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
@@ -12,9 +12,23 @@ from . import State, api_command, pass_state
 from .options import json_option
 from .output import done, emit_value
 
+if TYPE_CHECKING:
+    from ..vault import Vault
+
 if_hash_option = click.option(
     "--if-hash", help="Refuse the write if the note's content hash is not this one."
 )
+
+
+def _bytes(vault: Vault, ref: str) -> bytes | None:
+    """The file's bytes when ``ref`` names a file (with or without its extension), to tell
+    whether a write changed it; a note name gives None (then only the vault knows the file)."""
+    for ext in ("", *vault.config.vault.extensions):
+        try:
+            return (vault.root / (ref + ext)).read_bytes()
+        except OSError:
+            continue
+    return None
 
 
 def _assignments(pairs: tuple[str, ...]) -> dict[str, Any]:
@@ -61,9 +75,9 @@ def new(
 def set_(state: State, path: str, pairs: tuple[str, ...], if_hash: str | None, as_json: bool) -> None:
     """Set frontmatter keys: mdstore set PATH status=done priority=2 (only those lines change)."""
     vault = state.vault()
-    before = vault.get(path)
-    note = vault.update(before.path, set=_assignments(pairs), if_hash=if_hash or before.hash)
-    changed = note.hash != before.hash
+    before = _bytes(vault, path)
+    note = vault.update(path, set=_assignments(pairs), if_hash=if_hash)
+    changed = before != _bytes(vault, note.path)
     text = f"Updated {note.path}" if changed else f"{note.path} already had those values; nothing changed"
     done({"updated": note.path, "changed": changed, "hash": note.hash}, as_json, text)
 
@@ -77,18 +91,11 @@ def set_(state: State, path: str, pairs: tuple[str, ...], if_hash: str | None, a
 def unset(state: State, path: str, keys: tuple[str, ...], if_hash: str | None, as_json: bool) -> None:
     """Remove frontmatter keys (a key the note does not have is reported, not an error)."""
     vault = state.vault()
-    before = vault.get(path)
-    missing = [key for key in keys if key not in before.frontmatter]
-    note = vault.update(before.path, unset=list(keys), if_hash=if_hash or before.hash)
-    changed = note.hash != before.hash
-    lines = [f"Updated {note.path}"] if changed else []
-    if missing:
-        lines.append(f"{note.path} has no {', '.join(missing)}" + ("" if changed else "; nothing changed"))
-    done(
-        {"updated": note.path, "changed": changed, "missing": missing, "hash": note.hash},
-        as_json,
-        "\n".join(lines),
-    )
+    before = _bytes(vault, path)
+    note = vault.update(path, unset=list(keys), if_hash=if_hash)
+    changed = before != _bytes(vault, note.path)
+    text = f"Updated {note.path}" if changed else f"{note.path} has no {', '.join(keys)}; nothing changed"
+    done({"updated": note.path, "changed": changed, "hash": note.hash}, as_json, text)
 
 
 @api_command("append")
