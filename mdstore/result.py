@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator, Sequence
+from pathlib import Path
 from typing import Any
 
 
@@ -63,3 +65,73 @@ class Result:
         import pandas as pd
 
         return pd.DataFrame.from_records(self.rows, columns=list(self.columns))
+
+    def export(self, dest: str | os.PathLike[str], format: str | None = None) -> int:  # noqa: A002
+        """Write the rows to ``dest`` as ``"csv"``, ``"jsonl"`` (JSON lines) or ``"parquet"``
+        (default: from the file's extension); returns the number of rows. Lists and mappings
+        become JSON text in CSV; Parquet keeps them as nested types where every row agrees on
+        their shape, else as JSON text."""
+        from .errors import QueryError
+
+        path = Path(dest)
+        kind = (format or path.suffix.lstrip(".")).lower()
+        kind = {"json": "jsonl", "ndjson": "jsonl", "pq": "parquet"}.get(kind, kind)
+        if kind not in EXPORT_FORMATS:
+            raise QueryError(
+                f"cannot export to {path.name!r}: format {kind or '(none)'!r} is not one of "
+                f"{', '.join(EXPORT_FORMATS)} (give --format or a .csv, .jsonl or .parquet name)"
+            )
+        try:
+            if kind == "csv":
+                self._write_csv(path)
+            elif kind == "jsonl":
+                with open(path, "w", encoding="utf-8") as out:
+                    for record in self:
+                        out.write(_json(record) + "\n")
+            else:
+                self._write_parquet(path)
+        except OSError as exc:
+            raise QueryError(f"cannot write {path}: {exc.strerror or exc}") from exc
+        return len(self.rows)
+
+    def _write_csv(self, path: Path) -> None:
+        import csv
+
+        with open(path, "w", encoding="utf-8", newline="") as out:
+            writer = csv.writer(out)
+            writer.writerow(self.columns)
+            for row in self.rows:
+                writer.writerow(
+                    ["" if v is None else _json(v) if isinstance(v, list | tuple | dict) else v for v in row]
+                )
+
+    def _write_parquet(self, path: Path) -> None:
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        try:
+            table = self.arrow()
+        except (pa.ArrowInvalid, pa.ArrowTypeError):
+            # shapes differ across rows (a key that is a list in one note and text in another)
+            nested = [
+                i
+                for i, _ in enumerate(self.columns)
+                if any(isinstance(r[i], list | tuple | dict) for r in self.rows)
+            ]
+            rows = [
+                tuple(_json(v) if i in nested and v is not None else v for i, v in enumerate(r))
+                for r in self.rows
+            ]
+            table = Result(self.columns, rows).arrow()
+        pq.write_table(table, path)
+
+
+EXPORT_FORMATS = ("csv", "jsonl", "parquet")
+
+
+def _json(value: Any) -> str:
+    import json
+
+    from .index.rows import json_default
+
+    return json.dumps(value, default=json_default, ensure_ascii=False)

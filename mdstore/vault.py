@@ -429,6 +429,22 @@ class Vault(SearchMethods, WriteMethods, HistoryMethods, WatchMethods):
         info["daemon"] = daemon_status(self.config)
         return info
 
+    def schema(self) -> Result:
+        """The tables and views ``sql`` can query, column by column: name, kind ("table" or
+        "view"), column, type (docs/index-schema.md explains each)."""
+        from .index.schema import TABLES, VIEWS
+
+        return self._query(
+            "SELECT c.table_name AS name, "
+            "CASE WHEN t.table_type = 'VIEW' THEN 'view' ELSE 'table' END AS kind, "
+            "c.column_name AS column, c.data_type AS type FROM information_schema.columns c "
+            "JOIN information_schema.tables t "
+            "ON t.table_schema = c.table_schema AND t.table_name = c.table_name "
+            "WHERE c.table_schema = 'main' AND list_contains(?, c.table_name) "
+            "ORDER BY kind, name, c.ordinal_position",
+            [[*TABLES, *VIEWS]],
+        )
+
     def health(self) -> HealthReport:
         """Check the tier's backends, the outbox and the watcher (what ``mdstore doctor`` prints)."""
         from .health import health

@@ -100,6 +100,7 @@ class ApiCommand(click.Command):
 def api_command(name: str, **settings: Any) -> Callable[[Callable[..., Any]], ApiCommand]:
     """Register the command ``name`` of the command table on its group (``"queue ls"`` goes on
     ``queue``), with the table's entry as ``command.api``. Its help defaults to the docstring."""
+    from .options import NOTE_ARGUMENTS, complete_note
     from .table import command
 
     entry = command(name)
@@ -114,6 +115,10 @@ def api_command(name: str, **settings: Any) -> Callable[[Callable[..., Any]], Ap
         made = parent.command(leaf, cls=ApiCommand, **settings)(fn)
         assert isinstance(made, ApiCommand)
         made.api = entry
+        for param in made.params:
+            if isinstance(param, click.Argument) and param.name in NOTE_ARGUMENTS:
+                # what click's ``shell_complete=`` argument sets, for every note argument at once
+                param._custom_shell_complete = complete_note
         return made
 
     return register

@@ -270,3 +270,61 @@ def check(state: State, as_json: bool) -> None:
 def status(state: State, as_json: bool) -> None:
     """What the index holds, when it last synced, and who owns it."""
     emit_value(state.vault().status(), as_json)
+
+
+@api_command("schema")
+@json_option
+@pass_state
+def schema(state: State, as_json: bool) -> None:
+    """The tables and views `mdstore sql` can query, with their columns and types."""
+    result = state.vault().schema()
+    if use_json(as_json):
+        emit_rows(result.to_dicts(), True)
+        return
+    current = None
+    for row in result:
+        if row["name"] != current:
+            current = row["name"]
+            click.echo(f"{current} ({row['kind']})")
+        click.echo(f"  {row['column']}  {row['type']}")
+
+
+@api_command("export")
+@click.argument("dest", type=click.Path(path_type=Path, dir_okay=False))
+@click.argument("filters", nargs=-1)
+@click.option("--sql", "query", help="Export the rows of this read-only SQL query instead of find's.")
+@click.option("--param", "params", multiple=True, help="A parameter for a ? in --sql (repeatable).")
+@click.option("--sort", help="find's sort keys: '-modified', 'priority,-due'.")
+@click.option("--limit", type=int, help="At most this many notes.")
+@click.option(
+    "--format",
+    "format",
+    type=click.Choice(["csv", "jsonl", "parquet"]),
+    help="Default: from DEST's extension (.csv, .jsonl, .parquet).",
+)
+@json_option
+@pass_state
+def export(
+    state: State,
+    dest: Path,
+    filters: tuple[str, ...],
+    query: str | None,
+    params: tuple[str, ...],
+    sort: str | None,
+    limit: int | None,
+    format: str | None,  # noqa: A002 - the option's name
+    as_json: bool,
+) -> None:
+    """Write the notes matching FILTERS (find's language), or the rows of --sql, to DEST as CSV,
+    JSON lines or Parquet (Result.export)."""
+    from ..index.expr import parse_value
+
+    vault = state.vault()
+    if query is not None:
+        if filters or sort or limit is not None:
+            raise click.UsageError("--sql takes no FILTERS, --sort or --limit (write them in the query)")
+        result = vault.sql(query, [parse_value(p) for p in params] if params else None)
+    else:
+        result = vault.find(*filters, sort=sort, limit=limit)
+    count = result.export(dest, format)
+    done({"exported": str(dest), "rows": count}, as_json, f"Exported {count} rows to {dest}.")

@@ -36,6 +36,31 @@ _FILTERS = (
 )
 
 
+def complete_note(ctx: click.Context, param: click.Parameter, incomplete: str) -> list[Any]:
+    """Shell completion of a note argument: indexed note paths (and names) starting with what
+    is typed so far. Nothing (rather than an error) when no vault or index is at hand."""
+    from click.shell_completion import CompletionItem
+
+    from ..errors import MdstoreError
+    from ..vault import open_vault
+
+    root = ctx.find_root().params.get("vault_path")
+    try:
+        with open_vault(root) as vault:
+            found = vault.sql(
+                "SELECT path FROM notes WHERE starts_with(lower(path), lower(?)) "
+                "OR starts_with(lower(name), lower(?)) ORDER BY path LIMIT 200",
+                [incomplete, incomplete],
+            ).column("path")
+    except (MdstoreError, OSError):
+        return []
+    return [CompletionItem(path) for path in found]
+
+
+NOTE_ARGUMENTS = frozenset({"path", "src"})
+"""Arguments that name a note: completed with note paths."""
+
+
 def filter_options(fn: F) -> F:
     """The structured filters of ``Vault.find`` as options (``find`` and ``search`` share them)."""
     for option in reversed(_FILTERS):

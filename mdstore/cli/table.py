@@ -80,6 +80,18 @@ COMMANDS: tuple[Command, ...] = (
     Command("tasks", "Vault.tasks"),
     Command("check", "Vault.check"),
     Command("status", "Vault.status"),
+    Command("schema", "Vault.schema"),
+    Command(
+        "export",
+        "Result.export",
+        cli_only={
+            "filters": "FILTERS of find (Vault.find) whose rows are written",
+            "query": "or a query of Vault.sql",
+            "params": "Vault.sql's params",
+            "sort": "Vault.find's sort",
+            "limit": "Vault.find's limit",
+        },
+    ),
     # -- writing --------------------------------------------------------------------------------
     Command(
         "new",
@@ -103,6 +115,12 @@ COMMANDS: tuple[Command, ...] = (
         writes=True,
     ),
     Command("append", "Vault.append", writes=True),
+    Command(
+        "edit",
+        "Vault.get",
+        cli_only={"editor": "the program to run (default: $VISUAL, else $EDITOR, else vi)"},
+        writes=True,
+    ),
     Command("mv", "Vault.move", writes=True),
     Command("rm", "Vault.delete", writes=True),
     # -- search ---------------------------------------------------------------------------------

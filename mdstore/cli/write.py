@@ -147,3 +147,34 @@ def rm(state: State, path: str, permanent: bool, if_hash: str | None, as_json: b
     state.vault().delete(path, permanent=permanent, if_hash=if_hash)
     text = f"Deleted {path}" + ("" if permanent else " (moved to .trash/)")
     done({"deleted": path, "permanent": permanent}, as_json, text)
+
+
+@api_command("edit")
+@click.argument("path")
+@click.option("--editor", help="The program to run (default: $VISUAL, else $EDITOR, else vi).")
+@json_option
+@pass_state
+def edit(state: State, path: str, editor: str | None, as_json: bool) -> None:
+    """Open a note in your editor, then index what you saved (PATH, or a note name)."""
+    import os
+    import shlex
+    import subprocess
+
+    from ..errors import MdstoreError
+    from .core import _one_note
+
+    vault = state.vault()
+    note = vault.get(_one_note(vault, path))
+    command = editor or os.environ.get("VISUAL") or os.environ.get("EDITOR") or "vi"
+    try:
+        code = subprocess.call([*shlex.split(command), str(vault.root / note.path)])
+    except (OSError, ValueError) as exc:
+        raise MdstoreError(
+            f"cannot run the editor {command!r}: {getattr(exc, 'strerror', None) or exc}"
+        ) from exc
+    if code != 0:
+        raise MdstoreError(f"the editor {command!r} exited with code {code}; {note.path} is as it left it")
+    report = vault.sync(paths=[note.path])
+    changed = bool(report.changed or report.added)
+    text = f"Saved {note.path}" if changed else f"{note.path} unchanged"
+    done({"edited": note.path, "changed": changed}, as_json, text)
