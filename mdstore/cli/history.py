@@ -11,7 +11,7 @@ import click
 
 from . import State, api_command, pass_state
 from .options import json_option
-from .output import done, emit_rows, emit_value, message
+from .output import done, emit_rows, emit_value, message, use_json
 
 if TYPE_CHECKING:
     from ..vault import Vault
@@ -120,3 +120,45 @@ def _say_repository(vault: Vault) -> None:
                 f"History comes from the git repository at {folder} (this vault is its folder {inside}/)."
             )
             return
+
+
+@api_command("show-revision")
+@click.argument("path")
+@click.argument("rev")
+@json_option
+@pass_state
+def show_revision(state: State, path: str, rev: str, as_json: bool) -> None:
+    """The bytes of a note at revision REV (a commit, tag or HEAD~2), as they were committed."""
+    vault = state.vault()
+    _say_repository(vault)
+    data = vault.show_revision(path, rev)
+    if as_json:
+        emit_value({"path": path, "rev": rev, "text": data.decode("utf-8", errors="replace")}, True)
+    else:
+        sys.stdout.buffer.write(data)
+        sys.stdout.flush()
+
+
+@api_command("at")
+@click.argument("rev")
+@click.argument("filters", nargs=-1)
+@click.option("--path", "path", help="Show this note as it was at REV instead of finding notes.")
+@click.option("--limit", type=int, help="At most this many notes.")
+@json_option
+@pass_state
+def at(
+    state: State, rev: str, filters: tuple[str, ...], path: str | None, limit: int | None, as_json: bool
+) -> None:
+    """The vault as it was at revision REV: the notes matching FILTERS (find's language), or
+    with --path one note (Vault.at: a read-only view, indexed on first use)."""
+    import dataclasses
+
+    vault = state.vault()
+    _say_repository(vault)
+    with vault.at(rev) as view:
+        if path is not None:
+            record = dataclasses.asdict(view.get(path))
+            emit_value(record, True) if use_json(as_json) else click.echo(record["body"], nl=False)
+            return
+        rows = view.find(*filters, limit=limit).to_dicts()
+    emit_rows(rows, as_json, columns=["path", "title", "modified", "tags"])

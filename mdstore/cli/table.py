@@ -123,6 +123,12 @@ COMMANDS: tuple[Command, ...] = (
     ),
     Command("mv", "Vault.move", writes=True),
     Command("rm", "Vault.delete", writes=True),
+    Command(
+        "batch",
+        "Vault.batch",
+        cli_only={"file": "JSON lines of writes; each names a VaultBatch method and its arguments"},
+        writes=True,
+    ),
     # -- search ---------------------------------------------------------------------------------
     Command(
         "search",
@@ -140,6 +146,16 @@ COMMANDS: tuple[Command, ...] = (
     Command("restore", "Vault.restore", writes=True),
     Command("snapshot", "Vault.snapshot", params={"text": "message"}, writes=True),
     Command("snapshots", "Vault.snapshots"),
+    Command("show-revision", "Vault.show_revision"),
+    Command(
+        "at",
+        "Vault.at",
+        cli_only={
+            "filters": "FILTERS of find at REV",
+            "path": "get this note at REV",
+            "limit": "find's limit",
+        },
+    ),
     # -- watcher and queue ----------------------------------------------------------------------
     Command(
         "watch",

@@ -178,3 +178,40 @@ def edit(state: State, path: str, editor: str | None, as_json: bool) -> None:
     changed = bool(report.changed or report.added)
     text = f"Saved {note.path}" if changed else f"{note.path} unchanged"
     done({"edited": note.path, "changed": changed}, as_json, text)
+
+
+BATCH_OPS = ("create", "update", "append", "move", "delete")
+
+
+@api_command("batch")
+@click.argument("file", type=click.File("r", encoding="utf-8"), default="-")
+@json_option
+@pass_state
+def batch(state: State, file: Any, as_json: bool) -> None:
+    """Apply the writes of FILE (default: stdin) all together, or none of them: one JSON object a
+    line, {"op": "update", "path": "a.md", "set": {"status": "done"}, "body": "..."}; op is create,
+    update, append, move or delete, and the other keys are that method's arguments (Vault.batch)."""
+    import json
+
+    from ..errors import QueryError
+
+    ops: list[tuple[str, dict[str, Any]]] = []
+    for number, line in enumerate(file, 1):
+        if not line.strip():
+            continue
+        try:
+            record = json.loads(line)
+        except ValueError as exc:
+            raise QueryError(f"batch line {number}: not JSON: {exc}") from exc
+        op = record.pop("op", None) if isinstance(record, dict) else None
+        if op not in BATCH_OPS:
+            raise QueryError(f'batch line {number}: "op" must be one of {", ".join(BATCH_OPS)}, not {op!r}')
+        ops.append((op, record))
+    vault = state.vault()
+    with vault.batch() as writes:
+        for number, (op, record) in enumerate(ops, 1):
+            try:
+                getattr(writes, op)(**record)
+            except TypeError as exc:  # an unknown or missing argument: nothing is written
+                raise QueryError(f"batch write {number} ({op}): {exc}") from exc
+    done({"applied": len(ops)}, as_json, f"Applied {len(ops)} write(s).")
