@@ -79,14 +79,11 @@ def _print_events(vault: Any, pattern: str) -> None:
     sub = subscribe(vault, _print, pattern)
     try:
         message(f"Following change events of {vault.root}; Ctrl-C to stop.")
-        reader = sub._thread
-        if reader is not None:  # the stream ends when the daemon stops: then we stop too
+        def follow() -> None:  # the stream ends when the daemon stops: then we stop too
+            sub.wait()
+            wake()
 
-            def follow() -> None:
-                reader.join()
-                wake()
-
-            threading.Thread(target=follow, daemon=True).start()
+        threading.Thread(target=follow, daemon=True).start()
         select.select([r], [], [])
     finally:
         sub.close()

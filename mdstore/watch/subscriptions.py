@@ -166,13 +166,24 @@ class Subscription:
         self._close = close
         self._thread = thread
         self.closed = False
+        self._ended = threading.Event()
 
     def close(self) -> None:
         if not self.closed:
             self.closed = True
             self._close()
+            self._ended.set()
         if self._thread is not None and self._thread is not threading.current_thread():
             self._thread.join(timeout=5)
+
+    def wait(self, timeout: float | None = None) -> bool:
+        """Block until the stream ends (the daemon stopped, or ``close()``), at most ``timeout``
+        seconds; True once it has ended. A subscription inside this process's own watcher has no
+        stream of its own: it ends only with ``close()``."""
+        if self._thread is None:
+            return self._ended.wait(timeout)
+        self._thread.join(timeout)
+        return not self._thread.is_alive()
 
     def __enter__(self) -> Subscription:
         return self

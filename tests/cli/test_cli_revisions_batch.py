@@ -89,3 +89,22 @@ def test_a_bad_batch_writes_nothing(repo: Path, line: str, fragment: str):
     assert code == mdstore.QueryError.exit_code
     assert fragment.replace("line 1", "line 2").replace("write 1", "write 2") in err and err.count("\n") == 1
     assert (repo / "A.md").read_bytes() == before
+
+
+def test_a_subscription_can_be_waited_on_until_it_ends(tmp_path: Path):
+    """`mdstore watch --events` follows the daemon's stream through Subscription.wait, public API."""
+    import threading
+
+    root = tmp_path / "w"
+    root.mkdir()
+    (root / "a.md").write_text("# a\n")
+    with mdstore.open(root) as vault:
+        vault.sync()
+        watcher = vault.watch(foreground=False, serve=False)
+        try:
+            sub = vault.subscribe(lambda event: None)
+            assert sub.wait(timeout=0.05) is False
+            threading.Timer(0.1, sub.close).start()
+            assert sub.wait(timeout=10) is True
+        finally:
+            watcher.stop()
