@@ -112,9 +112,14 @@ class Vault(SearchMethods, WriteMethods, HistoryMethods, WatchMethods):
         *,
         rebuild: bool = False,
         progress: Callable[[int, int], None] | None = None,
+        on_phase: Callable[[str, int, int], None] | None = None,
     ) -> SyncReport:
         """Bring the index up to date with the files (only what changed; ``rebuild`` re-reads all).
-        ``paths`` limits the check to those vault-relative paths."""
+        ``paths`` limits the check to those vault-relative paths. ``progress(done, total)`` follows
+        the files read; ``on_phase(phase, done, total)`` follows every phase of the work: ``"parse"``
+        (files read, parsed and written to the index), then, when they are rebuilt, ``"search"``
+        (the full-text engine) and ``"related"`` (the related-notes model); ``done == total`` ends
+        a phase. Both are called in this process only (not through a running watcher)."""
         rels = None if paths is None else [self._rel(p) for p in paths]
         client = self._client()
         if client is not None:
@@ -123,7 +128,15 @@ class Vault(SearchMethods, WriteMethods, HistoryMethods, WatchMethods):
         if self._watcher is not None:
             # A watcher of this process owns the index: its sync publishes the change events.
             return self._watcher.sync(rels, rebuild=rebuild)
-        return self._sync_here(rels, rebuild=rebuild, progress=progress)
+        if on_phase is not None:
+            reading = progress
+
+            def progress(done: int, total: int) -> None:
+                if reading is not None:
+                    reading(done, total)
+                on_phase("parse", done, total)
+
+        return self._sync_here(rels, rebuild=rebuild, progress=progress, on_phase=on_phase)
 
     def _sync_here(
         self,
@@ -131,12 +144,22 @@ class Vault(SearchMethods, WriteMethods, HistoryMethods, WatchMethods):
         *,
         rebuild: bool = False,
         progress: Callable[[int, int], None] | None = None,
+        on_phase: Callable[[str, int, int], None] | None = None,
     ) -> SyncReport:
         """The sync pipeline in this process (the owner's side of ``sync``)."""
         from .index.sync import Syncer
 
-        syncer = Syncer(self.config, self._store, self._lock, listeners=self._sync_listeners())
-        report = syncer.sync(rels, rebuild=rebuild, progress=progress)
+        listeners = self._sync_listeners()
+        for listener in listeners:
+            if hasattr(listener, "on_phase"):
+                listener.on_phase = on_phase
+        try:
+            syncer = Syncer(self.config, self._store, self._lock, listeners=listeners)
+            report = syncer.sync(rels, rebuild=rebuild, progress=progress)
+        finally:
+            for listener in listeners:
+                if hasattr(listener, "on_phase"):
+                    listener.on_phase = None
         self._checked = True
         return report
 

@@ -47,22 +47,10 @@ def index(state: State, rebuild: bool, rebuild_search: bool, as_json: bool) -> N
         done = vault.reindex_search()
         emit_value(done, as_json) if use_json(as_json) else message(f"Search rebuilt: {done}")
         return
-    bar: Any = None
+    from .progress import Phases
 
-    def progress(done: int, total: int) -> None:
-        nonlocal bar
-        if total < 200 or not sys.stderr.isatty():
-            return
-        if bar is None:
-            bar = click.progressbar(length=total, label="Indexing", file=sys.stderr)
-            bar.__enter__()
-        bar.update(done - bar.pos)
-
-    try:
-        report = vault.sync(rebuild=rebuild, progress=progress)
-    finally:
-        if bar is not None:
-            bar.__exit__(None, None, None)
+    with Phases(sys.stderr, enabled=sys.stderr.isatty()) as phases:
+        report = vault.sync(rebuild=rebuild, on_phase=phases)
     for issue in report.errors:
         message(f"warning: {issue.path}: {issue.message}")
     summary = {

@@ -79,6 +79,7 @@ def _print_events(vault: Any, pattern: str) -> None:
     sub = subscribe(vault, _print, pattern)
     try:
         message(f"Following change events of {vault.root}; Ctrl-C to stop.")
+
         def follow() -> None:  # the stream ends when the daemon stops: then we stop too
             sub.wait()
             wake()

@@ -115,6 +115,8 @@ class SearchIndex:
         self._model: TfidfModel | None = None
         self._mutex = threading.RLock()
         self._errors: list[str] = []
+        # set for the length of one sync that reports its phases (Vault.sync(on_phase=...))
+        self.on_phase: Callable[[str, int, int], None] | None = None
         self.last_error: str | None = None  # why the last sync could not update a part
         # label → (signature of the DuckDB files, stamp) last seen equal to the generation
         self.verified: dict[str, tuple[Any, int]] = {}
@@ -405,7 +407,11 @@ class SearchIndex:
         marker.write_text(json.dumps(info), encoding="utf-8")
         try:
             for part in parts:
+                if self.on_phase is not None:
+                    self.on_phase(part.label, 0, len(notes))
                 part.rebuild(notes, generation)
+                if self.on_phase is not None:
+                    self.on_phase(part.label, len(notes), len(notes))
         finally:
             marker.unlink(missing_ok=True)
 
