@@ -24,30 +24,12 @@ from .rows import RowSet, rows_for, to_json
 from .scan import FileStat, IgnoreRules, ScanResult, confirm_gone, scan
 from .store import IndexStore
 from .tables import aliases_of, insert_all, one_of, reresolve, set_meta, touch, unchanged_tables
+from .workers import Unparsed, load_notes
 
 log = logging.getLogger("mdstore.sync")
 Progress = Callable[[int, int], None]
 _ROWS_PER_INSERT = 1000
 RACY_SECONDS = 2.0  # mtime granularity to distrust (FAT has 2 s; Linux file systems a clock tick)
-
-
-def load_note(
-    root: str, rel: str, mtime: float, max_bytes: int, link_style: str = "obsidian"
-) -> Note | ParseIssue | None:
-    """Read and parse one file. None when it vanished; a ParseIssue when it cannot be read.
-    Top level so that worker processes can run it."""
-    from ..notes.parse import parse_note
-
-    try:
-        with open(os.path.join(root, rel), "rb") as fh:
-            data = fh.read()
-    except (FileNotFoundError, NotADirectoryError):
-        return None
-    except IsADirectoryError:
-        return None
-    except OSError as exc:
-        return ParseIssue(rel, f"cannot read: {exc.strerror or exc}", "unreadable")
-    return parse_note(rel, data, mtime=mtime, max_bytes=max_bytes, link_style=link_style)
 
 
 @dataclass
@@ -202,16 +184,20 @@ class Syncer:
             if not found.protects(rel) and rel not in issue_paths and self._gone(rel)
         ]
 
-        loaded = self._load(to_read, progress)
+        loaded = load_notes(self.config, to_read, progress)
         upserts: list[Note] = []
         touched: list[Note] = []  # same bytes, new mtime: rows stay, stat columns refresh
-        errors = list(found.issues)
+        errors = list(found.issues) + loaded.failures
         added: list[str] = []
         changed: list[str] = []
-        for (rel, _), result in zip(to_read, loaded, strict=True):
-            if result is None:
-                if rel in state.notes:
+        for (rel, _), result in zip(to_read, loaded.results, strict=True):
+            if result is Unparsed.GONE:
+                if rel in state.notes and self._gone(rel):
                     missing.append(rel)
+                continue
+            if result is Unparsed.NOT_PARSED:
+                # No answer is not "deleted": the note keeps its rows and is reported.
+                errors.append(ParseIssue(rel, "not parsed (its parse worker failed)", "worker"))
                 continue
             if isinstance(result, ParseIssue):
                 errors.append(result)
@@ -285,27 +271,6 @@ class Syncer:
         if full.is_dir() or not full.exists():
             return True
         return IgnoreRules(self.root, self.config.vault.ignore).ignored(rel, is_dir=False)
-
-    def _load(
-        self, items: list[tuple[str, float]], progress: Progress | None
-    ) -> list[Note | ParseIssue | None]:
-        total = len(items)
-        max_bytes = self.config.vault.max_note_bytes
-        style = self.config.vault.link_style
-        root = str(self.root)
-        workers = self.config.index.parse_workers or (os.cpu_count() or 1)
-        if workers > 1 and total >= self.config.index.parallel_threshold:
-            from .workers import parse_parallel
-
-            return parse_parallel(root, items, max_bytes, style, workers, progress)
-        out: list[Note | ParseIssue | None] = []
-        for i, (rel, mtime) in enumerate(items):
-            out.append(load_note(root, rel, mtime, max_bytes, style))
-            if progress and i % 100 == 0:
-                progress(i, total)
-        if progress:
-            progress(total, total)
-        return out
 
     def _write(
         self,

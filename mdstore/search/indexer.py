@@ -413,24 +413,13 @@ class SearchIndex:
         """The notes at ``wanted`` (path → (hash, mtime)), parsed from their files; notes of
         ``given`` with the same hash are reused. A file that vanished or cannot be read is left
         out: the next sync removes or reports it."""
-        from mdstore.index.sync import load_note
+        from mdstore.index.workers import load_notes
 
         reuse = {
             note.path: note for note in given if note.path in wanted and note.hash == wanted[note.path][0]
         }
         items = [(path, info[1]) for path, info in sorted(wanted.items()) if path not in reuse]
-        vault = self.config.vault
-        workers = self.config.index.parse_workers or (os.cpu_count() or 1)
-        root = str(self.config.root)
-        loaded: list[Any]
-        if workers > 1 and len(items) >= self.config.index.parallel_threshold:
-            from mdstore.index.workers import parse_parallel
-
-            loaded = parse_parallel(root, items, vault.max_note_bytes, vault.link_style, workers, None)
-        else:
-            loaded = [
-                load_note(root, rel, mtime, vault.max_note_bytes, vault.link_style) for rel, mtime in items
-            ]
+        loaded = load_notes(self.config, items).results
         notes = [note for note in loaded if isinstance(note, Note)]
         return sorted([*reuse.values(), *notes], key=lambda n: n.path)
 
