@@ -20,7 +20,6 @@ import time
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any, cast
 
-from ..errors import MdstoreError
 from ..notes.model import SyncReport
 from .backlog import Backlog, Batch
 from .events import EventRouter, OverflowAlarm, event_filter, files_under
@@ -102,7 +101,7 @@ class Watcher:
             self._observer = self._start_observer()
             if self.serve:
                 self._server = OwnerServer(
-                    self.config.state_dir / SOCKET_NAME, self._handle_call, self._handle_stream
+                    self.config.state_dir / SOCKET_NAME, self._operations(), self._handle_stream
                 )
                 self._server.start()
             self._heartbeat()
@@ -331,15 +330,16 @@ class Watcher:
 
     # -- serving ---------------------------------------------------------------------------------
 
-    def _handle_call(self, name: str, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
-        if name == "watch_status":
-            return self.status()
-        if name == "sync":
-            return self.sync(*args, **kwargs)
-        method = getattr(self.vault, name, None)
-        if method is None:
-            raise MdstoreError(f"the watcher daemon's mdstore has no Vault.{name}()")
-        return method(*args, **kwargs)
+    def _operations(self) -> dict[str, Callable[..., Any]]:
+        """The socket's operations, each bound to what serves it (never looked up by wire name)."""
+        vault = self.vault
+        return {
+            "_query": vault._query,
+            "sync": self.sync,
+            "search_status": vault.search_status,
+            "_catch_up_search": vault._catch_up_search,
+            "watch_status": self.status,
+        }
 
     def _handle_stream(self, pattern: str) -> tuple[Any, Callable[[], None]]:
         return self.hub.stream(pattern)
