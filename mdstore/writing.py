@@ -22,6 +22,7 @@ if TYPE_CHECKING:
 
     from .collections import Collection
     from .config import Config
+    from .core import Core
     from .index.lock import OwnerLock
     from .notes.model import Note, SyncReport
     from .writes.batch import MoveReport, VaultBatch
@@ -31,6 +32,7 @@ class WriteMethods:
     if TYPE_CHECKING:
         config: Config
         root: Path
+        _core: Core
 
         def sync(self, paths: Any = None, *, rebuild: bool = False, progress: Any = None) -> SyncReport: ...
         def _history_before_sync(self, paths: list[str]) -> None: ...
@@ -125,13 +127,7 @@ class WriteMethods:
 
     def _write_turn(self) -> OwnerLock:
         """The vault's write lock (``.mdstore/write.lock``), shared by every mdstore process."""
-        lock: OwnerLock | None = getattr(self, "_write_lock", None)
-        if lock is None:
-            from .index.lock import OwnerLock
-
-            lock = OwnerLock(self.config.state_dir, role="mdstore write", name="write.lock", subject="a note")
-            self._write_lock = lock
-        return lock
+        return self._core.write_lock
 
     @contextmanager
     def _alone(self) -> Iterator[VaultBatch]:

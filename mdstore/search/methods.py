@@ -14,14 +14,11 @@ from mdstore.errors import IndexBusy
 from mdstore.result import Result
 
 if TYPE_CHECKING:
-    from collections.abc import Callable
-
     from mdstore.config import Config
+    from mdstore.core import Core
     from mdstore.index.expr import Filter
-    from mdstore.index.lock import OwnerLock
     from mdstore.index.query import Query
-    from mdstore.index.store import IndexStore
-    from mdstore.notes.model import SyncReport
+    from mdstore.notes.model import Note, SyncReport
     from mdstore.search.indexer import SearchIndex
     from mdstore.search.protocol import SearchResults
 
@@ -30,9 +27,7 @@ class SearchMethods:
     # Provided by Vault (see its docstring).
     config: Config
     root: Path
-    _store: IndexStore
-    _lock: OwnerLock
-    _closers: list[Callable[[], None]]
+    _core: Core
     _search_keeper: SearchIndex | None
 
     if TYPE_CHECKING:
@@ -200,10 +195,10 @@ class SearchMethods:
             return status
         keeper = self._search_index()
         self._apply_held_back(keeper)
-        generation = keeper.generation() if self._store.exists else None
+        generation = keeper.generation() if self._core.store.exists else None
         info: dict[str, Any] = {"engine": keeper.engine_name, "generation": generation}
         building = keeper.building()
-        if building is not None and not self._lock.is_locked():
+        if building is not None and not self._core.lock.is_locked():
             building = None  # a marker left by a crashed build
         if keeper.engine_name != "none":
             engine = keeper.engine()
@@ -236,9 +231,9 @@ class SearchMethods:
         if keeper is None:
             from mdstore.search.indexer import SearchIndex
 
-            keeper = SearchIndex(self.config, self._read_rows, self._lock)
+            keeper = SearchIndex(self.config, self._read_rows, self._core.lock)
             self._search_keeper = keeper
-            self._closers.append(self._close_search)
+            self._core.add_closer(self._close_search)
         return keeper
 
     def _close_search(self) -> None:
@@ -253,9 +248,12 @@ class SearchMethods:
         client = self._client()
         if client is not None:
             return list(client.call("_query", (sql, None), {}).rows)
-        with self._store.read() as cur:
+        with self._core.store.read() as cur:
             cur.execute(sql)
             return list(cur.fetchall())
+
+    def _search_sync_listener(self) -> _SearchSync:
+        return _SearchSync(self)
 
     def _search_listeners(self) -> list[Any]:
         """Objects with ``on_synced(upserts, removed, generation, fresh)``, called after every sync."""
@@ -274,19 +272,19 @@ class SearchMethods:
         stamp = part.stamp()
         # Reading the generation costs a DuckDB query; while the index files are untouched
         # since the last check (every commit changes the file or its WAL) it cannot have moved.
-        signature = _files_signature(self._store.path)
+        signature = _files_signature(self._core.store.path)
         if stamp is not None and keeper.verified.get(label) == (signature, stamp):
             return part.engine if label == "search" else part.model  # type: ignore[attr-defined]
         row = self._query("SELECT value FROM meta WHERE key = 'generation'").first()
         generation = int(row["value"]) if row else 0
         if stamp == generation:
-            keeper.verified[label] = (_files_signature(self._store.path), stamp)
+            keeper.verified[label] = (_files_signature(self._core.store.path), stamp)
         elif (client := self._client()) is not None:
             # The daemon owns the index and may hold its last syncs back from the part: it
             # catches the part up now, so a write made through it is found here at once.
             client.call("_catch_up_search", (label,), {})
         else:
-            if stamp is None or not self._lock.is_locked() or self._lock.held:
+            if stamp is None or not self._core.lock.is_locked() or self._core.lock.held:
                 with self._owner_lock(
                     "build the search index" if stamp is None else "update the search index"
                 ):
@@ -311,14 +309,14 @@ class SearchMethods:
     def _owner_lock(self, doing: str) -> Iterator[None]:
         """The owner lock, or an IndexBusy that says who holds it and what they are doing."""
         try:
-            self._lock.acquire(self.config.index.busy_timeout)
+            self._core.lock.acquire(self.config.index.busy_timeout)
         except IndexBusy as exc:
             building = self._search_index().building()
             since = ""
             if building:
                 ago = time.time() - float(building["started"])
                 since = f" (a cold build of {building['notes']} notes, started {ago:.0f} s ago)"
-            holder = self._lock.holder() or "another process"
+            holder = self._core.lock.holder() or "another process"
             raise IndexBusy(
                 f"cannot {doing} now: {holder} is writing the index{since}; "
                 "try again when `mdstore status` shows search ready"
@@ -326,7 +324,7 @@ class SearchMethods:
         try:
             yield
         finally:
-            self._lock.release()
+            self._core.lock.release()
 
 
 def _files_signature(db: Path) -> tuple[tuple[int, int] | None, ...]:
@@ -346,3 +344,17 @@ def _positive(value: Any, name: str) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or value < 1:
         raise QueryError(f"{name} must be a positive integer, not {value!r}")
     return value
+
+
+class _SearchSync:
+    """The search side's sync listener (registered on the vault core): brings the engine and the
+    TF-IDF model along with every sync, when either is on."""
+
+    def __init__(self, methods: SearchMethods) -> None:
+        self._methods = methods
+
+    def on_synced(
+        self, upserts: Sequence[Note], removed: Sequence[str], generation: int, fresh: bool
+    ) -> None:
+        for keeper in self._methods._search_listeners():
+            keeper.on_synced(upserts, removed, generation, fresh)

@@ -209,7 +209,7 @@ class OwnerClient:
                 from ..vault import Vault
 
                 local = Vault(self.config)
-                local._is_owner = True
+                local._core.become_owner()
                 self._local = local
             vault = self._local
         method = getattr(vault, name, None)
