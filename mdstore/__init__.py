@@ -8,7 +8,7 @@
 
 from __future__ import annotations
 
-from .collections import Collection
+from .collection import Collection
 from .errors import (
     BackendUnavailable,
     ConfigError,
@@ -31,7 +31,8 @@ from .notes.model import Field, Heading, Link, Note, ParseIssue, SyncReport, Tas
 from .queue import Job, JobState, QueueBackend, QueueStats, SpoolQueue, Worker, WorkerReport, open_queue
 from .result import Result
 from .search.protocol import SearchHit, SearchResults, Snippet
-from .vault import Vault, init_vault, open_vault
+from .starter import init_vault
+from .vault import Vault, open_vault
 from .writes.batch import MoveReport, VaultBatch
 
 open = open_vault  # noqa: A001 - `mdstore.open(path)` is the documented entry point

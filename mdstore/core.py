@@ -58,8 +58,9 @@ class Core(Protocol):
 class VaultCore:
     """The one implementation of ``Core`` (see the module docstring)."""
 
-    def __init__(self, config: Config) -> None:
+    def __init__(self, config: Config, facade: Callable[[Config], Any] | None = None) -> None:
         self.config = config
+        self._facade = facade  # the Vault class, for a daemon client's fallback in this process
         self.root: Path = config.root
         self.store = store_for(config.state_dir, config.index.busy_timeout)
         self._own_lock = OwnerLock(config.state_dir, role="mdstore")
@@ -179,7 +180,7 @@ class VaultCore:
             return None
         from .watch.client import owner_client
 
-        return owner_client(self.config)
+        return owner_client(self.config, self._facade)
 
     def _ensure_index(self) -> None:
         """Build the index on first use, and rebuild it when its schema is from another version."""

@@ -21,7 +21,7 @@ if TYPE_CHECKING:
     from .index.store import IndexStore
 from .search.methods import SearchMethods
 from .watch.methods import WatchMethods
-from .writing import WriteMethods
+from .writes.methods import WriteMethods
 
 
 def open_vault(path: str | os.PathLike[str] | None = None, **settings: Mapping[str, Any]) -> Vault:
@@ -61,7 +61,7 @@ class Vault(SearchMethods, WriteMethods, HistoryMethods, WatchMethods):
     def __init__(self, config: Config) -> None:
         self.config = config
         self.root: Path = config.root
-        self._core = VaultCore(config)
+        self._core = VaultCore(config, type(self))
         self._core.add_sync_listener(self._search_sync_listener())
         self._core.add_sync_listener(self._history_sync_listener())
 
@@ -347,7 +347,7 @@ class Vault(SearchMethods, WriteMethods, HistoryMethods, WatchMethods):
                 others = ", ".join(x for x in r["paths"] if x != p)
                 rows.append((p, "duplicate-id", f"id {r['id']!r} is also used by {others}", None))
         if self.config.collections:
-            from .collections import collection_problems
+            from .collection import collection_problems
 
             rows += [(path, "schema", message, None) for path, message in collection_problems(self)]
         return Result(("path", "kind", "message", "line"), rows)
@@ -434,40 +434,3 @@ def _decode_json(result: Result, column: str) -> Result:
     i = result.columns.index(column)
     rows = [r[:i] + (json.loads(r[i]) if isinstance(r[i], str) else r[i],) + r[i + 1 :] for r in result.rows]
     return Result(result.columns, rows)
-
-
-def init_vault(path: str | os.PathLike[str] = ".", *, git: bool = False) -> Vault:
-    """Make ``path`` a vault from the starter template; files that exist are never overwritten."""
-    import shutil
-
-    root = Path(path).expanduser()
-    try:
-        root.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise VaultNotFound(f"cannot create vault folder {root}: {exc.strerror or exc}") from exc
-    template = _template_dir()
-    for src in sorted(template.rglob("*")):
-        rel = src.relative_to(template)
-        if "__pycache__" in rel.parts:
-            continue
-        dst = root / rel
-        if src.is_dir():
-            dst.mkdir(parents=True, exist_ok=True)
-        elif not dst.exists():
-            dst.parent.mkdir(parents=True, exist_ok=True)
-            shutil.copyfile(src, dst)
-    (root / STATE_DIR).mkdir(exist_ok=True)
-    if git:
-        from .history import init_repo
-
-        init_repo(root)
-    return open_vault(root)
-
-
-def _template_dir() -> Path:
-    # Shipped inside the package (a copy of the repository's vault-template/ in the wheel).
-    here = Path(__file__).resolve().parent
-    for candidate in (here / "vault_template", here.parent / "vault-template"):
-        if (candidate / CONFIG_FILE).is_file():
-            return candidate
-    raise VaultNotFound("the starter vault template is missing from this installation")  # pragma: no cover

@@ -20,11 +20,11 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from pathlib import Path
 
-    from .collections import Collection
-    from .config import Config
-    from .core import Core
-    from .index.lock import OwnerLock
-    from .notes.model import Note, SyncReport
+    from ..collection import Collection
+    from ..config import Config
+    from ..core import Core
+    from ..index.lock import OwnerLock
+    from ..notes.model import Note, SyncReport
     from .writes.batch import MoveReport, VaultBatch
 
 
@@ -45,7 +45,7 @@ class WriteMethods:
         """
         from .writes.batch import VaultBatch
 
-        return VaultBatch(self)  # type: ignore[arg-type]
+        return VaultBatch(self)
 
     def create(
         self,
@@ -104,7 +104,7 @@ class WriteMethods:
     def collection(self, name: str) -> Collection:
         """The records kept as notes of one folder (``[collections.NAME]`` in mdstore.toml may
         give its folder and a schema; by default the folder is ``NAME``)."""
-        from .collections import Collection
+        from ..collection import Collection
 
         return Collection(self, name)  # type: ignore[arg-type]
 
@@ -114,7 +114,7 @@ class WriteMethods:
         """Finish or undo batches a crash interrupted and index what they touched. Runs at open
         and before each write (another process may have crashed meanwhile); a look at an empty
         journal folder costs microseconds."""
-        from .notes.journal import Journal
+        from ..notes.journal import Journal
 
         journal = Journal(self.root)
         if not journal.folder.is_dir() or not any(journal.folder.iterdir()):
@@ -147,7 +147,7 @@ class WriteMethods:
 
     def _written(self, rel: str) -> Note:
         """The note as it is now on disk (links are resolved by ``get``, not here)."""
-        from .notes.parse import parse_note
+        from ..notes.parse import parse_note
 
         full = self.root / rel
         return parse_note(
