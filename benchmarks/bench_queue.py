@@ -1,6 +1,7 @@
 """Job queue benchmark: the spool queue side by side with huey's FileHuey and persist-queue.
 
     python benchmarks/bench_queue.py [--jobs 10000] [--fsync-jobs 2000] [--out benchmarks/out/queue.json]
+    python benchmarks/bench_queue.py --postgres [--local] [--pg-jobs 10000]
 
 Measures, for small jobs ({"i": n}): enqueue rate; claim+ack rate in one process; drain rate of a
 pre-filled queue by 1 and 2 worker processes; end-to-end rate (a producer enqueueing while 1 or 2
@@ -9,6 +10,9 @@ of an idle worker (p50, p90). Spool runs without and with fsync (fsync runs use 
 their rate is bound by the disk's flush latency, not by the count). FileHuey and persist-queue are
 measured in one process (enqueue, then dequeue+execute / get+ack): neither has leases or
 exactly-once claims across processes. huey and persist-queue are dev-only dependencies.
+
+``--postgres`` measures the team tier's ``PostgresQueue`` against pgqueuer on one throwaway
+PostgreSQL server (see ``queue_pg.py``); add ``--local`` to run the local backends as well.
 """
 
 from __future__ import annotations
@@ -225,10 +229,10 @@ COLUMNS = [
 ]
 
 
-def table(rows: list[dict[str, Any]]) -> str:
-    lines = ["| " + " | ".join(title for _, title in COLUMNS) + " |", "|" + "---|" * len(COLUMNS)]
+def table(rows: list[dict[str, Any]], columns: list[tuple[str, str]] = COLUMNS) -> str:
+    lines = ["| " + " | ".join(title for _, title in columns) + " |", "|" + "---|" * len(columns)]
     for row in rows:
-        cells = [row.get(key, "—") for key, _ in COLUMNS]
+        cells = [row.get(key, "—") for key, _ in columns]
         lines.append(
             "| "
             + " | ".join(f"{c:,.0f}" if isinstance(c, float) and c > 100 else str(c) for c in cells)
@@ -244,21 +248,44 @@ def main() -> None:
     parser.add_argument("--jobs", type=int, default=10_000)
     parser.add_argument("--fsync-jobs", type=int, default=2_000)
     parser.add_argument("--out", type=Path, default=HERE.parent / "out" / "queue.json")
+    parser.add_argument(
+        "--postgres", action="store_true", help="PostgresQueue vs pgqueuer on a throwaway server"
+    )
+    parser.add_argument("--local", action="store_true", help="with --postgres: the local backends too")
+    parser.add_argument("--pg-jobs", type=int, default=10_000)
     args = parser.parse_args()
     base = Path(tempfile.mkdtemp(prefix="mdstore-bench-queue-", dir=os.environ.get("BENCH_TMP")))
+    rows: list[dict[str, Any]] = []
+    pg_rows: list[dict[str, Any]] = []
     try:
-        rows = [
-            bench_spool(base, args.jobs, fsync=False),
-            bench_spool(base, args.fsync_jobs, fsync=True),
-            bench_huey(base, args.jobs),
-            bench_persist_queue(base, args.jobs),
-        ]
+        if args.local or not args.postgres:
+            rows = [
+                bench_spool(base, args.jobs, fsync=False),
+                bench_spool(base, args.fsync_jobs, fsync=True),
+                bench_huey(base, args.jobs),
+                bench_persist_queue(base, args.jobs),
+            ]
+        if args.postgres:
+            sys.path.insert(0, str(HERE.parent))
+            from queue_pg import COLUMNS as PG_COLUMNS
+            from queue_pg import bench_postgres
+
+            pg_rows = bench_postgres(args.pg_jobs, base)
     finally:
         shutil.rmtree(base, ignore_errors=True)
     args.out.parent.mkdir(parents=True, exist_ok=True)
-    meta = {"python": platform.python_version(), "cpus": os.cpu_count(), "machine": platform.machine()}
-    args.out.write_text(json.dumps({"meta": meta, "rows": rows}, indent=2))
-    print(table(rows))
+    meta = {
+        "python": platform.python_version(),
+        "cpus": os.cpu_count(),
+        "machine": platform.machine(),
+        "load": os.getloadavg(),
+    }
+    out = args.out if not args.postgres or args.local else args.out.with_name("queue-postgres.json")
+    out.write_text(json.dumps({"meta": meta, "rows": rows + pg_rows}, indent=2))
+    if rows:
+        print(table(rows))
+    if pg_rows:
+        print(table(pg_rows, PG_COLUMNS))
 
 
 if __name__ == "__main__":

@@ -11,6 +11,7 @@ from __future__ import annotations
 from .collection import Collection
 from .errors import (
     BackendUnavailable,
+    BackupError,
     ConfigError,
     HistoryError,
     IndexBusy,
@@ -22,16 +23,30 @@ from .errors import (
     QueryError,
     QueueError,
     RevisionNotFound,
+    SyncConflict,
     ValidationError,
     VaultNotFound,
     WriteConflict,
 )
 from .index.expr import Filter
+from .memory import DreamReport, EmbeddingProvider, Insight, InsightFilter, LsaEmbeddings, Memory, SessionLog
 from .notes.model import Field, Heading, Link, Note, ParseIssue, SyncReport, Task
-from .queue import Job, JobState, QueueBackend, QueueStats, SpoolQueue, Worker, WorkerReport, open_queue
+from .queue import (
+    Job,
+    JobState,
+    PostgresQueue,
+    QueueBackend,
+    QueueStats,
+    SpoolQueue,
+    Worker,
+    WorkerReport,
+    open_queue,
+)
 from .result import Result
 from .search.protocol import SearchHit, SearchResults, Snippet
 from .starter import init_vault
+from .team.client import Team
+from .team.report import TeamSyncReport
 from .vault import Vault, open_vault
 from .writes.batch import MoveReport, VaultBatch
 
@@ -41,24 +56,32 @@ __version__ = "0.1.0"
 
 __all__ = [
     "BackendUnavailable",
+    "BackupError",
     "Collection",
     "ConfigError",
+    "DreamReport",
+    "EmbeddingProvider",
     "Field",
     "Filter",
     "Heading",
     "HistoryError",
     "IndexBusy",
+    "Insight",
+    "InsightFilter",
     "InvalidPath",
     "Job",
     "JobState",
     "Link",
+    "LsaEmbeddings",
     "MdstoreError",
+    "Memory",
     "MoveReport",
     "NotAGitRepo",
     "Note",
     "NoteNotFound",
     "NoteParseError",
     "ParseIssue",
+    "PostgresQueue",
     "QueryError",
     "QueueBackend",
     "QueueError",
@@ -67,10 +90,14 @@ __all__ = [
     "RevisionNotFound",
     "SearchHit",
     "SearchResults",
+    "SessionLog",
     "Snippet",
     "SpoolQueue",
+    "SyncConflict",
     "SyncReport",
     "Task",
+    "Team",
+    "TeamSyncReport",
     "ValidationError",
     "Vault",
     "VaultBatch",

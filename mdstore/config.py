@@ -37,6 +37,7 @@ class IndexSettings:
     busy_timeout: float = 10.0  # seconds to wait for another process holding the index
     parse_workers: int = 0  # 0 = one per core; 1 = no worker processes
     parallel_threshold: int = 200  # parse in worker processes only when this many files changed
+    build_chunk: int = 2000  # notes per commit of a cold build (memory follows the chunk, not the vault)
 
 
 @dataclass(frozen=True)
@@ -58,8 +59,13 @@ class WatchSettings:
 
 
 @dataclass(frozen=True)
+class TierSettings:
+    name: str = "local"  # "local" (files, spool queue) or "team" (the team database at [team] url)
+
+
+@dataclass(frozen=True)
 class QueueSettings:
-    backend: str = "spool"  # "spool" (files under .mdstore/queue/); "postgres" comes with the team tier
+    backend: str = "auto"  # "auto" (the tier's: spool on local, postgres on team), "spool" or "postgres"
     fsync: bool = True  # fsync job files and folders: a state change survives a power cut
     retention_hours: float = 24.0  # finished jobs are deleted after this
     lease_seconds: float = 60.0  # a claimed job returns to the queue if its worker is silent this long
@@ -76,11 +82,39 @@ class QueueSettings:
 
 
 @dataclass(frozen=True)
+class TeamSettings:
+    url: str = ""  # the team database: a libpq URL, usually "${MDSTORE_TEAM_URL}" (never a password)
+    space: str = ""  # the shared space this vault belongs to
+    policy: str = "keep-both"  # a true overlap of two edits: "keep-both" | "mine" | "theirs" | "fail"
+    max_attachment_bytes: int = 25 * 1024 * 1024  # larger attachments stay local (notes have no limit)
+    poll_seconds: float = 30.0  # the watcher also pulls this often, in case a notification was missed
+
+
+@dataclass(frozen=True)
 class GitSettings:
     autocommit: str = "off"  # "off" | "write" | "interval"
     autocommit_interval: float = 60.0
     author_name: str = ""
     author_email: str = ""
+
+
+@dataclass(frozen=True)
+class MemorySettings:
+    folder: str = "Memory"  # agent memory notes live under this folder (docs/memory.md)
+    memory_file: str = "MEMORY.md"  # the note whose generated section Dream refreshes
+    embeddings: str = "lsa"  # "lsa" (offline, from the TF-IDF model) | "none"
+    dimensions: int = 64  # LSA vector size
+    half_life_days: float = 30.0  # recency weight in ranking and Dream's relevance decay
+    recency_weight: float = 0.3  # share of an insight's score that recency decides
+    vector_weight: float = 0.3  # weight of the vector ranking against the text ranking in the fusion
+    flush_entries: int = 512  # session entries held in the journal before they go to the note
+    flush_seconds: float = 1.0  # ... or this long after the first of them was acknowledged
+    fsync: bool = False  # fsync each append (power-cut safe); a kill -9 loses nothing either way
+    dream_interval_hours: float = 24.0  # the scheduled Dream job runs this often
+    dream_min_sessions: int = 5  # ... and only when this many sessions happened since the last one
+    dream_window_hours: float = 24.0  # the sessions one Dream looks at
+    merge_threshold: float = 0.8  # cosine similarity above which two insights are one
+    pattern_min_sessions: int = 3  # a term recurring in this many sessions becomes a pattern insight
 
 
 @dataclass(frozen=True)
@@ -91,7 +125,10 @@ class Config:
     search: SearchSettings = field(default_factory=SearchSettings)
     watch: WatchSettings = field(default_factory=WatchSettings)
     queue: QueueSettings = field(default_factory=QueueSettings)
+    tier: TierSettings = field(default_factory=TierSettings)
     git: GitSettings = field(default_factory=GitSettings)
+    team: TeamSettings = field(default_factory=TeamSettings)
+    memory: MemorySettings = field(default_factory=MemorySettings)
     collections: dict[str, Any] = field(default_factory=dict)  # [collections.NAME] tables, free-form
 
     @property
@@ -105,13 +142,20 @@ _SECTIONS: dict[str, type] = {
     "search": SearchSettings,
     "watch": WatchSettings,
     "queue": QueueSettings,
+    "tier": TierSettings,
     "git": GitSettings,
+    "team": TeamSettings,
+    "memory": MemorySettings,
 }
 # Settings that take one of a few words.
 _CHOICES: dict[str, tuple[str, ...]] = {
     "vault.link_style": ("obsidian", "dendron"),
     "search.engine": ("whoosh", "tantivy", "none"),
     "git.autocommit": ("off", "write", "interval"),
+    "queue.backend": ("auto", "spool", "postgres"),
+    "tier.name": ("local", "team"),
+    "team.policy": ("keep-both", "mine", "theirs", "fail"),
+    "memory.embeddings": ("lsa", "none"),
 }
 _ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol, cast
 
 from .config import Config
-from .errors import InvalidPath, NoteNotFound
+from .errors import NoteNotFound
 from .index.lock import Holdable, OwnerLock
 from .index.store import IndexStore, store_for
 from .notes.model import SyncReport
@@ -53,6 +53,7 @@ class Core(Protocol):
     def note_path(self, ref: str) -> str: ...
     def add_sync_listener(self, listener: SyncListener) -> Callable[[], None]: ...
     def add_closer(self, closer: Callable[[], None]) -> None: ...
+    def ensure_index(self) -> None: ...
 
 
 class VaultCore:
@@ -168,7 +169,7 @@ class VaultCore:
         if client is not None:
             result: Result = client.call("_query", (sql, params), {})
             return result
-        self._ensure_index()
+        self.ensure_index()
         with self.store.read() as cur:
             cur.execute(sql, params if params is not None else [])
             columns = [d[0] for d in cur.description] if cur.description else []
@@ -182,7 +183,7 @@ class VaultCore:
 
         return owner_client(self.config, self._facade)
 
-    def _ensure_index(self) -> None:
+    def ensure_index(self) -> None:
         """Build the index on first use, and rebuild it when its schema is from another version."""
         if self._checked:
             return
@@ -199,29 +200,17 @@ class VaultCore:
     # -- paths ---------------------------------------------------------------------------------------
 
     def rel(self, path: str | os.PathLike[str]) -> str:
-        """A vault-relative POSIX path from user input; anything escaping the vault is refused."""
-        text = os.fspath(path)
-        if not text or "\x00" in text:
-            raise InvalidPath(f"invalid path {text!r}")
-        p = Path(text)
-        if p.is_absolute():
-            try:
-                p = p.resolve().relative_to(self.root)
-            except ValueError:
-                raise InvalidPath(f"path {text!r} is outside the vault {self.root}") from None
-        parts = [part for part in p.as_posix().split("/") if part not in ("", ".")]
-        if any(part == ".." for part in parts) or not parts:
-            raise InvalidPath(f"path {text!r} must stay inside the vault (no '..')")
-        return "/".join(parts)
+        """A vault-relative POSIX path from user input, under the one path rule (notes/paths.py)."""
+        from .notes.paths import vault_path
+
+        return vault_path(self.root, path)
 
     def note_path(self, ref: str) -> str:
         """A note path from a path or a name: exact path, path + .md, else name/alias like a wikilink."""
         rel = self.rel(ref)
-        if (self.root / rel).is_file():
-            return rel
-        for ext in self.config.vault.extensions:
-            if (self.root / (rel + ext)).is_file():
-                return rel + ext
+        for candidate in (rel, *(rel + ext for ext in self.config.vault.extensions)):
+            if (self.root / candidate).is_file():
+                return self.rel(candidate)  # ``name`` may pass the rule while ``name.md`` leaves it
         found = self.query(
             "SELECT path FROM notes WHERE path = ? OR lower(name) = lower(?) "
             "UNION ALL SELECT path FROM aliases WHERE lower(alias) = lower(?)",

@@ -18,8 +18,10 @@ Every error mdstore raises is an ``MdstoreError``; the CLI prints its message as
     ├── ValidationError (12)     a record that breaks its collection's schema
     ├── NotAGitRepo (13)         a history command on a vault that is not a git repository
     ├── QueueError (14)          a job queue operation that cannot be done
-    └── HistoryError (15)        a git operation that cannot be done (bad label, failed commit)
-        └── RevisionNotFound (16)  a revision that names no commit
+    ├── HistoryError (15)        a git operation that cannot be done (bad label, failed commit)
+    │   └── RevisionNotFound (16)  a revision that names no commit
+    ├── SyncConflict (17)        team sync with policy "fail" met edits that truly overlap
+    └── BackupError (20)         a backup that cannot be written, verified or restored
 
 Library exceptions (duckdb, whoosh, psycopg, git) are translated into these where those libraries
 are called, with the original kept as ``__cause__``.
@@ -90,6 +92,14 @@ class RevisionNotFound(HistoryError):
     exit_code = 16
 
 
+class SyncConflict(MdstoreError):
+    exit_code = 17
+
+
+class BackupError(MdstoreError):
+    exit_code = 20
+
+
 ALL_ERRORS: tuple[type[MdstoreError], ...] = (
     MdstoreError,
     VaultNotFound,
@@ -106,4 +116,6 @@ ALL_ERRORS: tuple[type[MdstoreError], ...] = (
     QueueError,
     HistoryError,
     RevisionNotFound,
+    SyncConflict,
+    BackupError,
 )

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Mapping, Sequence
+from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -17,8 +18,11 @@ from .notes.model import Link, Note, SyncReport
 from .result import Result
 
 if TYPE_CHECKING:
+    from .health import HealthReport
     from .index.query import Query
     from .index.store import IndexStore
+    from .memory import Memory
+    from .team.client import Team
 from .search.methods import SearchMethods
 from .watch.methods import WatchMethods
 from .writes.methods import WriteMethods
@@ -74,8 +78,27 @@ class Vault(SearchMethods, WriteMethods, HistoryMethods, WatchMethods):
     def __exit__(self, *exc: object) -> None:
         self.close()
 
+    @cached_property
+    def memory(self) -> Memory:
+        """Agent memory kept as notes: preferences, insights, session logs, Dream (docs/memory.md)."""
+        from .memory import Memory
+
+        memory = Memory(self)
+        self._core.add_closer(memory.close)  # waiting session entries reach their notes at close
+        return memory
+
     def close(self) -> None:
         self._core.close()
+
+    @cached_property
+    def team(self) -> Team:
+        """The team tier: ``vault.team.sync()``, ``.status()``, ``.conflicts()``, ``.log()``
+        (docs/team.md)."""
+        from .team.client import Team
+
+        team = Team(self)
+        self._core.add_closer(team.close)  # its database connection
+        return team
 
     # -- indexing ------------------------------------------------------------------------------
 
@@ -204,25 +227,17 @@ class Vault(SearchMethods, WriteMethods, HistoryMethods, WatchMethods):
         return _with_tags(_decode_frontmatter(page), tags)
 
     def sql(self, query: str, params: Sequence[Any] | Mapping[str, Any] | None = None) -> Result:
-        """Read-only SQL over the index tables and views (docs/index-schema.md)."""
-        import duckdb
+        """One read-only SQL query over the index tables and views; it cannot write, change
+        settings or read files (docs/index-schema.md)."""
+        from .index import usersql
 
-        try:
-            statements = duckdb.extract_statements(query)
-        except duckdb.Error as exc:
-            raise QueryError(f"invalid SQL: {str(exc).strip().splitlines()[0]}") from exc
-        if not statements:
-            raise QueryError("empty SQL query")
-        allowed = {duckdb.StatementType.SELECT, duckdb.StatementType.EXPLAIN}
-        for st in statements:
-            if st.type not in allowed:
-                raise QueryError(
-                    f"only read-only queries are allowed; refused a {st.type.name} statement "
-                    "(the index is rebuilt from the files: change the notes instead)"
-                )
-        if len(statements) > 1:
-            raise QueryError("run one SQL statement at a time")
-        return self._query(query, params)
+        statement = usersql.checked_statement(query)
+        client = self._client()
+        if client is not None:
+            result: Result = client.call("sql", (query, params), {})
+            return result
+        self._core.ensure_index()
+        return Result(*usersql.run(self._store, statement, params))
 
     def backlinks(self, path: str) -> Result:
         """Notes linking to ``path``: source, line, kind, anchor, alias."""
@@ -386,6 +401,12 @@ class Vault(SearchMethods, WriteMethods, HistoryMethods, WatchMethods):
         info["search"] = self.search_status()
         info["daemon"] = daemon_status(self.config)
         return info
+
+    def health(self) -> HealthReport:
+        """Check the tier's backends, the outbox and the watcher (what ``mdstore doctor`` prints)."""
+        from .health import health
+
+        return health(self.config)
 
     # -- the core, for the capabilities -------------------------------------------------------
 

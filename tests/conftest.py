@@ -58,3 +58,35 @@ def dump_index(vault: mdstore.Vault) -> dict[str, list[tuple[object, ...]]]:
 
 def is_root() -> bool:
     return hasattr(os, "geteuid") and os.geteuid() == 0
+
+
+def load_helper(relative: str):  # type: ignore[no-untyped-def]
+    """A helper module of the tests, by path (tests run with --import-mode=importlib)."""
+    import importlib.util
+
+    path = Path(__file__).parent / relative
+    spec = importlib.util.spec_from_file_location(path.stem, path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.fixture(scope="session")
+def pg_cluster():  # type: ignore[no-untyped-def]
+    """A throwaway PostgreSQL server for the whole test session (never skipped)."""
+    cluster = load_helper("pgcluster.py").PgCluster()
+    yield cluster
+    cluster.close()
+
+
+@pytest.fixture
+def pg_url(pg_cluster) -> str:  # type: ignore[no-untyped-def]
+    """A URL to a fresh, empty database on the session's PostgreSQL server."""
+    return str(pg_cluster.url(pg_cluster.create_database()))
+
+
+@pytest.fixture(scope="session")
+def team_rows():  # type: ignore[no-untyped-def]
+    """tests/pg/teamrows.py: a team database with member roles, loaded with parsed notes."""
+    return load_helper("pg/teamrows.py")

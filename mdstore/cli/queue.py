@@ -16,7 +16,7 @@ from .output import emit_rows, emit_value, message
 
 if TYPE_CHECKING:
     from ..config import Config
-    from ..queue import Job, SpoolQueue
+    from ..queue import Job, QueueBackend
 
 STATES = ("new", "delayed", "claimed", "done", "dead")
 queue_option = click.option("--queue", "queue_name", default="default", show_default=True, help="Queue name.")
@@ -35,7 +35,7 @@ def _config(state: State) -> Config:
     return load_config(Path(root).resolve())
 
 
-def _queue(state: State, name: str) -> SpoolQueue:
+def _queue(state: State, name: str) -> QueueBackend:
     from ..queue import open_queue
 
     return open_queue(_config(state), name)
@@ -51,7 +51,7 @@ def _row(job: Job) -> dict[str, Any]:
 
 @cli.group()
 def queue() -> None:
-    """The vault's job queue (.mdstore/queue/)."""
+    """The vault's job queue (the spool in .mdstore/queue/, or the team database's on the team tier)."""
 
 
 @queue.command("ls")
@@ -189,6 +189,13 @@ def worker(state: State, queue_name: str, concurrency: int | None, burst: bool) 
     handlers = {**vault_handlers(config.root), **load_handlers(config.queue.handlers)}
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     with open_queue(config, queue_name) as q:
+        from ..queue.outbox import Outbox
+
+        # Work promised by writes that crashed before handing it over goes to the queue first.
+        if queue_name == "default":
+            backlog = Outbox(config.state_dir, durable=config.queue.fsync).reconcile(q)
+        if queue_name == "default" and (backlog.published or backlog.failed):
+            message(f"Outbox: {backlog.published} promised jobs enqueued, {backlog.failed} still pending.")
         w = Worker(q, handlers, concurrency=concurrency or config.queue.concurrency)
         message(
             f"Worker on queue {queue_name!r} of {config.root} ({', '.join(sorted(handlers))}); Ctrl-C stops."

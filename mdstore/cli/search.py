@@ -32,7 +32,11 @@ def search(
 ) -> None:
     """Full-text search: QUERY in the search syntax (docs/search.md), FILTERS like find's
     ('status = active' '#project'). Matches are shown in bold on a terminal."""
-    results = state.vault().search(query, *filters, tag=list(tags) or None, **kwargs)
+    print_results(state.vault().search(query, *filters, tag=list(tags) or None, **kwargs), as_json)
+
+
+def print_results(results: SearchResults, as_json: bool) -> None:
+    """Hits as JSON lines, or path, title and highlighted snippets; then a summary on stderr."""
     if use_json(as_json):
         emit_rows(results.to_dicts(), True)
     else:

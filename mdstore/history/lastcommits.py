@@ -33,7 +33,8 @@ class LastCommitListener:
     def on_synced(
         self, upserts: Sequence[Note], removed: Sequence[str], generation: int, fresh: bool
     ) -> None:
-        self.refresh([n.path for n in upserts], removed, fresh)
+        # A fresh index is filled from the whole history: the notes need not be listed (or read).
+        self.refresh([] if fresh else [n.path for n in upserts], removed, fresh)
 
     def refresh(self, changed: Iterable[str], removed: Iterable[str], fresh: bool = False) -> None:
         """Bring the table up to date; the caller holds the owner lock."""

@@ -35,6 +35,25 @@ TAGS_SQL = (
 )
 
 
+@dataclass(frozen=True)
+class Dialect:
+    """Where the filter language meets a store's tables: the local DuckDB index, or the team copy
+    in PostgreSQL (``team/query.py``). Conditions are written with ``?`` placeholders."""
+
+    builtins: Mapping[str, tuple[str, str]]
+    tag_sql: str  # "note n has tag ? or a tag under ?" (the second parameter ends with "/")
+    props: str  # "EXISTS (SELECT 1 FROM <properties of n> p WHERE <same note> AND " ...
+    key: str  # the lower-cased property key of a row p
+
+
+LOCAL = Dialect(
+    builtins=BUILTINS,
+    tag_sql="n.path IN (SELECT t.path FROM tags t WHERE t.tag = ? OR starts_with(t.tag, ?))",
+    props="EXISTS (SELECT 1 FROM properties p WHERE p.path = n.path AND ",
+    key="lower(p.key)",
+)
+
+
 @dataclass
 class Query:
     """The pieces of one find(): conditions ANDed, sort keys, paging."""
@@ -126,7 +145,7 @@ def to_sql(q: Query, columns: str = FIND_COLUMNS) -> tuple[str, list[Any]]:
     where: list[str] = []
     params: list[Any] = []
     for f in q.filters:
-        sql, ps = _condition(f)
+        sql, ps = condition(f)
         where.append(sql)
         params += ps
     if q.folder is not None:
@@ -163,7 +182,7 @@ def to_sql(q: Query, columns: str = FIND_COLUMNS) -> tuple[str, list[Any]]:
     order: list[str] = []
     for key, desc in q.sort:
         direction = "DESC" if desc else "ASC"
-        builtin = _builtin(key)
+        builtin = builtin_of(key)
         if builtin:
             order.append(f"{builtin[0]} {direction} NULLS LAST")
         else:
@@ -172,7 +191,7 @@ def to_sql(q: Query, columns: str = FIND_COLUMNS) -> tuple[str, list[Any]]:
                     f"(SELECT min(p.{column}) FROM properties p WHERE p.path = n.path AND lower(p.key) = ?)"
                     f" {direction} NULLS LAST"
                 )
-                params.append(_prop_key(key))
+                params.append(prop_key(key))
     order.append("n.path")
     sql += " ORDER BY " + ", ".join(order)
     if q.limit is not None:
@@ -184,36 +203,37 @@ def to_sql(q: Query, columns: str = FIND_COLUMNS) -> tuple[str, list[Any]]:
     return sql, params
 
 
-def _builtin(key: str) -> tuple[str, str] | None:
+def builtin_of(key: str, d: Dialect = LOCAL) -> tuple[str, str] | None:
     if key.startswith("file."):
-        found = BUILTINS.get(key[5:])
+        found = d.builtins.get(key[5:])
         if not found:
             raise QueryError(
-                f"unknown file field {key!r} (known: {', '.join('file.' + k for k in BUILTINS)})"
+                f"unknown file field {key!r} (known: {', '.join('file.' + k for k in d.builtins)})"
             )
         return found
-    return BUILTINS.get(key)
+    return d.builtins.get(key)
 
 
-def _prop_key(key: str) -> str:
+def prop_key(key: str) -> str:
+    """The property a sort or filter key names (``fm.``/``prop.`` prefixes dropped), lower-cased."""
     if key.startswith(("fm.", "prop.")):
         key = key.split(".", 1)[1]
     return key.lower()
 
 
-def _condition(f: Filter) -> tuple[str, list[Any]]:
+def condition(f: Filter, d: Dialect = LOCAL) -> tuple[str, list[Any]]:
+    """One filter as a SQL condition on note ``n`` and its parameters."""
     if f.op in ("tag", "not tag"):
-        sql = "n.path IN (SELECT t.path FROM tags t WHERE t.tag = ? OR starts_with(t.tag, ?))"
-        return (sql if f.op == "tag" else f"NOT {sql}"), [f.value, f.value + "/"]
+        return (d.tag_sql if f.op == "tag" else f"NOT {d.tag_sql}"), [f.value, f.value + "/"]
     if f.key in ("tag", "tags") and f.op in ("=", "contains", "!=", "not contains"):
         if not isinstance(f.value, str):
             raise QueryError(f"filter {f}: a tag is text")
         tag = f.value.lstrip("#").lower()
-        return _condition(Filter("tags", "tag" if f.op in ("=", "contains") else "not tag", tag))
-    builtin = _builtin(f.key)
-    if builtin:
-        return _builtin_condition(f, *builtin)
-    return _property_condition(f)
+        return condition(Filter("tags", "tag" if f.op in ("=", "contains") else "not tag", tag), d)
+    found = builtin_of(f.key, d)
+    if found:
+        return _builtin_condition(f, *found)
+    return _property_condition(f, d)
 
 
 def _builtin_condition(f: Filter, column: str, kind: str) -> tuple[str, list[Any]]:
@@ -231,7 +251,7 @@ def _builtin_condition(f: Filter, column: str, kind: str) -> tuple[str, list[Any
         b, pb = _builtin_condition(Filter(f.key, "<=", high), column, kind)
         return f"({a} AND {b})", pa_ + pb
     if f.op in ("contains", "not contains"):
-        sql = f"contains(lower({column}), lower(?))"
+        sql = f"strpos(lower({column}), lower(?)) > 0"
         return (sql if f.op == "contains" else f"NOT {sql}"), [str(f.value)]
     value = f.value
     if kind == "time":
@@ -266,33 +286,33 @@ def _time_compare(column: str, op: str, value: dt.date) -> tuple[str, list[Any]]
     return f"{column} >= ?", [start]  # >=
 
 
-def _property_condition(f: Filter) -> tuple[str, list[Any]]:
-    key = _prop_key(f.key)
-    exists = "EXISTS (SELECT 1 FROM properties p WHERE p.path = n.path AND "
+def _property_condition(f: Filter, d: Dialect) -> tuple[str, list[Any]]:
+    key = prop_key(f.key)
+    exists = d.props
     if f.op in ("exists", "not exists"):
-        sql = exists + "(lower(p.key) = ? OR starts_with(lower(p.key), ?)) AND p.type <> 'null')"
+        sql = exists + f"({d.key} = ? OR starts_with({d.key}, ?)) AND p.type <> 'null')"
         return (sql if f.op == "exists" else f"NOT {sql}"), [key, key + "."]
     if f.op in ("!=", "not in", "not contains"):
         positive = {"!=": "=", "not in": "in", "not contains": "contains"}[f.op]
-        sql, params = _property_condition(Filter(f.key, positive, f.value))
+        sql, params = _property_condition(Filter(f.key, positive, f.value), d)
         return f"NOT {sql}", params
     if f.op == "in":
         parts = [_value_match("=", v) for v in f.value]
         cond = "(" + " OR ".join(p[0] for p in parts) + ")"
-        return exists + f"lower(p.key) = ? AND {cond})", [key] + [x for p in parts for x in p[1]]
+        return exists + f"{d.key} = ? AND {cond})", [key] + [x for p in parts for x in p[1]]
     if f.op == "between":
         low, high = f.value
         a, pa_ = _value_match(">=", low)
         b, pb = _value_match("<=", high)
-        return exists + f"lower(p.key) = ? AND {a} AND {b})", [key, *pa_, *pb]
+        return exists + f"{d.key} = ? AND {a} AND {b})", [key, *pa_, *pb]
     if f.op == "contains":
         if isinstance(f.value, str):
-            cond = "(lower(p.v_text) = lower(?) OR (p.idx IS NULL AND contains(lower(p.v_text), lower(?))))"
-            return exists + f"lower(p.key) = ? AND {cond})", [key, f.value, f.value]
+            cond = "(lower(p.v_text) = lower(?) OR (p.idx IS NULL AND strpos(lower(p.v_text), lower(?)) > 0))"
+            return exists + f"{d.key} = ? AND {cond})", [key, f.value, f.value]
         cond, params = _value_match("=", f.value)
-        return exists + f"lower(p.key) = ? AND {cond})", [key, *params]
+        return exists + f"{d.key} = ? AND {cond})", [key, *params]
     cond, params = _value_match(f.op, f.value)
-    return exists + f"lower(p.key) = ? AND {cond})", [key, *params]
+    return exists + f"{d.key} = ? AND {cond})", [key, *params]
 
 
 def _value_match(op: str, value: Any) -> tuple[str, list[Any]]:

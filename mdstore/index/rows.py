@@ -298,4 +298,3 @@ def rows_for(
         else:
             rows.add_note(note, resolve, digests=known[0], skip=known[1])
     return rows
-

@@ -5,11 +5,18 @@ read-only connection that is closed after a short idle time (a held read connect
 in other processes), writes open a read-write connection only for the batch they apply, and a
 process that cannot get the file within ``busy_timeout`` gets ``IndexBusy``, never DuckDB's raw
 lock error. Within one process a single DuckDB instance serves every thread through cursors.
+
+Every instance is opened sandboxed (``SANDBOX``): DuckDB itself refuses file access outside its own
+database, and switching that back on. Every read runs read-only: on a read-only instance DuckDB
+enforces it, and on the read-write instance of a writer or the watcher daemon each read cursor
+starts a ``READ ONLY`` transaction. So what a query may do never depends on what the process did
+before (user SQL gets the same walls wherever it runs; see ``usersql.py``).
 """
 
 from __future__ import annotations
 
 import atexit
+import os
 import threading
 import time
 from collections.abc import Iterator
@@ -25,6 +32,16 @@ IDLE_CLOSE_SECONDS = 0.25
 # back-to-back writes of one program skip the open + checkpoint (~40 ms each), short enough that
 # readers elsewhere barely notice (they wait, bounded by busy_timeout, never fail at once).
 IDLE_CLOSE_WRITE_SECONDS = 0.25
+
+# mdstore loads rows through registered Arrow tables, never files, so it needs no external access.
+# DuckDB refuses to switch it back on (or to widen allowed_directories or move temp_directory) while
+# the database runs. The configuration is not locked: the cold build caps memory_limit for its
+# duration; user SQL cannot SET anything (usersql.py).
+SANDBOX = {
+    "enable_external_access": False,
+    "autoinstall_known_extensions": False,
+    "autoload_known_extensions": False,
+}
 
 _registry: dict[Path, IndexStore] = {}
 _registry_lock = threading.Lock()
@@ -93,13 +110,16 @@ class IndexStore:
                 self._read_only = True
             self._users += 1
             con = self._con
+            read_write = not self._read_only
         try:
             cursor = con.cursor()
             try:
                 with _translated():
+                    if read_write:
+                        cursor.execute("BEGIN TRANSACTION READ ONLY")
                     yield cursor
             finally:
-                cursor.close()
+                cursor.close()  # ends the read-only transaction, if any
         finally:
             with self._lock:
                 self._users -= 1
@@ -117,7 +137,7 @@ class IndexStore:
                 self._close()
             if self._con is None:
                 self.path.parent.mkdir(parents=True, exist_ok=True)
-                self.intent.touch()
+                self.intent.write_bytes(b"%d" % os.getpid())
                 try:
                     self._con = self._connect(read_only=False)
                 finally:
@@ -166,7 +186,7 @@ class IndexStore:
             try:
                 if read_only and self._writer_waiting():
                     raise _WriterFirst
-                return duckdb.connect(str(self.path), read_only=read_only)
+                return duckdb.connect(str(self.path), read_only=read_only, config=dict(SANDBOX))
             except (duckdb.IOException, duckdb.ConnectionException, _WriterFirst) as exc:
                 if not isinstance(exc, _WriterFirst) and not _is_lock_error(exc):
                     raise MdstoreError(f"cannot open the index {self.path}: {exc}") from exc
@@ -187,11 +207,16 @@ class IndexStore:
                 raise MdstoreError(f"cannot open the index {self.path}: {exc}") from exc
 
     def _writer_waiting(self) -> bool:
+        from ..watch.ownership import pid_alive
+
         try:
             age = time.time() - self.intent.stat().st_mtime
-        except OSError:
+            pid = int(self.intent.read_bytes().strip() or 0)
+        except (OSError, ValueError):
             return False
-        return age < max(self.busy_timeout, 60.0)  # a crashed writer's marker goes stale
+        if pid and not pid_alive(pid):
+            return False  # a writer killed while it waited: readers need not defer to it
+        return age < max(self.busy_timeout, 60.0)  # a marker without a live pid goes stale
 
     def _wait_idle(self) -> None:
         while self._users > 0:

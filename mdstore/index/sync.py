@@ -19,6 +19,7 @@ from typing import Any, Protocol
 from ..config import Config
 from ..notes.model import Note, ParseIssue, SyncReport
 from . import schema
+from .coldbuild import BUILDING_KEY, build_streamed
 from .lock import OwnerLock
 from .rows import RowSet, rows_for, to_json
 from .scan import FileStat, IgnoreRules, ScanResult, confirm_gone, scan
@@ -36,7 +37,10 @@ RACY_SECONDS = 2.0  # mtime granularity to distrust (FAT has 2 s; Linux file sys
 class _State:
     """What the index holds before this sync."""
 
-    notes: dict[str, tuple[float, int, str]] = field(default_factory=dict)  # path -> (mtime, size, hash)
+    notes: dict[str, tuple[float, int]] = field(default_factory=dict)  # path -> (mtime, size)
+    # Content hashes, loaded only for the notes this sync reads or misses (fetching them for a
+    # whole big vault was a third of a no-op sync's index work).
+    hashes: dict[str, str] = field(default_factory=dict)
     attachments: dict[str, FileStat] = field(default_factory=dict)
     scan_issues: str | None = None  # JSON of the last full scan's issues
     generation: int = 0
@@ -76,6 +80,7 @@ class Syncer:
             if state.fresh:
                 paths = None  # a new or rebuilt index needs every file, whatever was asked
             found = self._scan(paths)
+            self._sweep_temps(found)
             report = self._apply(state, found, paths, rebuild or state.fresh, progress)
             upserts = report.extra.pop("upsert_notes")
             generation = state.generation + (1 if report.extra.pop("wrote") else 0)
@@ -108,16 +113,19 @@ class Syncer:
         state = _State()
         with self.store.write() as con:
             version = schema.stored_version(con)
+            if version == schema.SCHEMA_VERSION and not rebuild:
+                # A streamed cold build that never finished (a crash): start it over.
+                rebuild = bool(con.execute("SELECT 1 FROM meta WHERE key = ?", [BUILDING_KEY]).fetchall())
             if rebuild or version != schema.SCHEMA_VERSION:
                 schema.drop_all(con)
                 schema.create_all(con)
                 state.fresh = True
                 return state
             with one_of(con, "path", None if paths is None else list(paths)) as (where, params):
-                for path, mtime, size, hash_ in con.execute(
-                    f"SELECT path, mtime, size, hash FROM notes WHERE {where}", params
+                for path, mtime, size in con.execute(
+                    f"SELECT path, mtime, size FROM notes WHERE {where}", params
                 ).fetchall():
-                    state.notes[path] = (mtime, size, hash_)
+                    state.notes[path] = (mtime, size)
                 for path, mtime, size in con.execute(
                     f"SELECT path, mtime, size FROM attachments WHERE {where}", params
                 ).fetchall():
@@ -131,6 +139,18 @@ class Syncer:
             state.scan_issues = meta.get("scan_issues")
             state.synced_at = float(meta.get("synced_at") or 0.0)
         return state
+
+    def _sweep_temps(self, found: ScanResult) -> None:
+        """Remove the temp files of writers that were killed (a live writer's are left alone)."""
+        if not found.temps:
+            return
+        from ..notes.fileio import sweep_stale_temps
+        from ..notes.journal import has_pending
+
+        if has_pending(self.root):
+            return  # an interrupted batch still needs its staged temps: after its recovery, then
+        for rel in sweep_stale_temps(self.root, found.temps):
+            log.info("removed %s, the temp file of a writer that was killed", rel)
 
     def _scan(self, paths: Sequence[str] | None) -> ScanResult:
         rules = IgnoreRules(self.root, self.config.vault.ignore)
@@ -184,6 +204,11 @@ class Syncer:
             if not found.protects(rel) and rel not in issue_paths and self._gone(rel)
         ]
 
+        self._load_hashes(state, [rel for rel, _ in to_read if rel in state.notes] + missing, fresh)
+        chunk = self.config.index.build_chunk
+        if fresh and len(to_read) > chunk:
+            generation = state.generation + 1
+            return build_streamed(self.config, self.store, found, to_read, generation, progress, chunk)
         loaded = load_notes(self.config, to_read, progress)
         upserts: list[Note] = []
         touched: list[Note] = []  # same bytes, new mtime: rows stay, stat columns refresh
@@ -209,7 +234,7 @@ class Syncer:
                 if issue is not None:
                     errors.append(issue)
             old = state.notes.get(rel)
-            if old is not None and not fresh and old[2] == result.hash:
+            if old is not None and not fresh and state.hashes.get(rel) == result.hash:
                 if (old[0], old[1]) != (result.mtime, result.size):
                     touched.append(result)
                 continue
@@ -224,7 +249,7 @@ class Syncer:
         moved: list[tuple[str, str]] = []
         deleted: list[str] = []
         for rel in sorted(missing):
-            targets = by_hash.get(state.notes[rel][2])
+            targets = by_hash.get(state.hashes[rel])
             if targets:
                 moved.append((rel, targets.pop(0)))
             else:
@@ -262,6 +287,12 @@ class Syncer:
                 "wrote": wrote,
             },
         )
+
+    def _load_hashes(self, state: _State, paths: list[str], fresh: bool) -> None:
+        if fresh or not paths:
+            return
+        with self.store.write() as con, one_of(con, "path", paths) as (where, params):
+            state.hashes.update(con.execute(f"SELECT path, hash FROM notes WHERE {where}", params).fetchall())
 
     def _gone(self, rel: str) -> bool:
         if confirm_gone(self.root, rel):

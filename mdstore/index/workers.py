@@ -17,11 +17,12 @@ from __future__ import annotations
 import enum
 import os
 import pickle
+import queue
 import struct
 import subprocess
 import sys
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import IO, TYPE_CHECKING, Any
 
@@ -67,26 +68,52 @@ def load_note(root: str, rel: str, mtime: float, max_bytes: int, link_style: str
     return parse_note(rel, data, mtime=mtime, max_bytes=max_bytes, link_style=link_style)
 
 
-def load_notes(
-    config: Config, items: Sequence[tuple[str, float]], progress: Progress | None = None
-) -> Loaded:
-    """Every item (path, mtime) read and parsed, in worker processes when there are at least
-    ``[index] parallel_threshold`` of them and more than one core to use."""
+Item = tuple[str, float]  # (vault-relative path, mtime)
+
+
+def stream_notes(
+    config: Config, items: Sequence[Item], size: int, failures: list[ParseIssue] | None = None
+) -> Iterator[tuple[list[Item], list[Result]]]:
+    """``(items, results)`` of ``load_note`` about ``size`` at a time (not in order), in worker
+    processes when there are at least ``[index] parallel_threshold`` items and more than one core
+    to use. A worker's failure is appended to ``failures``; its chunk is still answered."""
     root = str(config.root)
     max_bytes = config.vault.max_note_bytes
     style = config.vault.link_style
     workers = config.index.parse_workers or (os.cpu_count() or 1)
+    if workers > 1 and len(items) >= config.index.parallel_threshold:
+        chunk = max(32, min(400, len(items) // (workers * 6) or 32, size))
+        pending: tuple[list[Item], list[Result]] = ([], [])
+        for part, results in parse_stream(root, list(items), max_bytes, style, workers, chunk, failures):
+            pending[0].extend(part)
+            pending[1].extend(results)
+            if len(pending[0]) >= size:
+                yield pending
+                pending = ([], [])
+        if pending[0]:
+            yield pending
+        return
+    for start in range(0, len(items), size):
+        part = list(items[start : start + size])
+        yield part, [load_note(root, rel, mtime, max_bytes, style) for rel, mtime in part]
+
+
+def load_notes(config: Config, items: Sequence[Item], progress: Progress | None = None) -> Loaded:
+    """Every item read and parsed (``stream_notes``), results in the order of ``items``."""
     total = len(items)
-    if workers > 1 and total >= config.index.parallel_threshold:
-        return parse_parallel(root, list(items), max_bytes, style, workers, progress)
-    out: list[Result] = []
-    for i, (rel, mtime) in enumerate(items):
-        out.append(load_note(root, rel, mtime, max_bytes, style))
-        if progress and i % 100 == 0:
-            progress(i, total)
-    if progress:
-        progress(total, total)
-    return Loaded(out)
+    position = {rel: i for i, (rel, _) in enumerate(items)}
+    results: list[Result] = [Unparsed.NOT_PARSED] * total
+    failures: list[ParseIssue] = []
+    done = 0
+    for part, parsed in stream_notes(config, items, 100, failures):
+        for (rel, _), result in zip(part, parsed, strict=True):
+            results[position[rel]] = result
+        done += len(part)
+        if progress:
+            progress(done, total)
+    if progress and not total:
+        progress(0, 0)
+    return Loaded(results, failures)
 
 
 def _send(stream: IO[bytes], obj: Any) -> None:
@@ -118,22 +145,27 @@ def _describe(proc: subprocess.Popen[bytes], exc: BaseException) -> str:
     return f"exited with status {code}" if code else f"{type(exc).__name__}: {exc}"
 
 
-def parse_parallel(
+def parse_stream(
     root: str,
-    items: list[tuple[str, float]],
+    items: list[Item],
     max_bytes: int,
     link_style: str,
     workers: int,
-    progress: Progress | None = None,
-) -> Loaded:
-    """Results of ``load_note`` for every item, in order, computed by ``workers`` processes."""
-    total = len(items)
-    chunk = max(32, min(400, total // (workers * 6) or 32))
-    chunks = [(i, items[i : i + chunk]) for i in range(0, total, chunk)]
-    results: list[Result] = [Unparsed.NOT_PARSED] * total
+    chunk: int = 250,
+    failures: list[ParseIssue] | None = None,
+) -> Iterator[tuple[list[Item], list[Result]]]:
+    """``(items, results)`` of ``load_note`` a chunk at a time, as ``workers`` processes finish
+    them (not in order), so a caller can write each chunk and let it go: memory follows the chunk,
+    not the vault. A worker that dies has its chunk parsed again in this process and its failure
+    appended to ``failures``; every item is answered exactly once."""
+    chunks = [items[i : i + chunk] for i in range(0, len(items), chunk)]
     lock = threading.Lock()
-    done = [0]
-    failures: list[ParseIssue] = []
+    out: queue.Queue[tuple[list[Item], list[Result]] | None] = queue.Queue(maxsize=workers * 2)
+    stop = threading.Event()  # the consumer went away: workers stop taking chunks
+
+    def take() -> list[Item] | None:
+        with lock:
+            return chunks.pop(0) if chunks and not stop.is_set() else None
 
     def run_worker() -> None:
         proc = subprocess.Popen(
@@ -143,39 +175,34 @@ def parse_parallel(
             stderr=subprocess.DEVNULL,
         )
         assert proc.stdin is not None and proc.stdout is not None
-        current: tuple[int, list[tuple[str, float]]] | None = None
+        alive = True
         try:
-            while True:
-                with lock:
-                    if not chunks or failures:
-                        break
-                    current = chunks.pop(0)
-                start, part = current
-                _send(proc.stdin, (root, part, max_bytes, link_style))
-                out = _recv(proc.stdout)
-                if len(out) != len(part):
-                    raise EOFError(f"the parse worker sent {len(out)} results for {len(part)} files")
-                with lock:
-                    results[start : start + len(out)] = out
-                    done[0] += len(out)
-                    current = None
-                if progress:
-                    progress(done[0], total)
-        except BaseException as exc:  # noqa: BLE001 - a dead worker: its chunk is parsed in-process below
-            why = _describe(proc, exc)
-            with lock:
-                if current is not None:  # always, as only sending and receiving can fail
-                    chunks.append(current)  # in flight when the worker failed: parse it again
-                    part = current[1]
-                    failures.append(
-                        ParseIssue(
-                            part[0][0],
-                            f"parse worker {why} while parsing this file and {len(part) - 1} others;"
-                            " they were parsed again in the syncing process",
-                            "worker",
-                        )
-                    )
+            while (part := take()) is not None:
+                results: list[Result] | None = None
+                if alive:
+                    try:
+                        _send(proc.stdin, (root, part, max_bytes, link_style))
+                        results = _recv(proc.stdout)
+                        if results is not None and len(results) != len(part):
+                            sent = f"{len(results)} results for {len(part)} files"
+                            raise EOFError(f"the parse worker sent {sent}")
+                    except (OSError, EOFError, pickle.UnpicklingError) as exc:
+                        alive = False  # the worker died: this thread parses in-process from now on
+                        results = None
+                        if failures is not None:
+                            failures.append(
+                                ParseIssue(
+                                    part[0][0],
+                                    f"parse worker {_describe(proc, exc)} while parsing this file and"
+                                    f" {len(part) - 1} others; they were parsed again in the syncing process",
+                                    "worker",
+                                )
+                            )
+                if results is None:
+                    results = [load_note(root, rel, mtime, max_bytes, link_style) for rel, mtime in part]
+                out.put((part, results))
         finally:
+            out.put(None)
             for stream in (proc.stdin, proc.stdout):
                 try:
                     stream.close()
@@ -187,19 +214,22 @@ def parse_parallel(
                 proc.kill()
                 proc.wait()
 
-    threads = [threading.Thread(target=run_worker, daemon=True) for _ in range(workers)]
+    threads = [threading.Thread(target=run_worker, daemon=True) for _ in range(max(1, workers))]
     for t in threads:
         t.start()
-    for t in threads:
-        t.join()
-    # Whatever a failed worker left undone, in flight or never started, is parsed here.
-    for start, part in sorted(chunks):
-        results[start : start + len(part)] = [
-            load_note(root, rel, mtime, max_bytes, link_style) for rel, mtime in part
-        ]
-    if progress:
-        progress(total, total)
-    return Loaded(results, failures)
+    finished = 0
+    try:
+        while finished < len(threads):
+            got = out.get()
+            if got is None:
+                finished += 1
+            else:
+                yield got
+    finally:
+        stop.set()
+        while finished < len(threads):  # let blocked workers put their last chunk and end
+            if out.get() is None:
+                finished += 1
 
 
 def _serve() -> None:

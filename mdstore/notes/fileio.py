@@ -5,7 +5,9 @@ Every write goes to a temp file in the target's own folder (same file system, so
 replaces, and is then renamed over the target; the folder is fsync'd so the rename itself survives a
 power cut. A reader, an editor or a crash therefore sees the old bytes or the new bytes, never a
 mix. Temp files carry a recognisable name (``is_temp_name``) so the scanner and the watcher ignore
-them, and a failed write removes its temp file.
+them, and a failed write removes its temp file. The name also holds the writer's pid, so the temp
+file of a writer that was killed is told apart from one still being written, and a full sync
+removes it (``sweep_stale_temps``).
 
 I/O failures (disk full, permission denied) propagate as ``OSError``, which names the path;
 conditions that are mdstore's business (the note exists, the note is too large) are mdstore errors.
@@ -26,6 +28,8 @@ TEMP_SUFFIX = ".tmp"
 # The target's name is embedded (shortened) so a leftover temp file says what it was for; the
 # total stays far below the usual 255-byte NAME_MAX.
 _NAME_BUDGET = 80
+# A temp file named before names carried a pid: only removed once it is clearly abandoned.
+STALE_UNNAMED_SECONDS = 3600.0
 
 
 def is_temp_name(name: str) -> bool:
@@ -36,7 +40,39 @@ def is_temp_name(name: str) -> bool:
 def temp_name_for(target: str) -> str:
     """A fresh, unique temp file name for a write to the file named ``target``."""
     short = target.encode("utf-8", "surrogateescape")[:_NAME_BUDGET].decode("utf-8", "ignore")
-    return f"{TEMP_PREFIX}{secrets.token_hex(8)}.{short}{TEMP_SUFFIX}"
+    return f"{TEMP_PREFIX}{os.getpid()}-{secrets.token_hex(8)}.{short}{TEMP_SUFFIX}"
+
+
+def temp_writer_pid(name: str) -> int | None:
+    """The pid of the process that made the temp file ``name``, if its name records one."""
+    token = name[len(TEMP_PREFIX) :].split(".", 1)[0]
+    pid, dash, _ = token.partition("-")
+    return int(pid) if dash and pid.isdigit() else None
+
+
+def sweep_stale_temps(root: Path, rels: list[str]) -> list[str]:
+    """Remove the temp files among ``rels`` (vault-relative) whose writer is dead; returns those
+    removed. A live writer's temp file is left alone: it is about to be renamed into place. A
+    crashed batch's staged files must be recovered first (the journal does that at open)."""
+    import time
+
+    from ..watch.ownership import pid_alive
+
+    removed: list[str] = []
+    for rel in rels:
+        path = root / rel
+        pid = temp_writer_pid(path.name)
+        try:
+            if pid is not None:
+                if pid_alive(pid):
+                    continue
+            elif time.time() - path.lstat().st_mtime < STALE_UNNAMED_SECONDS:
+                continue
+            path.unlink()
+        except OSError:
+            continue  # gone already, or not ours to remove: the next sync looks again
+        removed.append(rel)
+    return removed
 
 
 def fsync_folder(folder: Path) -> None:

@@ -70,6 +70,16 @@ def recover(root: Path, *, fsync: bool = True) -> list[str]:
     return Journal(root, fsync=fsync).recover()
 
 
+def has_pending(root: Path) -> bool:
+    """Whether a batch is in the journal (running, or interrupted and not yet recovered): its staged
+    temp files in the vault are then still needed."""
+    folder = Path(root) / STATE_DIR / JOURNAL_DIR
+    try:
+        return any(entry.is_dir() and entry.name != "conflicts" for entry in folder.iterdir())
+    except FileNotFoundError:
+        return False
+
+
 class Journal:
     """The batch journal of one vault (``<root>/.mdstore/journal/``)."""
 

@@ -1,6 +1,11 @@
-"""Validation of the vault-relative paths the write API is given.
+"""Validation of the vault-relative paths the API is given: ``vault_path`` for every path a caller
+names (reads, history, sync), ``validate_note_path`` / ``validate_folder_path`` for writes.
 
-A path is checked before anything is written, so a bad one raises ``InvalidPath`` (naming the
+The rule for every path: it must stay inside the vault after resolving every symlink on the way (a
+symlinked file or folder leading out is refused, as indexing skips it), and it must not lie in
+``.mdstore/`` or any ``.git/`` (mdstore's own state and git's are not notes). More for writes:
+
+A write path is checked before anything is written, so a bad one raises ``InvalidPath`` (naming the
 argument and the reason) and touches nothing. Security checks always apply: the path must be
 relative, without ``..``, NUL or control characters, outside the state folders (``.git/``,
 ``.mdstore/``, ``.obsidian/``, ``.trash/``), not a temp-file name, and inside the vault after
@@ -31,6 +36,8 @@ from .fileio import is_temp_name
 RESERVED_CHARS = frozenset('\\:*?"<>|')
 # The top-level folders only mdstore or other tools own; ``.git`` is refused at any depth (submodules).
 PROTECTED_FOLDERS = frozenset({".git", ".mdstore", ".obsidian", ".trash"})
+# Reads may look into .obsidian/ and .trash/ (they hold the user's files), never into these.
+PRIVATE_FOLDERS = frozenset({".git", ".mdstore"})
 _WINDOWS_DEVICES = frozenset(
     {"CON", "PRN", "AUX", "NUL", "CONIN$", "CONOUT$"}
     | {f"{base}{n}" for base in ("COM", "LPT") for n in (*"123456789", "¹", "²", "³")}
@@ -56,6 +63,8 @@ def validate_note_path(
     ``NoteNotFound`` for a missing note. ``argument`` names the parameter in error messages.
     """
     parts = _split(rel, argument)
+    if rel.endswith("/"):  # `create("x/")` must not quietly become x.md
+        raise InvalidPath(f"{argument} {rel!r}: ends with '/', so it names a folder, not a note")
     name = parts[-1]
     if add_extension and not any(name.lower().endswith(ext.lower()) for ext in extensions):
         parts[-1] = name + extensions[0]
@@ -79,6 +88,35 @@ def validate_folder_path(root: Path, rel: str, *, must_exist: bool = False, argu
         raise InvalidPath(f"{argument} {rel!r}: is a file, not a folder")
     if must_exist and not target.is_dir():
         raise NoteNotFound(f"{argument} {rel!r}: no such folder")
+    return "/".join(parts)
+
+
+def vault_path(root: Path, path: str | os.PathLike[str], *, argument: str = "path") -> str:
+    """The vault-relative POSIX path a caller names (relative, or absolute inside the vault), or
+    ``InvalidPath``: outside the vault, through a symlink that leaves it, or into ``.mdstore/`` or
+    ``.git/``. Nothing needs to exist (a deleted note's path is fine)."""
+    text = os.fspath(path) if isinstance(path, (str, os.PathLike)) else path
+    if not isinstance(text, str):
+        raise InvalidPath(f"{argument} must be a string, not {type(path).__name__}")
+    if not text or "\x00" in text:
+        raise InvalidPath(f"invalid {argument} {text!r}")
+    p = Path(text)
+    if p.is_absolute():
+        # As written, or through the real path of its folder (the vault may be reached through a
+        # symlinked parent, such as macOS's /tmp); what it then names is checked below.
+        for candidate in (Path(os.path.normpath(p)), Path(os.path.realpath(p.parent)) / p.name):
+            try:
+                p = candidate.relative_to(root)
+                break
+            except ValueError:
+                continue
+        else:
+            raise InvalidPath(f"{argument} {text!r} is outside the vault {root}")
+    parts = [part for part in p.as_posix().split("/") if part not in ("", ".")]
+    if any(part == ".." for part in parts) or not parts:
+        raise InvalidPath(f"{argument} {text!r} must stay inside the vault (no '..')")
+    _check_protected(parts, argument, text, PRIVATE_FOLDERS, "is not part of the notes")
+    _check_inside(root, root.joinpath(*parts), argument, text, PRIVATE_FOLDERS, "is not part of the notes")
     return "/".join(parts)
 
 
@@ -109,7 +147,6 @@ def _check_parts(root: Path, parts: list[str], argument: str, rel: str) -> Path:
     _check_protected(parts, argument, rel)
     if is_temp_name(parts[-1]):
         raise InvalidPath(f"{argument} {rel!r}: is an mdstore temp-file name")
-    root_real = Path(os.path.realpath(root))
     folder = root
     for index, part in enumerate(parts):
         if index and os.path.lexists(folder) and not folder.is_dir():
@@ -119,24 +156,51 @@ def _check_parts(root: Path, parts: list[str], argument: str, rel: str) -> Path:
             _check_portable(part, argument, rel)
             _check_case_collision(part, entries, argument, rel)
         folder = folder / part
-    real = Path(os.path.realpath(folder))
+    _check_inside(root, folder, argument, rel)
+    return folder
+
+
+def _check_inside(
+    root: Path,
+    target: Path,
+    argument: str,
+    rel: str,
+    folders: frozenset[str] = PROTECTED_FOLDERS,
+    why: str = "is reserved and is never written through the API",
+) -> None:
+    """``target`` (under ``root``) must resolve inside the vault, and not into ``folders``."""
+    root_real = Path(os.path.realpath(root))
+    real = Path(os.path.realpath(target))
     if real != root_real and root_real not in real.parents:
         raise InvalidPath(f"{argument} {rel!r}: resolves outside the vault (through a symlink)")
     if real != root_real:
         # A symlink inside the vault may still lead into .git/ or .mdstore/.
-        _check_protected(list(real.relative_to(root_real).parts), argument, rel)
-    return folder
+        _check_protected(list(real.relative_to(root_real).parts), argument, rel, folders, why)
 
 
-def _check_protected(parts: list[str], argument: str, rel: str) -> None:
-    hits = [
-        part
-        for i, part in enumerate(parts)
-        if part.casefold() == ".git" or (i == 0 and part.casefold() in PROTECTED_FOLDERS)
-    ]
-    if hits:
-        folder = hits[0]
-        raise InvalidPath(f"{argument} {rel!r}: {folder}/ is reserved and is never written through the API")
+def _check_protected(
+    parts: list[str],
+    argument: str,
+    rel: str,
+    folders: frozenset[str] = PROTECTED_FOLDERS,
+    why: str = "is reserved and is never written through the API",
+) -> None:
+    folder = reserved_folder(parts, folders)
+    if folder is not None:
+        raise InvalidPath(f"{argument} {rel!r}: {folder}/ {why}")
+
+
+def reserved_folder(parts: Sequence[str], folders: frozenset[str] = PRIVATE_FOLDERS) -> str | None:
+    """The first of ``parts`` (a vault-relative path) that is one of ``folders`` at the top or a
+    ``.git`` at any depth, else None."""
+    return next(
+        (
+            part
+            for i, part in enumerate(parts)
+            if part.casefold() == ".git" or (i == 0 and part.casefold() in folders)
+        ),
+        None,
+    )
 
 
 def _check_portable(part: str, argument: str, rel: str) -> None:

@@ -147,6 +147,14 @@ def encode(job: Job) -> bytes:
         raise QueueError(f"job {job.kind!r}: payload is not JSON-serialisable: {exc}") from exc
 
 
+def to_json(what: str, value: Any) -> str:
+    """``value`` as strict JSON (no NaN), or one ``QueueError`` naming ``what`` (a job kind, a channel)."""
+    try:
+        return json.dumps(value, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+    except (TypeError, ValueError) as exc:
+        raise QueueError(f"{what}: payload is not JSON-serialisable: {exc}") from exc
+
+
 def decode(raw: bytes, *, seq: int, state: JobState, token: str | None = None) -> Job:
     """A job from its file's bytes; ``ValueError`` if they are not a job (the caller moves the file aside)."""
     data = json.loads(raw)

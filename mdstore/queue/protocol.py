@@ -1,7 +1,7 @@
 """The ``QueueBackend`` protocol: what a job queue must do, whatever stores it.
 
-The spool (files in the vault's state folder) is the local backend; a Postgres backend comes with
-the team tier. Both must pass ``tests/queue/contract.py``. Guarantees every backend gives:
+The spool (files in the vault's state folder) is the local tier's backend; ``PostgresQueue`` (the
+team database) the team tier's. Both pass ``tests/queue/test_contract.py``. Guarantees every backend gives:
 
 - a claim is exclusive: two consumers never hold the same job at once;
 - a claimed job whose lease ends (its consumer died or stopped extending) goes back to waiting,
@@ -109,3 +109,7 @@ class QueueBackend(Protocol):
         ...
 
     def close(self) -> None: ...
+
+    def __enter__(self) -> QueueBackend: ...
+
+    def __exit__(self, *exc: object) -> None: ...

@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from types import FrameType
 from typing import Any, TypeVar
 
-from ..errors import ConfigError, QueueError
+from ..errors import BackendUnavailable, ConfigError, QueueError
 from .job import Job
 from .protocol import QueueBackend
 
@@ -160,7 +160,13 @@ class Worker:
         me = threading.get_ident()
         try:
             while not self._stop.is_set():
-                job = self.queue.claim(lease=self.lease)
+                try:
+                    job = self.queue.claim(lease=self.lease)
+                except BackendUnavailable as exc:
+                    # A queue service that is down (Postgres restarting): wait for it, do not exit.
+                    log.warning("queue unavailable, retrying: %s", exc)
+                    self._stop.wait(1.0)
+                    continue
                 if job is None:
                     if burst and self.queue.length() == 0 and not self._others_busy(me):
                         return

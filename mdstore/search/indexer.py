@@ -197,6 +197,8 @@ class SearchIndex:
             except MdstoreError as exc:  # e.g. tantivy configured but not installed
                 self._failed("search", exc)
                 return
+            if fresh and parts:
+                upserts = list(upserts)  # a streamed cold build reads its notes again: once for all parts
             for part in parts:
                 try:
                     if self._hold_back(part, upserts, removed, generation, fresh):
@@ -304,6 +306,11 @@ class SearchIndex:
         self._last_hold = time.monotonic()
         if self._timer is None:
             self._start_timer(FLUSH_QUIET)
+        if self not in _with_backlog:
+            # The exit flush may be the first to load scikit-learn, whose joblib imports these; at
+            # exit their import fails ("can't register atexit after shutdown"), so load them now.
+            import concurrent.futures.process  # noqa: F401
+            import concurrent.futures.thread  # noqa: F401
         _with_backlog.add(self)
 
     def _start_timer(self, delay: float) -> None:

@@ -10,6 +10,7 @@ process when none is left: every served method is a read or an idempotent sync, 
 from __future__ import annotations
 
 import atexit
+import os
 import socket
 import threading
 import time
@@ -52,6 +53,8 @@ def owner_client(config: Config, facade: Facade | None = None) -> OwnerClient | 
         st = path.lstat()
     except OSError:
         return None
+    if hasattr(os, "geteuid") and st.st_uid != os.geteuid():
+        _refuse_other_user(config, path, st.st_uid)
     # A daemon that starts binds a new socket file: a cached "none" for the old one is void.
     ident = (st.st_ino, st.st_mtime_ns)
     now = time.monotonic()
@@ -68,6 +71,27 @@ def owner_client(config: Config, facade: Facade | None = None) -> OwnerClient | 
             client.close()
         _cache[path] = (time.monotonic() + PROBE_TTL, ident, found)
         return found
+
+
+def _refuse_other_user(config: Config, path: Path, uid: int) -> None:
+    """A live watcher of another user owns the index: its socket refuses us, and the index file is
+    locked by it, so say so now rather than after ``busy_timeout``. A dead one's socket is stale."""
+    from ..index.lock import OwnerLock
+    from .ownership import ROLE, holder_alive
+
+    holder = OwnerLock(config.state_dir).holder()
+    if not holder or not holder.endswith(f"({ROLE})") or not holder_alive(holder):
+        return
+    try:
+        import pwd
+
+        user = pwd.getpwuid(uid).pw_name
+    except (ImportError, KeyError):
+        user = f"uid {uid}"
+    raise BackendUnavailable(
+        f"the watcher of this vault ({holder}) runs as user {user}: its socket {path} belongs to that "
+        "user and the index is locked by it; run mdstore as that user, or stop that watcher"
+    )
 
 
 def forget(config: Config) -> None:

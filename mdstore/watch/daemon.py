@@ -33,6 +33,7 @@ if TYPE_CHECKING:
     from ..config import Config
     from ..core import VaultCore
     from ..index.lock import OwnerLock
+    from ..team.live import LiveSync
 
 log = logging.getLogger("mdstore.watch")
 
@@ -72,6 +73,7 @@ class Watcher:
         self._observer: Any = None
         self._server: OwnerServer | None = None
         self._indexer: threading.Thread | None = None
+        self._team: LiveSync | None = None
         self._ready = threading.Event()
         self._stopping = False
         self._done = threading.Event()
@@ -117,6 +119,9 @@ class Watcher:
             self._heartbeat()
             self._indexer = threading.Thread(target=self._index_loop, name="mdstore-indexer", daemon=True)
             self._indexer.start()
+            from ..team.live import start_live_sync
+
+            self._team = start_live_sync(self)  # with [team] set: push changes, pull on notify
         except BaseException:
             self._teardown()
             raise
@@ -203,6 +208,8 @@ class Watcher:
     def _teardown(self) -> None:
         if self._done.is_set():
             return
+        if self._team is not None:
+            self._team.stop()
         self._stopping = True
         if self._observer is not None:
             self._observer.stop()

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ..errors import InvalidPath, NoteNotFound, WriteConflict
+from ..errors import InvalidPath, MdstoreError, NoteNotFound, NoteParseError, WriteConflict
 from ..notes.model import content_hash
 
 if TYPE_CHECKING:
@@ -130,9 +130,12 @@ class VaultBatch:
             self._write(rel, new, if_hash=if_hash, base=old)
         return rel
 
-    def write_bytes(self, path: str, data: bytes, *, if_hash: str | None = None) -> bool:
-        """Record ``data`` as the whole new content of ``path`` (created if missing)."""
-        rel = self._note(path)
+    def write_bytes(
+        self, path: str, data: bytes, *, if_hash: str | None = None, any_file: bool = False
+    ) -> bool:
+        """Record ``data`` as the whole new content of ``path`` (created if missing).
+        ``any_file`` takes the path as given (an attachment), without adding a note extension."""
+        rel = self._note(path, any_file=any_file)
         old = self._current(rel)
         if if_hash is not None and (old is None or content_hash(old) != if_hash):
             raise WriteConflict(f"{rel}: changed since it was read (if_hash did not match)")
@@ -141,9 +144,11 @@ class VaultBatch:
         self._write(rel, bytes(data), if_hash=if_hash, create=old is None, base=old)
         return True
 
-    def delete(self, path: str, *, if_hash: str | None = None, permanent: bool = False) -> None:
+    def delete(
+        self, path: str, *, if_hash: str | None = None, permanent: bool = False, any_file: bool = False
+    ) -> None:
         """Record the removal of a note: into ``.trash/`` (like Obsidian), or for good."""
-        rel = self._note(path, must_exist=True)
+        rel = self._note(path, must_exist=True, any_file=any_file)
         if rel in self._writes or rel in self._state:
             raise InvalidPath(f"{rel}: already changed by this batch; delete it in a batch of its own")
         if if_hash is not None:
@@ -222,12 +227,12 @@ class VaultBatch:
 
     # -- internals ---------------------------------------------------------------------------
 
-    def _note(self, path: str, *, must_exist: bool = False) -> str:
+    def _note(self, path: str, *, must_exist: bool = False, any_file: bool = False) -> str:
         from ..notes.paths import validate_note_path
 
         self._check_open()
         exts = self._vault.config.vault.extensions
-        rel = validate_note_path(self._vault.root, path, extensions=exts)
+        rel = validate_note_path(self._vault.root, path, extensions=exts, add_extension=not any_file)
         if must_exist and self._current(rel) is None:
             raise NoteNotFound(f"no note {rel!r} in {self._vault.root}")
         return rel
@@ -244,6 +249,8 @@ class VaultBatch:
             return (self._vault.root / rel).read_bytes()
         except (FileNotFoundError, NotADirectoryError, IsADirectoryError):
             return None
+        except OSError as exc:  # unreadable: never mistaken for missing, never a raw traceback
+            raise NoteParseError(f"cannot read {rel}: {exc.strerror or exc}") from exc
 
     def _hash_now(self, rel: str) -> str | None:
         if rel in self._state:
@@ -340,7 +347,7 @@ class VaultBatch:
             if os.path.lexists(root / new_folder):
                 raise WriteConflict(f"{new_folder}: already exists; a move never overwrites")
             pairs = []
-            for path in sorted(_files_under(full)):
+            for path in sorted(_files_under(full, folder)):
                 old = f"{folder}/{path}"
                 pairs.append((old, f"{new_folder}/{path}"))
             if not pairs:
@@ -371,9 +378,18 @@ class VaultBatch:
                     pass  # not empty: something appeared there meanwhile; leave it
 
 
-def _files_under(folder: Path) -> list[str]:
+def _files_under(folder: Path, rel: str) -> list[str]:
+    """The files under ``folder`` (the vault folder ``rel``), relative to it."""
     out: list[str] = []
-    for dirpath, dirnames, filenames in os.walk(folder):
+
+    def unreadable(exc: OSError) -> None:
+        # A folder that cannot be listed is not empty: moving part of it would scatter the notes.
+        sub = Path(exc.filename).relative_to(folder).as_posix() if exc.filename else "."
+        where = rel if sub == "." else f"{rel}/{sub}"
+        reason = exc.strerror or exc
+        raise MdstoreError(f"cannot read the folder {where}: {reason}; nothing was moved") from exc
+
+    for dirpath, dirnames, filenames in os.walk(folder, onerror=unreadable):
         dirnames[:] = [d for d in dirnames if d != ".git"]
         base = Path(dirpath).relative_to(folder)
         for name in filenames:

@@ -167,3 +167,19 @@ def test_a_forked_child_does_not_keep_the_owner_lock(vault):
             os.kill(child, signal.SIGKILL)
         except ProcessLookupError:
             pass
+
+
+def test_a_writer_killed_while_waiting_does_not_hold_readers_back(tmp_path):
+    """A writer announces itself (so readers let it in first); killed while it waited, its
+    announcement must not keep readers out until it goes stale."""
+    root = tmp_path / "v"
+    root.mkdir()
+    (root / "a.md").write_text("# A\n")
+    with mdstore.open(root) as vault:
+        vault.sync()
+    dead = subprocess.run(
+        [sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True
+    )
+    (root / ".mdstore" / "writer.waiting").write_text(dead.stdout.strip())
+    with mdstore.open(root, index={"busy_timeout": 1}) as vault:
+        assert vault.find().column("path") == ["a.md"]

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from mdstore.queue import QueueBackend, SpoolQueue
+from mdstore.queue import PostgresQueue, QueueBackend, SpoolQueue
 
 QueueFactory = Callable[..., QueueBackend]
 HERE = Path(__file__).resolve().parent
@@ -20,14 +20,19 @@ PYTHON = sys.executable
 FAST = {"backoff": 0.01, "backoff_max": 0.05, "poll_interval": 0.005}
 
 
-@pytest.fixture(params=["spool"])
+@pytest.fixture(params=["spool", "postgres"])
 def make_queue(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[QueueFactory]:
     """Open a queue; every call gives another consumer of the same queue (as another process would)."""
     opened: list[QueueBackend] = []
+    url = str(request.getfixturevalue("pg_url")) if request.param == "postgres" else ""
 
     def factory(name: str = "default", **options: Any) -> QueueBackend:
         settings = {"fsync": False, **FAST, **options}
-        queue = SpoolQueue(tmp_path / "spool", name, **settings)
+        queue: QueueBackend
+        if url:
+            queue = PostgresQueue(url, name, **settings)
+        else:
+            queue = SpoolQueue(tmp_path / "spool", name, **settings)
         opened.append(queue)
         return queue
 

@@ -7,10 +7,11 @@ import sys
 import time
 from pathlib import Path
 
-from mdstore.queue import Job, SpoolQueue, Worker
+from mdstore.queue import Job, PostgresQueue, QueueBackend, SpoolQueue, Worker
 
 
-def open_queue(spool: str, **options: object) -> SpoolQueue:
+def open_queue(spool: str, **options: object) -> QueueBackend:
+    """The spool in folder ``spool``, or the Postgres queue when ``spool`` is a postgresql:// URL."""
     settings: dict[str, object] = {
         "fsync": False,
         "backoff": 0.01,
@@ -18,6 +19,8 @@ def open_queue(spool: str, **options: object) -> SpoolQueue:
         "poll_interval": 0.005,
     }
     settings.update(options)
+    if spool.startswith("postgresql://"):
+        return PostgresQueue(spool, "default", **settings)  # type: ignore[arg-type]
     return SpoolQueue(spool, "default", **settings)  # type: ignore[arg-type]
 
 
@@ -30,8 +33,9 @@ def record(logdir: Path, job: Job) -> None:
         os.close(fd)
 
 
-def worker(spool: str, logdir: str, lease: str) -> None:
-    """Work in burst mode; ``slow`` jobs announce themselves and then hang (to be killed)."""
+def worker(spool: str, logdir: str, lease: str, mode: str = "burst") -> None:
+    """Work in burst mode (or until SIGTERM with ``serve``); ``slow`` jobs announce themselves and
+    then hang (to be killed); a ``nap`` job sleeps its payload's seconds and then finishes."""
     queue = open_queue(spool, lease=float(lease))
     logs = Path(logdir)
     w = Worker(queue, concurrency=1)
@@ -46,7 +50,14 @@ def worker(spool: str, logdir: str, lease: str) -> None:
         (logs / "started").write_text(str(os.getpid()))
         time.sleep(120)
 
-    w.run(burst=True)
+    @w.handler("nap")
+    def nap(job: Job) -> None:
+        (logs / "started").write_text(str(os.getpid()))
+        time.sleep(float(job.payload))
+        record(logs, job)
+
+    print("ready", flush=True)
+    w.run(burst=mode == "burst")
     queue.close()
 
 
@@ -80,5 +91,25 @@ def backwards_clock(spool: str, first: str, count: str) -> None:
         queue.enqueue("n", n)
 
 
+def outbox(vault: str, start: str) -> None:
+    """Write notes the way a writer with an outbox does: intent, note, publish; until killed."""
+    from mdstore.queue.outbox import Outbox
+
+    root = Path(vault)
+    box = Outbox(root / ".mdstore", durable=False)
+    queue = open_queue(str(root / ".mdstore" / "queue"))
+    n = int(start)
+    while True:
+        intent = box.record("touch", {"path": f"n{n}.md"})
+        tmp = root / f".n{n}.md.tmp"
+        tmp.write_text(f"# note {n}\n")
+        os.replace(tmp, root / f"n{n}.md")
+        box.publish(queue, intent)
+        if n == int(start):
+            print("ready", flush=True)
+        n += 1
+
+
 if __name__ == "__main__":
-    {"worker": worker, "enqueue": enqueue, "ack": ack, "clock": backwards_clock}[sys.argv[1]](*sys.argv[2:])
+    modes = {"worker": worker, "enqueue": enqueue, "ack": ack, "clock": backwards_clock, "outbox": outbox}
+    modes[sys.argv[1]](*sys.argv[2:])

@@ -20,7 +20,7 @@ NOTES = 25
 WRITER = r"""
 import sys, mdstore
 root, who = sys.argv[1], sys.argv[2]
-vault = mdstore.open(root)
+vault = mdstore.open(root, index={"busy_timeout": 120})  # a loaded machine queues writers longer
 for i in range(int(sys.argv[3])):
     vault.update(f"n{i:02}.md", set={f"by_{who}": i})
     vault.append(f"n{i:02}.md", f"line from {who} mark{who}{i}")

@@ -1,0 +1,305 @@
+"""The memory layer: append throughput, insight store/search latency, Dream, merge quality and
+conversational recall against plain BM25.
+
+    python benchmarks/bench_memory.py [--insights 10000] [--quick]
+
+Prints one line per figure. Bulk data (10,000 insights, the recall corpus) is written as note files
+in the exact format ``store_insight`` writes and then indexed with one ``sync()``, because storing
+them one by one would measure the index build, not the memory layer; every timed figure goes
+through the public API.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import random
+import shutil
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import yaml
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from common import machine, percentiles  # noqa: E402
+from convgen import generate  # noqa: E402
+
+import mdstore  # noqa: E402
+from mdstore.memory import InsightFilter  # noqa: E402
+from mdstore.memory.dream import near_duplicates  # noqa: E402
+from mdstore.memory.insights import content_key, from_fields  # noqa: E402
+
+WORDS = (
+    "deploy release budget garden recipe invoice meeting travel server backup python review design "
+    "customer onboarding hiring roadmap security incident latency database migration music running "
+    "kitchen holiday contract pricing research paper dataset model training schedule weekly"
+).split()
+
+
+def write_insight(
+    root: Path, insight_id: str, content: str, user: str, created: str, extra: dict | None = None
+) -> None:
+    front = {
+        "id": insight_id,
+        "type": "insight",
+        "user": user,
+        "source": "user",
+        "category": "fact",
+        "relevance": 1.0,
+        "created": created,
+        "decayed_at": None,
+        "provenance": [],
+        "content_key": content_key(user, content),
+        **(extra or {}),
+    }
+    path = root / "Memory" / "insights" / f"{insight_id}.md"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(
+        "---\n" + yaml.safe_dump(front, sort_keys=False) + "---\n" + content + "\n", encoding="utf-8"
+    )
+
+
+def bench_appends(base: Path, count: int, fsync: bool) -> None:
+    root = base / f"appends-{fsync}"
+    root.mkdir()
+    vault = mdstore.open(root, memory={"fsync": fsync})
+    logs = [vault.memory.log(f"bench-{n}") for n in range(10)]
+    t0 = time.perf_counter()
+    for n in range(count):
+        logs[n % 10].append(
+            {
+                "role": "user" if n % 2 else "assistant",
+                "content": f"entry {n} about the {WORDS[n % len(WORDS)]} plan",
+            }
+        )
+    acked = time.perf_counter() - t0
+    vault.memory.flush()
+    vault.close()
+    total = time.perf_counter() - t0
+    label = "fsync each append" if fsync else "journal write per append"
+    print(
+        f"appends ({label}): {count} entries, {count / acked:,.0f}/s acknowledged, "
+        f"{count / total:,.0f}/s including writing every entry to its note"
+    )
+
+
+def bench_insights(base: Path, count: int) -> None:
+    """Insights of 12 words drawn from the synthetic vaults' Zipf vocabulary (benchmarks/genvault.py);
+    queries are two words drawn the same way."""
+    from genvault import vocabulary
+
+    root = base / "insights"
+    root.mkdir()
+    rng = random.Random(3)
+    vocab = vocabulary()[:5000]
+    weights = [1 / (rank + 10) for rank in range(len(vocab))]
+
+    def some(k: int) -> list[str]:
+        return rng.choices(vocab, weights, k=k)
+
+    now = dt.datetime.now(dt.UTC)
+    for n in range(count):
+        content = " ".join(some(12)) + f" item {n}"
+        created = (
+            (now - dt.timedelta(days=rng.random() * 90))
+            .isoformat(timespec="milliseconds")
+            .replace("+00:00", "Z")
+        )
+        write_insight(root, f"b{n:05d}", content, f"user{n % 20}", created)
+    vault = mdstore.open(root)
+    t0 = time.perf_counter()
+    vault.sync()
+    print(f"setup: {count} insight notes indexed in {time.perf_counter() - t0:.1f} s")
+    memory = vault.memory
+    t0 = time.perf_counter()
+    memory.search_insights("warm up")
+    print(f"search_insights first call (catalog + LSA fit over {count}): {time.perf_counter() - t0:.2f} s")
+    samples = []
+    for n in range(60):
+        query = " ".join(some(2))
+        flt = InsightFilter(user=f"user{n % 20}") if n % 3 == 0 else None
+        t0 = time.perf_counter()
+        memory.search_insights(query, limit=10, filter=flt)
+        samples.append(time.perf_counter() - t0)
+    p50, p99 = percentiles(samples[5:])
+    print(f"search_insights over {count} insights: p50 {p50:.1f} ms, p99 {p99:.1f} ms")
+    samples = []
+    for n in range(60):
+        t0 = time.perf_counter()
+        memory.store_insight(
+            f"fresh insight {n} on the {rng.choice(WORDS)}", user="ann", source="agent", category="learning"
+        )
+        samples.append(time.perf_counter() - t0)
+    p50, p99 = percentiles(samples[5:])
+    print(f"store_insight into a vault of {count} insights: p50 {p50:.1f} ms, p99 {p99:.1f} ms")
+    vault.close()
+
+
+def bench_dream(base: Path, sessions: int, entries: int) -> None:
+    root = base / "dream"
+    root.mkdir()
+    vault = mdstore.open(root)
+    rng = random.Random(5)
+    for s in range(sessions):
+        log = vault.memory.log(f"day-session-{s}")
+        for n in range(entries):
+            text = " ".join(rng.choice(WORDS) for _ in range(10))
+            if n % 50 == 0:
+                text = f"We decided to move the {rng.choice(WORDS)} review to {rng.choice(WORDS)}"
+            log.append({"role": "user" if n % 2 else "assistant", "content": text})
+    vault.memory.flush()
+    for n in range(200):
+        vault.memory.store_insight(
+            f"insight {n} {rng.choice(WORDS)} {rng.choice(WORDS)}",
+            user="ann",
+            source="agent",
+            category="fact",
+        )
+    t0 = time.perf_counter()
+    report = vault.memory.dream()
+    took = time.perf_counter() - t0
+    print(
+        f"dream over {sessions} sessions x {entries} entries (+200 insights): {took:.2f} s "
+        f"({report.sessions} sessions, {report.insights_merged} merged, "
+        f"{report.bytes_archived:,} bytes archived)"
+    )
+    vault.close()
+
+
+def bench_merge(seed: int = 11) -> None:
+    """Planted near-duplicates: rewordings of a stored insight (case, punctuation, one word added,
+    removed or swapped); hard negatives: the same sentence with another detail."""
+    rng = random.Random(seed)
+    names = "Rex Max Bella Luna Oslo Lisbon Kyoto Denver Acme Globex Clara Nora".split()
+    base = []
+    for n in range(300):
+        words = rng.sample(WORDS, 6)
+        base.append(
+            f"The {words[0]} {words[1]} for {rng.choice(names)} moves to {words[2]} "
+            f"after the {words[3]} {words[4]} {words[5]} {n}"
+        )
+    items: list[tuple[str, int]] = [(text, n) for n, text in enumerate(base)]
+    for n in rng.sample(range(300), 100):
+        tokens = base[n].split()
+        kind = rng.randrange(4)
+        if kind == 0:
+            tokens = [t.upper() if rng.random() < 0.3 else t for t in tokens]
+        elif kind == 1:
+            tokens.insert(rng.randrange(len(tokens)), rng.choice(["really", "now", "again", "probably"]))
+        elif kind == 2:
+            del tokens[rng.randrange(1, len(tokens))]
+        else:
+            tokens[-2] = tokens[-2] + ","
+        items.append((" ".join(tokens) + rng.choice(["", ".", "!"]), n))
+    for n in rng.sample(range(300), 100):  # hard negatives: another detail, another fact
+        other = rng.choice([x for x in names if x not in base[n]])
+        text = base[n]
+        for name in names:
+            text = text.replace(f" {name} ", f" {other} ")
+        items.append((text, 1000 + n))
+    now = dt.datetime.now(dt.UTC)
+    insights = [
+        from_fields(
+            f"Memory/insights/m{k}.md", {"id": f"m{k}", "user": "ann", "created": now.isoformat()}, text
+        )
+        for k, (text, _) in enumerate(items)
+    ]
+    truth = {k: group for k, (_, group) in enumerate(items)}
+    t0 = time.perf_counter()
+    groups = near_duplicates(insights, mdstore.open(tempfile.mkdtemp()).config.memory.merge_threshold)
+    took = time.perf_counter() - t0
+    index = {i.id: int(i.id[1:]) for i in insights}
+    found = set()
+    for g in groups:
+        ids = sorted(index[i.id] for i in g)
+        found |= {(a, b) for x, a in enumerate(ids) for b in ids[x + 1 :]}
+    planted = {(a, b) for a in truth for b in truth if a < b and truth[a] == truth[b]}
+    tp = len(found & planted)
+    precision = tp / len(found) if found else 1.0
+    recall = tp / len(planted)
+    print(
+        f"merge on planted near-duplicates: precision {precision:.3f}, recall {recall:.3f} "
+        f"({len(planted)} planted pairs, {len(found)} merged pairs, 100 hard negatives, {took * 1000:.0f} ms)"
+    )
+
+
+def bench_recall(base: Path, conversations: int) -> None:
+    root = base / "recall"
+    root.mkdir()
+    convs = generate(conversations=conversations)
+    start = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
+    for conv in convs:
+        for n, turn in enumerate(conv.turns):
+            created = (
+                (start + dt.timedelta(days=turn.session, minutes=n))
+                .isoformat(timespec="milliseconds")
+                .replace("+00:00", "Z")
+            )
+            write_insight(root, turn.id, turn.text, conv.user, created)
+    vault = mdstore.open(root, memory={"recency_weight": 0.0})
+    vault.sync()
+    questions = sum(len(c.questions) for c in convs)
+    hits = {"memory": [0, 0], "bm25": [0, 0]}
+    from mdstore.search.analysis import words
+
+    for conv in convs:
+        for q in conv.questions:
+            flt = InsightFilter(user=conv.user)
+            ours = [i.id for i in vault.memory.search_insights(q.text, limit=10, filter=flt)]
+            plain = vault.search(
+                " OR ".join(dict.fromkeys(words(q.text))),
+                folder="Memory/insights",
+                where={"user": conv.user},
+                limit=10,
+                snippets=False,
+            )
+            bm25 = [h.path.rsplit("/", 1)[1][:-3] for h in plain.hits]
+            for name, ranked in (("memory", ours), ("bm25", bm25)):
+                hits[name][0] += q.evidence in ranked[:5]
+                hits[name][1] += q.evidence in ranked[:10]
+    turns = sum(len(c.turns) for c in convs)
+    print(f"conversational recall ({conversations} conversations, {turns} turns, {questions} questions):")
+    for name, label in (
+        ("bm25", "plain BM25 (the vault's search engine)"),
+        ("memory", "memory search (BM25 + LSA, RRF)"),
+    ):
+        r5, r10 = (h / questions for h in hits[name])
+        print(f"  {label}: recall@5 {r5:.3f}, recall@10 {r10:.3f}")
+    vault.close()
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--insights", type=int, default=10_000)
+    parser.add_argument("--appends", type=int, default=20_000)
+    parser.add_argument("--conversations", type=int, default=10)
+    parser.add_argument("--quick", action="store_true", help="Small sizes, for a smoke run.")
+    parser.add_argument("--only", help="Comma-separated parts: appends,insights,dream,merge,recall.")
+    args = parser.parse_args(argv)
+    if args.quick:
+        args.insights, args.appends, args.conversations = 1000, 2000, 3
+    parts = set((args.only or "appends,insights,dream,merge,recall").split(","))
+    print(machine())
+    base = Path(tempfile.mkdtemp(prefix="bench-memory-"))
+    try:
+        if "appends" in parts:
+            bench_appends(base, args.appends, fsync=False)
+            bench_appends(base, args.appends // 4, fsync=True)
+        if "insights" in parts:
+            bench_insights(base, args.insights)
+        if "dream" in parts:
+            bench_dream(base, 20, 200)
+        if "merge" in parts:
+            bench_merge()
+        if "recall" in parts:
+            bench_recall(base, args.conversations)
+    finally:
+        shutil.rmtree(base, ignore_errors=True)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,148 @@
+"""Scale benchmark: how time and memory grow with the vault (10k, 50k, 100k synthetic notes).
+
+    python benchmarks/bench_scale.py [--sizes 10000 50000 100000] [--engines none tantivy whoosh]
+
+For each size and search engine (``none`` = the structured index alone), in a fresh process: the
+cold index (time, notes/s), the peak RSS of the whole process tree (the vault process and its parse
+workers, sampled every 50 ms from /proc), the no-op re-sync, a one-edit sync, find/search/related/
+backlinks p50, and the index size on disk. ``find`` works as soon as the structured index has
+committed, which is the cold time of the ``none`` run; with an engine, everything (search and
+related notes) is ready when the cold sync returns. Prints a table, writes
+benchmarks/out/scale.json and, with matplotlib installed, draws docs/scale.png.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+from common import HERE, OUT, fresh_copy, machine, synthetic_vault
+
+CHILD = r"""
+import json, os, sys, threading, time
+sys.path.insert(0, sys.argv[3])
+import mdstore
+from common import percentiles, time_calls
+from edit import make_edit, note_paths
+from pathlib import Path
+
+root, engine = sys.argv[1], sys.argv[2]
+
+def tree_rss_kb(pid):
+    total, todo = 0, [pid]
+    while todo:
+        p = todo.pop()
+        try:
+            for line in open(f"/proc/{p}/status"):
+                if line.startswith("VmRSS:"):
+                    total += int(line.split()[1])
+            for task in os.listdir(f"/proc/{p}/task"):
+                todo += [int(c) for c in open(f"/proc/{p}/task/{task}/children").read().split()]
+        except (OSError, ValueError):
+            pass
+    return total
+
+peak = [0]
+stop = threading.Event()
+def sample():
+    me = os.getpid()
+    while not stop.is_set():
+        peak[0] = max(peak[0], tree_rss_kb(me))
+        time.sleep(0.05)
+threading.Thread(target=sample, daemon=True).start()
+
+vault = mdstore.open(root, search={"engine": engine, "related": engine != "none"})
+t0 = time.perf_counter()
+report = vault.sync()
+cold = time.perf_counter() - t0
+stop.set()
+notes = len(report.added)
+noop = sorted(vault.sync().seconds for _ in range(5))[2]
+paths = note_paths(Path(root))
+edits = []
+for i in range(10):
+    make_edit(Path(root), seed=i, paths=paths)
+    edits.append(vault.sync().seconds)
+hub = vault.sql("SELECT target FROM backlinks GROUP BY target ORDER BY count(*) DESC LIMIT 1").first()
+hub = hub["target"]
+lat = {
+    "find": percentiles(time_calls(lambda: vault.find("status = active", sort="-modified", limit=50), 50))[0],
+    "backlinks": percentiles(time_calls(lambda: vault.backlinks(hub), 50))[0],
+}
+if engine != "none":
+    lat["search"] = percentiles(time_calls(lambda: vault.search("garden water"), 50))[0]
+    lat["related"] = percentiles(time_calls(lambda: vault.related(hub, k=10), 50))[0]
+vault.close()
+size = sum(f.stat().st_size for f in Path(root, ".mdstore").rglob("*") if f.is_file())
+print(json.dumps({
+    "notes": notes, "cold_s": cold, "notes_per_s": notes / cold, "peak_rss_mb": peak[0] / 1024,
+    "noop_s": noop, "edit_s": sorted(edits)[len(edits) // 2], "p50_ms": lat, "index_mb": size / 2**20,
+}))
+"""
+
+def run(size: int, engine: str) -> dict:
+    work = fresh_copy(synthetic_vault(size), f"scale-{size}-{engine}")
+    child = subprocess.run(
+        [sys.executable, "-c", CHILD, str(work), engine, str(HERE)], capture_output=True, text=True
+    )
+    if child.returncode != 0:
+        raise SystemExit(f"size {size}, search={engine} failed:\n{child.stderr}")
+    result = json.loads(child.stdout.strip().splitlines()[-1])
+    result.update(size=size, engine=engine)
+    return result
+
+
+def draw(results: list[dict], png: Path) -> None:
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        print("matplotlib not installed: no picture drawn")
+        return
+    fig, (left, right) = plt.subplots(1, 2, figsize=(10, 4))
+    for engine in sorted({r["engine"] for r in results}):
+        rows = sorted((r for r in results if r["engine"] == engine), key=lambda r: r["size"])
+        xs = [r["size"] / 1000 for r in rows]
+        left.plot(xs, [r["cold_s"] for r in rows], marker="o", label=f"search={engine}")
+        right.plot(xs, [r["peak_rss_mb"] for r in rows], marker="o", label=f"search={engine}")
+    left.set(xlabel="notes (thousands)", ylabel="cold index (s)", title="Cold index time")
+    right.set(xlabel="notes (thousands)", ylabel="peak RSS, process tree (MB)", title="Peak memory")
+    for ax in (left, right):
+        ax.grid(True, alpha=0.3)
+        ax.legend()
+    fig.tight_layout()
+    fig.savefig(png, dpi=100)
+    print(f"wrote {png}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--sizes", type=int, nargs="+", default=[10_000, 50_000, 100_000])
+    parser.add_argument("--engines", nargs="+", default=["none", "tantivy", "whoosh"])
+    parser.add_argument("--png", type=Path, default=HERE.parent / "docs" / "scale.png")
+    args = parser.parse_args()
+    print(machine())
+    results = []
+    for size in args.sizes:
+        for engine in args.engines:
+            r = run(size, engine)
+            results.append(r)
+            lat = ", ".join(f"{k} {v:.1f}" for k, v in r["p50_ms"].items())
+            print(
+                f"{size:>7} notes  search={engine:<8} cold {r['cold_s']:6.1f} s ({r['notes_per_s']:5.0f}/s)  "
+                f"peak RSS {r['peak_rss_mb']:6.0f} MB  no-op {r['noop_s'] * 1000:.0f} ms  "
+                f"edit {r['edit_s'] * 1000:.0f} ms  p50 ms: {lat}  index {r['index_mb']:.0f} MB",
+                flush=True,
+            )
+    OUT.mkdir(parents=True, exist_ok=True)
+    (OUT / "scale.json").write_text(json.dumps({"machine": machine(), "results": results}, indent=1))
+    draw(results, args.png)
+
+
+if __name__ == "__main__":
+    main()

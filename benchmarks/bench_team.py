@@ -1,0 +1,203 @@
+"""Team tier benchmark against a throwaway PostgreSQL 15 (started here, like the tests do):
+
+- initial push of a vault (COPY), a no-op sync, one changed note pushed, the first pull of the
+  whole vault by a second clone, a pull of 1,000 changed notes;
+- edit saved in clone A -> file updated in clone B, both running `mdstore watch` as real processes;
+- the sync throughput of 5 clones (separate processes) editing 200 shared notes at once.
+
+    python benchmarks/bench_team.py [--notes 10000] [--edits 60] [--converge 20]
+
+Prints a table and writes benchmarks/out/team.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import json
+import os
+import random
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from common import OUT, fresh_copy, machine, percentiles, synthetic_vault
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+import mdstore  # noqa: E402
+from mdstore.pg import apply_migrations, connect  # noqa: E402
+from mdstore.team.schema import COMPONENT, MIGRATIONS  # noqa: E402
+
+SPACE = "bench"
+
+
+def cluster():  # type: ignore[no-untyped-def]
+    spec = importlib.util.spec_from_file_location("pgcluster", ROOT / "tests" / "pgcluster.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module.PgCluster()
+
+
+def team_db(pg) -> str:  # type: ignore[no-untyped-def]
+    url = pg.url(pg.create_database())
+    with connect(url) as conn:
+        apply_migrations(conn, COMPONENT, MIGRATIONS)
+        conn.execute("INSERT INTO team_spaces (name) VALUES (%s)", (SPACE,))
+        conn.commit()
+    return url
+
+
+def clone(path: Path, url: str) -> Path:
+    path.mkdir(parents=True, exist_ok=True)
+    (path / "mdstore.toml").write_text(
+        f'[team]\nurl = "{url}"\nspace = "{SPACE}"\npoll_seconds = 600.0\n[search]\nengine = "none"\nrelated = false\n'
+    )
+    return path
+
+
+def timed(fn) -> float:  # type: ignore[no-untyped-def]
+    t0 = time.perf_counter()
+    fn()
+    return time.perf_counter() - t0
+
+
+def wait(cond, timeout: float = 60.0) -> float:  # type: ignore[no-untyped-def]
+    t0 = time.perf_counter()
+    while not cond():
+        if time.perf_counter() - t0 > timeout:
+            raise TimeoutError("condition not met")
+        time.sleep(0.001)
+    return time.perf_counter() - t0
+
+
+def edit(path: Path, line: str) -> None:
+    text = path.read_text()
+    tmp = path.with_name(f".{path.name}.bench")
+    tmp.write_text(text + line + "\n")
+    os.replace(tmp, path)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--notes", type=int, default=10_000)
+    ap.add_argument("--edits", type=int, default=60)
+    ap.add_argument("--converge", type=float, default=20.0)
+    args = ap.parse_args()
+    out: dict[str, object] = {"machine": machine(), "notes": args.notes}
+    pg = cluster()
+    try:
+        url = team_db(pg)
+        src = synthetic_vault(args.notes)
+        a_root = clone(fresh_copy(src, "team-a"), url)
+        b_root = clone(OUT / "work" / "team-b", url)
+        shutil.rmtree(b_root / ".mdstore", ignore_errors=True)
+        for p in b_root.iterdir():
+            if p.name != "mdstore.toml":
+                shutil.rmtree(p) if p.is_dir() else p.unlink()
+        a, b = mdstore.open(a_root), mdstore.open(b_root)
+        a.sync()  # a vault in use is indexed: the push takes what the index parsed
+        out["initial_push_s"] = timed(a.team.sync)
+        noop = [timed(a.team.sync) for _ in range(20)]
+        out["noop_sync_p50_ms"], out["noop_sync_p99_ms"] = percentiles(noop)
+        notes = sorted(p for p in a_root.rglob("*.md") if ".mdstore" not in p.parts)
+        one = []
+        for i in range(20):
+            edit(notes[i], f"one change {i}")
+            one.append(timed(a.team.sync))
+        out["one_change_push_p50_ms"], out["one_change_push_p99_ms"] = percentiles(one)
+        out["initial_pull_s"] = timed(b.team.sync)
+        for i, path in enumerate(random.Random(1).sample(notes, 1000)):
+            edit(path, f"bulk change {i}")
+        out["push_1000_s"] = timed(a.team.sync)
+        out["pull_1000_s"] = timed(b.team.sync)
+        a.close()
+        b.close()
+        out.update(live_latency(a_root, b_root, args.edits))
+        out.update(convergence(pg, args.converge))
+    finally:
+        pg.close()
+    OUT.mkdir(exist_ok=True)
+    (OUT / "team.json").write_text(json.dumps(out, indent=2))
+    for key, value in out.items():
+        print(f"{key:28} {value:.1f}" if isinstance(value, float) else f"{key:28} {value}")
+
+
+def live_latency(a_root: Path, b_root: Path, edits: int) -> dict[str, float]:
+    """Edit saved in A -> the file updated in B, both running `mdstore watch`."""
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    procs = [
+        subprocess.Popen([sys.executable, "-m", "mdstore", "--vault", str(r), "watch"], env=env,
+                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        for r in (a_root, b_root)
+    ]  # fmt: skip
+    try:
+        for r in (a_root, b_root):
+            wait(lambda r=r: (r / ".mdstore" / "owner.sock").exists(), 120)
+        probe = a_root / "live-probe.md"
+        probe.write_text("# probe\n")
+        wait(lambda: (b_root / "live-probe.md").exists(), 120)  # both daemons are up and in sync
+        notes = sorted(p.relative_to(a_root) for p in a_root.glob("*/*.md"))[:edits]
+        samples = []
+        for i, rel in enumerate(notes):
+            token = f"live edit {i}"
+            t0 = time.perf_counter()
+            edit(a_root / rel, token)
+            wait(lambda rel=rel, token=token: token in (b_root / rel).read_text(errors="replace"))
+            samples.append(time.perf_counter() - t0)
+            time.sleep(0.05)
+        p50, p99 = percentiles(samples)
+        return {"live_edit_p50_ms": p50, "live_edit_p99_ms": p99}
+    finally:
+        for proc in procs:
+            proc.send_signal(signal.SIGTERM)
+        for proc in procs:
+            proc.wait(timeout=60)
+
+
+def convergence(pg, seconds: float) -> dict[str, float]:  # type: ignore[no-untyped-def]
+    """5 clones in separate processes edit 200 shared notes and sync continuously."""
+    url = team_db(pg)
+    base = OUT / "work" / "team-converge"
+    shutil.rmtree(base, ignore_errors=True)
+    seed = mdstore.open(clone(base / "seed", url))
+    for i in range(200):
+        path = seed.root / f"shared/{i:03}.md"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(f"# Note {i}\n\nfirst line\n")
+    seed.team.sync()
+    seed.close()
+    roots = []
+    for c in range(5):
+        v = mdstore.open(clone(base / f"c{c}", url))
+        v.team.sync()
+        v.close()
+        roots.append(base / f"c{c}")
+    worker = ROOT / "tests" / "team" / "convergence_clone.py"
+    until = time.time() + seconds
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    with connect(url) as conn:
+        before = conn.execute("SELECT revision FROM team_spaces WHERE name = %s", (SPACE,)).fetchone()[0]
+    procs = [
+        subprocess.Popen([sys.executable, str(worker), str(r), f"c{c}", str(c), str(until), str(base / f"log{c}")],
+                         env=env)
+        for c, r in enumerate(roots)
+    ]  # fmt: skip
+    for proc in procs:
+        proc.wait()
+    with connect(url) as conn:
+        after = conn.execute("SELECT revision FROM team_spaces WHERE name = %s", (SPACE,)).fetchone()[0]
+    edits = sum(len((base / f"log{c}").read_text().splitlines()) for c in range(5))
+    return {
+        "converge_seconds": seconds,
+        "converge_revisions_per_s": (after - before) / seconds,
+        "converge_edits_per_s": edits / seconds,
+    }
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,155 @@
+"""The cold build, streamed: a new (or rebuilt) index is written a chunk of notes at a time, so a
+vault of any size is indexed in bounded memory.
+
+Each chunk is parsed (on every core), turned into rows and committed, then let go. Links are
+resolved as the chunk is written against every path the scan found; an alias can only be known
+once its note is parsed, and aliases come last in the resolution order, so at the end the links
+whose key names an alias are resolved again. Until the build's last commit, ``meta.building`` is
+set: a build interrupted by a crash is started over by the next sync, never taken for complete.
+The notes handed to the sync listeners (the search side) are read again from the files when a
+listener iterates them, instead of being held.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from typing import TYPE_CHECKING, Any
+
+from ..config import Config
+from ..notes.model import Note, ParseIssue, SyncReport
+from .rows import RowSet, rows_for, to_json
+from .scan import ScanResult
+from .tables import insert_all, reresolve, set_meta
+from .workers import Item, stream_notes
+
+if TYPE_CHECKING:
+    from .store import IndexStore
+
+BUILD_MEMORY_LIMIT = "128MB"  # DuckDB's buffer pool during a streamed build
+_READ_CHUNK = 1000  # notes parsed at a time when a listener reads the build's notes again
+BUILDING_KEY = "building"
+Progress = Callable[[int, int], None]
+
+
+@contextmanager
+def _memory_capped(con: Any) -> Iterator[None]:
+    """DuckDB keeps what it wrote in its buffer pool up to 80 % of RAM by default; a build caps it so
+    the pool is recycled instead of growing with the vault (queries afterwards get the default)."""
+    before = con.execute("SELECT current_setting('memory_limit')").fetchall()[0][0]
+    con.execute(f"SET memory_limit = '{BUILD_MEMORY_LIMIT}'")
+    try:
+        yield
+    finally:
+        con.execute(f"SET memory_limit = '{before}'")
+
+
+class ReadAgain(Sequence[Note]):
+    """The notes of a streamed build, parsed again from their files each time they are iterated
+    (held by nobody). A file that vanished or cannot be read meanwhile is left out."""
+
+    def __init__(self, config: Config, items: list[Item]) -> None:
+        self._config = config
+        self._items = items
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+    def __iter__(self) -> Iterator[Note]:
+        for _, results in stream_notes(self._config, self._items, _READ_CHUNK):
+            yield from (r for r in results if isinstance(r, Note))
+
+    def __getitem__(self, index: Any) -> Any:  # pragma: no cover - listeners iterate
+        return list(self)[index]
+
+
+def build_streamed(
+    config: Config,
+    store: IndexStore,
+    found: ScanResult,
+    to_read: list[Item],
+    generation: int,
+    progress: Progress | None,
+    chunk: int,
+) -> SyncReport:
+    """Write every note of ``to_read`` and every attachment of ``found`` into the empty index."""
+    from ..notes.links import LinkResolver, link_key, name_keys
+    from ..notes.parse import parse_issue
+
+    names = [(rel, ()) for rel in found.notes]
+    resolver = LinkResolver(names, found.attachments)
+    aliased: dict[str, list[str]] = {}  # path -> aliases, for the final resolver
+    added: list[str] = []
+    unparsed: list[str] = []  # read but not indexed (unreadable, vanished): links to them break
+    errors: list[ParseIssue] = list(found.issues)
+    total = len(to_read)
+    with store.write() as con, _memory_capped(con):
+        set_meta(con, {BUILDING_KEY: "1"})
+        attachments = RowSet()
+        for rel, stat in found.attachments.items():
+            attachments.add_attachment(rel, stat)
+        insert_all(con, attachments)
+        for part, results in stream_notes(config, to_read, chunk, errors):
+            notes: list[Note] = []
+            for (rel, _), result in zip(part, results, strict=True):
+                if not isinstance(result, Note):
+                    unparsed.append(rel)
+                if isinstance(result, ParseIssue):
+                    errors.append(result)
+                elif isinstance(result, Note):
+                    if result.error:
+                        issue = parse_issue(result)
+                        if issue is not None:
+                            errors.append(issue)
+                    notes.append(result)
+                    if result.aliases:
+                        aliased[result.path] = list(result.aliases)
+            con.execute("BEGIN TRANSACTION")
+            try:
+                for start in range(0, len(notes), 1000):
+                    insert_all(con, rows_for(notes[start : start + 1000], resolver.resolve))
+                con.execute("COMMIT")
+            except BaseException:
+                con.execute("ROLLBACK")
+                raise
+            added += [n.path for n in notes]
+            if progress:
+                progress(len(added), total)
+        con.execute("BEGIN TRANSACTION")
+        try:
+            if aliased or unparsed:
+                # What the chunks could not know: aliases (parsed later) and notes that turned out
+                # unreadable. Only links under those keys can resolve differently now.
+                done = set(added)
+                final = LinkResolver(
+                    ((rel, aliased.get(rel, ())) for rel in found.notes if rel in done), found.attachments
+                )
+                keys: set[str] = set()
+                for rel, aliases in aliased.items():
+                    keys |= name_keys(rel, aliases)
+                for rel in unparsed:
+                    keys |= name_keys(rel)
+                reresolve(con, final, keys, set(), link_key)
+            issues = to_json([{"path": i.path, "kind": i.kind, "message": i.message} for i in found.issues])
+            set_meta(
+                con,
+                {"generation": str(generation), "synced_at": str(time.time()), "scan_issues": issues},
+            )
+            con.execute("DELETE FROM meta WHERE key = ?", [BUILDING_KEY])
+            con.execute("COMMIT")
+        except BaseException:
+            con.execute("ROLLBACK")
+            raise
+    done = set(added)
+    return SyncReport(
+        added=tuple(sorted(added)),
+        errors=tuple(errors),
+        scanned=len(found.notes) + len(found.attachments),
+        extra={
+            "upserted": sorted(added),
+            "removed": [],
+            "upsert_notes": ReadAgain(config, [item for item in to_read if item[0] in done]),
+            "wrote": True,
+        },
+    )

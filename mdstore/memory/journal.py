@@ -1,0 +1,146 @@
+"""The durable write-behind journal of one session log: ``.mdstore/memory/sessions/<key>/``.
+
+An append is one JSON line written (``O_APPEND``) to ``live.jsonl`` under an exclusive ``flock``
+of ``lock``: once ``append`` returns, the entry is in the kernel's page cache, so a ``kill -9`` of
+the writer loses nothing (with ``fsync`` on, a power cut neither). A flush *rotates* ``live.jsonl``
+to ``r-<ns>.jsonl`` (a rename, under the same lock, so appenders never wait for the note write),
+writes the rotated entries to the session note, then deletes the rotated file. Entries carry ids,
+so a flush interrupted between the note write and the delete is finished by the next one without
+writing an entry twice. Readers take a shared lock to read the journal files, then read the note.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import os
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+LIVE = "live.jsonl"
+META = "meta.json"
+
+
+class SessionJournal:
+    def __init__(self, folder: Path, session: str, *, fsync: bool = False) -> None:
+        self.folder = folder
+        self.session = session
+        self._fsync = fsync
+        self._lock_fd: int | None = None
+        self._live_fd: int | None = None
+        self._live_ino: int | None = None
+
+    # -- writing -------------------------------------------------------------------------------
+
+    def write(self, record: dict[str, Any]) -> None:
+        line = (json.dumps(record, ensure_ascii=False) + "\n").encode("utf-8")
+        with self._locked(fcntl.LOCK_EX):
+            fd = self._live()
+            os.write(fd, line)
+            if self._fsync:
+                os.fsync(fd)
+
+    def rotate(self) -> None:
+        """Move the live file aside for a flush (appends continue in a new live file)."""
+        with self._locked(fcntl.LOCK_EX):
+            live = self.folder / LIVE
+            try:
+                if live.stat().st_size == 0:
+                    return
+            except FileNotFoundError:
+                return
+            # Names sort by time: rotated files are flushed in the order they were written.
+            os.replace(live, self.folder / f"r-{time.time_ns():020d}-{os.getpid()}.jsonl")
+
+    def rotated(self) -> list[Path]:
+        return sorted(self.folder.glob("r-*.jsonl"))
+
+    def read_rotated(self) -> list[dict[str, Any]]:
+        return [r for p in self.rotated() for r in read_records(p)]
+
+    def pending(self) -> list[dict[str, Any]]:
+        """Every acknowledged entry not yet known to be in the note, oldest first."""
+        if not self.folder.is_dir():
+            return []
+        with self._locked(fcntl.LOCK_SH):
+            return [*self.read_rotated(), *read_records(self.folder / LIVE)]
+
+    @contextmanager
+    def flushing(self) -> Iterator[bool]:
+        """The flush turn of this session (one flusher at a time, across processes); yields
+        False without waiting when another flusher has it."""
+        self.folder.mkdir(parents=True, exist_ok=True)
+        fd = os.open(self.folder / "flush.lock", os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                yield False
+                return
+            yield True
+        finally:
+            os.close(fd)  # closing releases the flock
+
+    def remember_session(self) -> None:
+        meta = self.folder / META
+        if not meta.exists():
+            self.folder.mkdir(parents=True, exist_ok=True)
+            tmp = self.folder / f".{META}.{os.getpid()}"
+            tmp.write_text(json.dumps({"session": self.session}), encoding="utf-8")
+            os.replace(tmp, meta)
+
+    def close(self) -> None:
+        for fd in (self._live_fd, self._lock_fd):
+            if fd is not None:
+                os.close(fd)
+        self._live_fd = self._lock_fd = None
+
+    # -- internals -----------------------------------------------------------------------------
+
+    @contextmanager
+    def _locked(self, mode: int) -> Iterator[None]:
+        if self._lock_fd is None:
+            self.folder.mkdir(parents=True, exist_ok=True)
+            self._lock_fd = os.open(self.folder / "lock", os.O_RDWR | os.O_CREAT, 0o644)
+        fcntl.flock(self._lock_fd, mode)
+        try:
+            yield
+        finally:
+            fcntl.flock(self._lock_fd, fcntl.LOCK_UN)
+
+    def _live(self) -> int:
+        """The live file's descriptor, reopened when a flush (of any process) rotated it away."""
+        path = self.folder / LIVE
+        try:
+            ino = path.stat().st_ino
+        except FileNotFoundError:
+            ino = None
+        if self._live_fd is None or ino != self._live_ino:
+            if self._live_fd is not None:
+                os.close(self._live_fd)
+            self._live_fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+            self._live_ino = os.fstat(self._live_fd).st_ino
+        return self._live_fd
+
+
+def read_records(path: Path) -> list[dict[str, Any]]:
+    """The complete lines of a journal file; a torn last line (a crash mid-write, before the
+    append was acknowledged) is ignored."""
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        return []
+    out = []
+    for raw in data.split(b"\n")[:-1]:  # after the last newline: nothing, or a torn line
+        if not raw.strip():
+            continue
+        try:
+            record = json.loads(raw)
+        except ValueError:
+            continue
+        if isinstance(record, dict) and "id" in record:
+            out.append(record)
+    return out

@@ -1,0 +1,25 @@
+"""File names of memory notes: readable, safe on every file system, one per distinct name."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+
+from ..errors import ValidationError
+
+_UNSAFE = re.compile(r"[^\w.-]+")
+
+
+def note_stem(name: object, label: str) -> str:
+    """A file name stem for ``name`` (a user, a session): the name itself when it is safe, else
+    a slug plus a short hash, so two names never share a file."""
+    if not isinstance(name, str) or not name.strip() or "\n" in name:
+        raise ValidationError(f"{label} must be a non-empty one-line string, not {name!r}")
+    slug = _UNSAFE.sub("-", name.strip()).strip("-.")[:60]
+    if slug == name:
+        return slug
+    return f"{slug or label}-{digest(name)[:8]}"
+
+
+def digest(text: str) -> str:
+    return hashlib.sha1(text.encode("utf-8")).hexdigest()

@@ -1,0 +1,38 @@
+"""How ``search_insights`` orders insights (docs/memory.md, *Ranking*).
+
+Each retriever (the vault's full-text engine; the vectors when embeddings are on) gives a ranked
+list. Reciprocal-rank fusion turns ranks into one score, so no retriever's raw scale dominates:
+
+    fused(d)  = Σ over lists  weight(list) / (RRF_K + rank(d))     rank from 1; text 1, vectors vector_weight
+    recency   = 0.5 ** (age_days / half_life_days)
+    score(d)  = fused(d) × relevance(d) × (1 − recency_weight + recency_weight × recency)
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Sequence
+
+RRF_K = 60  # the constant of Cormack et al.'s reciprocal-rank fusion: damps the top ranks' lead
+
+
+def fuse(rankings: Iterable[tuple[Sequence[str], float]], k: int = RRF_K) -> dict[str, float]:
+    """Weighted reciprocal-rank fusion of ``(ranking, weight)`` pairs."""
+    scores: dict[str, float] = {}
+    for ranking, weight in rankings:
+        for rank, key in enumerate(ranking, start=1):
+            scores[key] = scores.get(key, 0.0) + weight / (k + rank)
+    return scores
+
+
+def recency(created: dt.datetime, now: dt.datetime, half_life_days: float) -> float:
+    """1 for a new insight, 0.5 after one half-life, towards 0 after that."""
+    age = max((now - created).total_seconds(), 0.0) / 86400.0
+    return float(0.5 ** (age / half_life_days))
+
+
+def weight(
+    relevance: float, created: dt.datetime, now: dt.datetime, half_life_days: float, recency_weight: float
+) -> float:
+    fresh = recency(created, now, half_life_days)
+    return max(relevance, 0.0) * (1.0 - recency_weight + recency_weight * fresh)

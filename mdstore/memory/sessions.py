@@ -1,0 +1,262 @@
+"""Session logs: append-only lists of entries, one note per session,
+``<folder>/sessions/<YYYY-MM-DD>/<session>.md`` (the day of its first entry).
+
+Each entry is a readable block of the note::
+
+    <!-- entry 3f2a9c1e0b7d4a55 -->
+    **user** · 2026-12-05T14:03:24.120Z
+
+    The text of the message.
+
+Appends go to the session's durable journal (journal.py) and reach the note in batches: when
+``flush_entries`` are waiting, or ``flush_seconds`` after the first of them, from a background
+thread; ``flush()`` and ``close()`` write them at once. Readers (``range``, ``length``) merge the
+note with the journal, so every acknowledged entry is visible to every process at once.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import re
+import threading
+import uuid
+from collections.abc import Mapping
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from ..errors import MdstoreError, NoteNotFound, ValidationError, WriteConflict
+from .journal import SessionJournal, read_records
+from .naming import digest, note_stem
+from .records import Entry, as_utc, iso, utc_now
+
+if TYPE_CHECKING:
+    from ..config import MemorySettings
+    from ..vault import Vault
+
+log = logging.getLogger("mdstore.memory")
+
+_MARK = re.compile(r"^<!-- entry ([\w-]+) -->$", re.MULTILINE)
+_ESCAPED = re.compile(r"^(\\*<!-- entry )", re.MULTILINE)
+_UNESCAPE = re.compile(r"^\\(\\*<!-- entry )", re.MULTILINE)
+_HEAD = re.compile(r"^\*\*(.+?)\*\* · (\S+)$")
+
+
+def render(record: Mapping[str, Any]) -> str:
+    content = _ESCAPED.sub(r"\\\1", str(record["content"]).rstrip("\n"))
+    return f"<!-- entry {record['id']} -->\n**{record['role']}** · {record['time']}\n\n{content}\n"
+
+
+def parse_entries(body: str) -> list[Entry]:
+    """The entries of a session note's body, in order (text before the first mark is ignored)."""
+    marks = list(_MARK.finditer(body))
+    out = []
+    for n, mark in enumerate(marks):
+        end = marks[n + 1].start() if n + 1 < len(marks) else len(body)
+        head, _, rest = body[mark.end() + 1 : end].partition("\n")
+        found = _HEAD.match(head.strip())
+        role, stamp = (found.group(1), found.group(2)) if found else ("unknown", "")
+        try:
+            moment = as_utc(stamp, "time")
+        except MdstoreError:
+            moment = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
+        content = _UNESCAPE.sub(r"\1", rest.removeprefix("\n").rstrip("\n"))
+        out.append(Entry(mark.group(1), role, content, moment))
+    return out
+
+
+def journal_folder(vault: Vault, session: str) -> Path:
+    return vault.config.state_dir / "memory" / "sessions" / digest(session)[:20]
+
+
+class SessionLog:
+    """The log of one session. Get it with ``vault.memory.log(session)``."""
+
+    def __init__(
+        self,
+        vault: Vault,
+        folder: str,
+        session: str,
+        settings: MemorySettings,
+        flush_turn: threading.Lock | None = None,
+    ) -> None:
+        note_stem(session, "session")  # validates the name
+        self.session = session
+        self._vault = vault
+        self._folder = folder
+        self._settings = settings
+        self._journal = SessionJournal(journal_folder(vault, session), session, fsync=settings.fsync)
+        self._path: str | None = None
+        self._state = threading.Lock()  # this object's counters and flusher thread
+        # Shared by the logs of one Memory: their flushes take turns here rather than time out
+        # waiting for the index, which only one writer at a time may hold.
+        self._flush_turn = flush_turn or threading.Lock()
+        self._waiting = 0
+        self._wake = threading.Event()
+        self._flusher: threading.Thread | None = None
+        self._closed = False
+        self._remembered = False
+
+    def __repr__(self) -> str:
+        return f"<SessionLog {self.session!r}>"
+
+    # -- writing -------------------------------------------------------------------------------
+
+    def append(self, entry: str | Mapping[str, Any], *, role: str = "user") -> Entry:
+        """Add an entry (text, or a mapping with ``content`` and optionally ``role`` and
+        ``time``); durable once this returns."""
+        if isinstance(entry, Mapping):
+            content = entry.get("content")
+            role = entry.get("role", role)
+            moment = as_utc(entry["time"], "entry time") if entry.get("time") is not None else utc_now()
+        else:
+            content, moment = entry, utc_now()
+        if not isinstance(content, str) or not content.strip():
+            raise ValidationError(f"session {self.session!r}: an entry needs non-empty text content")
+        if not isinstance(role, str) or not role.strip() or "\n" in role or "*" in role or len(role) > 40:
+            raise ValidationError(
+                f"session {self.session!r}: role {role!r} must be one short line without '*'"
+            )
+        record = {"id": uuid.uuid4().hex[:16], "role": role.strip(), "content": content, "time": iso(moment)}
+        if not self._remembered:
+            self._journal.remember_session()
+            self._remembered = True
+        self._journal.write(record)
+        with self._state:
+            self._waiting += 1
+            if self._waiting >= self._settings.flush_entries:
+                self._wake.set()
+            if self._flusher is None and not self._closed:
+                self._flusher = threading.Thread(
+                    target=self._flush_later, name=f"mdstore-log-{self.session}", daemon=True
+                )
+                self._flusher.start()
+        return Entry(record["id"], record["role"], content, moment)
+
+    def flush(self) -> int:
+        """Write the waiting entries (of every process) to the note now; returns how many."""
+        with self._flush_turn, self._journal.flushing() as mine:
+            if not mine:
+                return 0  # another process is flushing this session right now
+            with self._state:
+                self._waiting = 0
+            self._journal.rotate()
+            files = self._journal.rotated()
+            records = [r for f in files for r in read_records(f)]
+            written = self._write(records) if records else 0
+            for f in files:
+                f.unlink(missing_ok=True)
+            return written
+
+    def close(self) -> None:
+        """Flush and stop the background flusher (``vault.close()`` does it)."""
+        with self._state:
+            self._closed = True
+            self._wake.set()
+            thread = self._flusher
+        if thread is not None:
+            thread.join()
+        self.flush()
+        self._journal.close()
+
+    # -- reading -------------------------------------------------------------------------------
+
+    def entries(self) -> list[Entry]:
+        pending = self._journal.pending()  # first: a flush meanwhile only moves them into the note
+        path = self.path()
+        indexed = self._indexed(path) if path else None
+        written = parse_entries(indexed[1]) if indexed else []
+        seen = {e.id for e in written}
+        for r in pending:
+            if r["id"] not in seen:
+                seen.add(r["id"])
+                written.append(Entry(r["id"], r["role"], r["content"], as_utc(r["time"], "time")))
+        return written
+
+    def range(self, start: int = 0, end: int | None = None) -> list[Entry]:
+        """Entries ``start`` to ``end`` (exclusive), with Python's slice rules: ``range(-10)``
+        is the last ten."""
+        for name, value in (("start", start), ("end", end)):
+            if value is not None and (isinstance(value, bool) or not isinstance(value, int)):
+                raise ValidationError(f"range {name} must be an integer, not {value!r}")
+        return self.entries()[start:end]
+
+    def length(self) -> int:
+        return len(self.entries())
+
+    def path(self) -> str | None:
+        """The session note's vault path (None before its first flush); follows Dream's moves."""
+        if self._path is not None and self._indexed(self._path) is not None:
+            return self._path
+        found = self._vault.find(
+            where={"type": "session", "session": self.session}, folder=self._folder, limit=1
+        )
+        row = found.first()
+        self._path = str(row["path"]) if row else None
+        return self._path
+
+    # -- internals -----------------------------------------------------------------------------
+
+    def _write(self, records: list[dict[str, Any]]) -> int:
+        path = self.path()
+        if path is None:  # the first flush creates the note with its entries: one write
+            day = str(records[0]["time"])[:10]
+            path = f"{self._folder}/sessions/{day}/{note_stem(self.session, 'session')}.md"
+            unique = list({r["id"]: r for r in records}.values())
+            front = {
+                "type": "session",
+                "session": self.session,
+                "started": unique[0]["time"],
+                "entries": len(unique),
+                "last": unique[-1]["time"],
+            }
+            body = f"# Session {self.session}\n\n" + "\n".join(render(r) for r in unique)
+            self._vault.create(path, front, body)
+            self._path = path
+            return len(unique)
+        try:
+            return self._append(path, records)
+        except WriteConflict:  # edited by hand since the last sync: index the file, then retry
+            self._vault.sync(paths=[path])
+            return self._append(path, records)
+
+    def _append(self, path: str, records: list[dict[str, Any]]) -> int:
+        indexed = self._indexed(path)
+        if indexed is None:
+            raise NoteNotFound(f"session note {path} disappeared")
+        digest_, body = indexed
+        known = parse_entries(body)
+        seen = {e.id for e in known}
+        fresh = []
+        for r in records:  # ids already in the note: a flush that crashed after writing them
+            if r["id"] not in seen:
+                seen.add(r["id"])
+                fresh.append(r)
+        if not fresh:
+            return 0
+        text = "\n" + "\n".join(render(r) for r in fresh)
+        with self._vault.batch() as b:
+            b.append(path, text, if_hash=digest_)
+            b.update(path, set={"entries": len(known) + len(fresh), "last": fresh[-1]["time"]})
+        return len(fresh)
+
+    def _indexed(self, path: str) -> tuple[str, str] | None:
+        """The note's hash and body as indexed. Cheaper than ``get`` (which parses the whole
+        Markdown of a long session); writes made through mdstore are indexed before they return,
+        and a hand edit not yet indexed fails the write's hash check instead of being lost."""
+        row = self._vault.sql("SELECT hash, body FROM notes WHERE path = ?", [path]).first()
+        return (str(row["hash"]), str(row["body"] or "")) if row else None
+
+    def _flush_later(self) -> None:
+        """The background flusher: flushes after ``flush_seconds`` or when enough are waiting."""
+        while True:
+            self._wake.wait(self._settings.flush_seconds)
+            with self._state:
+                self._wake.clear()
+                if self._closed or self._waiting == 0:
+                    self._flusher = None
+                    return
+            try:
+                self.flush()
+            except MdstoreError as exc:  # the entries stay in the journal; the next flush retries
+                log.warning("session %s: flush failed: %s", self.session, exc)

@@ -1,0 +1,88 @@
+"""Connections to the team database.
+
+A URL is a libpq connection string or ``postgresql://`` URI. Passwords come from ``PGPASSWORD``,
+``~/.pgpass`` or a ``${ENV}`` reference expanded by the config; whatever the URL holds, errors and
+logs show only :func:`describe`'s ``user@host:port/dbname``.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import TYPE_CHECKING, Any
+
+from ..errors import BackendUnavailable, ConfigError
+
+if TYPE_CHECKING:
+    import psycopg
+
+CONNECT_TIMEOUT = 5  # seconds; libpq's connect_timeout (never hang on an unreachable server)
+_URI_PASSWORD = re.compile(r"(?P<head>postgres(?:ql)?://[^:/@?#]*):[^@/?#]*@")
+_KW_PASSWORD = re.compile(r"(?P<head>\bpassword\s*=\s*)('(?:[^'\\]|\\.)*'|\S+)", re.IGNORECASE)
+
+
+def redact(text: str) -> str:
+    """``text`` with any password of a connection string in it replaced by ``***``."""
+    text = _URI_PASSWORD.sub(r"\g<head>:***@", text)
+    return _KW_PASSWORD.sub(r"\g<head>***", text)
+
+
+def _driver() -> Any:
+    try:
+        import psycopg
+    except ImportError as exc:  # pragma: no cover - depends on the installed extras
+        raise BackendUnavailable(
+            "the team tier needs psycopg: pip install 'mdstore[team]'"
+        ) from exc
+    return psycopg
+
+
+def describe(url: str) -> str:
+    """``user@host:port/dbname`` of a connection URL, for messages (no password, no options)."""
+    psycopg = _driver()
+    try:
+        params = psycopg.conninfo.conninfo_to_dict(url)
+    except psycopg.ProgrammingError as exc:
+        raise ConfigError(f"invalid team database URL: {redact(str(exc))}") from None
+    host = str(params.get("host") or "localhost")
+    if host.startswith("/"):
+        host = f"socket {host}"
+    port = params.get("port") or 5432
+    user = params.get("user") or ""
+    dbname = params.get("dbname") or user
+    return f"{user + '@' if user else ''}{host}:{port}/{dbname}"
+
+
+def connect(
+    url: str,
+    *,
+    autocommit: bool = False,
+    timeout: float = CONNECT_TIMEOUT,
+    application_name: str = "mdstore",
+) -> psycopg.Connection[Any]:
+    """An open psycopg connection, or ``BackendUnavailable`` naming the server (not the password)."""
+    psycopg = _driver()
+    label = describe(url)
+    try:
+        return psycopg.connect(
+            url,
+            autocommit=autocommit,
+            connect_timeout=max(1, int(timeout)),
+            application_name=application_name,
+        )
+    except psycopg.OperationalError as exc:
+        raise BackendUnavailable(f"cannot connect to the team database {label}: {_reason(exc)}") from None
+    except psycopg.ProgrammingError as exc:
+        raise ConfigError(f"invalid team database URL for {label}: {redact(str(exc))}") from None
+
+
+def _reason(exc: Exception) -> str:
+    """libpq's message, first meaningful line only, with any password redacted."""
+    lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
+    reason = lines[-1] if lines else type(exc).__name__
+    for line in lines:
+        if "password authentication failed" in line or "does not exist" in line:
+            reason = line
+            break
+    reason = re.sub(r'^connection to server at "[^"]*" \([^)]*\), port \d+ failed: ', "", reason)
+    reason = re.sub(r"^connection to server on socket \"[^\"]*\" failed: ", "", reason)
+    return redact(reason)

@@ -1,0 +1,420 @@
+"""One sync of a clone with its space: pull what others committed, merge, push what changed here.
+
+Pull decides per remote path, from three hashes: the local file's, the base's (what this clone last
+agreed on) and the server's:
+
+- local == server: nothing to do but remember the base (this also settles a push whose local state
+  write was lost, and rebuilds lost state);
+- local unchanged since the base: take the server's version (a delete goes to ``.trash/``; a move
+  is done as a move);
+- both changed: three-way merge against the base revision (``merge.py``); a true overlap follows
+  the policy (keep-both makes a conflict copy). A delete never beats an edit: an edited note whose
+  remote copy was deleted is kept and pushed again; a note deleted here but edited elsewhere comes
+  back.
+
+Files are written through the vault's lossless batch writer with a compare-and-swap on the bytes
+the decision was made from, so an editor's save in the meantime is never overwritten: that path is
+simply decided again at the next round. Push is a compare-and-swap on each base revision; what the
+server refuses (someone committed first) is pulled, merged and pushed in the next round.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+from typing import TYPE_CHECKING, Any
+
+from ..errors import InvalidPath, MdstoreError, NoteNotFound, WriteConflict
+from ..notes.model import content_hash
+from . import remote
+from .conflicts import copy_name
+from .local import (
+    FROM_INDEX_AT,
+    LocalFile,
+    LocalView,
+    describe_note,
+    described_by_index,
+    refresh_files,
+    remember_written,
+    scan_files,
+)
+from .merge import merge
+from .report import TeamSyncReport
+from .state import Base, ClientState
+
+if TYPE_CHECKING:
+    import psycopg
+
+    from ..config import TeamSettings
+    from ..vault import Vault
+
+ROUNDS = 6  # pull/push rounds before a sync gives up on a path others keep changing
+
+
+@dataclass
+class _Plan:
+    """A pull round's decisions, applied in two batches (moves and deletes, then writes)."""
+
+    moves: list[tuple[str, str, remote.RemoteNote]] = field(default_factory=list)
+    trash: list[tuple[str, str, remote.RemoteNote | None]] = field(default_factory=list)
+    # (path, bytes or None for the remote revision's, expected local hash or None to create, row)
+    writes: list[tuple[str, bytes | None, str | None, remote.RemoteNote | None]] = field(default_factory=list)
+
+
+class Exchange:
+    def __init__(
+        self,
+        vault: Vault,
+        conn: psycopg.Connection[Any],
+        settings: TeamSettings,
+        state: ClientState,
+        author: Callable[[], str],  # the name for conflict copies (looked up when needed)
+    ) -> None:
+        self.vault = vault
+        self.conn = conn
+        self.settings = settings
+        self.space = settings.space
+        self.policy = settings.policy
+        self.state = state
+        self.author = author
+        self.local: LocalView = LocalView({}, [], [])
+        self.moves_here: dict[str, str] = {}  # old path -> new path, moved in this clone
+        self.held: set[str] = set()  # paths left alone this sync ("fail" policy, a failed write)
+        self.unwritable: list[str] = []  # server paths this file system cannot hold (reported)
+        self.known: dict[str, dict[str, int]] = {}  # path -> {hash: its latest revision}, prefetched
+        self.out: dict[str, list[Any]] = {
+            k: [] for k in ("pulled", "deleted", "moved", "merged", "pushed", "conflicts")
+        }
+
+    def run(self, paths: set[str] | None = None) -> TeamSyncReport:
+        """One sync; ``paths`` (from the watcher) limits the look at local files to those paths."""
+        started = time.perf_counter()
+        config = replace(self.vault.config, team=self.settings)
+        if paths is None or not self.state.seen:
+            self.local = scan_files(config, self.state)
+        else:
+            self.local = refresh_files(config, self.state, paths)
+        self.moves_here = self._local_moves()
+        rows = remote.changes_since(self.conn, self.space, self.state.cursor)
+        for _ in range(ROUNDS):
+            self._pull(rows)
+            result = self._push()
+            again = set(result.rejected)
+            for path in result.clashes:
+                again.update(self._rename_clash(path))
+            if not again:
+                break
+            rows = remote.changes_since(self.conn, self.space, self.state.cursor)
+            listed = {r.path for r in rows}
+            rows += [r for r in remote.notes_at(self.conn, self.space, sorted(again)) if r.path not in listed]
+            rows.sort(key=lambda r: r.revision)
+        self.state.last_sync = time.time()
+        self.state.last_error = None
+        skipped = [f"{i.path}: {i.message}" for i in self.local.issues]
+        skipped += [
+            f"{p}: this file system cannot hold the name; left on the server" for p in self.unwritable
+        ]
+        return TeamSyncReport(
+            **{k: tuple(v) for k, v in self.out.items()},
+            skipped=tuple(skipped),
+            revision=self.state.cursor,
+            seconds=time.perf_counter() - started,
+        )
+
+    # -- pull ------------------------------------------------------------------------------------
+
+    def _pull(self, rows: list[remote.RemoteNote]) -> None:
+        if not rows:
+            return
+        plan = _Plan()
+        merges: list[tuple[remote.RemoteNote, Base | None]] = []
+        files, bases = self.local.files, self.state.bases
+        unknown = [
+            r.path for r in rows if r.path in files and r.path not in bases and files[r.path].hash != r.hash
+        ]
+        if len(unknown) > 1:  # rebuilding lost state: one query for all, not one per path
+            self.known = remote.revisions_by_hash(self.conn, self.space, unknown)
+        for r in rows:
+            self._decide(r, plan, merges)
+        needed = [r.revision for _, d, _, r in plan.writes if r is not None and d is None]
+        needed += [r.revision for r, _ in merges] + [b.revision for _, b in merges if b]
+        data = remote.contents(self.conn, self.space, needed)
+        plan.writes = [
+            (p, data.get(r.revision, b"") if r is not None and d is None else d, h, r)
+            for p, d, h, r in plan.writes
+        ]
+        for r, base in merges:
+            self._merge(r, base, data, plan)
+        failed = self._apply(plan)
+        top = max(r.revision for r in rows)
+        stuck = [r.revision for r in rows if r.path in failed]
+        self.state.cursor = max(self.state.cursor, (min(stuck) - 1) if stuck else top)
+
+    def _decide(self, r: remote.RemoteNote, plan: _Plan, merges: list[Any]) -> None:
+        p = r.path
+        mine = self.local.files.get(p)
+        base = self.state.bases.get(p)
+        if mine is not None and not r.deleted and mine.hash == r.hash:
+            self.state.bases[p] = Base(r.revision, r.hash)  # already agree (also: rebuilding lost state)
+            return
+        if mine is not None and base is None:
+            base = self._lost_base(p, mine.hash)
+        if r.deleted:
+            if mine is None:
+                self.state.bases.pop(p, None)
+            elif base is not None and mine.hash == base.hash:
+                plan.trash.append((p, mine.hash, r))
+            else:
+                self.state.bases[p] = Base(r.revision, "")  # an edit beats a delete: pushed again
+            return
+        if mine is None:
+            target = self.moves_here.get(p)
+            if target is not None:  # moved here, edited there: the edit goes to the new place
+                plan.writes.append((target, None, self.local.files[target].hash, r))
+                return
+            source = r.moved_from
+            src = self.local.files.get(source) if source else None
+            src_base = self.state.bases.get(source) if source else None
+            if (
+                source
+                and src
+                and src_base
+                and src.hash == src_base.hash == r.hash
+                and p not in self.local.files
+            ):
+                plan.moves.append((source, p, r))
+                return
+            plan.writes.append((p, None, None, r))  # new here, or deleted here but edited there
+            return
+        if base is not None and mine.hash != base.hash:
+            # The server may hold these very bytes already: a push whose state write was lost.
+            pushed = self._lost_base(p, mine.hash)
+            base = pushed if pushed is not None and pushed.revision > base.revision else base
+        if base is not None and mine.hash == base.hash:
+            plan.writes.append((p, None, mine.hash, r))
+            return
+        merges.append((r, base))
+
+    def _lost_base(self, path: str, digest: str) -> Base | None:
+        if path in self.known:
+            revision = self.known[path].get(digest)
+        else:
+            revision = remote.revision_with_hash(self.conn, self.space, path, digest)
+        return None if revision is None else Base(revision, digest)
+
+    def _merge(self, r: remote.RemoteNote, base: Base | None, data: dict[int, bytes], plan: _Plan) -> None:
+        p = r.path
+        theirs = data.get(r.revision, b"")
+        try:
+            mine = (self.vault.root / p).read_bytes()
+        except OSError:
+            self.held.add(p)
+            return
+        mine_hash = content_hash(mine)
+        merged = None
+        if base is not None and base.hash and r.kind == "note":  # a tombstone is no base to merge on
+            newer = _mtime(self.vault, p) > r.updated_at.timestamp()
+            merged = merge(data.get(base.revision, b""), mine, theirs, ours_newer=newer)
+        if merged is not None:
+            plan.writes.append((p, merged, mine_hash, r))
+            self.out["merged"].append(p)
+            return
+        if self.policy == "mine":
+            self.state.bases[p] = Base(r.revision, r.hash)
+            self.out["conflicts"].append(p)
+        elif self.policy == "theirs":
+            plan.trash.append((p, mine_hash, None))
+            plan.writes.append((p, theirs, None, r))
+            self.out["conflicts"].append(p)
+        elif self.policy == "fail":
+            self.held.add(p)
+            self.out["conflicts"].append(p)
+        else:
+            copy = copy_name(p, self.author(), self.local.files)
+            plan.writes.append((copy, mine, None, None))
+            plan.writes.append((p, theirs, mine_hash, r))
+            self.local.files[copy] = LocalFile(mine_hash, r.kind)
+            self.out["conflicts"].append(copy)
+
+    def _apply(self, plan: _Plan) -> set[str]:
+        """Write the plan with compare-and-swap; the paths that could not be written."""
+        failed: set[str] = set()
+        ops: list[tuple[str, Any]] = [("move", m) for m in plan.moves] + [("trash", t) for t in plan.trash]
+        failed |= self._batch(ops)
+        failed |= self._batch([("write", w) for w in plan.writes])
+        return failed
+
+    def _batch(self, ops: list[tuple[str, Any]]) -> set[str]:
+        if not ops:
+            return set()
+        try:
+            with self.vault.batch() as b:
+                for op in ops:
+                    self._record(b, *op)
+        except (WriteConflict, InvalidPath, NoteNotFound) as exc:
+            if len(ops) == 1:
+                path = _path_of(*ops[0])
+                if isinstance(exc, InvalidPath) and "differs only in case" not in str(exc):
+                    self.unwritable.append(path)  # retrying cannot help: do not hold the cursor
+                    return set()
+                return {path}
+            failed: set[str] = set()
+            for op in ops:  # one by one: only the paths edited meanwhile wait for the next sync
+                failed |= self._batch([op])
+            return failed
+        for op in ops:
+            self._done(*op)
+        return set()
+
+    def _record(self, b: Any, kind: str, op: Any) -> None:
+        if kind == "move":
+            src, dst, _r = op
+            if _is_note(self.vault, src) and _is_note(self.vault, dst):
+                b.move(src, dst, update_links=False)  # the mover's link rewrites arrive as edits
+            else:
+                b.write_bytes(dst, (self.vault.root / src).read_bytes(), any_file=True)
+                b.delete(src, permanent=True, any_file=True)
+        elif kind == "trash":
+            path, expect, _r = op
+            b.delete(path, if_hash=expect, any_file=True)
+        else:
+            path, data, expect, _r = op
+            b.write_bytes(path, data, if_hash=expect, any_file=True)
+
+    def _done(self, kind: str, op: Any) -> None:
+        files, bases = self.local.files, self.state.bases
+        config = self.vault.config
+        if kind == "move":
+            src, dst, r = op
+            files[dst] = files.pop(src)
+            bases[dst] = Base(r.revision, r.hash)
+            self.state.seen.pop(src, None)
+            remember_written(config, self.state, dst, files[dst].hash)
+            self.out["moved"].append((src, dst))
+        elif kind == "trash":
+            path, _expect, r = op
+            files.pop(path, None)
+            self.state.seen.pop(path, None)
+            if r is not None:
+                bases.pop(path, None)
+                self.out["deleted"].append(path)
+        else:
+            path, data, _expect, r = op
+            files[path] = LocalFile(content_hash(data), r.kind if r else "note")
+            remember_written(config, self.state, path, files[path].hash)
+            if r is not None:
+                # Agreed on r (for a note moved here and edited there, on the old path: its
+                # tombstone is then pushed with the new path).
+                bases[r.path] = Base(r.revision, r.hash)
+                if r.path == path:
+                    self.out["pulled"].append(path)
+
+    # -- push ------------------------------------------------------------------------------------
+
+    def _push(self) -> remote.PushResult:
+        changes = self._changes()
+        result = remote.push(self.conn, self.space, changes, self.state.cursor)
+        for change in changes:
+            rev = result.accepted.get(change.path) or result.adopted.get(change.path)
+            if rev is None:
+                continue
+            self.state.bases[change.path] = Base(rev, change.hash)
+            if change.path in result.accepted:
+                self.out["pushed"].append(change.path)
+            if change.deleted:
+                self.state.bases.pop(change.path, None)
+        if result.contiguous and not result.rejected:
+            self.state.cursor = max(self.state.cursor, result.revision)
+        self.moves_here = {o: n for o, n in self.moves_here.items() if o not in result.accepted}
+        return result
+
+    def _changes(self) -> list[remote.Change]:
+        from ..index.scan import confirm_gone
+
+        config = replace(self.vault.config, team=self.settings)
+        moved_to = {new: old for old, new in self.moves_here.items()}
+        out: list[remote.Change] = []
+        bases = self.state.bases
+        changed = sorted(
+            (rel, f)
+            for rel, f in self.local.files.items()
+            if ((b := bases.get(rel)) is None or b.hash != f.hash) and rel not in self.held
+        )
+        notes = [rel for rel, f in changed if f.kind == "note"]
+        parsed = described_by_index(self.vault, notes) if len(notes) >= FROM_INDEX_AT else {}
+        for rel, f in changed:
+            base = self.state.bases.get(rel)
+            try:
+                data = (self.vault.root / rel).read_bytes()
+            except OSError:
+                continue
+            digest = content_hash(data)
+            if f.kind != "note":
+                meta: dict[str, Any] = {"title": rel.rpartition("/")[2]}
+            elif rel in parsed and parsed[rel][0] == digest:
+                meta = parsed[rel][1]
+            else:
+                meta = describe_note(config, rel, data)
+            out.append(
+                remote.Change(
+                    rel,
+                    base.revision if base else None,
+                    f.kind,
+                    data,
+                    digest,
+                    moved_from=moved_to.get(rel),
+                    meta=meta,
+                )
+            )
+        for rel in sorted(bases.keys() - self.local.files.keys()):
+            base = bases[rel]
+            if base.hash and rel not in self.held:
+                if not any(rel.startswith(d + "/") for d in self.local.protected) and confirm_gone(
+                    self.vault.root, rel
+                ):
+                    out.append(remote.Change(rel, base.revision, deleted=True, moved_from=None))
+        return out
+
+    def _local_moves(self) -> dict[str, str]:
+        """Files gone here whose bytes reappeared under a new path: moves, pushed as moves."""
+        files, bases = self.local.files, self.state.bases
+        fresh: dict[str, str] = {}
+        for rel in sorted(files.keys() - bases.keys()):
+            fresh.setdefault(files[rel].hash, rel)
+        moves: dict[str, str] = {}
+        for rel in sorted(bases.keys() - files.keys()):
+            digest = bases[rel].hash
+            if digest and digest in fresh:
+                moves[rel] = fresh.pop(digest)
+        return moves
+
+    def _rename_clash(self, path: str) -> list[str]:
+        """A new name that differs only in case from a shared one: ours becomes a conflict copy."""
+        copy = copy_name(path, self.author(), self.local.files)
+        try:
+            with self.vault.batch() as b:
+                data = (self.vault.root / path).read_bytes()
+                b.write_bytes(copy, data, any_file=True)
+                b.delete(path, if_hash=content_hash(data), permanent=True, any_file=True)
+        except (MdstoreError, OSError):
+            self.held.add(path)
+            return []
+        self.local.files[copy] = self.local.files.pop(path)
+        self.out["conflicts"].append(copy)
+        return [copy]
+
+
+def _path_of(kind: str, op: Any) -> str:
+    return str(op[1] if kind == "move" else op[0])
+
+
+def _is_note(vault: Vault, path: str) -> bool:
+    return path.lower().endswith(tuple(e.lower() for e in vault.config.vault.extensions))
+
+
+def _mtime(vault: Vault, path: str) -> float:
+    try:
+        return (vault.root / path).stat().st_mtime
+    except OSError:
+        return 0.0

@@ -1,0 +1,168 @@
+"""The clone's side of a sync: which files the vault holds now, their hashes, and what a pushed
+file tells the server besides its bytes (title, frontmatter, tags... for team queries).
+
+Files are listed with the indexer's own walk and ignore rules (``index/scan.py``), so the team
+shares exactly the notes and attachments the vault indexes. A file is re-read only when its stat
+changed since the last sync (``ClientState.cached_hash``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from ..notes.model import ParseIssue, content_hash
+
+if TYPE_CHECKING:
+    from ..config import Config
+    from ..vault import Vault
+    from .state import ClientState
+
+FROM_INDEX_AT = 50  # pushes of this many notes take what the vault's index already parsed
+
+
+@dataclass(frozen=True)
+class LocalFile:
+    hash: str
+    kind: str  # "note" | "attachment"
+
+
+@dataclass
+class LocalView:
+    files: dict[str, LocalFile]
+    issues: list[ParseIssue]  # unreadable files, attachments over the size limit: not shared
+    protected: list[str]  # folders that could not be listed: their files are not "deleted"
+
+
+def scan_files(config: Config, state: ClientState) -> LocalView:
+    from ..index.scan import IgnoreRules, scan
+
+    listing = scan(config.root, IgnoreRules(config.root, config.vault.ignore), config.vault.extensions)
+    files: dict[str, LocalFile] = {}
+    issues = list(listing.issues)
+    limit = config.team.max_attachment_bytes
+    for kind, entries in (("note", listing.notes), ("attachment", listing.attachments)):
+        for rel, stat in entries.items():
+            if kind == "attachment" and stat.size > limit:
+                issues.append(
+                    ParseIssue(
+                        rel, f"attachment over the team limit of {limit} bytes; not shared", "too-large"
+                    )
+                )
+                continue
+            digest = state.cached_hash(rel, stat.mtime, stat.size)
+            if digest is None:
+                try:
+                    digest = content_hash((config.root / rel).read_bytes())
+                except OSError as exc:
+                    issues.append(ParseIssue(rel, f"cannot read: {exc.strerror or exc}", "unreadable"))
+                    continue
+                state.remember(rel, stat.mtime, stat.size, digest)
+            files[rel] = LocalFile(digest, kind)
+    for gone in state.seen.keys() - files.keys():
+        del state.seen[gone]
+    state.stamp()
+    return LocalView(files, issues, list(listing.unreadable))
+
+
+def refresh_files(config: Config, state: ClientState, paths: set[str]) -> LocalView:
+    """The files as the last scan left them (``state.seen``), with only ``paths`` looked at again:
+    what the watcher uses when it knows which files changed."""
+    from ..index.scan import IgnoreRules
+
+    exts = tuple(e.lower() for e in config.vault.extensions)
+
+    def kind(rel: str) -> str:
+        return "note" if rel.lower().endswith(exts) else "attachment"
+
+    files = {rel: LocalFile(seen[2], kind(rel)) for rel, seen in state.seen.items()}
+    issues: list[ParseIssue] = []
+    rules = IgnoreRules(config.root, config.vault.ignore)
+    for rel in sorted(paths):
+        full = config.root / rel
+        try:
+            st = full.stat()
+        except OSError:
+            st = None
+        if st is None or not full.is_file() or rules.ignored(rel, is_dir=False):
+            files.pop(rel, None)
+            state.seen.pop(rel, None)
+            continue
+        if kind(rel) == "attachment" and st.st_size > config.team.max_attachment_bytes:
+            files.pop(rel, None)
+            continue
+        digest = state.cached_hash(rel, st.st_mtime, st.st_size)
+        if digest is None:
+            try:
+                digest = content_hash(full.read_bytes())
+            except OSError as exc:
+                issues.append(ParseIssue(rel, f"cannot read: {exc.strerror or exc}", "unreadable"))
+                continue
+            state.remember(rel, st.st_mtime, st.st_size, digest)
+        files[rel] = LocalFile(digest, kind(rel))
+    return LocalView(files, issues, [])
+
+
+def remember_written(config: Config, state: ClientState, rel: str, digest: str) -> None:
+    """Record a file this sync just wrote, so the next look does not read it again."""
+    try:
+        st = (config.root / rel).stat()
+    except OSError:
+        state.seen.pop(rel, None)
+        return
+    state.remember(rel, st.st_mtime, st.st_size, digest)
+
+
+def describe_note(config: Config, rel: str, data: bytes) -> dict[str, Any]:
+    """What the server keeps beside a note's bytes so the team can query it."""
+    from ..notes.parse import parse_note
+
+    note = parse_note(rel, data, max_bytes=config.vault.max_note_bytes, link_style=config.vault.link_style)
+    return {
+        "body": note.body.replace("\x00", ""),
+        "frontmatter": note.frontmatter,
+        "title": note.title.replace("\x00", ""),
+        "headings": "\n".join(h.text for h in note.headings).replace("\x00", ""),
+        "tags": [t.replace("\x00", "") for t in note.tags],
+        "links": [link.target.replace("\x00", "") for link in note.links],
+    }
+
+
+def described_by_index(vault: Vault, rels: list[str]) -> dict[str, tuple[str, dict[str, Any]]]:
+    """(hash, description) of each note the vault's index holds, for a large push: parsing 10k
+    notes again costs seconds, reading what the index parsed a fraction of one. The caller uses an
+    entry only when its hash is the one of the bytes pushed."""
+    import json
+
+    from ..errors import MdstoreError
+
+    try:
+        res = vault.sql(
+            "SELECT n.path, n.hash, n.title, n.frontmatter, n.body, "
+            "(SELECT list(tag) FROM tags t WHERE t.path = n.path) AS tags, "
+            "(SELECT list(target ORDER BY ord) FROM links l WHERE l.path = n.path) AS links, "
+            "(SELECT string_agg(text, chr(10) ORDER BY line) FROM headings h WHERE h.path = n.path) AS heads "
+            "FROM notes n WHERE n.error IS NULL AND n.path IN (SELECT unnest(?::VARCHAR[]))",
+            [rels],
+        )
+    except MdstoreError:
+        return {}  # no usable index: the notes are parsed instead
+    out: dict[str, tuple[str, dict[str, Any]]] = {}
+    for path, digest, title, front, body, tags, links, heads in res.rows:
+        if isinstance(front, str):
+            try:
+                front = json.loads(front)
+            except ValueError:
+                continue
+        out[path] = (
+            digest,
+            {
+                "body": (body or "").replace("\x00", ""),
+                "frontmatter": front or {},
+                "title": (title or "").replace("\x00", ""),
+                "headings": (heads or "").replace("\x00", ""),
+                "tags": list(tags or ()),
+                "links": list(links or ()),
+            },
+        )
+    return out

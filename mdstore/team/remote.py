@@ -1,0 +1,314 @@
+"""The team database as one clone sees it: one space, read and written through SQL.
+
+Writers serialise on the space's row in ``team_spaces``: a push locks it (``FOR UPDATE``), takes the
+next revision numbers from it and commits while holding it, so revision order is commit order and a
+reader that has seen revision n has seen every revision below n. A push is a compare-and-swap per
+path: it is accepted only when the server's revision of the path is still the clone's base.
+After the commit a ``NOTIFY mdstore_team`` carries ``space:revision`` and nothing else (NOTIFY has no
+access control).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from ..errors import BackendUnavailable, ConfigError
+
+if TYPE_CHECKING:
+    import psycopg
+
+CHANNEL = "mdstore_team"
+_ROW = "path, revision, kind, content_hash, deleted, moved_from, updated_by, updated_at"
+
+
+@dataclass(frozen=True)
+class RemoteNote:
+    """The server's current state of one path (``content`` is fetched only when needed)."""
+
+    path: str
+    revision: int
+    kind: str
+    hash: str
+    deleted: bool
+    moved_from: str | None
+    updated_by: str
+    updated_at: datetime
+
+
+@dataclass
+class Change:
+    """One path a clone pushes: new content, or a tombstone; ``base`` is the revision it edits."""
+
+    path: str
+    base: int | None
+    kind: str = "note"
+    content: bytes = b""
+    hash: str = ""
+    deleted: bool = False
+    moved_from: str | None = None
+    meta: dict[str, Any] = field(default_factory=dict)  # body, frontmatter, title, headings, tags, links
+
+
+@dataclass
+class PushResult:
+    accepted: dict[str, int] = field(default_factory=dict)  # path -> its new revision
+    adopted: dict[str, int] = field(default_factory=dict)  # the server already had these bytes
+    rejected: list[str] = field(default_factory=list)  # the server moved on: pull and merge first
+    clashes: list[str] = field(default_factory=list)  # the name differs only in case from another
+    revision: int = 0  # the space's revision after the push
+    contiguous: bool = False  # nothing of others was committed between the clone's cursor and this push
+
+
+def open_space(url: str, space: str) -> psycopg.Connection[Any]:
+    """A connection to ``url`` checked to hold the team schema and to let this role use ``space``."""
+    from ..pg import connect, describe
+    from ..pg.migrations import check_version
+    from .schema import COMPONENT, MIGRATIONS
+
+    if not url:
+        raise ConfigError("no team database: set [team] url (run `mdstore team init --space NAME`)")
+    if not space:
+        raise ConfigError("no team space: set [team] space (run `mdstore team init --space NAME`)")
+    conn = connect(url)
+    try:
+        if check_version(conn, COMPONENT, MIGRATIONS) == 0:
+            raise BackendUnavailable(
+                f"the team database {describe(url)} has no mdstore schema: run `mdstore team init`"
+            )
+        row = conn.execute("SELECT 1 FROM team_spaces WHERE name = %s", (space,)).fetchone()
+        conn.commit()
+        if row is None:
+            raise BackendUnavailable(
+                f"team space {space!r} on {describe(url)} does not exist or this role is not a member of it"
+            )
+    except BaseException:
+        conn.close()
+        raise
+    return conn
+
+
+def space_revision(conn: psycopg.Connection[Any], space: str) -> int:
+    row = conn.execute("SELECT revision FROM team_spaces WHERE name = %s", (space,)).fetchone()
+    conn.commit()
+    return int(row[0]) if row else 0
+
+
+def changes_since(conn: psycopg.Connection[Any], space: str, cursor: int) -> list[RemoteNote]:
+    """Every path whose current revision is above ``cursor``, in revision order."""
+    rows = conn.execute(
+        f"SELECT {_ROW} FROM team_notes WHERE space = %s AND revision > %s ORDER BY revision",
+        (space, cursor),
+    ).fetchall()
+    conn.commit()
+    return [RemoteNote(*row) for row in rows]
+
+
+def notes_at(conn: psycopg.Connection[Any], space: str, paths: Sequence[str]) -> list[RemoteNote]:
+    rows = conn.execute(
+        f"SELECT {_ROW} FROM team_notes WHERE space = %s AND path = ANY(%s) ORDER BY revision",
+        (space, list(paths)),
+    ).fetchall()
+    conn.commit()
+    return [RemoteNote(*row) for row in rows]
+
+
+def contents(conn: psycopg.Connection[Any], space: str, revisions: Iterable[int]) -> dict[int, bytes]:
+    """The bytes of each revision (current or historical)."""
+    wanted = sorted(set(revisions))
+    if not wanted:
+        return {}
+    rows = conn.execute(
+        "SELECT revision, content FROM team_revisions WHERE space = %s AND revision = ANY(%s)",
+        (space, wanted),
+    ).fetchall()
+    conn.commit()
+    return {int(rev): bytes(data) for rev, data in rows}
+
+
+def revision_with_hash(conn: psycopg.Connection[Any], space: str, path: str, digest: str) -> int | None:
+    """The latest revision of ``path`` whose bytes hash to ``digest`` (rebuilding a lost base)."""
+    row = conn.execute(
+        "SELECT max(revision) FROM team_revisions WHERE space = %s AND path = %s AND content_hash = %s "
+        "AND NOT deleted",
+        (space, path, digest),
+    ).fetchone()
+    conn.commit()
+    return int(row[0]) if row and row[0] is not None else None
+
+
+def revisions_by_hash(
+    conn: psycopg.Connection[Any], space: str, paths: Sequence[str]
+) -> dict[str, dict[str, int]]:
+    """For each path, the latest revision of each distinct content it ever had (``revision_with_hash``
+    for many paths in one query)."""
+    rows = conn.execute(
+        "SELECT path, content_hash, max(revision) FROM team_revisions WHERE space = %s "
+        "AND path = ANY(%s) AND NOT deleted GROUP BY path, content_hash",
+        (space, list(paths)),
+    ).fetchall()
+    conn.commit()
+    out: dict[str, dict[str, int]] = {p: {} for p in paths}
+    for path, digest, revision in rows:
+        out[path][digest] = int(revision)
+    return out
+
+
+def push(conn: psycopg.Connection[Any], space: str, changes: Sequence[Change], cursor: int) -> PushResult:
+    """Commit ``changes`` whose base is still the server's revision; one transaction."""
+    result = PushResult()
+    if not changes:
+        return result
+    with conn.transaction():
+        row = conn.execute("SELECT revision FROM team_spaces WHERE name = %s FOR UPDATE", (space,)).fetchone()
+        if row is None:
+            raise BackendUnavailable(f"team space {space!r} is gone or no longer shared with this role")
+        current = int(row[0])
+        paths = [c.path for c in changes]
+        lowered = [p.lower() for p in paths]
+        server: dict[str, tuple[int, str, bool]] = {}
+        live_lower: set[str] = set()
+        for path, rev, digest, deleted in conn.execute(
+            "SELECT path, revision, content_hash, deleted FROM team_notes WHERE space = %s "
+            "AND (path = ANY(%s) OR (lower(path) = ANY(%s) AND NOT deleted))",
+            (space, paths, lowered),
+        ).fetchall():
+            if path in paths:
+                server[path] = (int(rev), digest, bool(deleted))
+            else:
+                live_lower.add(path.lower())
+        # A name created now that differs only in case from another live name (Note.md, note.md).
+        taken = {
+            c.path
+            for c in changes
+            if not c.deleted and (c.path not in server or server[c.path][2]) and c.path.lower() in live_lower
+        }
+        accepted: list[Change] = []
+        for change in changes:
+            have = server.get(change.path)
+            if have is not None and have[1] == change.hash and have[2] == change.deleted:
+                result.adopted[change.path] = have[0]
+            elif change.path in taken:
+                result.clashes.append(change.path)
+            elif have is None and change.deleted:
+                continue  # never shared: nothing to delete
+            elif (have[0] if have else None) == change.base:
+                accepted.append(change)
+            else:
+                result.rejected.append(change.path)
+        revision = current
+        if accepted:
+            rows = []
+            for change in accepted:
+                revision += 1
+                result.accepted[change.path] = revision
+                rows.append((change, revision))
+            _write_rows(conn, space, rows)
+            conn.execute(
+                "WITH bump AS (UPDATE team_spaces SET revision = %s WHERE name = %s RETURNING name) "
+                "SELECT pg_notify(%s, %s) FROM bump",
+                (revision, space, CHANNEL, f"{space}:{revision}"),
+            )
+        result.revision = revision
+        result.contiguous = current == cursor
+    return result
+
+
+COPY_AT = 64  # pushes of at least this many paths go through COPY
+_COLS = (
+    "path, kind, content, content_hash, body, frontmatter, title, headings, tags, links, revision, "
+    "deleted, moved_from, base_revision"
+)
+_NOTE_COLS = _COLS.removesuffix(", base_revision")
+_REVISION_COLS = (
+    "path, kind, content, content_hash, frontmatter, revision, deleted, moved_from, base_revision"
+)
+_UPSERT = (
+    " ON CONFLICT (space, path) DO UPDATE SET kind = EXCLUDED.kind, content = EXCLUDED.content, "
+    "content_hash = EXCLUDED.content_hash, body = EXCLUDED.body, frontmatter = EXCLUDED.frontmatter, "
+    "title = EXCLUDED.title, headings = EXCLUDED.headings, tags = EXCLUDED.tags, links = EXCLUDED.links, "
+    "revision = EXCLUDED.revision, deleted = EXCLUDED.deleted, moved_from = EXCLUDED.moved_from"
+)
+
+
+def _write_rows(conn: psycopg.Connection[Any], space: str, rows: list[tuple[Change, int]]) -> None:
+    """Insert the revisions and upsert the current rows. A large push is COPY'd into a temporary
+    table and inserted from there (PostgreSQL refuses COPY FROM into a table under row-level
+    security); a small one is two pipelined ``executemany``."""
+    values = [
+        (
+            c.path, c.kind, c.content, c.hash, c.meta.get("body", ""), _json(c.meta.get("frontmatter")),
+            c.meta.get("title", ""), c.meta.get("headings", ""), list(c.meta.get("tags", ())),
+            list(c.meta.get("links", ())), rev, c.deleted, c.moved_from, c.base,
+        )
+        for c, rev in rows
+    ]  # fmt: skip
+    with conn.cursor() as cur:
+        if len(values) < COPY_AT:
+            cur.executemany(
+                f"INSERT INTO team_revisions (space, {_REVISION_COLS}) VALUES (%s, %s, %s, %s, %s, %s, "
+                "%s, %s, %s, %s)",
+                [(space, v[0], v[1], v[2], v[3], v[5], v[10], v[11], v[12], v[13]) for v in values],
+            )
+            cur.executemany(
+                f"INSERT INTO team_notes (space, {_NOTE_COLS}) VALUES ({', '.join(['%s'] * 14)})" + _UPSERT,
+                [(space, *v[:13]) for v in values],
+            )
+            return
+        cur.execute(
+            "CREATE TEMP TABLE IF NOT EXISTS mdstore_push (path text, kind text, content bytea, "
+            "content_hash text, body text, frontmatter jsonb, title text, headings text, tags text[], "
+            "links text[], revision bigint, deleted boolean, moved_from text, base_revision bigint) "
+            "ON COMMIT DELETE ROWS"
+        )
+        with cur.copy(f"COPY mdstore_push ({_COLS}) FROM STDIN") as copy:
+            for value in values:
+                copy.write_row(value)
+        cur.execute(
+            f"INSERT INTO team_revisions (space, {_REVISION_COLS}) "
+            f"SELECT %s, {_REVISION_COLS} FROM mdstore_push",
+            (space,),
+        )
+        cur.execute(
+            f"INSERT INTO team_notes (space, {_NOTE_COLS}) SELECT %s, {_NOTE_COLS} FROM mdstore_push"
+            + _UPSERT,
+            (space,),
+        )
+
+
+def _json(value: Any) -> str:
+    # Dates and other YAML types become strings; NUL cannot be stored in jsonb text.
+    return json.dumps(value or {}, default=str, ensure_ascii=False).replace("\\u0000", "")
+
+
+def history(conn: psycopg.Connection[Any], space: str, path: str | None, limit: int) -> list[tuple[Any, ...]]:
+    """Revisions, newest first, with the author's display name where the member record has one."""
+    where = "r.space = %s" + (" AND (r.path = %s OR r.moved_from = %s)" if path else "")
+    params: list[Any] = [space, *([path, path] if path else []), limit]
+    rows = conn.execute(
+        "SELECT r.revision, r.path, r.updated_by, coalesce(nullif(m.display_name, ''), r.updated_by), "
+        "r.updated_at, r.deleted, r.moved_from, r.content_hash, r.base_revision "
+        "FROM team_revisions r LEFT JOIN team_members m ON m.space = r.space AND m.role = r.updated_by "
+        f"WHERE {where} ORDER BY r.revision DESC LIMIT %s",
+        params,
+    ).fetchall()
+    conn.commit()
+    return rows
+
+
+def display_name(conn: psycopg.Connection[Any], space: str) -> str:
+    """This role's display name in the space ('' if its member record has none)."""
+    row = conn.execute(
+        "SELECT display_name FROM team_members WHERE space = %s AND role = session_user", (space,)
+    ).fetchone()
+    conn.commit()
+    return str(row[0]) if row and row[0] else ""
+
+
+def role_name(conn: psycopg.Connection[Any]) -> str:
+    row = conn.execute("SELECT session_user").fetchone()
+    conn.commit()
+    return str(row[0]) if row else ""

@@ -1,0 +1,291 @@
+"""The team database's tables, as versioned migrations (component ``team``).
+
+- ``team_spaces``: one row per space; ``revision`` is the space's counter. A writer bumps it with
+  ``UPDATE ... RETURNING`` inside its transaction, so the row lock orders writers and revision order
+  is commit order: a reader that has seen revision n has seen every revision below it.
+- ``team_members``: which PostgreSQL role belongs to which space (and its display name).
+- ``team_notes``: the current state of every path in a space (tombstones included), with a
+  generated, weighted ``tsvector`` for search.
+- ``team_revisions``: every revision of every path, so a three-way merge always has its base.
+
+Row-level security (forced, so the tables' owner is subject to it too) lets a role see and change
+only the rows of the spaces it belongs to; ``updated_by`` is set by a trigger from the connected
+role, so a client cannot forge it.
+"""
+
+from __future__ import annotations
+
+from ..pg import Migration
+
+COMPONENT = "team"
+MEMBER_ROLE = "mdstore_member"  # every member role is granted this group role
+
+_V1 = """
+DO $$ BEGIN
+    CREATE ROLE mdstore_member NOLOGIN;
+EXCEPTION WHEN duplicate_object THEN NULL;
+END $$;
+
+CREATE TABLE team_spaces (
+    name text PRIMARY KEY CHECK (name ~ '^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$'),
+    revision bigint NOT NULL DEFAULT 0,
+    created_at timestamptz NOT NULL DEFAULT now()
+);
+
+CREATE TABLE team_members (
+    space text NOT NULL REFERENCES team_spaces (name) ON DELETE CASCADE,
+    role name NOT NULL,
+    display_name text NOT NULL DEFAULT '',
+    email text NOT NULL DEFAULT '',
+    added_at timestamptz NOT NULL DEFAULT now(),
+    PRIMARY KEY (space, role)
+);
+CREATE INDEX team_members_role ON team_members (role);
+
+CREATE TABLE team_notes (
+    space text NOT NULL REFERENCES team_spaces (name),
+    path text NOT NULL,
+    kind text NOT NULL DEFAULT 'note' CHECK (kind IN ('note', 'attachment')),
+    content bytea NOT NULL DEFAULT '',
+    content_hash text NOT NULL,
+    body text NOT NULL DEFAULT '',
+    frontmatter jsonb NOT NULL DEFAULT '{}',
+    title text NOT NULL DEFAULT '',
+    headings text NOT NULL DEFAULT '',
+    tags text[] NOT NULL DEFAULT '{}',
+    links text[] NOT NULL DEFAULT '{}',
+    revision bigint NOT NULL,
+    updated_by name NOT NULL DEFAULT current_user,
+    updated_at timestamptz NOT NULL DEFAULT now(),
+    deleted boolean NOT NULL DEFAULT false,
+    moved_from text,
+    search tsvector GENERATED ALWAYS AS (
+        setweight(to_tsvector('english', title), 'A')
+        || setweight(to_tsvector('english', headings), 'B')
+        || setweight(to_tsvector('english', body), 'C')
+    ) STORED,
+    PRIMARY KEY (space, path)
+);
+CREATE INDEX team_notes_revision ON team_notes (space, revision);
+-- A push refuses a name that differs only in case from a live one (Note.md vs note.md).
+CREATE INDEX team_notes_lower_path ON team_notes (space, lower(path));
+CREATE INDEX team_notes_search ON team_notes USING gin (search);
+CREATE INDEX team_notes_frontmatter ON team_notes USING gin (frontmatter jsonb_path_ops);
+CREATE INDEX team_notes_tags ON team_notes USING gin (tags);
+
+CREATE TABLE team_revisions (
+    space text NOT NULL REFERENCES team_spaces (name),
+    revision bigint NOT NULL,
+    path text NOT NULL,
+    kind text NOT NULL DEFAULT 'note',
+    content bytea NOT NULL DEFAULT '',
+    content_hash text NOT NULL,
+    frontmatter jsonb NOT NULL DEFAULT '{}',
+    base_revision bigint,
+    deleted boolean NOT NULL DEFAULT false,
+    moved_from text,
+    updated_by name NOT NULL DEFAULT current_user,
+    updated_at timestamptz NOT NULL DEFAULT now(),
+    PRIMARY KEY (space, revision)
+);
+CREATE INDEX team_revisions_path ON team_revisions (space, path, revision);
+
+-- The spaces the connected role belongs to. SECURITY DEFINER so policies can use it without
+-- recursing into team_members' own policy; session_user is the role that logged in.
+CREATE FUNCTION mdstore_my_spaces() RETURNS SETOF text
+    LANGUAGE sql STABLE SECURITY DEFINER SET search_path = public
+    AS $f$ SELECT space FROM team_members WHERE role = session_user $f$;
+
+CREATE FUNCTION mdstore_stamp_author() RETURNS trigger LANGUAGE plpgsql AS $f$
+BEGIN
+    NEW.updated_by := session_user;
+    NEW.updated_at := now();
+    RETURN NEW;
+END $f$;
+CREATE TRIGGER team_notes_author BEFORE INSERT OR UPDATE ON team_notes
+    FOR EACH ROW EXECUTE FUNCTION mdstore_stamp_author();
+CREATE TRIGGER team_revisions_author BEFORE INSERT OR UPDATE ON team_revisions
+    FOR EACH ROW EXECUTE FUNCTION mdstore_stamp_author();
+
+ALTER TABLE team_spaces ENABLE ROW LEVEL SECURITY;
+ALTER TABLE team_spaces FORCE ROW LEVEL SECURITY;
+ALTER TABLE team_members ENABLE ROW LEVEL SECURITY;
+ALTER TABLE team_members FORCE ROW LEVEL SECURITY;
+ALTER TABLE team_notes ENABLE ROW LEVEL SECURITY;
+ALTER TABLE team_notes FORCE ROW LEVEL SECURITY;
+ALTER TABLE team_revisions ENABLE ROW LEVEL SECURITY;
+ALTER TABLE team_revisions FORCE ROW LEVEL SECURITY;
+
+CREATE POLICY member_spaces ON team_spaces TO mdstore_member
+    USING (name IN (SELECT mdstore_my_spaces()));
+CREATE POLICY member_rows ON team_members TO mdstore_member
+    USING (space IN (SELECT mdstore_my_spaces()));
+CREATE POLICY member_notes ON team_notes TO mdstore_member
+    USING (space IN (SELECT mdstore_my_spaces()))
+    WITH CHECK (space IN (SELECT mdstore_my_spaces()));
+CREATE POLICY member_revisions ON team_revisions TO mdstore_member
+    USING (space IN (SELECT mdstore_my_spaces()))
+    WITH CHECK (space IN (SELECT mdstore_my_spaces()));
+-- The administrator who ran the migrations (the tables' owner) manages every space.
+CREATE POLICY owner_all_spaces ON team_spaces TO CURRENT_USER USING (true) WITH CHECK (true);
+CREATE POLICY owner_all_members ON team_members TO CURRENT_USER USING (true) WITH CHECK (true);
+CREATE POLICY owner_all_notes ON team_notes TO CURRENT_USER USING (true) WITH CHECK (true);
+CREATE POLICY owner_all_revisions ON team_revisions TO CURRENT_USER USING (true) WITH CHECK (true);
+
+GRANT SELECT, UPDATE (revision) ON team_spaces TO mdstore_member;
+GRANT SELECT ON team_members TO mdstore_member;
+GRANT SELECT, INSERT, UPDATE ON team_notes TO mdstore_member;
+GRANT SELECT, INSERT ON team_revisions TO mdstore_member;
+GRANT EXECUTE ON FUNCTION mdstore_my_spaces() TO mdstore_member;
+-- Clients check the schema version before using the tables.
+GRANT SELECT ON mdstore_schema TO mdstore_member;
+"""
+
+# Team search. Under row-level security `@@` is not leakproof, so a member's own query would scan
+# every row of the table instead of using the GIN index; this function runs as the tables' owner
+# and filters on the caller's spaces explicitly (computed from session_user inside, so a caller
+# cannot widen it by naming another space). Snippets are made for the returned page only.
+_V2 = """
+-- Spaces whose notes the connected role may read: its own, or all of them for the administrator
+-- (the tables' owner, or a superuser), as row-level security has it.
+CREATE FUNCTION mdstore_readable_spaces() RETURNS SETOF text
+    LANGUAGE sql STABLE SECURITY DEFINER SET search_path = public
+AS $f$
+    SELECT space FROM team_members WHERE role = session_user
+    UNION
+    SELECT name FROM team_spaces
+    WHERE EXISTS (
+        SELECT 1 FROM pg_roles r
+        WHERE r.rolname = session_user
+          AND (r.rolsuper OR pg_has_role(session_user,
+               (SELECT c.relowner FROM pg_class c WHERE c.oid = 'team_notes'::regclass), 'MEMBER'))
+    )
+$f$;
+
+CREATE FUNCTION mdstore_search(p_space text, p_query text, p_limit integer, p_offset integer)
+    RETURNS TABLE (path text, title text, rank real, snippet text, total bigint)
+    LANGUAGE sql STABLE SECURITY DEFINER SET search_path = public
+AS $f$
+    -- The tsquery is written out where it is used (not joined from a CTE) so that it is an index
+    -- condition on the GIN index.
+    WITH hits AS (
+        SELECT n.path, n.title, n.body,
+               ts_rank_cd('{0.1, 0.2, 0.4, 1.0}', n.search, websearch_to_tsquery('english', p_query)) AS rank,
+               count(*) OVER () AS total
+        FROM team_notes n
+        WHERE n.space = p_space
+          AND p_space IN (SELECT mdstore_readable_spaces())
+          AND NOT n.deleted AND n.kind = 'note'
+          AND n.search @@ websearch_to_tsquery('english', p_query)
+        ORDER BY rank DESC, n.path
+        LIMIT p_limit OFFSET p_offset
+    )
+    SELECT h.path, h.title, h.rank,
+           ts_headline('english', h.body, websearch_to_tsquery('english', p_query),
+                       'StartSel=' || chr(2) || ', StopSel=' || chr(3) || ', MaxFragments=2, '
+                       'MaxWords=30, MinWords=10, FragmentDelimiter=' || chr(4)),
+           h.total
+    FROM hits h
+    ORDER BY h.rank DESC, h.path
+$f$;
+GRANT EXECUTE ON FUNCTION mdstore_search(text, text, integer, integer) TO mdstore_member;
+"""
+
+# Typed frontmatter for team find: one row per value (a list gives one row per element, a nested
+# map dotted keys), kept by statement-level triggers from team_notes.frontmatter, with the same
+# typing as the local index: numbers, booleans, dates/datetimes (also ISO strings), text, null.
+_V3 = r"""
+CREATE TABLE team_properties (
+    space text NOT NULL,
+    path text NOT NULL,
+    key text NOT NULL,
+    idx integer,
+    type text NOT NULL,
+    v_text text,
+    v_num double precision,
+    v_bool boolean,
+    v_time timestamp
+);
+CREATE INDEX team_properties_path ON team_properties (space, path);
+CREATE INDEX team_properties_num ON team_properties (space, key, v_num);
+CREATE INDEX team_properties_text ON team_properties (space, key, lower(v_text));
+CREATE INDEX team_properties_time ON team_properties (space, key, v_time);
+
+CREATE FUNCTION mdstore_time(value text) RETURNS timestamp LANGUAGE plpgsql IMMUTABLE AS $f$
+BEGIN
+    IF value !~ '^\d{4}-\d{1,2}-\d{1,2}([T ]\d{1,2}:\d{2}.*)?$' THEN
+        RETURN NULL;
+    END IF;
+    IF value ~ '(Z|[+-]\d{2}:?\d{2})$' THEN
+        RETURN value::timestamptz AT TIME ZONE 'UTC';
+    END IF;
+    RETURN value::timestamp;
+EXCEPTION WHEN others THEN
+    RETURN NULL;
+END $f$;
+
+CREATE FUNCTION mdstore_properties(fm jsonb)
+    RETURNS TABLE (key text, idx integer, type text, v_text text, v_num double precision,
+                   v_bool boolean, v_time timestamp)
+    LANGUAGE sql IMMUTABLE
+AS $f$
+    WITH RECURSIVE walk(key, value) AS (
+        SELECT lower(e.k), e.v FROM jsonb_each(CASE WHEN jsonb_typeof(fm) = 'object' THEN fm END) AS e(k, v)
+        UNION ALL
+        SELECT w.key || '.' || lower(e.k), e.v
+        FROM walk w, jsonb_each(w.value) AS e(k, v)
+        WHERE jsonb_typeof(w.value) = 'object'
+    ),
+    leaves(key, idx, value) AS (
+        SELECT key, NULL::integer, value FROM walk WHERE jsonb_typeof(value) NOT IN ('object', 'array')
+        UNION ALL
+        SELECT w.key, (a.n - 1)::integer, a.v
+        FROM walk w, jsonb_array_elements(w.value) WITH ORDINALITY AS a(v, n)
+        WHERE jsonb_typeof(w.value) = 'array' AND jsonb_typeof(a.v) NOT IN ('object', 'array')
+    )
+    SELECT key, idx,
+           CASE jsonb_typeof(value)
+               WHEN 'number' THEN 'number' WHEN 'boolean' THEN 'bool' WHEN 'null' THEN 'null'
+               ELSE CASE WHEN mdstore_time(value #>> '{}') IS NOT NULL THEN 'date' ELSE 'text' END
+           END,
+           value #>> '{}',
+           CASE WHEN jsonb_typeof(value) = 'number' THEN (value #>> '{}')::double precision END,
+           CASE WHEN jsonb_typeof(value) = 'boolean' THEN (value #>> '{}')::boolean END,
+           CASE WHEN jsonb_typeof(value) = 'string' THEN mdstore_time(value #>> '{}') END
+    FROM leaves
+$f$;
+
+CREATE FUNCTION mdstore_index_properties() RETURNS trigger
+    LANGUAGE plpgsql SECURITY DEFINER SET search_path = public
+AS $f$
+BEGIN
+    DELETE FROM team_properties p USING changed c WHERE p.space = c.space AND p.path = c.path;
+    INSERT INTO team_properties (space, path, key, idx, type, v_text, v_num, v_bool, v_time)
+        SELECT c.space, c.path, f.key, f.idx, f.type, f.v_text, f.v_num, f.v_bool, f.v_time
+        FROM changed c, mdstore_properties(c.frontmatter) f
+        WHERE NOT c.deleted;
+    RETURN NULL;
+END $f$;
+CREATE TRIGGER team_notes_properties_insert AFTER INSERT ON team_notes
+    REFERENCING NEW TABLE AS changed FOR EACH STATEMENT EXECUTE FUNCTION mdstore_index_properties();
+CREATE TRIGGER team_notes_properties_update AFTER UPDATE ON team_notes
+    REFERENCING NEW TABLE AS changed FOR EACH STATEMENT EXECUTE FUNCTION mdstore_index_properties();
+
+INSERT INTO team_properties (space, path, key, idx, type, v_text, v_num, v_bool, v_time)
+    SELECT n.space, n.path, f.key, f.idx, f.type, f.v_text, f.v_num, f.v_bool, f.v_time
+    FROM team_notes n, mdstore_properties(n.frontmatter) f
+    WHERE NOT n.deleted;
+
+ALTER TABLE team_properties ENABLE ROW LEVEL SECURITY;
+ALTER TABLE team_properties FORCE ROW LEVEL SECURITY;
+CREATE POLICY member_properties ON team_properties TO mdstore_member
+    USING (space IN (SELECT mdstore_my_spaces()));
+CREATE POLICY owner_all_properties ON team_properties TO CURRENT_USER USING (true) WITH CHECK (true);
+GRANT SELECT ON team_properties TO mdstore_member;
+"""
+
+MIGRATIONS: tuple[Migration, ...] = (
+    Migration(1, "spaces, members, notes, revisions, row-level security", _V1),
+    Migration(2, "team search through a function that filters on the caller's spaces", _V2),
+    Migration(3, "typed frontmatter rows for team find", _V3),
+)

@@ -1,0 +1,262 @@
+from __future__ import annotations
+
+import datetime as dt
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+import mdstore
+from mdstore.cli import cli
+from mdstore.memory.dream import END, START
+
+DREAMER = Path(__file__).with_name("dreamer.py")
+
+
+def _fill(vault: mdstore.Vault) -> None:
+    m = vault.memory
+    for s in range(3):
+        log = m.log(f"session-{s}")
+        log.append({"role": "user", "content": f"Let us plan the garden irrigation, day {s}"})
+        log.append({"role": "assistant", "content": "We decided to water the tomatoes every morning"})
+        log.append({"role": "user", "content": f"The irrigation timer broke again on day {s}"})
+    m.store_insight(
+        "Ann waters the tomatoes every morning",
+        user="ann",
+        source="agent",
+        category="fact",
+        provenance=("Memory/sessions/x/session-0.md",),
+    )
+    m.store_insight(
+        "Ann waters the tomatoes every single morning",
+        user="ann",
+        source="user",
+        category="fact",
+        provenance=("Memory/sessions/x/session-1.md",),
+    )
+    m.store_insight("Bob prefers tea", user="bob", source="user", category="preference")
+    m.flush()
+
+
+def _insight_notes(vault: mdstore.Vault) -> list[str]:
+    return sorted(vault.find(where={"type": "insight"}).column("path"))
+
+
+def test_dream_consolidates_and_prunes(vault: mdstore.Vault) -> None:
+    (vault.root / "MEMORY.md").write_text(
+        f"# My memory\n\nHand-written intro.\n\n{START}\nold\n{END}\n\nHand-written outro.\n"
+    )
+    vault.sync()
+    _fill(vault)
+    report = vault.memory.dream()
+    assert report.sessions == 3 and report.entries == 9
+    assert report.insights_merged == 1
+    assert report.insights_created >= 1  # the decision, and the recurring "irrigation" pattern
+    assert report.bytes_archived > 0
+    # The survivor keeps the merged text and both provenances; the merged note is archived, not deleted.
+    survivors = [
+        vault.memory.get_insight(p.rsplit("/", 1)[1][:-3])
+        for p in _insight_notes(vault)
+        if p.startswith("Memory/insights/")
+    ]
+    tomato = [i for i in survivors if "tomatoes every morning" in i.content and i.user == "ann"]
+    assert len(tomato) == 1
+    note = vault.get(tomato[0].path)
+    assert note.frontmatter["merged"][0]["content"] == "Ann waters the tomatoes every single morning"
+    assert set(tomato[0].provenance) == {"[[session-0]]", "[[session-1]]"}
+    archived = vault.find(folder="Memory/archive/insights").column("path")
+    assert len(archived) == 1 and vault.get(archived[0]).frontmatter["merged_into"] == tomato[0].id
+    decision = vault.memory.search_insights(
+        "water tomatoes", filter=mdstore.memory.InsightFilter(category="decision")
+    )
+    assert decision and decision[0].provenance
+    # Sessions moved to the archive with their entries; their logs follow.
+    assert vault.find(folder="Memory/sessions").rows == []
+    assert len(vault.find(where={"type": "session"}, folder="Memory/archive")) == 3
+    assert vault.memory.log("session-1").length() == 3
+    summary = vault.get(report.summary or "")
+    assert "[[session-0]]" in summary.body and "Highlights" in summary.body
+    memory_md = (vault.root / "MEMORY.md").read_text()
+    assert memory_md.startswith("# My memory\n\nHand-written intro.\n\n" + START)
+    assert memory_md.endswith(END + "\n\nHand-written outro.\n") and "tomatoes" in memory_md
+
+
+def test_second_run_changes_nothing(vault: mdstore.Vault) -> None:
+    _fill(vault)
+    vault.memory.dream()
+    before = {p: (vault.root / p).read_bytes() for p in vault.find().column("path")}
+    again = vault.memory.dream()
+    assert again.sessions == 0 and again.insights_merged == 0 and again.insights_created == 0
+    after = {p: (vault.root / p).read_bytes() for p in vault.find().column("path")}
+    assert after == before
+
+
+def test_two_duplicates_are_never_both_removed(vault: mdstore.Vault) -> None:
+    m = vault.memory
+    a = m.store_insight("the deploy key lives in the vault", user="ann", source="agent", category="fact")
+    b = m.store_insight(
+        "the deploy key lives in the vault!", user="ann", source="agent", category="fact", id="later"
+    )
+    c = m.store_insight(
+        "The deploy key lives in the vault, really", user="ann", source="agent", category="fact", id="third"
+    )
+    vault.memory.dream()
+    vault.memory.dream()
+    left = [p for p in _insight_notes(vault) if p.startswith("Memory/insights/")]
+    assert len([p for p in left if p.rsplit("/", 1)[1][:-3] in {a.id, b.id, c.id}]) == 1
+    survivor = vault.memory.get_insight(a.id)  # the oldest survives
+    assert sorted(x["id"] for x in vault.get(survivor.path).frontmatter["merged"]) == ["later", "third"]
+
+
+def test_decay_halves_relevance_per_half_life(vault: mdstore.Vault) -> None:
+    i = vault.memory.store_insight("an old fact", user="ann", source="agent", category="fact")
+    now = dt.datetime.now(dt.UTC) + dt.timedelta(days=30)
+    report = vault.memory.dream(now=now)
+    assert report.insights_decayed == 1
+    assert vault.memory.get_insight(i.id).relevance == pytest.approx(0.5, rel=1e-3)
+    assert vault.memory.dream(now=now).insights_decayed == 0
+
+
+def test_dream_commits_each_phase(tmp_path: Path) -> None:
+    root = tmp_path / "repo"
+    vault = mdstore.init_vault(root, git=True)
+    try:
+        vault.commit("start")
+        _fill(vault)
+        report = vault.memory.dream()
+        assert len(report.commits) == 2
+        subjects = [
+            r.subject
+            for r in vault.history(
+                vault.find(folder="Memory/archive", where={"type": "session"}).column("path")[0]
+            )
+        ]
+        assert any(s.startswith("mdstore dream: prune") for s in subjects)
+    finally:
+        vault.close()
+
+
+def test_kill_9_during_dream_then_rerun(vault: mdstore.Vault, tmp_path: Path) -> None:
+    _fill(vault)
+    marker = tmp_path / "marker"
+    child = subprocess.Popen(
+        [sys.executable, str(DREAMER), str(vault.root), str(marker)], stderr=subprocess.PIPE, text=True
+    )
+    deadline = time.monotonic() + 120
+    while not marker.exists() and child.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert marker.exists(), child.stderr.read() if child.stderr else ""
+    os.kill(child.pid, signal.SIGKILL)
+    child.wait()
+    assert child.stderr is not None
+    child.stderr.close()
+    vault.sync()
+    for path in vault.find().column("path"):  # every note whole
+        vault.get(path)
+    assert vault.check().to_dicts() == [] or all(r["kind"] == "broken-link" for r in vault.check().to_dicts())
+    report = vault.memory.dream()
+    assert report.insights_merged == 0  # the killed run had merged them: not again
+    tomato = [
+        p
+        for p in _insight_notes(vault)
+        if p.startswith("Memory/insights/") and "Ann waters the tomatoes" in vault.get(p).body
+    ]
+    assert len(tomato) == 1
+    assert len(vault.get(tomato[0]).frontmatter["merged"]) == 1
+    assert vault.find(folder="Memory/sessions").rows == []
+    assert vault.memory.dream().sessions == 0
+
+
+def test_cli_dream_and_memory(vault: mdstore.Vault) -> None:
+    runner = CliRunner()
+    base = ["--vault", str(vault.root)]
+    out = runner.invoke(
+        cli,
+        [
+            *base,
+            "memory",
+            "store-insight",
+            "Use uv for Python",
+            "--user",
+            "ann",
+            "--source",
+            "user",
+            "--category",
+            "decision",
+            "--json",
+        ],
+    )
+    assert out.exit_code == 0, out.output
+    out = runner.invoke(cli, [*base, "memory", "search-insights", "python", "--json"])
+    assert "Use uv for Python" in out.output
+    assert (
+        runner.invoke(cli, [*base, "memory", "append", "cli-s", "hello", "--role", "assistant"]).exit_code
+        == 0
+    )
+    out = runner.invoke(cli, [*base, "memory", "range", "cli-s", "-1", "--json"])
+    assert '"role": "assistant"' in out.output
+    assert runner.invoke(cli, [*base, "memory", "length", "cli-s"]).output.strip() == "1"
+    assert runner.invoke(cli, [*base, "memory", "set-preference", "ann", "size", "12"]).exit_code == 0
+    assert (
+        runner.invoke(cli, [*base, "memory", "get-preference", "ann", "size", "--json"]).output.strip()
+        == "12"
+    )
+    bad = runner.invoke(
+        cli,
+        [*base, "memory", "store-insight", "x", "--user", "a", "--source", "oracle", "--category", "fact"],
+    )
+    assert bad.exit_code == mdstore.ValidationError.exit_code and "source 'oracle'" in bad.output
+    bad = runner.invoke(
+        cli,
+        [
+            *base,
+            "memory",
+            "search-insights",
+            "x",
+            "--created-after",
+            "2026-02-01",
+            "--created-before",
+            "2026-01-01",
+        ],
+    )
+    assert bad.exit_code == mdstore.QueryError.exit_code and "inverted" in bad.output
+    out = runner.invoke(cli, [*base, "dream", "--json"])
+    assert out.exit_code == 0 and '"sessions": 1' in out.output
+
+
+def test_scheduled_dream_job(tmp_path: Path) -> None:
+    """The handler dreams only with enough sessions, and each run schedules the next one."""
+    from mdstore.memory.jobs import memory_dream
+    from mdstore.queue import open_queue
+
+    root = tmp_path / "vault"
+    root.mkdir()
+    (root / "mdstore.toml").write_text("[memory]\ndream_min_sessions = 4\n")
+    with mdstore.open(root) as vault:
+        _fill(vault)  # three sessions
+        queue = open_queue(vault.config)
+        queue.enqueue("memory-dream", {"vault": str(root)})
+        job = queue.claim()
+        assert job is not None
+        memory_dream(job)
+        assert len(vault.find(folder="Memory/sessions")) == 3  # fewer than 4: no dream
+        assert queue.stats().delayed == 1  # the next run, 24 h later
+        vault.memory.log("session-9").append("a fourth session")
+        vault.memory.flush()
+        memory_dream(job)
+        assert vault.find(folder="Memory/sessions").rows == []
+        assert len(vault.find(where={"type": "session"}, folder="Memory/archive")) == 4
+
+
+def test_unknown_memory_setting(tmp_path: Path) -> None:
+    (tmp_path / "mdstore.toml").write_text("[memory]\nhalf_life = 3\n")
+    with pytest.raises(mdstore.ConfigError, match="memory.half_life"):
+        mdstore.open(tmp_path)
+    (tmp_path / "mdstore.toml").write_text("[memory]\nhalf_life_days = 0\n")
+    with mdstore.open(tmp_path) as vault, pytest.raises(mdstore.ConfigError, match="memory.half_life_days"):
+        vault.memory  # noqa: B018

@@ -1,0 +1,148 @@
+"""The ``mdstore team`` commands, members and permissions, and the one-line errors of a team
+database that cannot be used (against a real PostgreSQL)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import psycopg
+from click.testing import CliRunner
+
+import mdstore
+from mdstore.cli import cli
+from tests.team.conftest import SPACE, write
+
+
+def _run(vault: Path, *args: str, env: dict[str, str] | None = None):  # type: ignore[no-untyped-def]
+    return CliRunner().invoke(cli, ["--vault", str(vault), *args], env=env, catch_exceptions=False)
+
+
+def test_init_writes_the_reference_losslessly_and_sync_prints_what_moved(tmp_path: Path, pg_url: str) -> None:
+    root = tmp_path / "v"
+    root.mkdir()
+    (root / "mdstore.toml").write_text("# my settings\n[index]\nbusy_timeout = 20  # seconds\n")
+    env = {"MDSTORE_TEAM_URL": pg_url}
+    done = _run(root, "team", "init", "--space", SPACE, "--json", env=env)
+    assert done.exit_code == 0, done.output
+    assert json.loads(done.stdout)["space"] == SPACE
+    text = (root / "mdstore.toml").read_text()
+    assert text.startswith("# my settings\n[index]\nbusy_timeout = 20  # seconds\n")
+    assert 'url = "${MDSTORE_TEAM_URL}"' in text and f'space = "{SPACE}"' in text
+    assert _run(root, "team", "init", "--space", SPACE, env=env).exit_code == 0  # re-running is a no-op
+    (root / "Hello.md").write_text("# Hello\n")
+    synced = _run(root, "team", "sync", env=env)
+    assert synced.exit_code == 0 and json.loads(synced.stdout)["pushed"] == ["Hello.md"]
+    status = json.loads(_run(root, "team", "status", "--json", env=env).stdout)
+    assert status["waiting"] == 0 and status["reachable"] is True and status["server_revision"] == 1
+    log = [
+        json.loads(line)
+        for line in _run(root, "team", "log", "Hello.md", "--json", env=env).stdout.splitlines()
+    ]
+    assert [(r["revision"], r["action"], r["path"]) for r in log] == [(1, "create", "Hello.md")]
+    assert _run(root, "team", "conflicts", "--json", env=env).stdout == ""
+
+
+def test_a_password_in_the_url_is_refused_and_never_written(tmp_path: Path, pg_url: str) -> None:
+    root = tmp_path / "v"
+    root.mkdir()
+    (root / "mdstore.toml").write_text("")
+    url = pg_url.replace("postgres@", "postgres:hunter2@")
+    done = _run(root, "team", "init", "--space", SPACE, "--url", url)
+    assert done.exit_code == 10 and "hunter2" not in done.output
+    assert "hunter2" not in (root / "mdstore.toml").read_text()
+
+
+def test_members_and_row_level_security(pg_cluster, team_url: str, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    admin = tmp_path / "admin"
+    admin.mkdir()
+    env = {"MDSTORE_TEAM_URL": team_url}
+    assert _run(admin, "team", "init", "--space", SPACE, env=env).exit_code == 0
+    added = _run(admin, "team", "members", "add", "bob_m", "--space", SPACE, "--name", "Bob B", env=env)
+    assert added.exit_code == 0, added.output
+    assert _run(admin, "team", "members", "add", "sam_m", "--space", "sales", env=env).exit_code == 0
+    dbname = team_url.split("/")[3].split("?")[0]
+    with psycopg.connect(team_url, autocommit=True) as conn:
+        conn.execute("INSERT INTO team_spaces (name) VALUES ('other') ON CONFLICT DO NOTHING")
+    # sam writes a note to sales through mdstore; bob, a member of research only, cannot see it.
+    sam = mdstore.open(
+        _folder(tmp_path, "sam"), team={"url": pg_cluster.url(dbname, "sam_m"), "space": "sales"}
+    )
+    write(sam, "Secret deal.md", "the price is 42\n")
+    sam.team.sync()
+    with psycopg.connect(pg_cluster.url(dbname, "bob_m")) as conn:
+        assert conn.execute("SELECT count(*) FROM team_notes").fetchone() == (0,)
+        assert conn.execute("SELECT count(*) FROM team_notes WHERE path LIKE 'Secret%'").fetchone() == (0,)
+        assert conn.execute("SELECT count(*) FROM team_revisions").fetchone() == (0,)
+        assert conn.execute("SELECT name FROM team_spaces").fetchall() == [(SPACE,)]
+    bob = mdstore.open(
+        _folder(tmp_path, "bob"), team={"url": pg_cluster.url(dbname, "bob_m"), "space": SPACE}
+    )
+    write(bob, "Mine.md", "bob's\n")
+    bob.team.sync()
+    with psycopg.connect(pg_cluster.url(dbname, "bob_m")) as conn:
+        conn.execute("UPDATE team_notes SET updated_by = 'sam_m'")
+        assert conn.execute("SELECT updated_by FROM team_notes").fetchall() == [("bob_m",)]
+    assert bob.team.log().to_dicts()[0]["author"] == "Bob B"  # the member record's display name
+    sam.close()
+    bob.close()
+
+
+def test_unusable_servers_give_one_line_naming_the_host(pg_cluster, team_url: str, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    pg_cluster.sql(
+        "DO $$ BEGIN CREATE ROLE pw_ann LOGIN PASSWORD 'right-pw'; "
+        "EXCEPTION WHEN duplicate_object THEN END $$"
+    )
+    dbname = team_url.split("/")[3].split("?")[0]
+    cases = {
+        "wrong password": (
+            pg_cluster.tcp_url(dbname, "pw_ann"),
+            SPACE,
+            {"PGPASSWORD": "wrong-pw"},
+            f"127.0.0.1:{pg_cluster.port}",
+            "password authentication failed",
+        ),
+        "unknown host": (
+            "postgresql://ann@no-such-host.invalid/notes",
+            SPACE,
+            {},
+            "no-such-host.invalid",
+            "cannot connect",
+        ),
+        "no schema": (pg_cluster.url(pg_cluster.create_database()), SPACE, {}, "socket", "no mdstore schema"),
+        "foreign space": (team_url, "nowhere", {}, "socket", "not a member"),
+    }
+    for name, (url, space, env, host, reason) in cases.items():
+        root = _folder(tmp_path, name.replace(" ", "-"))
+        (root / "mdstore.toml").write_text(f'[team]\nurl = "${{MDSTORE_TEAM_URL}}"\nspace = "{space}"\n')
+        done = _run(root, "team", "sync", env={"MDSTORE_TEAM_URL": url, **env})
+        lines = done.stderr.strip().splitlines()
+        assert done.exit_code == 11, (name, done.output)
+        assert len(lines) == 1 and lines[0].startswith("Error: "), (name, done.stderr)
+        assert host in lines[0] and reason in lines[0], (name, lines[0])
+        assert "right-pw" not in done.output and "wrong-pw" not in done.output
+        status = json.loads(
+            _run(root, "team", "status", "--json", env={"MDSTORE_TEAM_URL": url, **env}).stdout
+        )
+        assert status["reachable"] is False and reason in status["last_error"]
+
+
+def _folder(tmp_path: Path, name: str) -> Path:
+    root = tmp_path / name
+    root.mkdir()
+    return root
+
+
+def test_a_member_joins_with_init_and_cannot_create_spaces(pg_cluster, team_url: str, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    admin = _folder(tmp_path, "admin")
+    env = {"MDSTORE_TEAM_URL": team_url}
+    assert _run(admin, "team", "members", "add", "joe_m", "--space", SPACE, env=env).exit_code == 0
+    dbname = team_url.split("/")[3].split("?")[0]
+    member_env = {"MDSTORE_TEAM_URL": pg_cluster.url(dbname, "joe_m")}
+    joined = _run(_folder(tmp_path, "joe"), "team", "init", "--space", SPACE, env=member_env)
+    assert joined.exit_code == 0, joined.output
+    refused = _run(_folder(tmp_path, "joe2"), "team", "init", "--space", "elsewhere", env=member_env)
+    assert refused.exit_code == 11 and refused.stderr.count("\n") == 1
+    assert "cannot set up space 'elsewhere'" in refused.stderr
+    bad = _run(_folder(tmp_path, "joe3"), "team", "init", "--space", "no/slash", env=member_env)
+    assert bad.exit_code == 10 and "space 'no/slash'" in bad.stderr

@@ -1,0 +1,230 @@
+"""Two clones editing the same note: what merges, what becomes a conflict copy, and that nothing
+is ever lost."""
+
+from __future__ import annotations
+
+import pytest
+
+from mdstore.errors import SyncConflict
+from tests.team.conftest import Clone, read, tree, write
+
+NOTE = "---\ntitle: Plan\nstatus: draft\nowner: ann\n---\n# Plan\n\none\ntwo\nthree\nfour\n"
+
+
+def _shared(clone: Clone, text: str = NOTE, path: str = "Plan.md", **team: object):  # type: ignore[no-untyped-def]
+    a, b = clone("a", **team), clone("b", **team)
+    write(a, path, text)
+    a.team.sync()
+    b.team.sync()
+    return a, b
+
+
+def test_different_frontmatter_keys_both_win(clone: Clone) -> None:
+    a, b = _shared(clone)
+    a.update("Plan.md", set={"status": "done"})
+    b.update("Plan.md", set={"owner": "bob", "due": "2026-12-24"})
+    a.team.sync()
+    report = b.team.sync()
+    assert report.merged == ("Plan.md",) and report.conflicts == ()
+    a.team.sync()
+    assert tree(a) == tree(b)
+    fm = a.get("Plan.md").frontmatter
+    assert (fm["status"], fm["owner"], str(fm["due"])) == ("done", "bob", "2026-12-24")
+
+
+def test_same_key_changed_differently_keeps_both(clone: Clone) -> None:
+    a, b = _shared(clone)
+    a.update("Plan.md", set={"status": "done"})
+    b.update("Plan.md", set={"status": "dropped"})
+    a.team.sync()
+    report = b.team.sync()
+    assert len(report.conflicts) == 1
+    copy = report.conflicts[0]
+    assert copy.startswith("Plan (conflict ") and copy.endswith(").md")
+    assert b.get("Plan.md").frontmatter["status"] == "done"  # the version committed first keeps the path
+    assert b.get(copy).frontmatter["status"] == "dropped"  # the other is beside it
+    a.team.sync()
+    assert tree(a) == tree(b)  # the copy was pushed too
+    assert b.team.conflicts().column("original") == ["Plan.md"]
+
+
+def test_body_edits_on_different_and_adjacent_lines_merge(clone: Clone) -> None:
+    a, b = _shared(clone)
+    write(a, "Plan.md", NOTE.replace("two\n", "TWO\n"))
+    write(b, "Plan.md", NOTE.replace("three\n", "THREE\n"))
+    a.team.sync()
+    assert b.team.sync().conflicts == ()
+    assert "TWO\nTHREE\n" in read(b, "Plan.md")
+
+
+def test_both_appending_at_the_end_keeps_both_in_revision_order(clone: Clone) -> None:
+    a, b = _shared(clone)
+    a.append("Plan.md", "- from ann")
+    b.append("Plan.md", "- from bob")
+    a.team.sync()
+    b.team.sync()
+    a.team.sync()
+    assert read(a, "Plan.md").endswith("four\n- from ann\n- from bob\n")
+    assert tree(a) == tree(b)
+
+
+def test_body_overlap_is_a_conflict_copy_and_policies(clone: Clone) -> None:
+    a, b = _shared(clone)
+    write(a, "Plan.md", NOTE.replace("two\n", "ann's two\n"))
+    write(b, "Plan.md", NOTE.replace("two\n", "bob's two\n"))
+    a.team.sync()
+    with pytest.raises(SyncConflict, match="Plan.md"):
+        b.team.sync(policy="fail")
+    assert "bob's two" in read(b, "Plan.md")  # fail: nothing changed here
+    b.team.sync(policy="mine")
+    a.team.sync()
+    assert "bob's two" in read(a, "Plan.md")
+    assert any(r["path"] == "Plan.md" for r in a.team.log("Plan.md"))  # ann's version stays in history
+
+
+def test_theirs_policy_keeps_the_local_version_in_the_trash(clone: Clone) -> None:
+    a, b = _shared(clone)
+    write(a, "Plan.md", NOTE.replace("two\n", "ann's two\n"))
+    write(b, "Plan.md", NOTE.replace("two\n", "bob's two\n"))
+    a.team.sync()
+    b.team.sync(policy="theirs")
+    assert "ann's two" in read(b, "Plan.md")
+    trashed = [p.read_text() for p in (b.root / ".trash").rglob("*.md")]
+    assert any("bob's two" in t for t in trashed)
+
+
+def test_an_edit_beats_a_delete_both_ways(clone: Clone) -> None:
+    a, b = _shared(clone)
+    a.delete("Plan.md")
+    b.update("Plan.md", set={"status": "kept"})
+    a.team.sync()
+    b.team.sync()  # b's edit meets a's delete: the edit wins and is pushed again
+    a.team.sync()
+    assert a.get("Plan.md").frontmatter["status"] == "kept"
+    # And the other way round: the edit is pushed first, the delete meets it.
+    a.update("Plan.md", set={"status": "again"})
+    b.delete("Plan.md")
+    a.team.sync()
+    b.team.sync()
+    assert b.get("Plan.md").frontmatter["status"] == "again"
+    assert tree(a) == tree(b)
+
+
+def test_a_pulled_delete_goes_to_the_trash(clone: Clone) -> None:
+    a, b = _shared(clone)
+    a.delete("Plan.md")
+    a.team.sync()
+    assert b.team.sync().deleted == ("Plan.md",)
+    assert not (b.root / "Plan.md").exists()
+    assert [p.name for p in (b.root / ".trash").rglob("*.md")] == ["Plan.md"]
+
+
+def test_moves_travel_as_moves_and_meet_edits(clone: Clone) -> None:
+    a, b = _shared(clone)
+    a.move("Plan.md", "Projects/Plan.md")
+    a.team.sync()
+    assert b.team.sync().moved == (("Plan.md", "Projects/Plan.md"),)
+    assert tree(a) == tree(b)
+    # Move here, edit there: the edit lands in the moved note.
+    b.move("Projects/Plan.md", "Archive/Plan.md")
+    write(a, "Projects/Plan.md", read(a, "Projects/Plan.md").replace("one\n", "ONE\n"))
+    a.team.sync()
+    b.team.sync()
+    a.team.sync()
+    assert tree(a) == tree(b)
+    assert "ONE" in read(b, "Archive/Plan.md") and not (b.root / "Projects/Plan.md").exists()
+
+
+def test_edit_here_move_there(clone: Clone) -> None:
+    a, b = _shared(clone)
+    write(b, "Plan.md", NOTE.replace("one\n", "ONE\n"))
+    a.move("Plan.md", "Projects/Plan.md")
+    a.team.sync()
+    b.team.sync()
+    a.team.sync()
+    assert tree(a) == tree(b)
+    texts = [v.decode() for v in tree(a).values()]
+    assert any("ONE" in t for t in texts)  # the edit survives (in the moved note or beside it)
+
+
+def test_case_only_name_clash_keeps_both(clone: Clone) -> None:
+    a, b = clone("a"), clone("b")
+    write(a, "Note.md", "ann's note\n")
+    write(b, "note.md", "bob's note\n")
+    a.team.sync()
+    report = b.team.sync()
+    a.team.sync()
+    assert tree(a) == tree(b)
+    names = sorted(tree(b))
+    assert "Note.md" in names and "note.md" not in names and len(names) == 2
+    assert report.conflicts and read(b, report.conflicts[0]) == "bob's note\n"
+
+
+def test_lost_state_is_rebuilt_without_conflicts(clone: Clone) -> None:
+    a, b = _shared(clone)
+    a.update("Plan.md", set={"status": "done"})
+    a.team.sync()
+    (b.root / ".mdstore" / "team" / "state.bin").unlink()
+    report = b.team.sync()
+    assert report.conflicts == () and report.pulled == ("Plan.md",)
+    assert tree(a) == tree(b)
+    (a.root / ".mdstore" / "team" / "state.bin").unlink()
+    again = a.team.sync()
+    assert again.conflicts == () and again.pushed == () and again.pulled == ()
+    (a.root / ".mdstore" / "team" / "state.bin").write_bytes(b"\x00garbage")  # a damaged state is a lost one
+    a.close()
+    a = clone("a")
+    assert a.team.sync().changed_count == 0 and tree(a) == tree(b)
+
+
+def test_odd_files_sync_byte_for_byte(clone: Clone) -> None:
+    a, b = clone("a"), clone("b")
+    write(a, "bad utf8.md", b"caf\xe9 \xff\xfe\n")
+    write(a, "binary.md", bytes(range(256)) * 4)
+    write(a, "big.md", b"# Big\n" + b"lorem ipsum dolor sit amet\n" * 800_000)  # ~21 MB
+    write(a, "crlf.md", b"---\r\ntitle: x\r\n---\r\nline\r\n")
+    a.team.sync()
+    b.team.sync()
+    assert tree(a) == tree(b)
+    # Concurrent edits of a binary note cannot merge: both versions are kept.
+    write(a, "binary.md", bytes(range(256)) * 5)
+    write(b, "binary.md", bytes(range(255, -1, -1)) * 4)
+    a.team.sync()
+    report = b.team.sync()
+    assert len(report.conflicts) == 1
+    a.team.sync()
+    assert tree(a) == tree(b)
+
+
+def test_generated_section_is_never_a_conflict(clone: Clone) -> None:
+    text = "# Memory\n\n<!-- mdstore:generated -->\n- old summary\n<!-- /mdstore:generated -->\n\nnotes\n"
+    a, b = _shared(clone, text, path="MEMORY.md")
+    write(a, "MEMORY.md", text.replace("old summary", "summary by ann"))
+    write(b, "MEMORY.md", text.replace("old summary", "summary by bob").replace("notes\n", "notes\nmore\n"))
+    a.team.sync()
+    report = b.team.sync()
+    assert report.conflicts == ()
+    assert "more" in read(b, "MEMORY.md") and read(b, "MEMORY.md").count("summary by") == 1
+
+
+def test_lost_state_with_edits_on_both_sides_is_rebuilt_in_one_pass(clone: Clone) -> None:
+    a, b = clone("a"), clone("b")
+    for i in range(6):
+        write(a, f"n{i}.md", f"note {i}\n")
+    a.team.sync()
+    b.team.sync()
+    for i in (0, 1, 2):
+        write(a, f"n{i}.md", f"note {i}\nedited by ann\n")
+    a.team.sync()
+    (b.root / ".mdstore" / "team" / "state.bin").unlink()
+    report = b.team.sync()
+    assert report.conflicts == () and report.merged == () and report.pushed == ()
+    assert sorted(report.pulled) == ["n0.md", "n1.md", "n2.md"]
+    a.team.sync()
+    assert tree(a) == tree(b)
+    # A file edited here while the state was lost cannot be told apart from a concurrent edit:
+    # both versions are kept, nothing is overwritten.
+    write(b, "n5.md", "note 5\nedited by bob\n")
+    (b.root / ".mdstore" / "team" / "state.bin").unlink()
+    report = b.team.sync()
+    assert len(report.conflicts) == 1 and read(b, report.conflicts[0]) == "note 5\nedited by bob\n"
