@@ -28,6 +28,7 @@ from .errors import (
     VaultNotFound,
     WriteConflict,
 )
+from .handlers import vault_handlers
 from .index.expr import Filter
 from .memory import DreamReport, EmbeddingProvider, Insight, InsightFilter, LsaEmbeddings, Memory, SessionLog
 from .notes.model import Field, Heading, Link, Note, ParseIssue, SyncReport, Task
@@ -109,4 +110,5 @@ __all__ = [
     "open",
     "open_queue",
     "open_vault",
+    "vault_handlers",
 ]

@@ -25,7 +25,7 @@ if TYPE_CHECKING:
     from ..core import Core
     from ..index.lock import OwnerLock
     from ..notes.model import Note, SyncReport
-    from .writes.batch import MoveReport, VaultBatch
+    from .batch import MoveReport, VaultBatch
 
 
 class WriteMethods:
@@ -43,9 +43,9 @@ class WriteMethods:
         The batch's methods are the Vault's write methods; nothing is written until the block ends
         without an exception. A batch interrupted by a crash is finished or undone at next open.
         """
-        from .writes.batch import VaultBatch
+        from .batch import VaultBatch
 
-        return VaultBatch(self)
+        return VaultBatch(self)  # type: ignore[arg-type]  # self is the Vault facade
 
     def create(
         self,
