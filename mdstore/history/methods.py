@@ -181,6 +181,8 @@ class _HistorySync:
     """The history side's sync listener (registered on the vault core): the ``commits`` table,
     in git vaults only (git is opened on the first sync that needs it)."""
 
+    name = "history"
+
     def __init__(self, methods: HistoryMethods) -> None:
         self._methods = methods
 

@@ -50,7 +50,10 @@ class _State:
 
 class SyncListener(Protocol):
     """Told about every sync, after the DuckDB commit and while the owner lock is still held
-    (the search index and the related-notes model keep themselves current this way)."""
+    (the search index and the related-notes model keep themselves current this way). ``name`` says
+    what it keeps ("search", "history") in a report of its failure."""
+
+    name: str
 
     def on_synced(
         self, upserts: Sequence[Note], removed: Sequence[str], generation: int, fresh: bool
@@ -91,8 +94,16 @@ class Syncer:
                 try:
                     listener.on_synced(upserts, report.extra["removed"], generation, rebuild or state.fresh)
                 except Exception as exc:  # noqa: BLE001
-                    log.warning("sync listener %s failed: %s", type(listener).__name__, exc, exc_info=True)
-                    problems.append(ParseIssue("", f"{type(listener).__name__}: {exc}", "index"))
+                    log.warning("the %s index was not updated by this sync: %s", listener.name, exc)
+                    log.debug("sync listener %s failed", listener.name, exc_info=True)
+                    problems.append(
+                        ParseIssue(
+                            f"({listener.name} index)",
+                            f"the {listener.name} index was not updated: {type(exc).__name__}: {exc}"
+                            " (it catches up at the next sync)",
+                            "listener",
+                        )
+                    )
             report = replace(report, errors=report.errors + tuple(problems))
         report.extra["generation"] = generation
         return SyncReport(

@@ -118,6 +118,8 @@ class SearchIndex:
         self.last_error: str | None = None  # why the last sync could not update a part
         # label → (signature of the DuckDB files, stamp) last seen equal to the generation
         self.verified: dict[str, tuple[Any, int]] = {}
+        # label -> why the part served by the last read is behind the notes (None: it is current)
+        self.stale: dict[str, str | None] = {}
 
     # -- the parts ------------------------------------------------------------------------------
 
@@ -212,6 +214,8 @@ class SearchIndex:
                     self._failed(part.label, exc)
             self.last_error = None if not self._errors else "; ".join(self._errors)
             self._errors.clear()
+        if self.last_error:  # every part had its turn; the sync reports this in its errors
+            raise MdstoreError(self.last_error)
 
     def _hold_back(
         self, part: _Part, upserts: Sequence[Note], removed: Sequence[str], generation: int, fresh: bool
@@ -341,7 +345,7 @@ class SearchIndex:
                     self._start_timer(FLUSH_QUIET)
 
     def _failed(self, label: str, exc: Exception) -> None:
-        log.warning("the %s index was not updated by this sync (repaired later): %s", label, exc)
+        log.debug("the %s index was not updated by this sync (repaired later): %s", label, exc)
         self._errors.append(f"{label}: {exc}")
 
     def _follow(

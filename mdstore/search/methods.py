@@ -4,13 +4,14 @@ the engine and the TF-IDF model current (``search/indexer.py``)."""
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from mdstore.errors import IndexBusy
+from mdstore.errors import IndexBusy, MdstoreError
 from mdstore.result import Result
 
 if TYPE_CHECKING:
@@ -97,7 +98,9 @@ class SearchMethods:
             **more_filters,
         )
         engine = self._current("search")
-        return hybrid.search(engine, text, q, self._query, snippets=snippets)
+        results = hybrid.search(engine, text, q, self._query, snippets=snippets)
+        stale = self._search_index().stale.get("search")
+        return dataclasses.replace(results, stale=stale) if stale else results
 
     def _find_text(self, text: str, q: Query) -> Result:
         """``find(text=...)``: find()'s columns for the hits, in relevance order, plus ``score``."""
@@ -265,11 +268,13 @@ class SearchMethods:
     def _current(self, label: str) -> Any:
         """The engine (``"search"``) or model (``"related"``), brought up to the DuckDB generation
         first when it is behind — unless another process holds the owner lock and the part has an
-        index already (it is then being updated: serve what is there)."""
+        index already (it is then being updated: serve what is there). A part that is served while
+        behind has the reason in ``keeper.stale[label]`` (``SearchResults.stale``)."""
         keeper = self._search_index()
         self._apply_held_back(keeper, label)
         part = keeper.part(label)
         stamp = part.stamp()
+        keeper.stale[label] = None
         # Reading the generation costs a DuckDB query; while the index files are untouched
         # since the last check (every commit changes the file or its WAL) it cannot have moved.
         signature = _files_signature(self._core.store.path)
@@ -283,14 +288,20 @@ class SearchMethods:
             # The daemon owns the index and may hold its last syncs back from the part: it
             # catches the part up now, so a write made through it is found here at once.
             client.call("_catch_up_search", (label,), {})
-        else:
-            if stamp is None or not self._core.lock.is_locked() or self._core.lock.held:
+        elif stamp is None or not self._core.lock.is_locked() or self._core.lock.held:
+            try:
                 with self._owner_lock(
                     "build the search index" if stamp is None else "update the search index"
                 ):
                     generation = keeper.generation()
                     if part.stamp() != generation:
                         keeper.repair(part, generation)
+            except (OSError, MdstoreError) as exc:
+                if stamp is None or isinstance(exc, IndexBusy):
+                    raise _part_error(label, exc) from exc
+                keeper.stale[label] = f"it could not be updated: {exc}"
+        if keeper.stale[label] is None and part.stamp() != generation:
+            keeper.stale[label] = "another process is updating it"
         return part.engine if label == "search" else part.model  # type: ignore[attr-defined]
 
     def _apply_held_back(self, keeper: SearchIndex, label: str | None = None) -> None:
@@ -338,6 +349,14 @@ def _files_signature(db: Path) -> tuple[tuple[int, int] | None, ...]:
     return tuple(out)
 
 
+def _part_error(label: str, exc: BaseException) -> MdstoreError:
+    """A part that cannot be built or updated, as one clear error (``IndexBusy`` passes as is)."""
+    if isinstance(exc, MdstoreError):
+        return exc
+    what = "search index" if label == "search" else "related-notes model"
+    return MdstoreError(f"the {what} cannot be updated: {exc}")
+
+
 def _positive(value: Any, name: str) -> int:
     from mdstore.errors import QueryError
 
@@ -349,6 +368,8 @@ def _positive(value: Any, name: str) -> int:
 class _SearchSync:
     """The search side's sync listener (registered on the vault core): brings the engine and the
     TF-IDF model along with every sync, when either is on."""
+
+    name = "search"
 
     def __init__(self, methods: SearchMethods) -> None:
         self._methods = methods
