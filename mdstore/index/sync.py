@@ -14,6 +14,7 @@ import time
 from collections.abc import Callable, Sequence
 from contextlib import nullcontext
 from dataclasses import dataclass, field, replace
+from functools import cached_property
 from typing import Any, Protocol
 
 from ..config import Config
@@ -163,8 +164,13 @@ class Syncer:
         for rel in sweep_stale_temps(self.root, found.temps):
             log.info("removed %s, the temp file of a writer that was killed", rel)
 
+    @cached_property
+    def _rules(self) -> IgnoreRules:
+        """The ignore rules, read once per sync (a Syncer serves one sync)."""
+        return IgnoreRules(self.root, self.config.vault.ignore)
+
     def _scan(self, paths: Sequence[str] | None) -> ScanResult:
-        rules = IgnoreRules(self.root, self.config.vault.ignore)
+        rules = self._rules
         if paths is None:
             return scan(self.root, rules, self.config.vault.extensions)
         # A targeted sync (watcher, API write): stat only the named paths.
@@ -312,7 +318,7 @@ class Syncer:
         full = self.root / rel
         if full.is_dir() or not full.exists():
             return True
-        return IgnoreRules(self.root, self.config.vault.ignore).ignored(rel, is_dir=False)
+        return self._rules.ignored(rel, is_dir=False)
 
     def _write(
         self,
