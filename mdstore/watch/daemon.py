@@ -46,6 +46,7 @@ class Watched(Protocol):
 
     def _watching(self, watcher: Watcher | None) -> None: ...
     def search_status(self) -> dict[str, Any]: ...
+    def sql(self, query: str, params: Any = None) -> Any: ...
     def _catch_up_search(self, label: str) -> None: ...
 
 
@@ -349,6 +350,7 @@ class Watcher:
         vault = self.vault
         return {
             "_query": self.core.query,
+            "sql": vault.sql,
             "sync": self.sync,
             "search_status": vault.search_status,
             "_catch_up_search": vault._catch_up_search,
