@@ -346,7 +346,11 @@ class Watcher:
     # -- serving ---------------------------------------------------------------------------------
 
     def _operations(self) -> dict[str, Callable[..., Any]]:
-        """The socket's operations, each bound to what serves it (never looked up by wire name)."""
+        """The socket's operations, each bound to what serves it (never looked up by wire name): the
+        index read every read method of a client's Vault is built on, user ``sql`` (checked and run
+        read-only here too), the sync that gives a client read-your-writes, the search side's status
+        and catch-up, and the daemon's own status. Writes to notes happen in the client's process
+        (they touch files, then call sync). Anything else (a private method, close()) is refused."""
         vault = self.vault
         return {
             "_query": self.core.query,

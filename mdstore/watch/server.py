@@ -1,6 +1,7 @@
 """The daemon's side of ``.mdstore/owner.sock``: answers other processes' Vault calls from the
 daemon's own Vault (one DuckDB instance, so reads run while the daemon indexes), one thread per
-connection. Only the ``OPERATIONS`` can be called; see ``wire.py`` for the trust model."""
+connection. Only the operations it is given (the daemon's
+``Watcher._operations``) can be called; see ``wire.py`` for the trust model."""
 
 from __future__ import annotations
 
@@ -17,11 +18,6 @@ from . import wire
 
 log = logging.getLogger("mdstore.watch")
 
-# What other processes may ask of the daemon, by the name on the wire: the index read every read
-# method of a client's Vault is built on, the sync that gives a client read-your-writes, and the
-# search side's status and catch-up. Writes to notes happen in the client's process (they touch
-# files, then call sync). Anything else (a private method, close()) is refused.
-OPERATIONS = ("_query", "sync", "search_status", "_catch_up_search", "watch_status")
 Operation = Callable[..., Any]
 
 
@@ -33,8 +29,6 @@ class OwnerServer:
         handle_stream: Callable[[str], tuple[Any, Callable[[], None]]],
     ) -> None:
         self.path = path
-        unknown = set(operations) - set(OPERATIONS)
-        assert not unknown, f"not a served operation: {sorted(unknown)}"
         self._operations = dict(operations)
         self._stream = handle_stream
         self._listener: socket.socket | None = None
