@@ -33,7 +33,8 @@ from .errors import (
 )
 
 if TYPE_CHECKING:
-    from .collections import Collection
+    from .collection import Collection
+    from .handlers import vault_handlers
     from .index.expr import Filter
     from .memory import (
         DreamReport,
@@ -58,13 +59,14 @@ if TYPE_CHECKING:
     )
     from .result import Result
     from .search.protocol import SearchHit, SearchResults, Snippet
+    from .starter import init_vault
     from .team.client import Team
     from .team.report import TeamSyncReport
-    from .vault import Vault, init_vault, open_vault
+    from .vault import Vault, open_vault
     from .writes.batch import MoveReport, VaultBatch
 
 _LAZY: dict[str, str] = {
-    "Collection": ".collections",
+    "Collection": ".collection",
     "DreamReport": ".memory",
     "EmbeddingProvider": ".memory",
     "Field": ".notes.model",
@@ -97,9 +99,10 @@ _LAZY: dict[str, str] = {
     "VaultBatch": ".writes.batch",
     "Worker": ".queue",
     "WorkerReport": ".queue",
-    "init_vault": ".vault",
+    "init_vault": ".starter",
     "open_queue": ".queue",
     "open_vault": ".vault",
+    "vault_handlers": ".handlers",
     "open": ".vault:open_vault",
 }
 
@@ -176,4 +179,5 @@ __all__ = [
     "open",
     "open_queue",
     "open_vault",
+    "vault_handlers",
 ]

@@ -23,7 +23,7 @@ from .output import done, emit_rows, emit_value, message, use_json
 @json_option
 def init(directory: Path, git: bool, as_json: bool) -> None:
     """Create a vault in DIRECTORY from the starter template (existing files are never overwritten)."""
-    from ..vault import init_vault
+    from ..starter import init_vault
 
     vault = init_vault(directory, git=git)
     report = vault.sync()

@@ -185,7 +185,7 @@ def flush(state: State, as_json: bool) -> None:
 @json_option
 @pass_state
 def schedule_dream(state: State, as_json: bool) -> None:
-    """Enqueue the scheduled Dream job (a worker with [queue] handlers = ["mdstore.memory.jobs"] runs it)."""
+    """Enqueue the scheduled Dream job (`mdstore worker` runs it)."""
     job = state.vault().memory.schedule_dream()
     done(job.to_dict(), as_json, f"Dream job {job.id} enqueued.")
 

@@ -56,7 +56,11 @@ COMMANDS: tuple[Command, ...] = (
         "index",
         "Vault.sync",
         cli_only={"rebuild_search": "rebuild only the search side (Vault.reindex_search)"},
-        left_out={"paths": "the command syncs the whole vault", "progress": _NO_PROGRESS},
+        left_out={
+            "paths": "the command syncs the whole vault",
+            "progress": _NO_PROGRESS,
+            "on_phase": _NO_PROGRESS,
+        },
         writes=True,
     ),
     Command(

@@ -1,0 +1,62 @@
+"""The starter vault: ``init_vault`` makes a folder a vault from the template shipped with
+mdstore. It sits above ``vault.py`` (it opens the vault it made)."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from .config import CONFIG_FILE, STATE_DIR, ensure_state_dir
+from .errors import VaultNotFound
+from .vault import Vault, open_vault
+
+
+def init_vault(path: str | os.PathLike[str] = ".", *, git: bool = False) -> Vault:
+    """Make ``path`` a vault. A new or empty folder gets the starter template; a folder that
+    already holds notes (an Obsidian vault, a folder of Markdown) gets only ``mdstore.toml`` and
+    ``.mdstoreignore``, never sample notes. Files that exist are never overwritten."""
+    import shutil
+
+    root = Path(path).expanduser()
+    try:
+        root.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise VaultNotFound(f"cannot create vault folder {root}: {exc.strerror or exc}") from exc
+    template = _template_dir()
+    existing = _holds_notes(root)
+    for src in sorted(template.rglob("*")):
+        rel = src.relative_to(template)
+        if "__pycache__" in rel.parts:
+            continue
+        if existing and rel.as_posix() not in (CONFIG_FILE, ".mdstoreignore"):
+            continue
+        dst = root / rel
+        if src.is_dir():
+            dst.mkdir(parents=True, exist_ok=True)
+        elif not dst.exists():
+            dst.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(src, dst)
+    ensure_state_dir(root / STATE_DIR)
+    if git:
+        from .history import init_repo
+
+        init_repo(root)
+    return open_vault(root)
+
+
+def _holds_notes(root: Path) -> bool:
+    """Whether ``root`` already holds notes of its own (outside hidden folders such as .obsidian/)."""
+    for _folder, dirs, files in os.walk(root):
+        dirs[:] = [d for d in dirs if not d.startswith(".") and d != "node_modules"]
+        if any(f.lower().endswith(".md") for f in files):
+            return True
+    return False
+
+
+def _template_dir() -> Path:
+    # Shipped inside the package (a copy of the repository's vault-template/ in the wheel).
+    here = Path(__file__).resolve().parent
+    for candidate in (here / "vault_template", here.parent / "vault-template"):
+        if (candidate / CONFIG_FILE).is_file():
+            return candidate
+    raise VaultNotFound("the starter vault template is missing from this installation")  # pragma: no cover
