@@ -320,7 +320,7 @@ def test_a_full_sync_removes_the_temp_files_of_dead_writers_only(vault):
 NOBODY_CALLS = """
 import json, os, sys
 # Load every module first: the interpreter's own files may not be readable by `nobody`.
-import mdstore, mdstore.index.sync, mdstore.index.query, mdstore.notes.parse, mdstore.notes.links
+import mdstore, mdstore.vault, mdstore.index.sync, mdstore.index.query, mdstore.notes.parse, mdstore.notes.links
 import mdstore.writes.batch, mdstore.notes.paths, mdstore.notes.journal, mdstore.notes.fmedit
 import mdstore.notes.yamledit, mdstore.notes.rewrite, mdstore.notes.editrules, mdstore.notes.structedit
 import duckdb, pyarrow, pathspec, yaml, markdown_it, datetime, decimal, encodings.idna, ruamel.yaml
@@ -402,7 +402,7 @@ def test_create_refuses_a_folder_path(vault, path):
 
 OTHER_USER_CLIENT = """
 import json, os, sys
-import mdstore, mdstore.index.query, mdstore.index.usersql, mdstore.watch.client, mdstore.watch.ownership
+import mdstore, mdstore.vault, mdstore.index.query, mdstore.index.usersql, mdstore.watch.client, mdstore.watch.ownership
 import duckdb, pyarrow, pwd
 os.setgid(65534); os.setuid(65534)
 try:

@@ -129,8 +129,8 @@ def test_symlink_loop_and_symlink_outside(make_vault, tmp_path):
 
 NOBODY_SCRIPT = """
 import json, os, sys
-# Load every module first: the interpreter's own files may not be readable by `nobody`.
-import mdstore, mdstore.index.sync, mdstore.index.query, mdstore.notes.parse, mdstore.notes.links
+# Load every module first (`import mdstore` loads its modules lazily): the interpreter's own files may not be readable by `nobody`.
+import mdstore, mdstore.vault, mdstore.index.sync, mdstore.index.query, mdstore.notes.parse, mdstore.notes.links
 import duckdb, pyarrow, pathspec, yaml, markdown_it, datetime, decimal, encodings.idna
 os.setgid(65534); os.setuid(65534)
 # Search engines load lazily from files `nobody` may not read: this test is about the core index.
