@@ -9,8 +9,11 @@ same contexts land near each other, so "puppy" can find a note about a "dog" tha
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import Any, Protocol, runtime_checkable
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
+
+if TYPE_CHECKING:
+    from .retrieval import Corpus
 
 Vector = list[float]
 
@@ -98,3 +101,38 @@ def as_matrix(provider: EmbeddingProvider, texts: Sequence[str]) -> Any:
     norms = np.linalg.norm(raw, axis=1, keepdims=True)
     norms[norms == 0] = 1.0
     return raw / norms
+
+
+class Vectors:
+    """Keeps a ``Corpus``'s vectors in step with its documents and the provider: new documents are
+    embedded as they come; everything is embedded again when the provider changes, and an
+    ``LsaEmbeddings`` is refitted when the corpus has grown by half since its last fit (a model
+    fitted on a much smaller corpus misses most of its words)."""
+
+    def __init__(self) -> None:
+        self._provider: EmbeddingProvider | None = None
+        self._fitted_for = 0
+
+    def update(
+        self,
+        corpus: Corpus,
+        provider: EmbeddingProvider | None,
+        text: Callable[[str], str],
+        new: Sequence[str],
+    ) -> None:
+        if provider is None:
+            corpus.drop_vectors()
+            self._provider = None
+            return
+        keys = corpus.keys()
+        everything = provider is not self._provider or not corpus.has_vectors
+        if isinstance(provider, LsaEmbeddings) and (
+            provider.fitted_on == 0 or self._fitted_for == 0 or len(keys) > 1.5 * self._fitted_for + 10
+        ):
+            provider.fit([text(k) for k in keys])
+            self._fitted_for = max(len(keys), 1)
+            everything = True
+        self._provider = provider
+        todo = keys if everything else [k for k in new if k in corpus]
+        if todo:
+            corpus.set_vectors(todo, as_matrix(provider, [text(k) for k in todo]))

@@ -11,7 +11,13 @@ list. Reciprocal-rank fusion turns ranks into one score, so no retriever's raw s
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from ..config import MemorySettings
+    from .embeddings import EmbeddingProvider
+    from .retrieval import Corpus
 
 RRF_K = 60  # the constant of Cormack et al.'s reciprocal-rank fusion: damps the top ranks' lead
 
@@ -36,3 +42,29 @@ def weight(
 ) -> float:
     fresh = recency(created, now, half_life_days)
     return max(relevance, 0.0) * (1.0 - recency_weight + recency_weight * fresh)
+
+
+def retrieve(
+    corpus: Corpus,
+    query: str,
+    provider: EmbeddingProvider | None,
+    settings: MemorySettings,
+    limit: int,
+    admit: Callable[[str], bool] | None = None,
+) -> dict[str, float]:
+    """Fused scores of the documents that BM25 or the vectors find for ``query`` (``admit``
+    decides which documents may be returned at all)."""
+    from ..search.analysis import tokens
+
+    pool = max(limit * 10, 100)
+    rankings: list[tuple[Sequence[str], float]] = []
+    terms = dict.fromkeys(tokens(query), 1.0)
+    if terms:
+        rankings.append((corpus.bm25(terms, pool, admit), 1.0))
+    if provider is not None and corpus.has_vectors and query.strip():
+        from .embeddings import as_matrix
+
+        vector = as_matrix(provider, [query])[0]
+        if vector.any():
+            rankings.append((corpus.nearest(vector, pool, admit), settings.vector_weight))
+    return fuse(rankings)
