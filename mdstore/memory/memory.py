@@ -15,7 +15,8 @@ from ..errors import ConfigError
 from .embeddings import EmbeddingProvider, LsaEmbeddings
 from .insights import Insights
 from .preferences import Preferences
-from .records import DreamReport, Insight, InsightFilter
+from .recall import SessionRecall
+from .records import DreamReport, EntryHit, Insight, InsightFilter
 from .sessions import SessionLog
 
 if TYPE_CHECKING:
@@ -43,8 +44,10 @@ class Memory:
         self.folder = settings.folder.strip("/")
         self._preferences = Preferences(vault, f"{self.folder}/preferences")
         self._insights = Insights(vault, f"{self.folder}/insights", settings)
+        self._recall = SessionRecall(vault, self.folder, settings)
         if settings.embeddings == "lsa":
             self._insights.embeddings = LsaEmbeddings(settings.dimensions)
+            self._recall.embeddings = LsaEmbeddings(settings.dimensions)
         self._logs: dict[str, SessionLog] = {}
         self._lock = threading.Lock()
         self._flush_turn = threading.Lock()
@@ -114,9 +117,35 @@ class Memory:
 
     @embeddings.setter
     def embeddings(self, provider: EmbeddingProvider | None) -> None:
+        """The provider for insights and session entries (an ``LsaEmbeddings`` is fitted on each
+        of the two separately: session entries get a copy of it)."""
         if provider is not None and not isinstance(provider, EmbeddingProvider):
             raise ConfigError("an embedding provider needs embed(), embed_batch() and dimensions")
         self._insights.embeddings = provider
+        if isinstance(provider, LsaEmbeddings):
+            self._recall.embeddings = LsaEmbeddings(provider.dimensions)
+        else:
+            self._recall.embeddings = provider
+
+    def search_sessions(
+        self,
+        query: str,
+        limit: int = 10,
+        *,
+        session: str | None = None,
+        role: str | None = None,
+        after: dt.datetime | dt.date | str | None = None,
+        before: dt.datetime | dt.date | str | None = None,
+    ) -> list[EntryHit]:
+        """Single session entries ranked for ``query``, across every session (archived ones too),
+        optionally only of one ``session``, one ``role`` or a time range (docs/memory.md,
+        *Searching sessions*). Entries this process appended are flushed first."""
+        with self._lock:
+            logs = list(self._logs.values())
+        for session_log in logs:
+            if session_log.waiting:
+                session_log.flush()
+        return self._recall.search(query, limit, session=session, role=role, after=after, before=before)
 
     # -- session logs --------------------------------------------------------------------------
 

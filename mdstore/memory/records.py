@@ -145,6 +145,32 @@ class Entry:
 
 
 @dataclass(frozen=True)
+class EntryHit:
+    """A session entry found by ``search_sessions``: the entry, where it sits, and its score."""
+
+    session: str
+    id: str
+    role: str
+    content: str
+    time: dt.datetime
+    position: int  # the entry's index in its session (``log(session).range(position, position + 1)``)
+    path: str  # the session note
+    score: float = 0.0
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "session": self.session,
+            "id": self.id,
+            "role": self.role,
+            "content": self.content,
+            "time": iso(self.time),
+            "position": self.position,
+            "path": self.path,
+            "score": self.score,
+        }
+
+
+@dataclass(frozen=True)
 class DreamReport:
     """What one Dream cycle did."""
 

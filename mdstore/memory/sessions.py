@@ -100,6 +100,11 @@ class SessionLog:
     def __repr__(self) -> str:
         return f"<SessionLog {self.session!r}>"
 
+    @property
+    def waiting(self) -> int:
+        """Entries this object appended that are not yet in the note."""
+        return self._waiting
+
     # -- writing -------------------------------------------------------------------------------
 
     def append(self, entry: str | Mapping[str, Any], *, role: str = "user") -> Entry:
