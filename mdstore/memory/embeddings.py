@@ -39,6 +39,8 @@ class LsaEmbeddings:
         self._seed = seed
         self._tfidf: Any = None
         self._svd: Any = None
+        self._terms: Any = None  # unit term vectors, for similar_terms
+        self._names: Any = None
         self.fitted_on = 0  # how many texts the model was fitted on
 
     @property
@@ -64,8 +66,32 @@ class LsaEmbeddings:
             return
         svd = TruncatedSVD(n_components=rank, algorithm="randomized", n_iter=5, random_state=self._seed)
         svd.fit(matrix)
-        self._tfidf, self._svd = tfidf, svd
+        self._tfidf, self._svd, self._terms = tfidf, svd, None
         self.fitted_on = len(texts)
+
+    def similar_terms(self, terms: Sequence[str], count: int) -> dict[str, float]:
+        """Up to ``count`` analysed terms closest to ``terms`` in the latent space (cosine of term
+        vectors), with their similarity; the terms themselves excluded."""
+        import numpy as np
+
+        if self._svd is None or count < 1:
+            return {}
+        vocabulary = self._tfidf.vocabulary_
+        rows = [vocabulary[t] for t in terms if t in vocabulary]
+        if not rows:
+            return {}
+        if self._terms is None:
+            matrix = (self._svd.components_.T * self._svd.singular_values_).astype(np.float32)
+            norms = np.linalg.norm(matrix, axis=1, keepdims=True)
+            norms[norms == 0] = 1.0
+            self._terms = matrix / norms
+            self._names = self._tfidf.get_feature_names_out()
+        centre = self._terms[rows].sum(axis=0)
+        centre /= max(float(np.linalg.norm(centre)), 1e-9)
+        sims = np.einsum("ij,j->i", self._terms, centre)
+        sims[rows] = -1.0
+        best = np.argsort(-sims)[:count]
+        return {str(self._names[i]): float(sims[i]) for i in best if sims[i] > 0}
 
     def embed(self, text: str) -> Vector:
         return self.embed_batch([text])[0]

@@ -151,7 +151,9 @@ class Insights:
             def admit(path: str) -> bool:
                 return wanted.admits(by_path[path])
 
-            fused = ranking.retrieve(corpus, query, self.embeddings, self._settings, limit, admit)
+            fused = ranking.retrieve(
+                corpus, query, self.embeddings, self._settings.vector_weight, limit, admit
+            )
             now = utc_now()
             scored = []
             for path, base in fused.items():

@@ -37,6 +37,9 @@ class Memory:
         for key in ("flush_entries", "dimensions", "dream_min_sessions", "pattern_min_sessions"):
             if getattr(settings, key) < 1:
                 raise ConfigError(f"setting memory.{key} must be at least 1")
+        for key in ("vector_weight", "entry_vector_weight"):
+            if getattr(settings, key) < 0:
+                raise ConfigError(f"setting memory.{key} must be 0 or more")
         if not 0 <= settings.recency_weight <= 1 or not 0 < settings.merge_threshold <= 1:
             raise ConfigError("settings memory.recency_weight and memory.merge_threshold must lie in 0..1")
         self._vault = vault

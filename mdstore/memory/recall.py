@@ -1,6 +1,8 @@
 """``search_sessions``: recall of single session entries, across every session note of the memory
-(archived ones included), ranked like insights: BM25 over the entry's words and, with embeddings,
-its vector, fused by rank (docs/memory.md, *Searching sessions*).
+(archived ones included): BM25 over the entry's words, its role and its month, fused by rank with
+the nearest vectors when embeddings are on (docs/memory.md, *Searching sessions*). Age does not
+weigh: a fact told a year ago is as good an answer as one told today (``after``/``before`` narrow
+by time instead).
 
 Each entry is its own document, so a question finds the one turn that answers it rather than a
 whole session that happens to use its words. The entries are kept in this process and brought up
@@ -18,7 +20,7 @@ from ..search.analysis import tokens
 from . import ranking
 from .catalog import NoteSet
 from .embeddings import Vectors
-from .records import Entry, EntryHit, as_utc, utc_now
+from .records import Entry, EntryHit, as_utc
 from .retrieval import Corpus
 from .sessions import parse_entries
 
@@ -30,6 +32,16 @@ if TYPE_CHECKING:
 _SESSION_NOTES = (
     "starts_with(path, ?) AND path IN (SELECT path FROM properties WHERE key = 'type' AND v_text = 'session')"
 )
+
+
+def terms(entry: Entry) -> list[str]:
+    """What an entry is found by: its words, its role (a speaker's name) and its month ("March
+    2026"), so "what did Ann say in March" can find it."""
+    month = f"{_MONTHS[entry.time.month - 1]} {entry.time.year}"  # English whatever the locale
+    return tokens(entry.content) + tokens(entry.role) + tokens(month)
+
+
+_MONTHS = "January February March April May June July August September October November December".split()
 
 
 class SessionRecall:
@@ -79,16 +91,10 @@ class SessionRecall:
 
         with self._lock:
             self._refresh()
-            fused = ranking.retrieve(self.corpus, query, self.embeddings, self._settings, limit, admit)
-            now = utc_now()
-            scored = []
-            for key, base in fused.items():
-                entry = entries[key][2]
-                w = ranking.weight(
-                    1.0, entry.time, now, self._settings.half_life_days, self._settings.recency_weight
-                )
-                scored.append((base * w, key))
-            scored.sort(key=lambda pair: (-pair[0], pair[1]))
+            fused = ranking.retrieve(
+                self.corpus, query, self.embeddings, self._settings.entry_vector_weight, limit, admit
+            )
+            scored = sorted(((score, key) for key, score in fused.items()), key=lambda p: (-p[0], p[1]))
             out = []
             for score, key in scored[:limit]:
                 name, path, entry, position = entries[key]
@@ -113,7 +119,7 @@ class SessionRecall:
                 keys.append(key)
                 known = self._entries.get(key)
                 if known is None or known[2] != entry:
-                    self.corpus.add(key, tokens(entry.content))
+                    self.corpus.add(key, terms(entry))
                     new.append(key)
                 self._entries[key] = (name, path, entry, position)
             for key in old - set(keys):
