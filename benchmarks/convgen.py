@@ -6,7 +6,7 @@ one or more specific turns):
 - conversation drifts: turns mix the session's topics with chit-chat and with other topics;
 - facts are told in one of several wordings; questions name the speaker and either reuse a word of
   the fact ("What did Ann name the puppy?") or only paraphrase it ("What did Ann call the dog they
-  took in?": "animal doctor" for "vet", "took in" for "adopted"), half and half;
+  took in?": "animal doctor" for "vet", "took in" for "adopted"): seven questions in ten reuse a word;
 - distractors: the same kind of fact about someone else ("my cousin adopted a kitten"), and the
   topic's words all over ordinary turns;
 - multi-hop questions whose evidence is two turns in different sessions;
@@ -273,8 +273,8 @@ def generate(
                     says, asks, _ = facts[n]
                     detail = rng.choice(DETAILS)
                     text = rng.choice(says).format(x=detail)
-                    # Half the questions reuse a word of the fact; the others only paraphrase it.
-                    ask = asks[0] if rng.random() < 0.5 else rng.choice(asks[1:])
+                    # Seven questions in ten reuse a word of the fact; the others only paraphrase it.
+                    ask = asks[0] if rng.random() < 0.7 else rng.choice(asks[1:])
                     told.append((tid, speaker, s, topic, ask.format(p=speaker)))
                     if rng.random() < 0.5:  # the other one reacts, with the topic's words
                         text += " " + rng.choice(CHAT).format(a=rng.choice(vocab), b=rng.choice(vocab))
