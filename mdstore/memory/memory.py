@@ -34,7 +34,13 @@ class Memory:
         for key in ("half_life_days", "flush_seconds", "dream_interval_hours", "dream_window_hours"):
             if getattr(settings, key) <= 0:
                 raise ConfigError(f"setting memory.{key} must be greater than 0")
-        for key in ("flush_entries", "dimensions", "dream_min_sessions", "pattern_min_sessions"):
+        for key in (
+            "flush_entries",
+            "part_entries",
+            "dimensions",
+            "dream_min_sessions",
+            "pattern_min_sessions",
+        ):
             if getattr(settings, key) < 1:
                 raise ConfigError(f"setting memory.{key} must be at least 1")
         for key in ("vector_weight", "entry_vector_weight"):

@@ -20,7 +20,7 @@ from ..search.analysis import tokens
 from . import ranking
 from .catalog import NoteSet
 from .embeddings import Vectors
-from .records import Entry, EntryHit, as_utc
+from .records import Entry, EntryHit, time_range
 from .retrieval import Corpus
 from .sessions import parse_entries
 
@@ -74,10 +74,7 @@ class SessionRecall:
         for name, value in (("session", session), ("role", role)):
             if value is not None and not isinstance(value, str):
                 raise ValidationError(f"{name} must be a string, not {value!r}")
-        start = as_utc(after, "after") if after is not None else None
-        end = as_utc(before, "before") if before is not None else None
-        if start is not None and end is not None and start > end:
-            raise ValidationError(f"after ({after}) is later than before ({before})")
+        start, end = time_range(after, before)
         entries = self._entries
 
         def admit(key: str) -> bool:
@@ -112,9 +109,13 @@ class SessionRecall:
         new: list[str] = []
         for path, _, front, body in changes.upserts:
             name = str(front.get("session") or path.rsplit("/", 1)[-1][:-3])
+            try:
+                offset = max(int(front.get("offset") or 0), 0)  # entries in the session's earlier parts
+            except (TypeError, ValueError):
+                offset = 0
             old = set(self._keys.get(path, []))
             keys = []
-            for position, entry in enumerate(parse_entries(body)):
+            for position, entry in enumerate(parse_entries(body), start=offset):
                 key = f"{path}#{entry.id}"
                 keys.append(key)
                 known = self._entries.get(key)

@@ -15,6 +15,7 @@ from typing import Any
 
 K1 = 1.2
 B = 0.75
+MIN_SIMILARITY = 0.1
 
 
 class Corpus:
@@ -126,7 +127,8 @@ class Corpus:
         return self._best(hit, scores[hit], limit, admit)
 
     def nearest(self, query: Any, limit: int, admit: Callable[[str], bool] | None = None) -> list[str]:
-        """The ``limit`` keys whose vectors are closest (cosine, positive) to the unit ``query``."""
+        """The ``limit`` keys whose vectors are closest to the unit ``query`` (cosine at least
+        ``MIN_SIMILARITY``: a nearly orthogonal vector is no match, only rounding)."""
         import numpy as np
 
         if self._vectors is None or not self._slot:
@@ -135,7 +137,7 @@ class Corpus:
         # einsum, not BLAS: a multi-threaded BLAS call on a busy machine stalls for milliseconds.
         sims = np.einsum("ij,j->i", self._vectors[:count], np.asarray(query, dtype=np.float32))
         sims[~self._live[:count]] = 0.0
-        hit = np.flatnonzero(sims > 0)
+        hit = np.flatnonzero(sims >= MIN_SIMILARITY)
         return self._best(hit, sims[hit], limit, admit)
 
     def neighbours(self, query: Any, slots_from: Iterable[str]) -> dict[str, float]:
