@@ -1,12 +1,12 @@
-"""The memory layer: append throughput, insight store/search latency, Dream, merge quality and
-conversational recall against plain BM25.
+"""The memory layer: append throughput, flush cost as a session grows, insight store/search
+latency, Dream, merge quality and conversational recall against plain BM25.
 
-    python benchmarks/bench_memory.py [--insights 10000] [--quick]
+    python benchmarks/bench_memory.py [--insights 10000] [--quick] [--only recall]
 
-Prints one line per figure. Bulk data (10,000 insights, the recall corpus) is written as note files
-in the exact format ``store_insight`` writes and then indexed with one ``sync()``, because storing
-them one by one would measure the index build, not the memory layer; every timed figure goes
-through the public API.
+Prints one line per figure. The 10,000 insights are written as note files in the exact format
+``store_insight`` writes and then indexed with one ``sync()``, because storing them one by one would
+measure the index build, not the memory layer; the recall set's turns go through the public API
+(``log().append``); every timed figure goes through the public API.
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ import argparse
 import datetime as dt
 import random
 import shutil
+import statistics
 import sys
 import tempfile
 import time
@@ -84,6 +85,35 @@ def bench_appends(base: Path, count: int, fsync: bool) -> None:
         f"appends ({label}): {count} entries, {count / acked:,.0f}/s acknowledged, "
         f"{count / total:,.0f}/s including writing every entry to its note"
     )
+
+
+def bench_long_session(base: Path, total: int, batch: int = 100) -> None:
+    """One session growing to ``total`` entries, flushed every ``batch`` appends: the flush cost at
+    several lengths. Session notes hold ``part_entries`` (500) entries, so a flush reads and
+    rewrites at most one part whatever the session's length."""
+    root = base / "long-session"
+    root.mkdir()
+    vault = mdstore.open(root, memory={"flush_seconds": 3600, "flush_entries": 10**6})
+    log = vault.memory.log("long")
+    marks = sorted({total // 10, total // 2, total})
+    times: dict[int, list[float]] = {m: [] for m in marks}
+    done = 0
+    while done < total:
+        for n in range(batch):
+            log.append(f"entry {done + n} about the {WORDS[(done + n) % len(WORDS)]} plan and more words")
+        done += batch
+        t0 = time.perf_counter()
+        log.flush()
+        took = time.perf_counter() - t0
+        for m in marks:
+            if m - 5 * batch < done <= m:
+                times[m].append(took)
+    figures = ", ".join(f"{statistics.median(times[m]) * 1000:.0f} ms at {m:,}" for m in marks)
+    print(
+        f"session flush of {batch} entries, median of the 5 flushes before each length: {figures} "
+        f"({len(log.parts())} notes)"
+    )
+    vault.close()
 
 
 def bench_insights(base: Path, count: int) -> None:
@@ -298,22 +328,25 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--insights", type=int, default=10_000)
     parser.add_argument("--appends", type=int, default=20_000)
+    parser.add_argument("--long", type=int, default=10_000, help="Entries of the long session.")
     parser.add_argument("--conversations", type=int, default=10)
     parser.add_argument(
         "--seed", type=int, default=23, help="Seed of the recall set (the options were chosen on seed 11)."
     )
     parser.add_argument("--quick", action="store_true", help="Small sizes, for a smoke run.")
-    parser.add_argument("--only", help="Comma-separated parts: appends,insights,dream,merge,recall.")
+    parser.add_argument("--only", help="Comma-separated parts: appends,long,insights,dream,merge,recall.")
     args = parser.parse_args(argv)
     if args.quick:
-        args.insights, args.appends, args.conversations = 1000, 2000, 3
-    parts = set((args.only or "appends,insights,dream,merge,recall").split(","))
+        args.insights, args.appends, args.conversations, args.long = 1000, 2000, 3, 2000
+    parts = set((args.only or "appends,long,insights,dream,merge,recall").split(","))
     print(machine())
     base = Path(tempfile.mkdtemp(prefix="bench-memory-"))
     try:
         if "appends" in parts:
             bench_appends(base, args.appends, fsync=False)
             bench_appends(base, args.appends // 4, fsync=True)
+        if "long" in parts:
+            bench_long_session(base, args.long)
         if "insights" in parts:
             bench_insights(base, args.insights)
         if "dream" in parts:
