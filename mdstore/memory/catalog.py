@@ -69,9 +69,18 @@ class NoteSet:
             out.removed = [p for p in self.hashes if p not in present and bucket(p) in wanted]
             fresh = [p for p, h in present.items() if self.hashes.get(p) != h]
             if fresh:
-                for path, digest, front, body in self._vault.sql(
-                    "SELECT path, hash, frontmatter, body FROM notes WHERE list_contains(?, path)", [fresh]
-                ).rows:
+                wanted_paths = set(fresh)
+                if len(fresh) <= 32:
+                    condition, values = "list_contains(?, path)", fresh
+                else:  # list_contains over thousands of paths is a quadratic scan: by bucket
+                    condition, values = f"list_contains(?, {_BUCKET})", sorted({bucket(p) for p in fresh})
+                rows = self._vault.sql(
+                    f"SELECT path, hash, frontmatter, body FROM notes WHERE {self._where} AND {condition}",
+                    [*self._params, values],
+                ).rows
+                for path, digest, front, body in rows:
+                    if path not in wanted_paths:
+                        continue
                     data = json.loads(front) if isinstance(front, str) else (front or {})
                     out.upserts.append(
                         (
