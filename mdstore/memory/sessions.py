@@ -208,7 +208,7 @@ class SessionLog:
     def parts(self) -> list[str]:
         """The paths of the session's notes, in order: a session grows by notes of at most
         ``[memory] part_entries`` entries, so an append never rewrites a long note."""
-        if self._parts and self._indexed(self._parts[-1]) is not None:
+        if self._parts and self._vault.sql("SELECT 1 FROM notes WHERE path = ?", [self._parts[-1]]).rows:
             return list(self._parts)
         found = self._vault.find(
             where={"type": "session", "session": self.session}, folder=self._folder, limit=None
@@ -263,8 +263,7 @@ class SessionLog:
             if rest:
                 number = _part_number(front) + 1
                 offset = int(front.get("offset") or 0) + held + len(here)
-                started = str(front.get("started") or rest[0]["time"])
-                added = self._new_parts(b, rest, number, offset, (path, started))
+                added = self._new_parts(b, rest, number, offset, path)
         if rest:
             self._parts = parts + added
         return len(fresh)
@@ -275,15 +274,17 @@ class SessionLog:
         records: list[dict[str, Any]],
         number: int,
         offset: int,
-        after: tuple[str, str] | None,
+        after: str | None,
     ) -> list[str]:
-        """Create the notes for ``records`` from part ``number`` on, in ``batch``."""
+        """Create the notes for ``records`` from part ``number`` on, in ``batch``, beside the part
+        ``after``. Each part's ``started`` is its own first entry's time, so Dream's window sees
+        each part for the time it covers."""
         size = self._settings.part_entries
         # The first part goes under the day of its first entry; later ones beside the part before.
         folder = (
             f"{self._folder}/sessions/{str(records[0]['time'])[:10]}"
             if after is None
-            else after[0].rsplit("/", 1)[0]
+            else after.rsplit("/", 1)[0]
         )
         stem = note_stem(self.session, "session")
         paths = []
@@ -294,7 +295,7 @@ class SessionLog:
             front: dict[str, Any] = {
                 "type": "session",
                 "session": self.session,
-                "started": after[1] if after else chunk[0]["time"],
+                "started": chunk[0]["time"],
                 "entries": len(chunk),
                 "last": chunk[-1]["time"],
             }
