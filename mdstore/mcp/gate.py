@@ -1,5 +1,5 @@
-"""The one way tools reach the vault: one call at a time, index reads kept fresh, mdstore errors
-turned into one-line MCP tool errors, and writes announced to resource subscribers."""
+"""The one way tools reach the vault: one call at a time, index reads kept fresh, and writes
+announced to resource subscribers."""
 
 from __future__ import annotations
 
@@ -8,8 +8,6 @@ import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import TYPE_CHECKING
-
-from ..errors import MdstoreError
 
 if TYPE_CHECKING:
     from ..vault import Vault
@@ -39,17 +37,12 @@ class Gate:
     @contextmanager
     def use(self, *, index: bool = False) -> Iterator[Vault]:
         """The vault, for one tool call. ``index``: the call reads the index, so sync first when
-        the last sync is stale. An ``MdstoreError`` becomes a tool error with its message."""
-        from mcp.server.mcpserver.exceptions import ToolError
-
+        the last sync is stale."""
         with self._lock:
-            try:
-                if index and time.monotonic() - self._synced > self._fresh_seconds:
-                    self.vault.sync()
-                    self._synced = time.monotonic()
-                yield self.vault
-            except MdstoreError as exc:
-                raise ToolError(str(exc)) from None
+            if index and time.monotonic() - self._synced > self._fresh_seconds:
+                self.vault.sync()
+                self._synced = time.monotonic()
+            yield self.vault
 
     def wrote(self, *paths: str) -> None:
         """Tell subscribers that these notes changed (the server's own writes)."""

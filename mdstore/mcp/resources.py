@@ -19,14 +19,14 @@ MAX_RESOURCE = 500_000
 
 
 def add_resources(server: MCPServer[Any], gate: Gate) -> None:
-    from mcp.server.mcpserver.exceptions import ResourceError, ToolError
+    from mcp.server.mcpserver.exceptions import ResourceError
 
     def read_note(path: str) -> str:
         try:
             with gate.use() as vault:
                 rel = vault.get(path).path
                 data = (vault.root / rel).read_bytes()
-        except (MdstoreError, ToolError) as exc:  # gate.use turns mdstore errors into ToolError
+        except MdstoreError as exc:
             raise ResourceError(str(exc)) from None
         except OSError as exc:
             raise ResourceError(f"{path}: cannot read the note ({exc.strerror})") from None

@@ -2,7 +2,8 @@
 
 The server is the SDK's ``MCPServer`` with mdstore's tools (``catalog.py`` says which and with
 what hints), the ``note://`` resources and the prompts. Tool calls run on worker threads, one at a
-time through the ``Gate``; errors reach the client as one-line tool errors.
+time through the ``Gate``; an ``MdstoreError`` or a bad argument reaches the client as a one-line
+tool error (anything else as the SDK's bare "Error executing tool", its traceback in the log).
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ import logging
 from collections.abc import AsyncIterator, Iterable, Sequence
 from typing import TYPE_CHECKING, Any
 
-from ..errors import BackendUnavailable
+from ..errors import BackendUnavailable, MdstoreError
 from .catalog import TOOLS, select_tools
 from .gate import Gate, note_uri
 
@@ -190,6 +191,8 @@ def _server_class() -> Any:
                 cause = exc.__cause__
                 if isinstance(cause, ValidationError):
                     raise ToolError(f"Error executing tool {name}: {_one_line(cause)}") from None
+                if isinstance(cause, MdstoreError):  # the vault's own one-line message
+                    raise ToolError(f"Error executing tool {name}: {cause}") from None
                 raise
 
     return VaultServer
