@@ -51,7 +51,12 @@ def test_every_tool_has_a_schema_and_truthful_hints(server: Any, agent: Any) -> 
     assert {t["name"] for t in tools} == set(TRUTH)
     for tool in tools:
         hints = tool["annotations"]
-        got = (hints["readOnlyHint"], hints["destructiveHint"], hints["idempotentHint"], hints["openWorldHint"])
+        got = (
+            hints["readOnlyHint"],
+            hints["destructiveHint"],
+            hints["idempotentHint"],
+            hints["openWorldHint"],
+        )
         assert got == TRUTH[tool["name"]], tool["name"]
         schema = tool["inputSchema"]
         assert schema["type"] == "object" and tool["description"]

@@ -39,7 +39,9 @@ def test_read_note_by_name_with_a_section_and_paging(server: Any, agent: Any, va
     assert "[... truncated:" in first["content"] and first["next_offset"] == 10
     rest = agent.ok(agent.call(server, "read_note", {"path": "Garden", "offset": 10}))
     assert note.body[:10] + rest["content"] == note.body
-    assert "no heading 'Nope'" in agent.error(agent.call(server, "read_note", {"path": "Garden", "section": "Nope"}))
+    assert "no heading 'Nope'" in agent.error(
+        agent.call(server, "read_note", {"path": "Garden", "section": "Nope"})
+    )
     assert "no note" in agent.error(agent.call(server, "read_note", {"path": "Missing"}))
 
 
@@ -85,7 +87,11 @@ def test_index_reads_see_edits_made_outside(vault: mdstore.Vault, agent: Any) ->
 def test_sql_is_read_only_and_paged(server: Any, agent: Any) -> None:
     got = agent.ok(agent.call(server, "sql", {"query": "SELECT path FROM notes ORDER BY path", "limit": 2}))
     assert got["columns"] == ["path"] and got["total"] == 4 and got["next_offset"] == 2
-    got = agent.ok(agent.call(server, "sql", {"query": "SELECT count(*) AS n FROM tags WHERE tag = ?", "params": ["idea"]}))
+    got = agent.ok(
+        agent.call(
+            server, "sql", {"query": "SELECT count(*) AS n FROM tags WHERE tag = ?", "params": ["idea"]}
+        )
+    )
     assert got["rows"] == [{"n": 1}]
     assert "read-only" in agent.error(agent.call(server, "sql", {"query": "DELETE FROM notes"}))
 
