@@ -49,3 +49,38 @@ def test_stdio_read_only_refuses_writes(vault: mdstore.Vault) -> None:
     names = {t.name for t in tools.tools}
     assert "sql" in names and not names & {"create_note", "update_note", "move_note", "delete_note", "log"}
     assert refused.is_error and (vault.root / "Soil.md").exists()
+
+
+def test_http_round_trip(vault: mdstore.Vault) -> None:
+    import socket
+    import subprocess
+    import time
+
+    from mcp import Client
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    command = [sys.executable, "-m", "mdstore", "--vault", str(vault.root), "mcp", "--http", str(port)]
+    proc = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    try:
+        deadline = time.monotonic() + 60
+        while True:  # wait until it listens
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=1).close()
+                break
+            except OSError:
+                assert proc.poll() is None and time.monotonic() < deadline, proc.stderr and proc.stderr.read()
+                time.sleep(0.2)
+
+        async def main() -> Any:
+            async with Client(f"http://127.0.0.1:{port}/mcp") as client:
+                return await client.call_tool("read_note", {"path": "Soil"})
+
+        read = anyio.run(main)
+        assert read.structured_content["path"] == "Soil.md"
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
+        if proc.stderr:
+            proc.stderr.close()
