@@ -2,7 +2,7 @@
 update_note) against the same ``Vault`` call, start-up to the first answered call, and the size of
 ``tools/list``.
 
-    python benchmarks/bench_mcp.py [--notes 10000] [--repeat 100]
+    python benchmarks/bench_mcp.py [--notes 10000] [--repeat 100] [--reuse]
 
 Runs on a fresh copy of the seeded synthetic vault (benchmarks/genvault.py); prints a table and
 writes benchmarks/out/mcp.json. Needs the mcp extra (``pip install -e '.[mcp]'``).
@@ -24,6 +24,7 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--notes", type=int, default=10_000)
     parser.add_argument("--repeat", type=int, default=100)
+    parser.add_argument("--reuse", action="store_true", help="reuse the indexed copy of the last run")
     args = parser.parse_args()
     import anyio
     from mcp import Client
@@ -31,7 +32,9 @@ def main() -> None:
     import mdstore
     from mdstore.mcp import build_server
 
-    root = fresh_copy(synthetic_vault(args.notes), "mcp")
+    root = OUT / "work" / "mcp"
+    if not (args.reuse and (root / ".mdstore").exists()):
+        root = fresh_copy(synthetic_vault(args.notes), "mcp")
     vault = mdstore.open(root)
     t0 = time.perf_counter()
     vault.sync()
@@ -102,9 +105,8 @@ def main() -> None:
     print(f"{'tool':<12} {'p50 ms':>8} {'p99 ms':>8} {'Vault p50':>10} {'overhead':>9}")
     for name in tool:
         r = results[name]
-        print(
-            f"{name:<12} {r['tool_p50_ms']:>8} {r['tool_p99_ms']:>8} {r['vault_p50_ms']:>10} {r['overhead_p50_ms']:>9}"
-        )
+        cells = (r["tool_p50_ms"], r["tool_p99_ms"], r["vault_p50_ms"], r["overhead_p50_ms"])
+        print(f"{name:<12} {cells[0]:>8} {cells[1]:>8} {cells[2]:>10} {cells[3]:>9}")
     print(f"first answer: in process {results['in_process_first_answer_ms']} ms, "
           f"stdio subprocess {results['stdio_first_answer_ms']} ms")  # fmt: skip
     for name in ("default", "all"):

@@ -9,7 +9,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import Field
 
-from ..errors import QueryError, WriteConflict
+from ..errors import NoteNotFound, QueryError, WriteConflict
 from ..memory.records import CATEGORIES, SOURCES, InsightFilter
 from ..notes.fmedit import section_span
 from .gate import Gate
@@ -62,20 +62,22 @@ class WriteTools:
         if mode == "replace_section" and not section:
             raise QueryError("update_note: replace_section needs section (a heading)")
         with self.gate.use() as vault:
-            current = vault.get(path)
-            if if_hash is not None and if_hash != current.hash:
-                raise WriteConflict(f"{current.path} changed since it was read (hash {if_hash[:12]}...)")
-            expected = current.hash
-            body: str | None = None
-            if mode == "replace":
-                body = text
-            elif mode in ("prepend", "replace_section"):
+            if mode in ("prepend", "replace_section"):
+                current = vault.get(path)
+                if if_hash is not None and if_hash != current.hash:
+                    raise WriteConflict(f"{current.path} changed since it was read (hash {if_hash[:12]}...)")
                 body = _edited_body(current.body, mode, text or "", section, current.path)
-            note = vault.update(current.path, set, unset or (), body, if_hash=expected)
-            if mode == "append":
-                note = vault.append(current.path, text or "", section, if_hash=note.hash)
+                note = vault.update(current.path, set, unset or (), body, if_hash=current.hash)
+            else:
+                body = text if mode == "replace" else None
+                try:
+                    note = vault.update(path, set, unset or (), body, if_hash=if_hash)
+                except NoteNotFound:  # a name, resolved like a wikilink
+                    note = vault.update(vault.get(path).path, set, unset or (), body, if_hash=if_hash)
+                if mode == "append":
+                    note = vault.append(note.path, text or "", section, if_hash=note.hash)
         self.gate.wrote(note.path)
-        return {"path": note.path, "hash": note.hash, "changed": note.hash != expected}
+        return {"path": note.path, "hash": note.hash}
 
     def move_note(
         self,

@@ -32,7 +32,7 @@ def test_update_modes(server: Any, agent: Any, vault: mdstore.Vault) -> None:
     before = (vault.root / "Projects/Garden.md").read_text()
     got = update(set={"status": "done", "rating": 4.5}, unset=["priority"])
     note = vault.get("Garden")
-    assert got["hash"] == note.hash and got["changed"]
+    assert got == {"path": "Projects/Garden.md", "hash": note.hash}
     assert note.frontmatter == {"title": "Garden", "status": "done", "tags": ["project"], "rating": 4.5}
     assert note.body == before.split("---\n", 2)[2]  # the body bytes are untouched
 
@@ -46,7 +46,7 @@ def test_update_modes(server: Any, agent: Any, vault: mdstore.Vault) -> None:
     update(mode="replace", text="Just this.\n")
     assert vault.get("Garden").body == "Just this.\n"
     assert vault.get("Garden").frontmatter["status"] == "done"
-    assert update(set={"status": "done"})["changed"] is False
+    assert update(set={"status": "done"})["hash"] == vault.get("Garden").hash
 
     assert "mode and text" in agent.error(agent.call(server, "update_note", {"path": "Garden", "text": "x"}))
     text = agent.error(
