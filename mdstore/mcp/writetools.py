@@ -61,6 +61,7 @@ class WriteTools:
             )
         if mode == "replace_section" and not section:
             raise QueryError("update_note: replace_section needs section (a heading)")
+        body: str | None = text if mode == "replace" else None
         with self.gate.use() as vault:
             if mode in ("prepend", "replace_section"):
                 current = vault.get(path)
@@ -69,7 +70,6 @@ class WriteTools:
                 body = _edited_body(current.body, mode, text or "", section, current.path)
                 note = vault.update(current.path, set, unset or (), body, if_hash=current.hash)
             else:
-                body = text if mode == "replace" else None
                 try:
                     note = vault.update(path, set, unset or (), body, if_hash=if_hash)
                 except NoteNotFound:  # a name, resolved like a wikilink
