@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import re
 import sys
 import time
@@ -33,12 +34,14 @@ def main() -> None:
     from mdstore.mcp import build_server
 
     root = OUT / "work" / "mcp"
-    if not (args.reuse and (root / ".mdstore").exists()):
+    reused = args.reuse and (root / ".mdstore").exists()
+    if not reused:
         root = fresh_copy(synthetic_vault(args.notes), "mcp")
     vault = mdstore.open(root)
     t0 = time.perf_counter()
     vault.sync()
-    results: dict[str, Any] = {"notes": args.notes, "cold_index_s": round(time.perf_counter() - t0, 1)}
+    sync_key = "sync_reused_index_s" if reused else "cold_index_s"
+    results: dict[str, Any] = {"notes": args.notes, sync_key: round(time.perf_counter() - t0, 1)}
     paths = vault.sql("SELECT path FROM notes ORDER BY hash LIMIT 200").column("path")
     titles = vault.sql("SELECT title FROM notes ORDER BY hash LIMIT 80").column("title")
     words = [found[0] for found in (re.findall(r"[a-z]{4,}", t.lower()) for t in titles) if found]
@@ -100,8 +103,9 @@ def main() -> None:
     vault.close()
     results["stdio_first_answer_ms"] = round(_stdio_first_answer(root, paths[0]) * 1000, 1)
     results["machine"] = machine()
+    results["load_average_1m"] = round(os.getloadavg()[0], 1)
 
-    print(f"MCP server on {args.notes} notes (cold index {results['cold_index_s']} s)")
+    print(f"MCP server on {args.notes} notes ({sync_key} {results[sync_key]}, load {results['load_average_1m']})")
     print(f"{'tool':<12} {'p50 ms':>8} {'p99 ms':>8} {'Vault p50':>10} {'overhead':>9}")
     for name in tool:
         r = results[name]
