@@ -105,9 +105,8 @@ def main() -> None:
     results["machine"] = machine()
     results["load_average_1m"] = round(os.getloadavg()[0], 1)
 
-    print(
-        f"MCP server on {args.notes} notes ({sync_key} {results[sync_key]}, load {results['load_average_1m']})"
-    )
+    load = results["load_average_1m"]
+    print(f"MCP server on {args.notes} notes ({sync_key} {results[sync_key]}, load average {load})")
     print(f"{'tool':<12} {'p50 ms':>8} {'p99 ms':>8} {'Vault p50':>10} {'overhead':>9}")
     for name in tool:
         r = results[name]
