@@ -46,7 +46,7 @@ def page(
     kept: list[Any] = []
     size = 0
     for row in rows[:limit]:
-        item = plain(dict(row))
+        item = _shrunk(plain(dict(row)))
         size += len(json.dumps(item, ensure_ascii=False))
         if kept and size > MAX_RESULT:
             more = True
@@ -79,3 +79,14 @@ def clip(text: str, offset: int = 0, max_chars: int = MAX_TEXT) -> dict[str, Any
     else:
         out["next_offset"] = None
     return out
+
+
+def _shrunk(value: Any) -> Any:
+    """``value`` with every string longer than ``MAX_TEXT`` cut, with a marker (one huge cell)."""
+    if isinstance(value, str) and len(value) > MAX_TEXT:
+        return value[:MAX_TEXT] + f"[... truncated: {len(value) - MAX_TEXT} more characters]"
+    if isinstance(value, dict):
+        return {k: _shrunk(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_shrunk(v) for v in value]
+    return value

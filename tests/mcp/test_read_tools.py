@@ -96,6 +96,16 @@ def test_sql_is_read_only_and_paged(server: Any, agent: Any) -> None:
     assert "read-only" in agent.error(agent.call(server, "sql", {"query": "DELETE FROM notes"}))
 
 
+def test_huge_rows_are_cut_and_paged(server: Any, agent: Any) -> None:
+    huge = agent.ok(agent.call(server, "sql", {"query": "SELECT repeat('x', 3000000) AS big"}))
+    assert len(huge["rows"][0]["big"]) < 21_000 and huge["rows"][0]["big"].endswith("more characters]")
+    query = "SELECT path, repeat('y', 15000) AS pad FROM notes ORDER BY path"
+    got = agent.ok(agent.call(server, "sql", {"query": query, "limit": 10}))
+    assert len(got["rows"]) == 3 and got["next_offset"] == 3 and "offset=3" in got["truncated"]
+    rest = agent.ok(agent.call(server, "sql", {"query": query, "offset": 3}))
+    assert [r["path"] for r in rest["rows"]] == ["Soil.md"] and rest["next_offset"] is None
+
+
 def test_history_and_diff_of_a_git_vault(server: Any, agent: Any, vault: mdstore.Vault) -> None:
     assert "not a git repository" in agent.error(agent.call(server, "history", {"path": "Soil"}))
     git = ["git", "-c", "user.name=T", "-c", "user.email=t@example.com"]
