@@ -29,12 +29,13 @@ class Agent:
     """Talks to a server through the SDK's in-memory client (the ``agent`` fixture)."""
 
     @staticmethod
-    def run(server: Any, body: Callable[[Any], Awaitable[Any]]) -> Any:
-        """Open an in-memory client session on ``server``, run ``body(client)``, return its result."""
+    def run(server: Any, body: Callable[[Any], Awaitable[Any]], mode: str = "auto") -> Any:
+        """Open an in-memory client session on ``server``, run ``body(client)``, return its result.
+        ``mode="legacy"`` speaks the 2025-11-25 protocol (initialize handshake)."""
         from mcp import Client
 
         async def main() -> Any:
-            async with Client(server) as client:
+            async with Client(server, mode=mode) as client:
                 return await body(client)
 
         return anyio.run(main)

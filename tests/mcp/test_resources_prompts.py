@@ -56,6 +56,20 @@ def test_listeners_hear_of_writes(server: Any, agent: Any) -> None:
     assert agent.run(server, body) == ["note://Projects/Garden.md"]
 
 
+def test_clients_of_the_previous_protocol_get_tools_and_resources_without_events(
+    server: Any, agent: Any
+) -> None:
+    async def body(client: Any) -> Any:
+        read = await client.call_tool("read_note", {"path": "Soil"})
+        resource = await client.read_resource("note://Soil.md")
+        return client.protocol_version, client.server_capabilities.resources, read, resource
+
+    version, resources, read, resource = agent.run(server, body, mode="legacy")
+    assert version == "2025-11-25" and resources.subscribe is False
+    assert read.structured_content["path"] == "Soil.md"
+    assert resource.contents[0].text.startswith("# Soil")
+
+
 def test_prompts(server: Any, agent: Any, vault: mdstore.Vault) -> None:
     vault.memory.log("s-9").append("We chose raised beds")
     vault.memory.flush()
