@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import contextlib
 import functools
-import logging
 from collections.abc import AsyncIterator, Iterable, Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -22,8 +21,6 @@ if TYPE_CHECKING:
     from mcp.server.mcpserver import MCPServer
 
     from ..vault import Vault
-
-log = logging.getLogger(__name__)
 
 INSTRUCTIONS = (
     "Tools over a folder of Markdown notes (an Obsidian-style vault). Find notes with search (full "

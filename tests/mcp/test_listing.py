@@ -102,6 +102,19 @@ def test_cli_refuses_an_unknown_tool_in_one_line(vault: Any) -> None:
     ]
 
 
+def test_without_the_sdk_the_cli_says_which_extra_to_install(vault: Any) -> None:
+    import subprocess
+    import sys
+
+    script = "import sys; sys.modules['mcp'] = None; from mdstore.cli import main; main(sys.argv[1:])"
+    done = subprocess.run(
+        [sys.executable, "-c", script, "--vault", str(vault.root), "mcp"], capture_output=True, text=True
+    )
+    assert done.returncode == 11
+    assert done.stderr.strip() == "Error: the MCP server needs the mcp package: pip install 'mdstore[mcp]'"
+    assert done.stdout == ""
+
+
 def test_cli_help_names_the_options() -> None:
     result = CliRunner().invoke(cli, ["mcp", "--help"])
     assert result.exit_code == 0
