@@ -79,6 +79,16 @@ def test_http_round_trip(vault: mdstore.Vault) -> None:
 
         read = anyio.run(main)
         assert read.structured_content["path"] == "Soil.md"
+
+        import http.client
+
+        # A web page that rebinds its own name to 127.0.0.1 is refused by the Host check.
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+        body = '{"jsonrpc": "2.0", "id": 1, "method": "tools/list"}'
+        headers = {"Host": f"evil.example:{port}", "Content-Type": "application/json"}
+        conn.request("POST", "/mcp", body=body, headers=headers)
+        assert conn.getresponse().status in (400, 403, 421)
+        conn.close()
     finally:
         proc.terminate()
         proc.wait(timeout=30)
