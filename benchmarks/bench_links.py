@@ -1,6 +1,6 @@
 """How far mdstore's link graph is from Obsidian's rules on a real vault.
 
-    python benchmarks/bench_links.py [VAULT] [--style obsidian|dendron]
+    python benchmarks/bench_links.py [VAULT] [--style obsidian|dendron] [--twice]
 
 VAULT defaults to the Dendron documentation vault in ../shared/corpora/dendron-site (Dendron link
 style). The vault is copied to a temp folder and indexed (search off); then every wikilink and embed
@@ -10,6 +10,9 @@ is resolved again by two plain reference implementations written from the rules,
   linking note's folder, then an exact-case name, then case-insensitive with the shortest path, then
   an alias (docs/vault-format.md, "Link resolution");
 * **shortest**: the rule mdstore used before: any case, shortest path, then an alias.
+
+``--twice`` copies the vault into two folders (``one/``, ``two/``), so that every name exists twice:
+the case where the linking note's own folder decides.
 
 It prints, for each reference, how many notes have exactly the same set of backlinks in the index
 (the share that agrees), and how many notes' backlinks differ between the two rules.
@@ -92,12 +95,15 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("vault", nargs="?", default=str(CORPORA / "dendron-site"))
     parser.add_argument("--style", choices=["obsidian", "dendron"], default=None)
+    parser.add_argument("--twice", action="store_true", help="copy the vault into one/ and two/")
     args = parser.parse_args()
     src = Path(args.vault)
     style = args.style or ("dendron" if src.name == "dendron-site" else "obsidian")
     with tempfile.TemporaryDirectory(prefix="mdstore-links-") as tmp:
         root = Path(tmp) / "vault"
-        shutil.copytree(src, root, ignore=shutil.ignore_patterns(".mdstore", ".git", "mdstore.toml"))
+        skip = shutil.ignore_patterns(".mdstore", ".git", "mdstore.toml")
+        for folder in ("one", "two") if args.twice else ("",):
+            shutil.copytree(src, root / folder, ignore=skip)
         (root / "mdstore.toml").write_text(f'[vault]\nlink_style = "{style}"\n[search]\nengine = "none"\n')
         started = time.perf_counter()
         with mdstore.open(root) as vault:
