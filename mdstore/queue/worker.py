@@ -5,7 +5,10 @@ Handlers are plain functions ``handler(job) -> None``. Register them on a ``Work
 dotted path (``[queue] handlers = ["myapp.jobs"]`` in ``mdstore.toml``), or name one function:
 ``"kind=myapp.jobs:send"``. A handler's exception is recorded on its job (which is retried, then
 dead); it never stops the worker. While a job runs the worker extends its lease, so long jobs keep
-their claim; if the worker dies the lease runs out and another worker takes the job.
+their claim; if the worker dies the lease runs out and another worker takes the job. A worker
+thread that fails outside a handler (the queue itself broke: a disk error, a bug) stops the whole
+worker: the other threads finish their jobs, and ``run`` raises ``QueueError`` naming the failure,
+rather than running on silently with fewer threads.
 
 Shutdown (SIGINT/SIGTERM, or ``stop()``): no new claims; jobs in flight finish, and after
 ``shutdown_timeout`` seconds (or a second signal) the jobs still running are released to the queue.
@@ -112,6 +115,7 @@ class Worker:
         self._inflight: dict[int, Job] = {}
         self._done = self._dead = self._released = self._failed_runs = 0
         self._retrying: set[str] = set()  # ids of jobs whose last run failed and that will run again
+        self._broken: BaseException | None = None  # why a worker thread stopped, if it did
 
     def handler(self, kind: str) -> Callable[[F], F]:
         """Decorator: ``@worker.handler("send")`` registers the function for jobs of that kind."""
@@ -131,6 +135,7 @@ class Worker:
         """Work until ``stop()`` or a signal; with ``burst``, until no job waits and none runs."""
         self._stop.clear()
         self._force.clear()
+        self._broken = None
         previous = self._install_signals() if install_signals else {}
         threads = [
             threading.Thread(target=self._loop, args=(burst,), name=f"mdstore-worker-{n}", daemon=True)
@@ -158,6 +163,12 @@ class Worker:
         finally:
             for sig, old in previous.items():
                 signal.signal(sig, old)
+        if self._broken is not None:
+            exc = self._broken
+            raise QueueError(
+                f"the queue worker stopped: a worker thread failed outside any handler:"
+                f" {type(exc).__name__}: {exc}"
+            ) from exc
         with self._lock:
             failed = self._dead + len(self._retrying)
             return WorkerReport(self._done, failed, self._released, self._dead, self._failed_runs)
@@ -187,8 +198,11 @@ class Worker:
                 finally:
                     with self._lock:
                         self._inflight.pop(me, None)
-        except Exception:
-            log.exception("queue worker thread stopped on an unexpected error")
+        except Exception as exc:  # noqa: BLE001 - reported by run(), after the other threads finish
+            log.exception("queue worker thread stopped on an unexpected error; stopping the worker")
+            with self._lock:
+                self._broken = self._broken or exc
+            self._stop.set()
         finally:
             self._changed.set()
 

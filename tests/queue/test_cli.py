@@ -31,11 +31,23 @@ def make_vault(tmp_path: Path, toml: str = "") -> Path:
 def test_enqueue_ls_show_stats(tmp_path: Path) -> None:
     vault = make_vault(tmp_path)
     out = run(
-        vault, "queue", "enqueue", "send", '{"to": "ann"}', "--key", "ann", "--priority", "3", "--any-kind", "--json"
+        vault,
+        "queue",
+        "enqueue",
+        "send",
+        '{"to": "ann"}',
+        "--key",
+        "ann",
+        "--priority",
+        "3",
+        "--any-kind",
+        "--json",
     )
     job = json.loads(out)
     assert job["kind"] == "send" and job["state"] == "new" and job["payload"] == {"to": "ann"}
-    again = json.loads(run(vault, "queue", "enqueue", "send", '{"to": "bob"}', "--key", "ann", "--any-kind", "--json"))
+    again = json.loads(
+        run(vault, "queue", "enqueue", "send", '{"to": "bob"}', "--key", "ann", "--any-kind", "--json")
+    )
     assert again["id"] == job["id"] and again["payload"] == {"to": "ann"}
     run(vault, "queue", "enqueue", "later", "--delay", "60", "--any-kind")
     rows = [json.loads(line) for line in run(vault, "queue", "ls", "--json").splitlines()]
@@ -122,7 +134,7 @@ def test_enqueue_refuses_a_kind_no_handler_runs(tmp_path: Path) -> None:
         assert result.exit_code == 14
         assert result.output.strip().splitlines()[-1] == (
             "Error: unknown job kind 'bogus-kind': no handler runs it (known: check, commit, index, mail, "
-            "rebuild, search-reindex, touch); register its handler in [queue] handlers, or enqueue it "
+            "memory-dream, rebuild, search-reindex, touch); register its handler in [queue] handlers, or enqueue it "
             "anyway for a worker of your own"
         )
         for kind in ("index", "touch", "mail"):
@@ -132,6 +144,10 @@ def test_enqueue_refuses_a_kind_no_handler_runs(tmp_path: Path) -> None:
         sys.path.remove(str(plugins))
     with open_queue(load_config(vault)) as q:
         assert sorted(j.kind for j in q.jobs()) == ["bogus-kind", "index", "mail", "touch"]
-    broken = make_vault(tmp_path / "b", '[queue]\nhandlers = ["no_such_module_here"]\n') if (tmp_path / "b").mkdir() is None else None
+    broken = (
+        make_vault(tmp_path / "b", '[queue]\nhandlers = ["no_such_module_here"]\n')
+        if (tmp_path / "b").mkdir() is None
+        else None
+    )
     result = CliRunner().invoke(cli, ["--vault", str(broken), "queue", "enqueue", "other"])
     assert result.exit_code != 0 and "cannot import 'no_such_module_here'" in result.output
