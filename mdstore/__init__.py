@@ -24,6 +24,7 @@ from .errors import (
     QueueError,
     RevisionNotFound,
     SyncConflict,
+    UpgradeError,
     ValidationError,
     VaultNotFound,
     WriteConflict,
@@ -45,7 +46,9 @@ from .queue import (
 from .result import Result
 from .search.protocol import SearchHit, SearchResults, Snippet
 from .team.client import Team
+from .team.clone import clone_vault
 from .team.report import TeamSyncReport
+from .team.upgrade import UpgradeReport
 from .vault import Vault, init_vault, open_vault
 from .writes.batch import MoveReport, VaultBatch
 
@@ -97,6 +100,8 @@ __all__ = [
     "Task",
     "Team",
     "TeamSyncReport",
+    "UpgradeError",
+    "UpgradeReport",
     "ValidationError",
     "Vault",
     "VaultBatch",
@@ -104,6 +109,7 @@ __all__ = [
     "Worker",
     "WorkerReport",
     "WriteConflict",
+    "clone_vault",
     "init_vault",
     "open",
     "open_queue",
