@@ -15,7 +15,6 @@ import time
 from pathlib import Path
 
 import psycopg
-import pytest
 from click.testing import CliRunner
 
 import mdstore
@@ -35,7 +34,8 @@ def _local_vault(root: Path, notes: int = 20, jobs: int = 3) -> list[str]:
     """A local vault with notes, an attachment, commented settings and waiting jobs; the job ids."""
     root.mkdir(parents=True, exist_ok=True)
     (root / "mdstore.toml").write_text(
-        '# my settings\n[search]\nengine = "none"  # no search here\n\n[queue]\nbackend = "spool"\nfsync = false\n'
+        '# my settings\n[search]\nengine = "none"  # no search here\n\n'
+        '[queue]\nbackend = "spool"\nfsync = false\n'
     )
     for i in range(notes):
         write_note(
@@ -78,7 +78,8 @@ def _assert_upgraded(root: Path, url: str, space: str, files: dict[str, str], jo
     with psycopg.connect(url) as conn:
         live = dict(
             conn.execute(
-                "SELECT path, encode(sha256(content), 'hex') FROM team_notes WHERE space = %s AND NOT deleted",
+                "SELECT path, encode(sha256(content), 'hex') FROM team_notes "
+                "WHERE space = %s AND NOT deleted",
                 (space,),
             ).fetchall()
         )
