@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from ..config import CONFIG_FILE, STATE_DIR
 from ..errors import ConfigError, UpgradeError
@@ -22,10 +23,12 @@ if TYPE_CHECKING:
 MARKER = "team/clone.json"
 
 
-def clone_vault(url: str, path: str | os.PathLike[str], *, space: str) -> Vault:
+def clone_vault(
+    url: str, path: str | os.PathLike[str], *, space: str, **settings: Mapping[str, Any]
+) -> Vault:
     """Make ``path`` (a new or empty folder) a vault sharing ``space`` of the team database at
     ``url`` (a libpq URL or a ``${ENV}`` reference, never a password) and pull the space into it.
-    Returns the opened vault."""
+    Returns the opened vault; ``settings`` override config sections as in ``open_vault``."""
     from ..config import load_config
     from ..notes.fileio import atomic_write
     from ..pg import describe, redact
@@ -57,7 +60,7 @@ def clone_vault(url: str, path: str | os.PathLike[str], *, space: str) -> Vault:
     if not (root / CONFIG_FILE).exists():
         atomic_write(root / CONFIG_FILE, f"# mdstore settings: a clone of team space {space!r}.\n".encode())
     write_settings(root, {"tier": {"name": "team"}, "team": {"url": url, "space": space}})
-    vault = open_vault(root)
+    vault = open_vault(root, **settings)
     try:
         vault.team.sync()
     except BaseException:

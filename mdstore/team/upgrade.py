@@ -266,15 +266,20 @@ def _create_space(conn: psycopg.Connection[Any], config: Config, space: str) -> 
 
 
 def _listing(config: Config) -> dict[str, Any]:
-    from .local import scan_files
-    from .state import ClientState
+    """What the push will share, from the files' stat (the push itself reads them)."""
+    from ..index.scan import IgnoreRules, scan
 
-    view = scan_files(config, ClientState())
-    out: dict[str, Any] = {"notes": 0, "attachments": 0, "bytes": 0}
-    for rel, f in view.files.items():
-        out["notes" if f.kind == "note" else "attachments"] += 1
-        out["bytes"] += (config.root / rel).stat().st_size
-    out["not_shared"] = [f"{i.path}: {i.message}" for i in view.issues]
+    listing = scan(config.root, IgnoreRules(config.root, config.vault.ignore), config.vault.extensions)
+    limit = config.team.max_attachment_bytes
+    large = {rel for rel, st in listing.attachments.items() if st.size > limit}
+    out: dict[str, Any] = {
+        "notes": len(listing.notes),
+        "attachments": len(listing.attachments) - len(large),
+        "bytes": sum(st.size for st in listing.notes.values())
+        + sum(st.size for rel, st in listing.attachments.items() if rel not in large),
+    }
+    out["not_shared"] = [f"{i.path}: {i.message}" for i in listing.issues]
+    out["not_shared"] += [f"{rel}: attachment over the team limit of {limit} bytes" for rel in sorted(large)]
     return out
 
 
