@@ -12,7 +12,6 @@ listener iterates them, instead of being held.
 
 from __future__ import annotations
 
-import os
 import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -23,6 +22,7 @@ from ..notes.model import Note, ParseIssue, SyncReport
 from .rows import RowSet, rows_for, to_json
 from .scan import ScanResult
 from .tables import insert_all, reresolve, set_meta
+from .workers import Item, stream_notes
 
 if TYPE_CHECKING:
     from .store import IndexStore
@@ -31,32 +31,6 @@ BUILD_MEMORY_LIMIT = "128MB"  # DuckDB's buffer pool during a streamed build
 _READ_CHUNK = 1000  # notes parsed at a time when a listener reads the build's notes again
 BUILDING_KEY = "building"
 Progress = Callable[[int, int], None]
-Item = tuple[str, float]
-
-
-def parse_chunks(config: Config, items: list[Item], size: int) -> Iterator[tuple[list[Item], list[Any]]]:
-    """``(items, results)`` of ``load_note`` for ``items``, about ``size`` at a time."""
-    from .sync import load_note
-
-    vault = config.vault
-    root = str(config.root)
-    workers = config.index.parse_workers or (os.cpu_count() or 1)
-    if workers > 1 and len(items) >= config.index.parallel_threshold:
-        from .workers import parse_stream
-
-        pending: tuple[list[Item], list[Any]] = ([], [])
-        for part, results in parse_stream(root, items, vault.max_note_bytes, vault.link_style, workers):
-            pending[0].extend(part)
-            pending[1].extend(results)
-            if len(pending[0]) >= size:
-                yield pending
-                pending = ([], [])
-        if pending[0]:
-            yield pending
-        return
-    for start in range(0, len(items), size):
-        part = items[start : start + size]
-        yield part, [load_note(root, rel, mt, vault.max_note_bytes, vault.link_style) for rel, mt in part]
 
 
 @contextmanager
@@ -83,7 +57,7 @@ class ReadAgain(Sequence[Note]):
         return len(self._items)
 
     def __iter__(self) -> Iterator[Note]:
-        for _, results in parse_chunks(self._config, self._items, _READ_CHUNK):
+        for _, results in stream_notes(self._config, self._items, _READ_CHUNK):
             yield from (r for r in results if isinstance(r, Note))
 
     def __getitem__(self, index: Any) -> Any:  # pragma: no cover - listeners iterate
@@ -116,7 +90,7 @@ def build_streamed(
         for rel, stat in found.attachments.items():
             attachments.add_attachment(rel, stat)
         insert_all(con, attachments)
-        for part, results in parse_chunks(config, to_read, chunk):
+        for part, results in stream_notes(config, to_read, chunk, errors):
             notes: list[Note] = []
             for (rel, _), result in zip(part, results, strict=True):
                 if not isinstance(result, Note):
