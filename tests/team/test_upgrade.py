@@ -322,3 +322,28 @@ def test_clone_refuses_a_folder_with_files_a_missing_space_and_a_password(
     assert bad.exit_code == 11 and bad.stderr.count("\n") == 1 and not (tmp_path / "new").exists()
     bad = clone(pg_url.replace("postgres@", "postgres:hunter2@"), tmp_path / "new")
     assert bad.exit_code == 10 and "hunter2" not in bad.output
+
+
+def test_a_clone_killed_mid_pull_finishes_when_run_again(tmp_path: Path, pg_url: str) -> None:
+    root = tmp_path / "v"
+    _local_vault(root, notes=300, jobs=0)
+    assert (
+        _run(root, "team", "upgrade", "--space", NEW, "--url", pg_url, "--backup", str(tmp_path)).exit_code
+        == 0
+    )
+    assert len(list(tmp_path.glob("v-*.mdstore.tar.gz"))) == 1  # --backup names the folder
+    dest = tmp_path / "copy"
+    command = [sys.executable, "-m", "mdstore", "team", "clone", pg_url, str(dest), "--space", NEW]
+    proc = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    marker = dest / ".mdstore" / "team" / "clone.json"
+    while proc.poll() is None and not marker.exists():
+        time.sleep(0.001)
+    time.sleep(0.3)  # into the pull
+    if proc.poll() is None:
+        os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    done = subprocess.run(command, capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    assert _files(dest) == _files(root) and not marker.exists()
+    again = subprocess.run(command, capture_output=True, text=True)  # a finished clone is not redone
+    assert again.returncode == 21 and "holds files" in again.stderr
