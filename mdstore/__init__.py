@@ -46,9 +46,8 @@ from .queue import (
 )
 from .result import Result
 from .search.protocol import SearchHit, SearchResults, Snippet
-from .starter import init_vault
+from .starter import clone_vault, init_vault
 from .team.client import Team
-from .team.clone import clone_vault
 from .team.report import TeamSyncReport
 from .team.upgrade import UpgradeReport
 from .vault import Vault, open_vault

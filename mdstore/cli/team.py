@@ -84,7 +84,7 @@ def team_upgrade(
 def team_clone(url: str, directory: str, space: str, as_json: bool) -> None:
     """Create a new vault in DIRECTORY (new or empty) from the team space at URL (no password in it;
     a "${ENV}" reference works) and pull every note."""
-    from ..team.clone import clone_vault
+    from ..starter import clone_vault
 
     vault = clone_vault(url, directory, space=space)
     try:

@@ -1,4 +1,5 @@
-"""A new vault from a team space: ``mdstore.clone_vault(url, path, space=...)`` (``mdstore team clone``).
+"""A new vault from a team space: the folder and its settings, for ``mdstore.clone_vault(url, path,
+space=...)`` (in ``starter.py``, above the vault; ``mdstore team clone``).
 
 The folder gets an ``mdstore.toml`` on the team tier and the space's notes and attachments (the first
 sync of the new clone). A marker in ``.mdstore/team/clone.json`` lives from before the first file is
@@ -10,29 +11,21 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
 
 from ..config import CONFIG_FILE, STATE_DIR
 from ..errors import ConfigError, UpgradeError
 
-if TYPE_CHECKING:
-    from ..vault import Vault
-
 MARKER = "team/clone.json"
 
 
-def clone_vault(
-    url: str, path: str | os.PathLike[str], *, space: str, **settings: Mapping[str, Any]
-) -> Vault:
-    """Make ``path`` (a new or empty folder) a vault sharing ``space`` of the team database at
-    ``url`` (a libpq URL or a ``${ENV}`` reference, never a password) and pull the space into it.
-    Returns the opened vault; ``settings`` override config sections as in ``open_vault``."""
+def prepare_clone(url: str, path: str | os.PathLike[str], *, space: str) -> Path:
+    """Check the URL, the space and the folder, then make ``path`` a vault folder on the team tier
+    (marker first, then mdstore.toml); the folder's path. ``mdstore.clone_vault`` then opens it,
+    pulls the space and calls ``finish_clone``."""
     from ..config import load_config
     from ..notes.fileio import atomic_write
     from ..pg import describe, redact
-    from ..vault import open_vault
     from .client import _SPACE_NAME
     from .remote import open_space
     from .settings_file import write_settings
@@ -60,14 +53,12 @@ def clone_vault(
     if not (root / CONFIG_FILE).exists():
         atomic_write(root / CONFIG_FILE, f"# mdstore settings: a clone of team space {space!r}.\n".encode())
     write_settings(root, {"tier": {"name": "team"}, "team": {"url": url, "space": space}})
-    vault = open_vault(root, **settings)
-    try:
-        vault.team.sync()
-    except BaseException:
-        vault.close()
-        raise
-    marker.unlink()
-    return vault
+    return root
+
+
+def finish_clone(root: Path) -> None:
+    """The first sync is done: the folder is an ordinary vault now."""
+    (root / STATE_DIR / MARKER).unlink(missing_ok=True)
 
 
 def _marked(marker: Path) -> dict[str, str] | None:
