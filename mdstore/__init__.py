@@ -27,6 +27,7 @@ from .errors import (
     QueueError,
     RevisionNotFound,
     SyncConflict,
+    UpgradeError,
     ValidationError,
     VaultNotFound,
     WriteConflict,
@@ -59,9 +60,10 @@ if TYPE_CHECKING:
     )
     from .result import Result
     from .search.protocol import SearchHit, SearchResults, Snippet
-    from .starter import init_vault
+    from .starter import clone_vault, init_vault
     from .team.client import Team
     from .team.report import TeamSyncReport
+    from .team.upgrade import UpgradeReport
     from .vault import Vault, open_vault
     from .writes.batch import MoveReport, VaultBatch
 
@@ -95,10 +97,12 @@ _LAZY: dict[str, str] = {
     "Task": ".notes.model",
     "Team": ".team.client",
     "TeamSyncReport": ".team.report",
+    "UpgradeReport": ".team.upgrade",
     "Vault": ".vault",
     "VaultBatch": ".writes.batch",
     "Worker": ".queue",
     "WorkerReport": ".queue",
+    "clone_vault": ".starter",
     "init_vault": ".starter",
     "open_queue": ".queue",
     "open_vault": ".vault",
@@ -168,6 +172,8 @@ __all__ = [
     "Task",
     "Team",
     "TeamSyncReport",
+    "UpgradeError",
+    "UpgradeReport",
     "ValidationError",
     "Vault",
     "VaultBatch",
@@ -175,6 +181,7 @@ __all__ = [
     "Worker",
     "WorkerReport",
     "WriteConflict",
+    "clone_vault",
     "init_vault",
     "open",
     "open_queue",

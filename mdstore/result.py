@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, overload
 
 
 class Result:
@@ -28,7 +28,14 @@ class Result:
         for row in self.rows:
             yield dict(zip(self.columns, row, strict=True))
 
-    def __getitem__(self, index: int) -> dict[str, Any]:
+    @overload
+    def __getitem__(self, index: int) -> dict[str, Any]: ...
+    @overload
+    def __getitem__(self, index: slice) -> Result: ...
+    def __getitem__(self, index: int | slice) -> dict[str, Any] | Result:
+        """Row ``index`` as a dict; a slice (``res[0:2]``) is a ``Result`` of those rows."""
+        if isinstance(index, slice):
+            return Result(self.columns, self.rows[index])
         return dict(zip(self.columns, self.rows[index], strict=True))
 
     def __bool__(self) -> bool:
@@ -51,14 +58,15 @@ class Result:
         return self[0] if self.rows else None
 
     def arrow(self) -> Any:
-        """A ``pyarrow.Table``."""
+        """A ``pyarrow.Table``. A column whose values Arrow cannot hold in one type (a frontmatter
+        key that is a list in one note and text in another) becomes a JSON column: each value as
+        its JSON text, ``None`` as null."""
         import pyarrow as pa
 
-        return (
-            pa.Table.from_pylist(self.to_dicts())
-            if self.rows
-            else pa.table({c: pa.array([], pa.null()) for c in self.columns})
-        )
+        arrays = [_arrow_column([row[i] for row in self.rows]) for i in range(len(self.columns))]
+        if not self.rows:
+            arrays = [pa.array([], pa.null()) for _ in self.columns]
+        return pa.Table.from_arrays(arrays, names=list(self.columns))
 
     def df(self) -> Any:
         """A ``pandas.DataFrame``."""
@@ -70,7 +78,7 @@ class Result:
         """Write the rows to ``dest`` as ``"csv"``, ``"jsonl"`` (JSON lines) or ``"parquet"``
         (default: from the file's extension); returns the number of rows. Lists and mappings
         become JSON text in CSV; Parquet keeps them as nested types where every row agrees on
-        their shape, else as JSON text."""
+        their shape, else as a JSON column (as ``arrow()`` does)."""
         from .errors import QueryError
 
         path = Path(dest)
@@ -89,7 +97,9 @@ class Result:
                     for record in self:
                         out.write(_json(record) + "\n")
             else:
-                self._write_parquet(path)
+                import pyarrow.parquet as pq
+
+                pq.write_table(self.arrow(), path)
         except OSError as exc:
             raise QueryError(f"cannot write {path}: {exc.strerror or exc}") from exc
         return len(self.rows)
@@ -105,33 +115,25 @@ class Result:
                     ["" if v is None else _json(v) if isinstance(v, list | tuple | dict) else v for v in row]
                 )
 
-    def _write_parquet(self, path: Path) -> None:
-        import pyarrow as pa
-        import pyarrow.parquet as pq
-
-        try:
-            table = self.arrow()
-        except (pa.ArrowInvalid, pa.ArrowTypeError):
-            # shapes differ across rows (a key that is a list in one note and text in another)
-            nested = [
-                i
-                for i, _ in enumerate(self.columns)
-                if any(isinstance(r[i], list | tuple | dict) for r in self.rows)
-            ]
-            rows = [
-                tuple(_json(v) if i in nested and v is not None else v for i, v in enumerate(r))
-                for r in self.rows
-            ]
-            table = Result(self.columns, rows).arrow()
-        pq.write_table(table, path)
-
 
 EXPORT_FORMATS = ("csv", "jsonl", "parquet")
 
 
 def _json(value: Any) -> str:
-    import json
+    """Strict JSON text (NaN and infinity become null), as `sql --json` prints."""
+    from .index.rows import json_safe, to_json
 
-    from .index.rows import json_default
+    return to_json(json_safe(value))
 
-    return json.dumps(value, default=json_default, ensure_ascii=False)
+
+def _arrow_column(values: list[Any]) -> Any:
+    import pyarrow as pa
+
+    try:
+        return pa.array(values)
+    except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError, OverflowError):
+        from .index.rows import to_json
+
+        # pyarrow 19+ marks the column as JSON; older versions hold the same text as plain strings.
+        kind = pa.json_(pa.string()) if hasattr(pa, "json_") else pa.string()
+        return pa.array([None if v is None else to_json(v) for v in values], kind)

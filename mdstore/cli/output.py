@@ -14,9 +14,11 @@ import click
 
 
 def dumps(value: Any) -> str:
-    from ..index.rows import json_default  # loaded with the first record printed, not at start-up
+    from ..index.rows import json_default, json_safe  # loaded with the first record printed
 
-    return json.dumps(value, default=json_default, ensure_ascii=False, sort_keys=False)
+    return json.dumps(
+        json_safe(value), default=json_default, ensure_ascii=False, sort_keys=False, allow_nan=False
+    )
 
 
 def use_json(flag: bool) -> bool:

@@ -180,7 +180,7 @@ COMMANDS: tuple[Command, ...] = (
     Command(
         "queue enqueue",
         "QueueBackend.enqueue",
-        cli_only=_QUEUE,
+        cli_only={**_QUEUE, "any_kind": "skip the check that a handler runs KIND (mdstore.queue.check_kind)"},
         left_out={"job_id": "--key gives a deterministic id"},
         writes=True,
     ),
@@ -205,6 +205,8 @@ COMMANDS: tuple[Command, ...] = (
     Command("restore-backup", "backup.restore", params={"directory": "dest"}, writes=True),
     # -- team -----------------------------------------------------------------------------------
     Command("team init", "Team.init", writes=True),
+    Command("team upgrade", "Team.upgrade", writes=True),
+    Command("team clone", "mdstore.clone_vault", params={"directory": "path"}, writes=True),
     Command("team sync", "Team.sync", left_out={"paths": "the command shares every change"}, writes=True),
     Command("team status", "Team.status"),
     Command("team conflicts", "Team.conflicts"),
@@ -248,6 +250,7 @@ COMMANDS: tuple[Command, ...] = (
     ),
     Command("memory range", "SessionLog.range", cli_only={"session": "the log (Memory.log)"}),
     Command("memory length", "SessionLog.length", cli_only={"session": "the log (Memory.log)"}),
+    Command("memory search-sessions", "Memory.search_sessions"),
     Command("memory flush", "Memory.flush", writes=True),
     Command("memory schedule-dream", "Memory.schedule_dream", writes=True),
     Command(
@@ -259,6 +262,9 @@ COMMANDS: tuple[Command, ...] = (
 )
 
 BY_NAME: dict[str, Command] = {c.name: c for c in COMMANDS}
+
+NOT_IN_TABLE = {"mcp": "the MCP server: it serves the table's commands as tools, and calls no one method"}
+"""Commands that are front ends of their own rather than wrappers of one API method."""
 
 
 def command(name: str) -> Command:

@@ -11,7 +11,7 @@ import click
 import pytest
 
 from mdstore.cli import ApiCommand, cli
-from mdstore.cli.table import COMMANDS, Command, target
+from mdstore.cli.table import COMMANDS, NOT_IN_TABLE, Command, target
 
 EVERY_COMMAND = "as_json"  # --json is every command's, not an argument of its method
 
@@ -26,7 +26,7 @@ def leaves(group: click.Group, prefix: str = "") -> dict[str, click.Command]:
     return found
 
 
-CLI = leaves(cli)
+CLI = {name: command for name, command in leaves(cli).items() if name not in NOT_IN_TABLE}
 
 
 def _default(command: click.Command, param: click.Parameter) -> object:
