@@ -56,7 +56,7 @@ def test_ties_order_by_path(tmp_path: Path) -> None:
 
 def test_persisted_without_pickle_and_reloaded(model: TfidfModel, tmp_path: Path) -> None:
     files = sorted(p.name for p in (tmp_path / "tfidf").iterdir())
-    assert files[0] == MODEL_FILE and files[1].startswith("vocabulary-") and len(files) == 2
+    assert files == [MODEL_FILE]
     again = TfidfModel(tmp_path / "tfidf")
     assert again.related(G, k=3) == model.related(G, k=3)
     assert len(again) == len(NOTES) and again.fitted
