@@ -6,17 +6,22 @@ resolved as the chunk is written against every path the scan found; an alias can
 once its note is parsed, and aliases come last in the resolution order, so at the end the links
 whose key names an alias are resolved again. Until the build's last commit, ``meta.building`` is
 set: a build interrupted by a crash is started over by the next sync, never taken for complete.
-The notes handed to the sync listeners (the search side) are read again from the files when a
-listener iterates them, instead of being held.
+
+A sync listener that can take a cold build a chunk at a time (``begin_build``, the search side)
+gets a *sink*: each chunk goes to it right after DuckDB committed it, with what the parse workers
+derived for it (``BuildSink.derive``), and the sink commits after the build (``finish``, called by
+the sync once DuckDB is complete and readable). Other listeners get the notes read again from the
+files if they iterate them.
 """
 
 from __future__ import annotations
 
+import logging
 import os
 import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from ..config import Config
 from ..notes.model import Note, ParseIssue, SyncReport
@@ -27,16 +32,30 @@ from .tables import insert_all, reresolve, set_meta
 if TYPE_CHECKING:
     from .store import IndexStore
 
+log = logging.getLogger("mdstore.sync")
 BUILD_MEMORY_LIMIT = "128MB"  # DuckDB's buffer pool during a streamed build
 _READ_CHUNK = 1000  # notes parsed at a time when a listener reads the build's notes again
 BUILDING_KEY = "building"
 Progress = Callable[[int, int], None]
 Item = tuple[str, float]
+Chunk = tuple[list[Item], list[Any], list[Any]]  # items, load_note results, what was derived
 
 
-def parse_chunks(config: Config, items: list[Item], size: int) -> Iterator[tuple[list[Item], list[Any]]]:
-    """``(items, results)`` of ``load_note`` for ``items``, about ``size`` at a time."""
-    from .sync import load_note
+class BuildSink(Protocol):
+    """Where a listener takes a streamed cold build (``SyncListener.begin_build``)."""
+
+    derive: tuple[str, ...]  # what the parse workers compute for it (workers.load_chunk)
+
+    def add(self, notes: Sequence[Note], derived: Sequence[dict[str, Any] | None]) -> None: ...
+    def finish(self) -> None: ...
+    def abort(self) -> None: ...
+
+
+def parse_chunks(
+    config: Config, items: list[Item], size: int, derive: tuple[str, ...] = ()
+) -> Iterator[Chunk]:
+    """``(items, results, derived)`` of ``workers.load_chunk`` for ``items``, about ``size`` at a time."""
+    from .workers import load_chunk
 
     vault = config.vault
     root = str(config.root)
@@ -44,19 +63,20 @@ def parse_chunks(config: Config, items: list[Item], size: int) -> Iterator[tuple
     if workers > 1 and len(items) >= config.index.parallel_threshold:
         from .workers import parse_stream
 
-        pending: tuple[list[Item], list[Any]] = ([], [])
-        for part, results in parse_stream(root, items, vault.max_note_bytes, vault.link_style, workers):
-            pending[0].extend(part)
-            pending[1].extend(results)
+        pending: Chunk = ([], [], [])
+        stream = parse_stream(root, items, vault.max_note_bytes, vault.link_style, workers, derive=derive)
+        for chunk in stream:
+            for into, got in zip(pending, chunk, strict=True):
+                into.extend(got)
             if len(pending[0]) >= size:
                 yield pending
-                pending = ([], [])
+                pending = ([], [], [])
         if pending[0]:
             yield pending
         return
     for start in range(0, len(items), size):
         part = items[start : start + size]
-        yield part, [load_note(root, rel, mt, vault.max_note_bytes, vault.link_style) for rel, mt in part]
+        yield (part, *load_chunk(root, part, vault.max_note_bytes, vault.link_style, derive))
 
 
 @contextmanager
@@ -83,7 +103,7 @@ class ReadAgain(Sequence[Note]):
         return len(self._items)
 
     def __iter__(self) -> Iterator[Note]:
-        for _, results in parse_chunks(self._config, self._items, _READ_CHUNK):
+        for _, results, _ in parse_chunks(self._config, self._items, _READ_CHUNK):
             yield from (r for r in results if isinstance(r, Note))
 
     def __getitem__(self, index: Any) -> Any:  # pragma: no cover - listeners iterate
@@ -98,8 +118,31 @@ def build_streamed(
     generation: int,
     progress: Progress | None,
     chunk: int,
+    sinks: Sequence[BuildSink] = (),
 ) -> SyncReport:
-    """Write every note of ``to_read`` and every attachment of ``found`` into the empty index."""
+    """Write every note of ``to_read`` and every attachment of ``found`` into the empty index, and
+    hand each chunk to ``sinks`` once committed. A sink that fails is aborted and left out (its
+    error is in the report); the ones still fed are ``extra["sinks"]``, for the caller to finish.
+    If the build itself fails, every sink is aborted."""
+    live = list(sinks)
+    try:
+        return _build(config, store, found, to_read, generation, progress, chunk, live)
+    except BaseException:
+        for sink in live:
+            sink.abort()
+        raise
+
+
+def _build(
+    config: Config,
+    store: IndexStore,
+    found: ScanResult,
+    to_read: list[Item],
+    generation: int,
+    progress: Progress | None,
+    chunk: int,
+    live: list[BuildSink],
+) -> SyncReport:
     from ..notes.links import LinkResolver, link_key, name_keys
     from ..notes.parse import parse_issue
 
@@ -110,15 +153,28 @@ def build_streamed(
     unparsed: list[str] = []  # read but not indexed (unreadable, vanished): links to them break
     errors: list[ParseIssue] = list(found.issues)
     total = len(to_read)
+    derive = tuple(sorted({name for sink in live for name in sink.derive}))
+
+    def feed(notes: list[Note], derived: list[Any]) -> None:
+        for sink in list(live):
+            try:
+                sink.add(notes, derived)
+            except Exception as exc:  # noqa: BLE001 - a secondary index never stops the build
+                log.warning("cold build of %s stopped: %s", type(sink).__name__, exc, exc_info=True)
+                errors.append(ParseIssue("", f"{type(sink).__name__}: {exc}", "index"))
+                live.remove(sink)
+                sink.abort()
+
     with store.write() as con, _memory_capped(con):
         set_meta(con, {BUILDING_KEY: "1"})
         attachments = RowSet()
         for rel, stat in found.attachments.items():
             attachments.add_attachment(rel, stat)
         insert_all(con, attachments)
-        for part, results in parse_chunks(config, to_read, chunk):
+        for part, results, derived in parse_chunks(config, to_read, chunk, derive):
             notes: list[Note] = []
-            for (rel, _), result in zip(part, results, strict=True):
+            extras: list[Any] = []
+            for (rel, _), result, extra in zip(part, results, derived, strict=True):
                 if not isinstance(result, Note):
                     unparsed.append(rel)
                 if isinstance(result, ParseIssue):
@@ -129,6 +185,7 @@ def build_streamed(
                         if issue is not None:
                             errors.append(issue)
                     notes.append(result)
+                    extras.append(extra)
                     if result.aliases:
                         aliased[result.path] = list(result.aliases)
             con.execute("BEGIN TRANSACTION")
@@ -140,6 +197,7 @@ def build_streamed(
                 con.execute("ROLLBACK")
                 raise
             added += [n.path for n in notes]
+            feed(notes, extras)
             if progress:
                 progress(len(added), total)
         con.execute("BEGIN TRANSACTION")
@@ -177,5 +235,6 @@ def build_streamed(
             "removed": [],
             "upsert_notes": ReadAgain(config, [item for item in to_read if item[0] in done]),
             "wrote": True,
+            "sinks": list(live),
         },
     )

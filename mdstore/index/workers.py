@@ -3,7 +3,10 @@
 ``multiprocessing`` (spawn/forkserver) re-imports the caller's ``__main__`` in every worker, which
 re-runs an unguarded user script and breaks ``python -``; ``fork`` is unsafe in a process with
 DuckDB threads. So workers are plain ``python -m mdstore.index.workers`` processes fed over pipes:
-length-prefixed pickles of (root, [(path, mtime)], max_bytes) in, lists of results out.
+length-prefixed pickles of (root, [(path, mtime)], max_bytes, link_style, derive) in, (results,
+derived) out. ``derive`` names what else a worker computes from each parsed note while it has it
+(``search.coldfeed.derive``: the search document, the related-notes word counts), so that a cold
+build parses every file once, on every core, for all the indexes.
 """
 
 from __future__ import annotations
@@ -50,7 +53,7 @@ def parse_parallel(
     position = {rel: i for i, (rel, _) in enumerate(items)}
     results: list[Any] = [None] * total
     done = 0
-    for part, parsed in parse_stream(root, items, max_bytes, link_style, workers, chunk):
+    for part, parsed, _ in parse_stream(root, items, max_bytes, link_style, workers, chunk):
         for (rel, _), result in zip(part, parsed, strict=True):
             results[position[rel]] = result
         done += len(part)
@@ -60,6 +63,22 @@ def parse_parallel(
 
 
 Item = tuple[str, float]  # (vault-relative path, mtime)
+Chunk = tuple[list[Item], list[Any], list[Any]]  # items, their load_note results, what was derived
+
+
+def load_chunk(
+    root: str, part: list[Item], max_bytes: int, link_style: str, derive: tuple[str, ...]
+) -> tuple[list[Any], list[Any]]:
+    """``load_note`` of every item and, for each parsed note, what ``derive`` names (else None)."""
+    from ..notes.model import Note
+    from .sync import load_note
+
+    results = [load_note(root, rel, mtime, max_bytes, link_style) for rel, mtime in part]
+    if not derive:
+        return results, [None] * len(results)
+    from ..search.coldfeed import derived_from
+
+    return results, [derived_from(r, derive) if isinstance(r, Note) else None for r in results]
 
 
 def parse_stream(
@@ -69,16 +88,15 @@ def parse_stream(
     link_style: str,
     workers: int,
     chunk: int = 250,
-) -> Iterator[tuple[list[Item], list[Any]]]:
-    """``(items, results)`` of ``sync.load_note`` a chunk at a time, as ``workers`` processes finish
-    them (not in order), so a caller can write each chunk and let it go: memory follows the chunk,
-    not the vault. A worker that dies has its chunk parsed again in this process; every item is
-    answered exactly once."""
-    from .sync import load_note
-
+    derive: tuple[str, ...] = (),
+) -> Iterator[Chunk]:
+    """``(items, results, derived)`` of ``load_chunk`` a chunk at a time, as ``workers`` processes
+    finish them (not in order), so a caller can write each chunk and let it go: memory follows the
+    chunk, not the vault. A worker that dies has its chunk parsed again in this process; every item
+    is answered exactly once."""
     chunks = [items[i : i + chunk] for i in range(0, len(items), chunk)]
     lock = threading.Lock()
-    out: queue.Queue[tuple[list[Item], list[Any]] | None] = queue.Queue(maxsize=workers * 2)
+    out: queue.Queue[Chunk | None] = queue.Queue(maxsize=workers * 2)
     stop = threading.Event()  # the consumer went away: workers stop taking chunks
 
     def take() -> list[Item] | None:
@@ -96,16 +114,16 @@ def parse_stream(
         alive = True
         try:
             while (part := take()) is not None:
-                results: list[Any] | None = None
+                answer: tuple[list[Any], list[Any]] | None = None
                 if alive:
                     try:
-                        _send(proc.stdin, (root, part, max_bytes, link_style))
-                        results = _recv(proc.stdout)
+                        _send(proc.stdin, (root, part, max_bytes, link_style, derive))
+                        answer = _recv(proc.stdout)
                     except (OSError, EOFError, pickle.UnpicklingError):
                         alive = False  # the worker died: this thread parses in-process from now on
-                if results is None or len(results) != len(part):
-                    results = [load_note(root, rel, mtime, max_bytes, link_style) for rel, mtime in part]
-                out.put((part, results))
+                if answer is None or len(answer[0]) != len(part):
+                    answer = load_chunk(root, part, max_bytes, link_style, derive)
+                out.put((part, *answer))
         finally:
             out.put(None)
             for stream in (proc.stdin, proc.stdout):
@@ -137,15 +155,13 @@ def parse_stream(
 
 
 def _serve() -> None:
-    from .sync import load_note
-
     stdin, stdout = sys.stdin.buffer, sys.stdout.buffer
     while True:
         try:
-            root, part, max_bytes, link_style = _recv(stdin)
+            root, part, max_bytes, link_style, derive = _recv(stdin)
         except EOFError:
             return
-        _send(stdout, [load_note(root, rel, mtime, max_bytes, link_style) for rel, mtime in part])
+        _send(stdout, load_chunk(root, part, max_bytes, link_style, derive))
 
 
 if __name__ == "__main__":

@@ -30,6 +30,7 @@ from mdstore.errors import BackendUnavailable, IndexBusy, MdstoreError
 from mdstore.index.lock import OwnerLock
 from mdstore.notes.model import Note
 from mdstore.search.backlog import DEFER_LIMIT, FLUSH_MAX_LAG, FLUSH_QUIET, Backlog
+from mdstore.search.coldfeed import ColdFeed
 from mdstore.search.protocol import SearchBackend
 from mdstore.search.tfidf import TfidfModel
 
@@ -212,6 +213,32 @@ class SearchIndex:
                     self._failed(part.label, exc)
             self.last_error = None if not self._errors else "; ".join(self._errors)
             self._errors.clear()
+
+    def begin_build(self, generation: int, total: int) -> ColdFeed | None:
+        """The sink of a streamed cold build of ``total`` notes (``coldfeed.py``); None when the
+        search side is off or cannot be written (the reason goes to ``last_error``; the parts'
+        stamps then make the next search repair them)."""
+        with self._mutex:
+            self._backlogs.clear()
+            engine = model = None
+            try:
+                if self.engine_name != "none":
+                    engine = self.engine().builder(generation, total)
+                if self.settings.related:
+                    model = self.model().builder(generation)
+            except Exception as exc:  # noqa: BLE001 - see the docstring
+                if engine is not None:
+                    engine.cancel()
+                self._failed("search", exc)
+                self.last_error = "; ".join(self._errors)
+                self._errors.clear()
+                return None
+            if engine is None and model is None:
+                return None
+            self.folder.mkdir(parents=True, exist_ok=True)
+            info = {"pid": os.getpid(), "started": time.time(), "notes": total, "generation": generation}
+            self.last_error = None
+            return ColdFeed(engine, model, self.folder / BUILDING_FILE, info)
 
     def _hold_back(
         self, part: _Part, upserts: Sequence[Note], removed: Sequence[str], generation: int, fresh: bool
