@@ -35,8 +35,9 @@ SMALL_VAULT = 50  # below this many notes keep every word: document-frequency cu
 N_FEATURES = 1 << 20  # hashed columns: a million, so that words seldom share one
 _MASK = N_FEATURES - 1
 
-Counts = tuple[list[int], list[float]]
-"""A note's hashed words: sorted column numbers and their sublinear term frequencies (1 + ln tf)."""
+Counts = tuple[Any, Any]
+"""A note's hashed words: numpy arrays of the sorted column numbers (int32) and their sublinear
+term frequencies, 1 + ln tf (float32)."""
 
 
 def note_text(note: Note) -> str:
@@ -47,11 +48,13 @@ def note_text(note: Note) -> str:
 
 def text_counts(text: str) -> Counts:
     """The hashed, sublinear term frequencies of ``text`` (crc32: the same in every process)."""
-    import math
+    import numpy as np
 
     counts = Counter(zlib.crc32(token.encode("utf-8")) & _MASK for token in tokens(text))
-    columns = sorted(counts)
-    return columns, [1.0 + math.log(counts[c]) for c in columns]
+    columns = np.fromiter(counts.keys(), dtype=np.int32, count=len(counts))
+    tf = np.fromiter(counts.values(), dtype=np.float32, count=len(counts))
+    order = np.argsort(columns)
+    return columns[order], (1.0 + np.log(tf[order])).astype(np.float32)
 
 
 def term_counts(note: Note) -> Counts:
@@ -65,8 +68,10 @@ def _matrix(rows: Sequence[Counts]) -> Any:
 
     indptr = np.zeros(len(rows) + 1, dtype=np.int64)
     np.cumsum([len(columns) for columns, _ in rows], out=indptr[1:])
-    indices = np.fromiter((c for columns, _ in rows for c in columns), dtype=np.int32, count=int(indptr[-1]))
-    data = np.fromiter((v for _, values in rows for v in values), dtype=np.float32, count=int(indptr[-1]))
+    if not rows:
+        return sparse.csr_matrix((0, N_FEATURES), dtype=np.float32)
+    indices = np.concatenate([columns for columns, _ in rows]).astype(np.int32, copy=False)
+    data = np.concatenate([values for _, values in rows]).astype(np.float32, copy=False)
     return sparse.csr_matrix((data, indices, indptr), shape=(len(rows), N_FEATURES))
 
 
