@@ -3,12 +3,12 @@
     python benchmarks/bench_scale.py [--sizes 10000 50000 100000] [--engines none tantivy whoosh]
 
 For each size and search engine (``none`` = the structured index alone), in a fresh process: the
-cold index (time, notes/s), the peak RSS of the whole process tree (the vault process and its parse
-workers, sampled every 50 ms from /proc), the no-op re-sync, a one-edit sync, find/search/related/
-backlinks p50, and the index size on disk. A second process polls the vault meanwhile, as a user
-would, and records when ``find`` first answers and when ``search_status`` first says search and
-related notes are ready. Prints a table, writes benchmarks/out/scale.json and, with matplotlib
-installed, draws docs/scale.png.
+cold index (time, notes/s), the peak RSS and PSS of the whole process tree (the vault process, its
+parse and search workers, sampled every 50 ms from /proc), the no-op re-sync, a one-edit sync,
+find/search/related/backlinks p50, and the index size on disk. A second process polls the vault
+meanwhile, as a user would, and records when ``find`` first answers and when ``search_status``
+first says search and related notes are ready. Prints a table, writes benchmarks/out/scale.json
+and, with matplotlib installed, draws docs/scale.png.
 """
 
 from __future__ import annotations
@@ -59,8 +59,11 @@ root, engine, poller = sys.argv[1], sys.argv[2], sys.argv[4]
 
 skip = set()
 
-def tree_rss_kb(pid):
-    total, todo = 0, [pid]
+def tree_kb(pid):
+    # RSS counts the pages a forked child shares with its parent (Whoosh's workers) twice; PSS
+    # splits them between the sharers, so the PSS sum is what the tree really holds.
+    rss = pss = 0
+    todo = [pid]
     while todo:
         p = todo.pop()
         if p in skip:
@@ -68,19 +71,23 @@ def tree_rss_kb(pid):
         try:
             for line in open(f"/proc/{p}/status"):
                 if line.startswith("VmRSS:"):
-                    total += int(line.split()[1])
+                    rss += int(line.split()[1])
+            for line in open(f"/proc/{p}/smaps_rollup"):
+                if line.startswith("Pss:"):
+                    pss += int(line.split()[1])
             for task in os.listdir(f"/proc/{p}/task"):
                 todo += [int(c) for c in open(f"/proc/{p}/task/{task}/children").read().split()]
         except (OSError, ValueError):
             pass
-    return total
+    return rss, pss
 
-peak = [0]
+peak = [0, 0]
 stop = threading.Event()
 def sample():
     me = os.getpid()
     while not stop.is_set():
-        peak[0] = max(peak[0], tree_rss_kb(me))
+        rss, pss = tree_kb(me)
+        peak[0], peak[1] = max(peak[0], rss), max(peak[1], pss)
         time.sleep(0.05)
 threading.Thread(target=sample, daemon=True).start()
 
@@ -116,7 +123,7 @@ size = sum(f.stat().st_size for f in Path(root, ".mdstore").rglob("*") if f.is_f
 print(json.dumps({
     "notes": notes, "cold_s": cold,
     "find_ready_s": ready["find_s"], "search_ready_s": ready["search_s"],
-    "notes_per_s": notes / cold, "peak_rss_mb": peak[0] / 1024,
+    "notes_per_s": notes / cold, "peak_rss_mb": peak[0] / 1024, "peak_pss_mb": peak[1] / 1024,
     "noop_s": noop, "edit_s": sorted(edits)[len(edits) // 2], "p50_ms": lat, "index_mb": size / 2**20,
 }))
 """
@@ -152,9 +159,10 @@ def draw(results: list[dict], png: Path) -> None:
                 xs, [r["find_ready_s"] for r in rows], marker="x", linestyle="--",
                 color=line[0].get_color(), label=f"{engine}: find ready",
             )
-        right.plot(xs, [r["peak_rss_mb"] for r in rows], marker="o", label=f"search={engine}")
+        memory = [r.get("peak_pss_mb", r["peak_rss_mb"]) for r in rows]
+        right.plot(xs, memory, marker="o", label=f"search={engine}")
     left.set(xlabel="notes (thousands)", ylabel="seconds from a cold start", title="Time until ready")
-    right.set(xlabel="notes (thousands)", ylabel="peak RSS, process tree (MB)", title="Peak memory")
+    right.set(xlabel="notes (thousands)", ylabel="peak PSS, process tree (MB)", title="Peak memory")
     for ax in (left, right):
         ax.grid(True, alpha=0.3)
         ax.legend()
@@ -180,7 +188,8 @@ def main() -> None:
             print(
                 f"{size:>7} notes  search={engine:<8} cold {r['cold_s']:6.1f} s ({r['notes_per_s']:5.0f}/s)  "
                 f"find ready {r['find_ready_s']:5.1f} s  search ready {r['search_ready_s']:5.1f} s  "
-                f"peak RSS {r['peak_rss_mb']:6.0f} MB  no-op {r['noop_s'] * 1000:.0f} ms  "
+                f"peak RSS {r['peak_rss_mb']:6.0f} MB (PSS {r.get('peak_pss_mb', float('nan')):4.0f})  "
+                f"no-op {r['noop_s'] * 1000:.0f} ms  "
                 f"edit {r['edit_s'] * 1000:.0f} ms  p50 ms: {lat}  index {r['index_mb']:.0f} MB",
                 flush=True,
             )
