@@ -30,7 +30,7 @@ from mdstore.search.whoosh_query import Compiler, collect
 PARALLEL_MIN_NOTES = 2000
 """Below this many notes a rebuild stays in-process: starting worker processes costs more than it saves."""
 LOCK_TIMEOUT = 10.0
-WORKER_NICENESS = 5  # the build's worker processes yield the CPU to parsing and DuckDB
+WORKER_NICENESS = 10  # the build's worker processes yield the CPU to parsing and DuckDB
 WORKER_LIMIT_MB = 96  # postings each worker pools in memory before it spills a run to disk
 
 
