@@ -24,7 +24,8 @@ MARK = "zebrafinch"
 def notes(count: int) -> dict[str, str | bytes]:
     return {
         f"f{i % 3}/n{i:04d}.md": (
-            f"---\ntags: [t{i % 4}]\n---\n# Note {i}\n\nAbout topic{i % 7} and garden{i % 5}. [[n{(i + 1) % count:04d}]]\n"
+            f"---\ntags: [t{i % 4}]\n---\n# Note {i}\n\n"
+            f"About topic{i % 7} and garden{i % 5}. [[n{(i + 1) % count:04d}]]\n"
         )
         for i in range(count)
     }
