@@ -8,7 +8,7 @@
 
 from __future__ import annotations
 
-from .collections import Collection
+from .collection import Collection
 from .errors import (
     BackendUnavailable,
     BackupError,
@@ -28,6 +28,7 @@ from .errors import (
     VaultNotFound,
     WriteConflict,
 )
+from .handlers import vault_handlers
 from .index.expr import Filter
 from .memory import DreamReport, EmbeddingProvider, Insight, InsightFilter, LsaEmbeddings, Memory, SessionLog
 from .notes.model import Field, Heading, Link, Note, ParseIssue, SyncReport, Task
@@ -44,9 +45,10 @@ from .queue import (
 )
 from .result import Result
 from .search.protocol import SearchHit, SearchResults, Snippet
+from .starter import init_vault
 from .team.client import Team
 from .team.report import TeamSyncReport
-from .vault import Vault, init_vault, open_vault
+from .vault import Vault, open_vault
 from .writes.batch import MoveReport, VaultBatch
 
 open = open_vault  # noqa: A001 - `mdstore.open(path)` is the documented entry point
@@ -108,4 +110,5 @@ __all__ = [
     "open",
     "open_queue",
     "open_vault",
+    "vault_handlers",
 ]

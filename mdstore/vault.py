@@ -10,22 +10,22 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .config import CONFIG_FILE, STATE_DIR, Config, find_vault_root, load_config
+from .core import VaultCore
 from .errors import NoteNotFound, NoteParseError, QueryError, VaultNotFound
 from .history.methods import HistoryMethods
 from .index.expr import Filter
-from .index.lock import OwnerLock
-from .index.store import store_for
 from .notes.model import Link, Note, SyncReport
 from .result import Result
 
 if TYPE_CHECKING:
     from .health import HealthReport
     from .index.query import Query
+    from .index.store import IndexStore
     from .memory import Memory
     from .team.client import Team
 from .search.methods import SearchMethods
 from .watch.methods import WatchMethods
-from .writing import WriteMethods
+from .writes.methods import WriteMethods
 
 
 def open_vault(path: str | os.PathLike[str] | None = None, **settings: Mapping[str, Any]) -> Vault:
@@ -55,20 +55,19 @@ def open_vault(path: str | os.PathLike[str] | None = None, **settings: Mapping[s
 class Vault(SearchMethods, WriteMethods, HistoryMethods, WatchMethods):
     """A folder of Markdown notes and its indexes. Use ``mdstore.open(path)``.
 
-    The capability mixins (search, writing, history) may use: ``config``, ``root``, ``sync()``,
-    ``_query()``, ``_client()``, ``_note_path()``, ``_rel()``, ``_store``, ``_lock``, and append
-    cleanup callables to ``_closers``.
+    A facade over the vault core (``core.py``: config, index store, owner lock, ``query``, ``sync``,
+    the sync listener registry, closers) and the capabilities built on it (search, writes,
+    history, watch). The capabilities register their sync listeners and closers on the core.
     """
+
+    _core: VaultCore
 
     def __init__(self, config: Config) -> None:
         self.config = config
         self.root: Path = config.root
-        self._store = store_for(config.state_dir, config.index.busy_timeout)
-        self._lock = OwnerLock(config.state_dir, role="mdstore")
-        self._checked = False
-        self._closers: list[Callable[[], None]] = []
-        # True in the watcher daemon: it owns the index, so it never forwards to itself.
-        self._is_owner = False
+        self._core = VaultCore(config, type(self))
+        self._core.add_sync_listener(self._search_sync_listener())
+        self._core.add_sync_listener(self._history_sync_listener())
 
     def __repr__(self) -> str:
         return f"<Vault {self.root}>"
@@ -85,13 +84,11 @@ class Vault(SearchMethods, WriteMethods, HistoryMethods, WatchMethods):
         from .memory import Memory
 
         memory = Memory(self)
-        self._closers.append(memory.close)  # waiting session entries reach their notes at close
+        self._core.add_closer(memory.close)  # waiting session entries reach their notes at close
         return memory
 
     def close(self) -> None:
-        while self._closers:
-            self._closers.pop()()
-        self._store.close()
+        self._core.close()
 
     @cached_property
     def team(self) -> Team:
@@ -99,7 +96,9 @@ class Vault(SearchMethods, WriteMethods, HistoryMethods, WatchMethods):
         (docs/team.md)."""
         from .team.client import Team
 
-        return Team(self)
+        team = Team(self)
+        self._core.add_closer(team.close)  # its database connection
+        return team
 
     # -- indexing ------------------------------------------------------------------------------
 
@@ -112,30 +111,7 @@ class Vault(SearchMethods, WriteMethods, HistoryMethods, WatchMethods):
     ) -> SyncReport:
         """Bring the index up to date with the files (only what changed; ``rebuild`` re-reads all).
         ``paths`` limits the check to those vault-relative paths."""
-        rels = None if paths is None else [self._rel(p) for p in paths]
-        client = self._client()
-        if client is not None:
-            report: SyncReport = client.call("sync", (rels,), {"rebuild": rebuild})
-            return report
-        if self._watcher is not None:
-            # A watcher of this process owns the index: its sync publishes the change events.
-            return self._watcher.sync(rels, rebuild=rebuild)
-        return self._sync_here(rels, rebuild=rebuild, progress=progress)
-
-    def _sync_here(
-        self,
-        rels: list[str] | None,
-        *,
-        rebuild: bool = False,
-        progress: Callable[[int, int], None] | None = None,
-    ) -> SyncReport:
-        """The sync pipeline in this process (the owner's side of ``sync``)."""
-        from .index.sync import Syncer
-
-        syncer = Syncer(self.config, self._store, self._lock, listeners=self._sync_listeners())
-        report = syncer.sync(rels, rebuild=rebuild, progress=progress)
-        self._checked = True
-        return report
+        return self._core.sync(paths, rebuild=rebuild, progress=progress)
 
     # -- reading -------------------------------------------------------------------------------
 
@@ -260,7 +236,7 @@ class Vault(SearchMethods, WriteMethods, HistoryMethods, WatchMethods):
         if client is not None:
             result: Result = client.call("sql", (query, params), {})
             return result
-        self._ensure_index()
+        self._core.ensure_index()
         return Result(*usersql.run(self._store, statement, params))
 
     def backlinks(self, path: str) -> Result:
@@ -386,7 +362,7 @@ class Vault(SearchMethods, WriteMethods, HistoryMethods, WatchMethods):
                 others = ", ".join(x for x in r["paths"] if x != p)
                 rows.append((p, "duplicate-id", f"id {r['id']!r} is also used by {others}", None))
         if self.config.collections:
-            from .collections import collection_problems
+            from .collection import collection_problems
 
             rows += [(path, "schema", message, None) for path, message in collection_problems(self)]
         return Result(("path", "kind", "message", "line"), rows)
@@ -395,8 +371,8 @@ class Vault(SearchMethods, WriteMethods, HistoryMethods, WatchMethods):
         """What the index holds and who owns it."""
         from .watch.status import daemon_status
 
-        info: dict[str, Any] = {"vault": str(self.root), "index": str(self._store.path)}
-        if not self._store.exists:
+        info: dict[str, Any] = {"vault": str(self.root), "index": str(self._core.store.path)}
+        if not self._core.store.exists:
             info["indexed"] = False
             info["daemon"] = daemon_status(self.config)
             return info
@@ -420,8 +396,8 @@ class Vault(SearchMethods, WriteMethods, HistoryMethods, WatchMethods):
             info["synced_at"] = dt.datetime.fromtimestamp(float(row["synced_at"])).isoformat(
                 timespec="seconds"
             )
-        info["index_bytes"] = self._store.path.stat().st_size
-        info["owner"] = self._lock.holder() if self._lock.is_locked() else None
+        info["index_bytes"] = self._core.store.path.stat().st_size
+        info["owner"] = self._core.lock.holder() if self._core.lock.is_locked() else None
         info["search"] = self.search_status()
         info["daemon"] = daemon_status(self.config)
         return info
@@ -432,66 +408,23 @@ class Vault(SearchMethods, WriteMethods, HistoryMethods, WatchMethods):
 
         return health(self.config)
 
-    # -- internals -----------------------------------------------------------------------------
+    # -- the core, for the capabilities -------------------------------------------------------
+
+    @property
+    def _store(self) -> IndexStore:
+        return self._core.store
 
     def _query(self, sql: str, params: Sequence[Any] | Mapping[str, Any] | None = None) -> Result:
-        """Every read of the index passes here: to the daemon when one owns the index, else to
-        the DuckDB file directly."""
-        client = self._client()
-        if client is not None:
-            result: Result = client.call("_query", (sql, params), {})
-            return result
-        self._ensure_index()
-        with self._store.read() as cur:
-            cur.execute(sql, params if params is not None else [])
-            columns = [d[0] for d in cur.description] if cur.description else []
-            return Result(columns, cur.fetchall())
-
-    def _sync_listeners(self) -> list[Any]:
-        return [*self._search_listeners(), *self._history_listeners()]
+        return self._core.query(sql, params)
 
     def _client(self) -> Any | None:
-        """The watcher daemon's client when another process owns the index, else None."""
-        if self._is_owner:
-            return None
-        from .watch.client import owner_client
-
-        return owner_client(self.config)
-
-    def _ensure_index(self) -> None:
-        """Build the index on first use, and rebuild it when its schema is from another version."""
-        if self._checked:
-            return
-        from .index import schema
-
-        if self._store.exists:
-            with self._store.read() as cur:
-                version = schema.stored_version(cur)
-            if version == schema.SCHEMA_VERSION:
-                self._checked = True
-                return
-        self.sync()
+        return self._core.client()
 
     def _rel(self, path: str | os.PathLike[str]) -> str:
-        """A vault-relative POSIX path from user input, under the one path rule (notes/paths.py)."""
-        from .notes.paths import vault_path
-
-        return vault_path(self.root, path)
+        return self._core.rel(path)
 
     def _note_path(self, ref: str) -> str:
-        """A note path from a path or a name: exact path, path + .md, else name/alias like a wikilink."""
-        rel = self._rel(ref)
-        for candidate in (rel, *(rel + ext for ext in self.config.vault.extensions)):
-            if (self.root / candidate).is_file():
-                return self._rel(candidate)  # ``name`` may pass the rule while ``name.md`` leaves it
-        found = self._query(
-            "SELECT path FROM notes WHERE path = ? OR lower(name) = lower(?) "
-            "UNION ALL SELECT path FROM aliases WHERE lower(alias) = lower(?)",
-            [rel, rel.rsplit("/", 1)[-1], rel],
-        ).column("path")
-        if found:
-            return sorted(found, key=lambda p: (p.count("/"), len(p), p))[0]
-        raise NoteNotFound(f"no note {ref!r} in {self.root}")
+        return self._core.note_path(ref)
 
 
 _CLOSED_TASK = "k.status IN ('x', 'X', '-')"
@@ -522,40 +455,3 @@ def _decode_json(result: Result, column: str) -> Result:
     i = result.columns.index(column)
     rows = [r[:i] + (json.loads(r[i]) if isinstance(r[i], str) else r[i],) + r[i + 1 :] for r in result.rows]
     return Result(result.columns, rows)
-
-
-def init_vault(path: str | os.PathLike[str] = ".", *, git: bool = False) -> Vault:
-    """Make ``path`` a vault from the starter template; files that exist are never overwritten."""
-    import shutil
-
-    root = Path(path).expanduser()
-    try:
-        root.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise VaultNotFound(f"cannot create vault folder {root}: {exc.strerror or exc}") from exc
-    template = _template_dir()
-    for src in sorted(template.rglob("*")):
-        rel = src.relative_to(template)
-        if "__pycache__" in rel.parts:
-            continue
-        dst = root / rel
-        if src.is_dir():
-            dst.mkdir(parents=True, exist_ok=True)
-        elif not dst.exists():
-            dst.parent.mkdir(parents=True, exist_ok=True)
-            shutil.copyfile(src, dst)
-    (root / STATE_DIR).mkdir(exist_ok=True)
-    if git:
-        from .history import init_repo
-
-        init_repo(root)
-    return open_vault(root)
-
-
-def _template_dir() -> Path:
-    # Shipped inside the package (a copy of the repository's vault-template/ in the wheel).
-    here = Path(__file__).resolve().parent
-    for candidate in (here / "vault_template", here.parent / "vault-template"):
-        if (candidate / CONFIG_FILE).is_file():
-            return candidate
-    raise VaultNotFound("the starter vault template is missing from this installation")  # pragma: no cover

@@ -79,7 +79,7 @@ def test_index_schema_md_has_sql_examples():
 def starter_vault(tmp_path_factory):
     init_vault = getattr(mdstore, "init_vault", None)
     if init_vault is None:  # not exported yet: see docs/python-api.md
-        from mdstore.vault import init_vault
+        from mdstore.starter import init_vault
     vault = init_vault(tmp_path_factory.mktemp("docs") / "v")
     vault.sync()
     yield vault

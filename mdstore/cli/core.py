@@ -19,7 +19,7 @@ from .output import emit_rows, emit_value, message, use_json
 @click.option("--git", "git", is_flag=True, help="Also make the vault a git repository (.mdstore/ ignored).")
 def init(directory: Path, git: bool) -> None:
     """Create a vault in DIRECTORY from the starter template (existing files are never overwritten)."""
-    from ..vault import init_vault
+    from ..starter import init_vault
 
     vault = init_vault(directory, git=git)
     report = vault.sync()

@@ -169,7 +169,7 @@ def flush(state: State) -> None:
 @memory.command("schedule-dream")
 @pass_state
 def schedule_dream(state: State) -> None:
-    """Enqueue the scheduled Dream job (a worker with [queue] handlers = ["mdstore.memory.jobs"] runs it)."""
+    """Enqueue the scheduled Dream job (`mdstore worker` runs it)."""
     job = state.vault().memory.schedule_dream()
     message(f"Dream job {job.id} enqueued.")
 

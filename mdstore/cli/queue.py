@@ -183,7 +183,8 @@ def worker(state: State, queue_name: str, concurrency: int | None, burst: bool) 
     A first signal lets the jobs in flight finish; a second gives them back to the queue."""
     import logging
 
-    from ..queue import Worker, load_handlers, open_queue, vault_handlers
+    from ..handlers import vault_handlers
+    from ..queue import Worker, load_handlers, open_queue
 
     config = _config(state)
     handlers = {**vault_handlers(config.root), **load_handlers(config.queue.handlers)}

@@ -37,6 +37,8 @@ def search(
 
 def print_results(results: SearchResults, as_json: bool) -> None:
     """Hits as JSON lines, or path, title and highlighted snippets; then a summary on stderr."""
+    if results.stale:
+        message(f"warning: the search index is behind the notes ({results.stale}); results may be stale")
     if use_json(as_json):
         emit_rows(results.to_dicts(), True)
     else:

@@ -7,8 +7,8 @@ created, so ``import mdstore`` stays fast. The user-facing story is in ``docs/hi
 
 from __future__ import annotations
 
+from ..errors import HistoryError, RevisionNotFound
 from .autocommit import MODES, AutoCommitter
-from .errors import HistoryError, RevisionNotFound
 from .githistory import GitHistory, default_message
 from .init import ensure_gitignore, init, init_repo
 from .records import Change, Commit, CommitInfo, Revision, Snapshot

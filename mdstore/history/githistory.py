@@ -8,8 +8,7 @@ from datetime import datetime
 from pathlib import Path
 
 from ..config import GitSettings
-from ..errors import NoteNotFound
-from .errors import HistoryError
+from ..errors import HistoryError, NoteNotFound
 from .gitrepo import GitRepo, fsencode_paths
 from .logparse import log_format, parse_log, parse_ls_tree, parse_name_status
 from .records import Change, Commit, CommitInfo, Revision, Snapshot

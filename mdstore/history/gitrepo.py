@@ -20,8 +20,16 @@ from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Any
 
 from ..config import STATE_DIR
-from ..errors import BackendUnavailable, ConfigError, InvalidPath, MdstoreError, NotAGitRepo, VaultNotFound
-from .errors import HistoryError, RevisionNotFound
+from ..errors import (
+    BackendUnavailable,
+    ConfigError,
+    HistoryError,
+    InvalidPath,
+    MdstoreError,
+    NotAGitRepo,
+    RevisionNotFound,
+    VaultNotFound,
+)
 
 if TYPE_CHECKING:
     import git

@@ -5,8 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from ..config import STATE_DIR, GitSettings
-from ..errors import BackendUnavailable, VaultNotFound
-from .errors import HistoryError
+from ..errors import BackendUnavailable, HistoryError, VaultNotFound
 from .githistory import GitHistory
 
 IGNORE_LINE = f"{STATE_DIR}/"

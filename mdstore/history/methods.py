@@ -16,6 +16,7 @@ from ..errors import NotAGitRepo, NoteNotFound
 
 if TYPE_CHECKING:
     from ..config import Config
+    from ..core import Core
     from ..notes.model import Note, SyncReport
     from .autocommit import AutoCommitter
     from .githistory import GitHistory
@@ -30,9 +31,7 @@ class HistoryMethods:
     if TYPE_CHECKING:
         config: Config
         root: Path
-        _closers: list[Any]
-        _store: Any
-        _lock: Any
+        _core: Core
 
         def sync(self, paths: Any = None, *, rebuild: bool = False, progress: Any = None) -> SyncReport: ...
         def _rel(self, path: Any) -> str: ...
@@ -104,7 +103,7 @@ class HistoryMethods:
 
             found = GitHistory(self.root, self.config.git)
             self._git_history = found
-            self._closers.append(self._close_git)
+            self._core.add_closer(self._close_git)
         return found
 
     def _close_git(self) -> None:
@@ -153,6 +152,9 @@ class HistoryMethods:
             exts = tuple(e.lower() for e in self.config.vault.extensions)
             return rel if rel.lower().endswith(exts) else rel + self.config.vault.extensions[0]
 
+    def _history_sync_listener(self) -> _HistorySync:
+        return _HistorySync(self)
+
     def _history_listeners(self) -> list[Any]:
         """Sync listeners of the history layer: the ``commits`` table, in git vaults only."""
         if not self._is_git():
@@ -163,13 +165,29 @@ class HistoryMethods:
             history = self._git()
         except NotAGitRepo:
             return []  # a `.git` that is not a usable repository: a plain vault
-        return [LastCommitListener(self._store, history)]
+        return [LastCommitListener(self._core.store, history)]
 
     def _refresh_commits(self) -> None:
         """After a commit made outside a sync: bring the ``commits`` table up to HEAD."""
-        if self._client() is not None or not self._store.exists:
+        if self._client() is not None or not self._core.store.exists:
             return  # the daemon owns the index; its next sync sees the new HEAD
         from .lastcommits import LastCommitListener
 
-        with self._lock.hold(self.config.index.busy_timeout):
-            LastCommitListener(self._store, self._git()).refresh([], [])
+        with self._core.lock.hold(self.config.index.busy_timeout):
+            LastCommitListener(self._core.store, self._git()).refresh([], [])
+
+
+class _HistorySync:
+    """The history side's sync listener (registered on the vault core): the ``commits`` table,
+    in git vaults only (git is opened on the first sync that needs it)."""
+
+    name = "history"
+
+    def __init__(self, methods: HistoryMethods) -> None:
+        self._methods = methods
+
+    def on_synced(
+        self, upserts: Sequence[Note], removed: Sequence[str], generation: int, fresh: bool
+    ) -> None:
+        for listener in self._methods._history_listeners():
+            listener.on_synced(upserts, removed, generation, fresh)

@@ -68,7 +68,6 @@ class RevisionView:
 
 def open_revision(vault: Vault, history: GitHistory, rev: str) -> RevisionView:
     from ..config import GitSettings
-    from ..vault import Vault as VaultClass
 
     commit = history.resolve(rev)
     folder = vault.config.state_dir / REVISIONS_DIR / commit
@@ -77,7 +76,7 @@ def open_revision(vault: Vault, history: GitHistory, rev: str) -> RevisionView:
         _materialise(history, commit, folder)
         marker.write_text(commit)
     config = dataclasses.replace(vault.config, root=folder, git=GitSettings())
-    view = VaultClass(config)
+    view = type(vault)(config)  # a Vault of the same kind over the revision's tree
     view.sync()
     return RevisionView(view, commit)
 

@@ -17,7 +17,6 @@ files if they iterate them.
 from __future__ import annotations
 
 import logging
-import os
 import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -28,6 +27,7 @@ from ..notes.model import Note, ParseIssue, SyncReport
 from .rows import RowSet, rows_for, to_json
 from .scan import ScanResult
 from .tables import insert_all, reresolve, set_meta
+from .workers import Item, stream_notes
 
 if TYPE_CHECKING:
     from .store import IndexStore
@@ -37,46 +37,24 @@ BUILD_MEMORY_LIMIT = "128MB"  # DuckDB's buffer pool during a streamed build
 _READ_CHUNK = 1000  # notes parsed at a time when a listener reads the build's notes again
 BUILDING_KEY = "building"
 Progress = Callable[[int, int], None]
-Item = tuple[str, float]
-Chunk = tuple[list[Item], list[Any], list[Any]]  # items, load_note results, what was derived
+def not_updated(name: str, exc: Exception) -> ParseIssue:
+    """How a sync reports a secondary index (``name``) it could not update."""
+    return ParseIssue(
+        f"({name} index)",
+        f"the {name} index was not updated: {type(exc).__name__}: {exc} (it catches up at the next sync)",
+        "listener",
+    )
 
 
 class BuildSink(Protocol):
     """Where a listener takes a streamed cold build (``SyncListener.begin_build``)."""
 
+    name: str  # what it keeps ("search"), in a report of its failure
     derive: tuple[str, ...]  # what the parse workers compute for it (workers.load_chunk)
 
     def add(self, notes: Sequence[Note], derived: Sequence[dict[str, Any] | None]) -> None: ...
     def finish(self) -> None: ...
     def abort(self) -> None: ...
-
-
-def parse_chunks(
-    config: Config, items: list[Item], size: int, derive: tuple[str, ...] = ()
-) -> Iterator[Chunk]:
-    """``(items, results, derived)`` of ``workers.load_chunk`` for ``items``, about ``size`` at a time."""
-    from .workers import load_chunk
-
-    vault = config.vault
-    root = str(config.root)
-    workers = config.index.parse_workers or (os.cpu_count() or 1)
-    if workers > 1 and len(items) >= config.index.parallel_threshold:
-        from .workers import parse_stream
-
-        pending: Chunk = ([], [], [])
-        stream = parse_stream(root, items, vault.max_note_bytes, vault.link_style, workers, derive=derive)
-        for chunk in stream:
-            for into, got in zip(pending, chunk, strict=True):
-                into.extend(got)
-            if len(pending[0]) >= size:
-                yield pending
-                pending = ([], [], [])
-        if pending[0]:
-            yield pending
-        return
-    for start in range(0, len(items), size):
-        part = items[start : start + size]
-        yield (part, *load_chunk(root, part, vault.max_note_bytes, vault.link_style, derive))
 
 
 @contextmanager
@@ -103,7 +81,7 @@ class ReadAgain(Sequence[Note]):
         return len(self._items)
 
     def __iter__(self) -> Iterator[Note]:
-        for _, results, _ in parse_chunks(self._config, self._items, _READ_CHUNK):
+        for _, results, _ in stream_notes(self._config, self._items, _READ_CHUNK):
             yield from (r for r in results if isinstance(r, Note))
 
     def __getitem__(self, index: Any) -> Any:  # pragma: no cover - listeners iterate
@@ -160,8 +138,9 @@ def _build(
             try:
                 sink.add(notes, derived)
             except Exception as exc:  # noqa: BLE001 - a secondary index never stops the build
-                log.warning("cold build of %s stopped: %s", type(sink).__name__, exc, exc_info=True)
-                errors.append(ParseIssue("", f"{type(sink).__name__}: {exc}", "index"))
+                log.warning("the %s index was not updated by this sync: %s", sink.name, exc)
+                log.debug("cold build of %s failed", sink.name, exc_info=True)
+                errors.append(not_updated(sink.name, exc))
                 live.remove(sink)
                 sink.abort()
 
@@ -171,7 +150,7 @@ def _build(
         for rel, stat in found.attachments.items():
             attachments.add_attachment(rel, stat)
         insert_all(con, attachments)
-        for part, results, derived in parse_chunks(config, to_read, chunk, derive):
+        for part, results, derived in stream_notes(config, to_read, chunk, errors, derive):
             notes: list[Note] = []
             extras: list[Any] = []
             for (rel, _), result, extra in zip(part, results, derived, strict=True):

@@ -80,7 +80,7 @@ class Holdable:
 
 class OwnerLock(Holdable):
     """``.mdstore/owner.lock`` by default; ``name``/``subject`` make the same kind of lock for
-    another job (the vault's write lock, ``writing.py``)."""
+    another job (the vault's write lock, ``writes/methods.py``)."""
 
     def __init__(
         self, state_dir: Path, role: str = "mdstore", name: str = LOCK_NAME, subject: str = "the index"

@@ -84,9 +84,14 @@ def drop_all(con: object) -> None:
 
 def stored_version(con: object) -> int | None:
     """The schema version of an existing database, or None when it has none (empty or foreign)."""
+    import duckdb
+
     try:
         # fetchall, not fetchone: DuckDB 2 keeps a half-read result open and blocks the connection.
         rows = con.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchall()  # type: ignore[attr-defined]
-    except Exception:  # noqa: BLE001 - any failure means "not our schema"
+    except duckdb.CatalogException:  # no meta table: not our schema. Anything else (a lock, I/O) is raised
         return None
-    return int(rows[0][0]) if rows else None
+    try:
+        return int(rows[0][0]) if rows else None
+    except (TypeError, ValueError):
+        return None  # a meta table of something else

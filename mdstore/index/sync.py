@@ -14,41 +14,24 @@ import time
 from collections.abc import Callable, Sequence
 from contextlib import nullcontext
 from dataclasses import dataclass, field, replace
+from functools import cached_property
 from typing import Any, Protocol
 
 from ..config import Config
 from ..notes.model import Note, ParseIssue, SyncReport
 from . import schema
-from .coldbuild import BUILDING_KEY, build_streamed
+from .coldbuild import BUILDING_KEY, build_streamed, not_updated
 from .lock import OwnerLock
 from .rows import RowSet, rows_for, to_json
 from .scan import FileStat, IgnoreRules, ScanResult, confirm_gone, scan
 from .store import IndexStore
 from .tables import aliases_of, insert_all, one_of, reresolve, set_meta, touch, unchanged_tables
+from .workers import Unparsed, load_notes
 
 log = logging.getLogger("mdstore.sync")
 Progress = Callable[[int, int], None]
 _ROWS_PER_INSERT = 1000
 RACY_SECONDS = 2.0  # mtime granularity to distrust (FAT has 2 s; Linux file systems a clock tick)
-
-
-def load_note(
-    root: str, rel: str, mtime: float, max_bytes: int, link_style: str = "obsidian"
-) -> Note | ParseIssue | None:
-    """Read and parse one file. None when it vanished; a ParseIssue when it cannot be read.
-    Top level so that worker processes can run it."""
-    from ..notes.parse import parse_note
-
-    try:
-        with open(os.path.join(root, rel), "rb") as fh:
-            data = fh.read()
-    except (FileNotFoundError, NotADirectoryError):
-        return None
-    except IsADirectoryError:
-        return None
-    except OSError as exc:
-        return ParseIssue(rel, f"cannot read: {exc.strerror or exc}", "unreadable")
-    return parse_note(rel, data, mtime=mtime, max_bytes=max_bytes, link_style=link_style)
 
 
 @dataclass
@@ -68,7 +51,10 @@ class _State:
 
 class SyncListener(Protocol):
     """Told about every sync, after the DuckDB commit and while the owner lock is still held
-    (the search index and the related-notes model keep themselves current this way)."""
+    (the search index and the related-notes model keep themselves current this way). ``name`` says
+    what it keeps ("search", "history") in a report of its failure."""
+
+    name: str
 
     def on_synced(
         self, upserts: Sequence[Note], removed: Sequence[str], generation: int, fresh: bool
@@ -115,15 +101,17 @@ class Syncer:
                 try:
                     listener.on_synced(upserts, report.extra["removed"], generation, rebuild or state.fresh)
                 except Exception as exc:  # noqa: BLE001
-                    log.warning("sync listener %s failed: %s", type(listener).__name__, exc, exc_info=True)
-                    problems.append(ParseIssue("", f"{type(listener).__name__}: {exc}", "index"))
+                    log.warning("the %s index was not updated by this sync: %s", listener.name, exc)
+                    log.debug("sync listener %s failed", listener.name, exc_info=True)
+                    problems.append(not_updated(listener.name, exc))
             for sink in report.extra.pop("sinks", []):
                 # DuckDB is complete (and readable by other processes): the search side commits.
                 try:
                     sink.finish()
                 except Exception as exc:  # noqa: BLE001
-                    log.warning("cold build of %s failed: %s", type(sink).__name__, exc, exc_info=True)
-                    problems.append(ParseIssue("", f"{type(sink).__name__}: {exc}", "index"))
+                    log.warning("the %s index was not updated by this sync: %s", sink.name, exc)
+                    log.debug("cold build of %s failed", sink.name, exc_info=True)
+                    problems.append(not_updated(sink.name, exc))
             report = replace(report, errors=report.errors + tuple(problems))
         report.extra["generation"] = generation
         return SyncReport(
@@ -183,8 +171,13 @@ class Syncer:
         for rel in sweep_stale_temps(self.root, found.temps):
             log.info("removed %s, the temp file of a writer that was killed", rel)
 
+    @cached_property
+    def _rules(self) -> IgnoreRules:
+        """The ignore rules, read once per sync (a Syncer serves one sync)."""
+        return IgnoreRules(self.root, self.config.vault.ignore)
+
     def _scan(self, paths: Sequence[str] | None) -> ScanResult:
-        rules = IgnoreRules(self.root, self.config.vault.ignore)
+        rules = self._rules
         if paths is None:
             return scan(self.root, rules, self.config.vault.extensions)
         # A targeted sync (watcher, API write): stat only the named paths.
@@ -245,16 +238,20 @@ class Syncer:
             )
             report.extra["fed"] = fed
             return report
-        loaded = self._load(to_read, progress)
+        loaded = load_notes(self.config, to_read, progress)
         upserts: list[Note] = []
         touched: list[Note] = []  # same bytes, new mtime: rows stay, stat columns refresh
-        errors = list(found.issues)
+        errors = list(found.issues) + loaded.failures
         added: list[str] = []
         changed: list[str] = []
-        for (rel, _), result in zip(to_read, loaded, strict=True):
-            if result is None:
-                if rel in state.notes:
+        for (rel, _), result in zip(to_read, loaded.results, strict=True):
+            if result is Unparsed.GONE:
+                if rel in state.notes and self._gone(rel):
                     missing.append(rel)
+                continue
+            if result is Unparsed.NOT_PARSED:
+                # No answer is not "deleted": the note keeps its rows and is reported.
+                errors.append(ParseIssue(rel, "not parsed (its parse worker failed)", "worker"))
                 continue
             if isinstance(result, ParseIssue):
                 errors.append(result)
@@ -332,7 +329,7 @@ class Syncer:
             try:
                 sink = begin(generation, total)
             except Exception as exc:  # noqa: BLE001
-                log.warning("cold build of %s not started: %s", type(listener).__name__, exc, exc_info=True)
+                log.warning("the %s index was not updated by this sync: %s", listener.name, exc)
                 continue
             if sink is not None:
                 sinks.append(sink)
@@ -351,28 +348,7 @@ class Syncer:
         full = self.root / rel
         if full.is_dir() or not full.exists():
             return True
-        return IgnoreRules(self.root, self.config.vault.ignore).ignored(rel, is_dir=False)
-
-    def _load(
-        self, items: list[tuple[str, float]], progress: Progress | None
-    ) -> list[Note | ParseIssue | None]:
-        total = len(items)
-        max_bytes = self.config.vault.max_note_bytes
-        style = self.config.vault.link_style
-        root = str(self.root)
-        workers = self.config.index.parse_workers or (os.cpu_count() or 1)
-        if workers > 1 and total >= self.config.index.parallel_threshold:
-            from .workers import parse_parallel
-
-            return parse_parallel(root, items, max_bytes, style, workers, progress)
-        out: list[Note | ParseIssue | None] = []
-        for i, (rel, mtime) in enumerate(items):
-            out.append(load_note(root, rel, mtime, max_bytes, style))
-            if progress and i % 100 == 0:
-                progress(i, total)
-        if progress:
-            progress(total, total)
-        return out
+        return self._rules.ignored(rel, is_dir=False)
 
     def _write(
         self,

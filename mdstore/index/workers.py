@@ -1,26 +1,141 @@
-"""Parsing many files on all cores, in worker processes of our own.
+"""Reading and parsing the files a sync needs, in this process or, when there are many, on all
+cores in worker processes of our own.
 
 ``multiprocessing`` (spawn/forkserver) re-imports the caller's ``__main__`` in every worker, which
 re-runs an unguarded user script and breaks ``python -``; ``fork`` is unsafe in a process with
 DuckDB threads. So workers are plain ``python -m mdstore.index.workers`` processes fed over pipes:
 length-prefixed pickles of (root, [(path, mtime)], max_bytes, link_style, derive) in, (results,
 derived) out. ``derive`` names what else a worker computes from each parsed note while it has it
-(``search.coldfeed.derive``: the search document, the related-notes word counts), so that a cold
-build parses every file once, on every core, for all the indexes.
+(``search.coldfeed.derived_from``: the search document, the related-notes word counts), so that a
+cold build parses every file once, on every core, for all the indexes.
+
+A worker that dies (killed, out of memory, a crash in a parser) loses nothing: the chunk it was
+parsing is put back and parsed in this process, and the failure is reported. A file is never
+taken for vanished because its result is missing: only ``GONE``, which ``open`` itself said, means
+that, and the sync still asks the file system again before it removes a note.
 """
 
 from __future__ import annotations
 
+import enum
+import os
 import pickle
 import queue
 import struct
 import subprocess
 import sys
 import threading
-from collections.abc import Callable, Iterator
-from typing import IO, Any
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+from typing import IO, TYPE_CHECKING, Any
+
+from ..notes.model import Note, ParseIssue
+
+if TYPE_CHECKING:
+    from ..config import Config
 
 _HEADER = struct.Struct("!Q")
+Progress = Callable[[int, int], None]
+
+
+class Unparsed(enum.Enum):
+    """A result that is not a note. Enum members keep their identity through pickling."""
+
+    GONE = "gone"  # open() said the file does not exist (or is a folder)
+    NOT_PARSED = "not parsed"  # no result came back: never read as "deleted"
+
+
+Result = Note | ParseIssue | Unparsed
+
+
+@dataclass
+class Loaded:
+    """The results of one batch, in the order asked, and what went wrong with the workers."""
+
+    results: list[Result]
+    failures: list[ParseIssue] = field(default_factory=list)
+
+
+def load_note(root: str, rel: str, mtime: float, max_bytes: int, link_style: str = "obsidian") -> Result:
+    """Read and parse one file: ``GONE`` when it vanished, a ParseIssue when it cannot be read.
+    Top level so that worker processes can run it."""
+    from ..notes.parse import parse_note
+
+    try:
+        with open(os.path.join(root, rel), "rb") as fh:
+            data = fh.read()
+    except (FileNotFoundError, NotADirectoryError, IsADirectoryError):
+        return Unparsed.GONE
+    except OSError as exc:
+        return ParseIssue(rel, f"cannot read: {exc.strerror or exc}", "unreadable")
+    return parse_note(rel, data, mtime=mtime, max_bytes=max_bytes, link_style=link_style)
+
+
+Item = tuple[str, float]  # (vault-relative path, mtime)
+Chunk = tuple[list[Item], list[Result], list[Any]]  # items, their results, what was derived for them
+
+
+def load_chunk(
+    root: str, part: Sequence[Item], max_bytes: int, link_style: str, derive: tuple[str, ...] = ()
+) -> tuple[list[Result], list[Any]]:
+    """``load_note`` of every item and, for each parsed note, what ``derive`` names (else None)."""
+    results = [load_note(root, rel, mtime, max_bytes, link_style) for rel, mtime in part]
+    if not derive:
+        return results, [None] * len(results)
+    from ..search.coldfeed import derived_from
+
+    return results, [derived_from(r, derive) if isinstance(r, Note) else None for r in results]
+
+
+def stream_notes(
+    config: Config,
+    items: Sequence[Item],
+    size: int,
+    failures: list[ParseIssue] | None = None,
+    derive: tuple[str, ...] = (),
+) -> Iterator[Chunk]:
+    """``(items, results, derived)`` of ``load_chunk`` about ``size`` at a time (not in order), in
+    worker processes when there are at least ``[index] parallel_threshold`` items and more than one
+    core to use. A worker's failure is appended to ``failures``; its chunk is still answered."""
+    root = str(config.root)
+    max_bytes = config.vault.max_note_bytes
+    style = config.vault.link_style
+    workers = config.index.parse_workers or (os.cpu_count() or 1)
+    if workers > 1 and len(items) >= config.index.parallel_threshold:
+        chunk = max(32, min(400, len(items) // (workers * 6) or 32, size))
+        pending: Chunk = ([], [], [])
+        stream = parse_stream(root, list(items), max_bytes, style, workers, chunk, failures, derive)
+        for part, results, derived in stream:
+            pending[0].extend(part)
+            pending[1].extend(results)
+            pending[2].extend(derived)
+            if len(pending[0]) >= size:
+                yield pending
+                pending = ([], [], [])
+        if pending[0]:
+            yield pending
+        return
+    for start in range(0, len(items), size):
+        part = list(items[start : start + size])
+        yield (part, *load_chunk(root, part, max_bytes, style, derive))
+
+
+def load_notes(config: Config, items: Sequence[Item], progress: Progress | None = None) -> Loaded:
+    """Every item read and parsed (``stream_notes``), results in the order of ``items``."""
+    total = len(items)
+    position = {rel: i for i, (rel, _) in enumerate(items)}
+    results: list[Result] = [Unparsed.NOT_PARSED] * total
+    failures: list[ParseIssue] = []
+    done = 0
+    for part, parsed, _ in stream_notes(config, items, 100, failures):
+        for (rel, _), result in zip(part, parsed, strict=True):
+            results[position[rel]] = result
+        done += len(part)
+        if progress:
+            progress(done, total)
+    if progress and not total:
+        progress(0, 0)
+    return Loaded(results, failures)
 
 
 def _send(stream: IO[bytes], obj: Any) -> None:
@@ -33,52 +148,23 @@ def _send(stream: IO[bytes], obj: Any) -> None:
 def _recv(stream: IO[bytes]) -> Any:
     header = stream.read(_HEADER.size)
     if len(header) < _HEADER.size:
-        raise EOFError
+        raise EOFError("the parse worker closed its output")
     (size,) = _HEADER.unpack(header)
-    return pickle.loads(stream.read(size))
+    data = stream.read(size)
+    if len(data) < size:
+        raise EOFError("the parse worker died while sending its results")
+    return pickle.loads(data)
 
 
-def parse_parallel(
-    root: str,
-    items: list[tuple[str, float]],
-    max_bytes: int,
-    link_style: str,
-    workers: int,
-    progress: Callable[[int, int], None] | None = None,
-) -> list[Any]:
-    """Results of ``sync.load_note`` for every item, in order, computed by ``workers`` processes
-    (``parse_stream``: a dead worker's chunk is parsed again in this process, never dropped)."""
-    total = len(items)
-    chunk = max(32, min(400, total // (workers * 6) or 32))
-    position = {rel: i for i, (rel, _) in enumerate(items)}
-    results: list[Any] = [None] * total
-    done = 0
-    for part, parsed, _ in parse_stream(root, items, max_bytes, link_style, workers, chunk):
-        for (rel, _), result in zip(part, parsed, strict=True):
-            results[position[rel]] = result
-        done += len(part)
-        if progress:
-            progress(done, total)
-    return results
-
-
-Item = tuple[str, float]  # (vault-relative path, mtime)
-Chunk = tuple[list[Item], list[Any], list[Any]]  # items, their load_note results, what was derived
-
-
-def load_chunk(
-    root: str, part: list[Item], max_bytes: int, link_style: str, derive: tuple[str, ...]
-) -> tuple[list[Any], list[Any]]:
-    """``load_note`` of every item and, for each parsed note, what ``derive`` names (else None)."""
-    from ..notes.model import Note
-    from .sync import load_note
-
-    results = [load_note(root, rel, mtime, max_bytes, link_style) for rel, mtime in part]
-    if not derive:
-        return results, [None] * len(results)
-    from ..search.coldfeed import derived_from
-
-    return results, [derived_from(r, derive) if isinstance(r, Note) else None for r in results]
+def _describe(proc: subprocess.Popen[bytes], exc: BaseException) -> str:
+    """Why a worker failed, in words: its exit status when it died, else the error."""
+    try:
+        code = proc.wait(timeout=5)
+    except subprocess.TimeoutExpired:
+        return f"{type(exc).__name__}: {exc}"
+    if code < 0:
+        return f"killed by signal {-code}"
+    return f"exited with status {code}" if code else f"{type(exc).__name__}: {exc}"
 
 
 def parse_stream(
@@ -88,12 +174,13 @@ def parse_stream(
     link_style: str,
     workers: int,
     chunk: int = 250,
+    failures: list[ParseIssue] | None = None,
     derive: tuple[str, ...] = (),
 ) -> Iterator[Chunk]:
-    """``(items, results, derived)`` of ``load_chunk`` a chunk at a time, as ``workers`` processes
-    finish them (not in order), so a caller can write each chunk and let it go: memory follows the
-    chunk, not the vault. A worker that dies has its chunk parsed again in this process; every item
-    is answered exactly once."""
+    """``(items, results, derived)`` of ``load_chunk`` a chunk at a time, as ``workers`` processes finish
+    them (not in order), so a caller can write each chunk and let it go: memory follows the chunk,
+    not the vault. A worker that dies has its chunk parsed again in this process and its failure
+    appended to ``failures``; every item is answered exactly once."""
     chunks = [items[i : i + chunk] for i in range(0, len(items), chunk)]
     lock = threading.Lock()
     out: queue.Queue[Chunk | None] = queue.Queue(maxsize=workers * 2)
@@ -114,14 +201,27 @@ def parse_stream(
         alive = True
         try:
             while (part := take()) is not None:
-                answer: tuple[list[Any], list[Any]] | None = None
+                answer: tuple[list[Result], list[Any]] | None = None
                 if alive:
                     try:
                         _send(proc.stdin, (root, part, max_bytes, link_style, derive))
                         answer = _recv(proc.stdout)
-                    except (OSError, EOFError, pickle.UnpicklingError):
+                        if answer is not None and len(answer[0]) != len(part):
+                            sent = f"{len(answer[0])} results for {len(part)} files"
+                            raise EOFError(f"the parse worker sent {sent}")
+                    except (OSError, EOFError, pickle.UnpicklingError) as exc:
                         alive = False  # the worker died: this thread parses in-process from now on
-                if answer is None or len(answer[0]) != len(part):
+                        answer = None
+                        if failures is not None:
+                            failures.append(
+                                ParseIssue(
+                                    part[0][0],
+                                    f"parse worker {_describe(proc, exc)} while parsing this file and"
+                                    f" {len(part) - 1} others; they were parsed again in the syncing process",
+                                    "worker",
+                                )
+                            )
+                if answer is None:
                     answer = load_chunk(root, part, max_bytes, link_style, derive)
                 out.put((part, *answer))
         finally:
@@ -130,11 +230,12 @@ def parse_stream(
                 try:
                     stream.close()
                 except OSError:
-                    pass
+                    pass  # a broken pipe to a dead worker
             try:
                 proc.wait(timeout=30)
             except subprocess.TimeoutExpired:
                 proc.kill()
+                proc.wait()
 
     threads = [threading.Thread(target=run_worker, daemon=True) for _ in range(max(1, workers))]
     for t in threads:

@@ -105,7 +105,10 @@ class ParseIssue:
 
     path: str
     message: str
-    kind: str = "parse"  # "parse" | "encoding" | "binary" | "too-large" | "unreadable" | "frontmatter"
+    # "parse" | "encoding" | "binary" | "too-large" | "unreadable" | "frontmatter" | "worker" (a parse
+    # worker died; its files were parsed again) | "listener" (the search or history side failed to
+    # follow a sync: ``path`` names that index, in parentheses)
+    kind: str = "parse"
 
 
 @dataclass(frozen=True)

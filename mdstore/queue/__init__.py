@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from ..config import Config
 from .job import Job, JobState, QueueStats, job_id
-from .jobs import VAULT_JOB_KINDS, enqueue_index, vault_handlers
+from .jobs import VAULT_JOB_KINDS, enqueue_index
 from .postgres import PostgresQueue
 from .protocol import MessageHandler, QueueBackend, Subscription
 from .spool import SpoolQueue
@@ -48,5 +48,4 @@ __all__ = [
     "job_id",
     "load_handlers",
     "open_queue",
-    "vault_handlers",
 ]

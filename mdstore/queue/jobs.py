@@ -1,27 +1,20 @@
-"""The vault's own jobs: ``index`` (paths), ``rebuild``, ``search-reindex``, ``commit`` and ``check``.
-
-``vault_handlers(root)`` gives the handlers a worker runs for them; they open the vault once, on the
-first job, and run one at a time (the index has one writer anyway). ``enqueue_index`` is how the
-watcher (or anyone) hands changed paths to the queue, so indexing survives a restart.
+"""The vault's own job kinds, and ``enqueue_index``: how the watcher (or anyone) hands changed paths
+to the queue, so indexing survives a restart. Their handlers open a vault, so they live above it,
+in ``mdstore.handlers``.
 """
 
 from __future__ import annotations
 
 import logging
-import os
-import threading
 from collections.abc import Iterable
-from pathlib import Path
-from typing import Any
 
 from ..errors import QueueError
 from .job import Job
 from .protocol import QueueBackend
-from .worker import Handler
 
 log = logging.getLogger("mdstore.queue")
 
-VAULT_JOB_KINDS = ("index", "rebuild", "search-reindex", "commit", "check")
+VAULT_JOB_KINDS = ("index", "rebuild", "search-reindex", "commit", "check", "memory-dream")
 
 
 def enqueue_index(queue: QueueBackend, paths: Iterable[str], *, priority: int = 0) -> Job:
@@ -31,55 +24,3 @@ def enqueue_index(queue: QueueBackend, paths: Iterable[str], *, priority: int = 
     if not unique:
         raise QueueError("an index job needs at least one path")
     return queue.enqueue("index", {"paths": unique}, key="\n".join(unique), priority=priority)
-
-
-def vault_handlers(root: str | os.PathLike[str]) -> dict[str, Handler]:
-    """The handlers of the vault's job kinds, for the vault at ``root``."""
-    jobs = _VaultJobs(Path(root))
-    return {
-        "index": jobs.index,
-        "rebuild": jobs.rebuild,
-        "search-reindex": jobs.search_reindex,
-        "commit": jobs.commit,
-        "check": jobs.check,
-    }
-
-
-class _VaultJobs:
-    def __init__(self, root: Path) -> None:
-        self.root = root
-        self._vault: Any = None
-        self._lock = threading.Lock()
-
-    def _call(self, method: str, *args: Any, **kwargs: Any) -> Any:
-        with self._lock:
-            if self._vault is None:
-                from ..vault import open_vault
-
-                self._vault = open_vault(self.root)
-            fn = getattr(self._vault, method, None)
-            if fn is None:
-                raise QueueError(f"this version of mdstore has no Vault.{method}()")
-            return fn(*args, **kwargs)
-
-    def index(self, job: Job) -> None:
-        paths = (job.payload or {}).get("paths")
-        if not isinstance(paths, list) or not all(isinstance(p, str) for p in paths):
-            raise QueueError(f"index job {job.id}: payload needs 'paths', a list of vault-relative paths")
-        report = self._call("sync", paths=paths)
-        log.info("index job %s: %d changed", job.id, report.changed_count)
-
-    def rebuild(self, job: Job) -> None:
-        report = self._call("sync", rebuild=True)
-        log.info("rebuild job %s: %d notes scanned", job.id, report.scanned)
-
-    def search_reindex(self, job: Job) -> None:
-        self._call("reindex_search")
-
-    def commit(self, job: Job) -> None:
-        message = (job.payload or {}).get("message") or "mdstore: commit from the job queue"
-        self._call("commit", str(message))
-
-    def check(self, job: Job) -> None:
-        issues = self._call("check")
-        log.info("check job %s: %d issues", job.id, len(issues))

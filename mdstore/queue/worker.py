@@ -5,7 +5,10 @@ Handlers are plain functions ``handler(job) -> None``. Register them on a ``Work
 dotted path (``[queue] handlers = ["myapp.jobs"]`` in ``mdstore.toml``), or name one function:
 ``"kind=myapp.jobs:send"``. A handler's exception is recorded on its job (which is retried, then
 dead); it never stops the worker. While a job runs the worker extends its lease, so long jobs keep
-their claim; if the worker dies the lease runs out and another worker takes the job.
+their claim; if the worker dies the lease runs out and another worker takes the job. A worker
+thread that fails outside a handler (the queue itself broke: a disk error, a bug) stops the whole
+worker: the other threads finish their jobs, and ``run`` raises ``QueueError`` naming the failure,
+rather than running on silently with fewer threads.
 
 Shutdown (SIGINT/SIGTERM, or ``stop()``): no new claims; jobs in flight finish, and after
 ``shutdown_timeout`` seconds (or a second signal) the jobs still running are released to the queue.
@@ -106,6 +109,7 @@ class Worker:
         self._lock = threading.Lock()
         self._inflight: dict[int, Job] = {}
         self._done = self._failed = self._released = 0
+        self._broken: BaseException | None = None  # why a worker thread stopped, if it did
 
     def handler(self, kind: str) -> Callable[[F], F]:
         """Decorator: ``@worker.handler("send")`` registers the function for jobs of that kind."""
@@ -125,6 +129,7 @@ class Worker:
         """Work until ``stop()`` or a signal; with ``burst``, until no job waits and none runs."""
         self._stop.clear()
         self._force.clear()
+        self._broken = None
         previous = self._install_signals() if install_signals else {}
         threads = [
             threading.Thread(target=self._loop, args=(burst,), name=f"mdstore-worker-{n}", daemon=True)
@@ -152,6 +157,12 @@ class Worker:
         finally:
             for sig, old in previous.items():
                 signal.signal(sig, old)
+        if self._broken is not None:
+            exc = self._broken
+            raise QueueError(
+                f"the queue worker stopped: a worker thread failed outside any handler:"
+                f" {type(exc).__name__}: {exc}"
+            ) from exc
         return WorkerReport(self._done, self._failed, self._released)
 
     # -- internals -----------------------------------------------------------------------------
@@ -179,8 +190,11 @@ class Worker:
                 finally:
                     with self._lock:
                         self._inflight.pop(me, None)
-        except Exception:
-            log.exception("queue worker thread stopped on an unexpected error")
+        except Exception as exc:  # noqa: BLE001 - reported by run(), after the other threads finish
+            log.exception("queue worker thread stopped on an unexpected error; stopping the worker")
+            with self._lock:
+                self._broken = self._broken or exc
+            self._stop.set()
         finally:
             self._changed.set()
 

@@ -48,6 +48,8 @@ class ColdFeed:
     ``TfidfModel.builder``), either may be None. Progress is written to the marker file that
     ``search_status`` reads: notes indexed so far out of ``total``."""
 
+    name = "search"
+
     def __init__(self, engine: Any, model: Any, marker: Path, info: dict[str, Any]) -> None:
         self.engine = engine
         self.model = model

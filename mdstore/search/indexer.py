@@ -120,6 +120,8 @@ class SearchIndex:
         self.last_error: str | None = None  # why the last sync could not update a part
         # label → (signature of the DuckDB files, stamp) last seen equal to the generation
         self.verified: dict[str, tuple[Any, int]] = {}
+        # label -> why the part served by the last read is behind the notes (None: it is current)
+        self.stale: dict[str, str | None] = {}
 
     # -- the parts ------------------------------------------------------------------------------
 
@@ -214,6 +216,8 @@ class SearchIndex:
                     self._failed(part.label, exc)
             self.last_error = None if not self._errors else "; ".join(self._errors)
             self._errors.clear()
+        if self.last_error:  # every part had its turn; the sync reports this in its errors
+            raise MdstoreError(self.last_error)
 
     def begin_build(self, generation: int, total: int) -> ColdFeed | None:
         """The sink of a streamed cold build of ``total`` notes (``coldfeed.py``); None when the
@@ -362,7 +366,7 @@ class SearchIndex:
                     self._start_timer(FLUSH_QUIET)
 
     def _failed(self, label: str, exc: Exception) -> None:
-        log.warning("the %s index was not updated by this sync (repaired later): %s", label, exc)
+        log.debug("the %s index was not updated by this sync (repaired later): %s", label, exc)
         self._errors.append(f"{label}: {exc}")
 
     def _follow(
@@ -473,24 +477,13 @@ class SearchIndex:
         """The notes at ``wanted`` (path → (hash, mtime)), parsed from their files; notes of
         ``given`` with the same hash are reused. A file that vanished or cannot be read is left
         out: the next sync removes or reports it."""
-        from mdstore.index.sync import load_note
+        from mdstore.index.workers import load_notes
 
         reuse = {
             note.path: note for note in given if note.path in wanted and note.hash == wanted[note.path][0]
         }
         items = [(path, info[1]) for path, info in sorted(wanted.items()) if path not in reuse]
-        vault = self.config.vault
-        workers = self.config.index.parse_workers or (os.cpu_count() or 1)
-        root = str(self.config.root)
-        loaded: list[Any]
-        if workers > 1 and len(items) >= self.config.index.parallel_threshold:
-            from mdstore.index.workers import parse_parallel
-
-            loaded = parse_parallel(root, items, vault.max_note_bytes, vault.link_style, workers, None)
-        else:
-            loaded = [
-                load_note(root, rel, mtime, vault.max_note_bytes, vault.link_style) for rel, mtime in items
-            ]
+        loaded = load_notes(self.config, items).results
         notes = [note for note in loaded if isinstance(note, Note)]
         return sorted([*reuse.values(), *notes], key=lambda n: n.path)
 

@@ -4,24 +4,22 @@ the engine and the TF-IDF model current (``search/indexer.py``)."""
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from mdstore.errors import IndexBusy
+from mdstore.errors import IndexBusy, MdstoreError
 from mdstore.result import Result
 
 if TYPE_CHECKING:
-    from collections.abc import Callable
-
     from mdstore.config import Config
+    from mdstore.core import Core
     from mdstore.index.expr import Filter
-    from mdstore.index.lock import OwnerLock
     from mdstore.index.query import Query
-    from mdstore.index.store import IndexStore
-    from mdstore.notes.model import SyncReport
+    from mdstore.notes.model import Note, SyncReport
     from mdstore.search.indexer import SearchIndex
     from mdstore.search.protocol import SearchResults
 
@@ -30,9 +28,7 @@ class SearchMethods:
     # Provided by Vault (see its docstring).
     config: Config
     root: Path
-    _store: IndexStore
-    _lock: OwnerLock
-    _closers: list[Callable[[], None]]
+    _core: Core
     _search_keeper: SearchIndex | None
 
     if TYPE_CHECKING:
@@ -102,7 +98,9 @@ class SearchMethods:
             **more_filters,
         )
         engine = self._current("search")
-        return hybrid.search(engine, text, q, self._query, snippets=snippets)
+        results = hybrid.search(engine, text, q, self._query, snippets=snippets)
+        stale = self._search_index().stale.get("search")
+        return dataclasses.replace(results, stale=stale) if stale else results
 
     def _find_text(self, text: str, q: Query) -> Result:
         """``find(text=...)``: find()'s columns for the hits, in relevance order, plus ``score``."""
@@ -200,10 +198,10 @@ class SearchMethods:
             return status
         keeper = self._search_index()
         self._apply_held_back(keeper)
-        generation = keeper.generation() if self._store.exists else None
+        generation = keeper.generation() if self._core.store.exists else None
         info: dict[str, Any] = {"engine": keeper.engine_name, "generation": generation}
         building = keeper.building()
-        if building is not None and not self._lock.is_locked():
+        if building is not None and not self._core.lock.is_locked():
             building = None  # a marker left by a crashed build
         if keeper.engine_name != "none":
             engine = keeper.engine()
@@ -236,9 +234,9 @@ class SearchMethods:
         if keeper is None:
             from mdstore.search.indexer import SearchIndex
 
-            keeper = SearchIndex(self.config, self._read_rows, self._lock)
+            keeper = SearchIndex(self.config, self._read_rows, self._core.lock)
             self._search_keeper = keeper
-            self._closers.append(self._close_search)
+            self._core.add_closer(self._close_search)
         return keeper
 
     def _close_search(self) -> None:
@@ -253,9 +251,12 @@ class SearchMethods:
         client = self._client()
         if client is not None:
             return list(client.call("_query", (sql, None), {}).rows)
-        with self._store.read() as cur:
+        with self._core.store.read() as cur:
             cur.execute(sql)
             return list(cur.fetchall())
+
+    def _search_sync_listener(self) -> _SearchSync:
+        return _SearchSync(self)
 
     def _search_listeners(self) -> list[Any]:
         """Objects with ``on_synced(upserts, removed, generation, fresh)``, called after every sync."""
@@ -267,32 +268,40 @@ class SearchMethods:
     def _current(self, label: str) -> Any:
         """The engine (``"search"``) or model (``"related"``), brought up to the DuckDB generation
         first when it is behind — unless another process holds the owner lock and the part has an
-        index already (it is then being updated: serve what is there)."""
+        index already (it is then being updated: serve what is there). A part that is served while
+        behind has the reason in ``keeper.stale[label]`` (``SearchResults.stale``)."""
         keeper = self._search_index()
         self._apply_held_back(keeper, label)
         part = keeper.part(label)
         stamp = part.stamp()
+        keeper.stale[label] = None
         # Reading the generation costs a DuckDB query; while the index files are untouched
         # since the last check (every commit changes the file or its WAL) it cannot have moved.
-        signature = _files_signature(self._store.path)
+        signature = _files_signature(self._core.store.path)
         if stamp is not None and keeper.verified.get(label) == (signature, stamp):
             return part.engine if label == "search" else part.model  # type: ignore[attr-defined]
         row = self._query("SELECT value FROM meta WHERE key = 'generation'").first()
         generation = int(row["value"]) if row else 0
         if stamp == generation:
-            keeper.verified[label] = (_files_signature(self._store.path), stamp)
+            keeper.verified[label] = (_files_signature(self._core.store.path), stamp)
         elif (client := self._client()) is not None:
             # The daemon owns the index and may hold its last syncs back from the part: it
             # catches the part up now, so a write made through it is found here at once.
             client.call("_catch_up_search", (label,), {})
-        else:
-            if stamp is None or not self._lock.is_locked() or self._lock.held:
+        elif stamp is None or not self._core.lock.is_locked() or self._core.lock.held:
+            try:
                 with self._owner_lock(
                     "build the search index" if stamp is None else "update the search index"
                 ):
                     generation = keeper.generation()
                     if part.stamp() != generation:
                         keeper.repair(part, generation)
+            except (OSError, MdstoreError) as exc:
+                if stamp is None or isinstance(exc, IndexBusy):
+                    raise _part_error(label, exc) from exc
+                keeper.stale[label] = f"it could not be updated: {exc}"
+        if keeper.stale[label] is None and part.stamp() != generation:
+            keeper.stale[label] = "another process is updating it"
         return part.engine if label == "search" else part.model  # type: ignore[attr-defined]
 
     def _apply_held_back(self, keeper: SearchIndex, label: str | None = None) -> None:
@@ -311,14 +320,14 @@ class SearchMethods:
     def _owner_lock(self, doing: str) -> Iterator[None]:
         """The owner lock, or an IndexBusy that says who holds it and what they are doing."""
         try:
-            self._lock.acquire(self.config.index.busy_timeout)
+            self._core.lock.acquire(self.config.index.busy_timeout)
         except IndexBusy as exc:
             building = self._search_index().building()
             since = ""
             if building:
                 ago = time.time() - float(building["started"])
                 since = f" (a cold build of {building['notes']} notes, started {ago:.0f} s ago)"
-            holder = self._lock.holder() or "another process"
+            holder = self._core.lock.holder() or "another process"
             raise IndexBusy(
                 f"cannot {doing} now: {holder} is writing the index{since}; "
                 "try again when `mdstore status` shows search ready"
@@ -326,7 +335,7 @@ class SearchMethods:
         try:
             yield
         finally:
-            self._lock.release()
+            self._core.lock.release()
 
 
 def _files_signature(db: Path) -> tuple[tuple[int, int] | None, ...]:
@@ -340,9 +349,39 @@ def _files_signature(db: Path) -> tuple[tuple[int, int] | None, ...]:
     return tuple(out)
 
 
+def _part_error(label: str, exc: BaseException) -> MdstoreError:
+    """A part that cannot be built or updated, as one clear error (``IndexBusy`` passes as is)."""
+    if isinstance(exc, MdstoreError):
+        return exc
+    what = "search index" if label == "search" else "related-notes model"
+    return MdstoreError(f"the {what} cannot be updated: {exc}")
+
+
 def _positive(value: Any, name: str) -> int:
     from mdstore.errors import QueryError
 
     if isinstance(value, bool) or not isinstance(value, int) or value < 1:
         raise QueryError(f"{name} must be a positive integer, not {value!r}")
     return value
+
+
+class _SearchSync:
+    """The search side's sync listener (registered on the vault core): brings the engine and the
+    TF-IDF model along with every sync, when either is on."""
+
+    name = "search"
+
+    def __init__(self, methods: SearchMethods) -> None:
+        self._methods = methods
+
+    def on_synced(
+        self, upserts: Sequence[Note], removed: Sequence[str], generation: int, fresh: bool
+    ) -> None:
+        for keeper in self._methods._search_listeners():
+            keeper.on_synced(upserts, removed, generation, fresh)
+
+    def begin_build(self, generation: int, total: int) -> Any:
+        """The sink of a streamed cold build (``index/coldbuild.py``), None when search is off."""
+        for keeper in self._methods._search_listeners():
+            return keeper.begin_build(generation, total)
+        return None

@@ -84,12 +84,15 @@ class SearchResults:
     this page starts among them.
 
     ``suggestions`` holds corrected query strings ("did you mean") when nothing matched.
+    ``stale`` says why the search index that answered is behind the notes (it could not be
+    updated, or another process is updating it), ``None`` when it is current.
     """
 
     total: int
     hits: tuple[SearchHit, ...]
     suggestions: tuple[str, ...] = ()
     offset: int = 0
+    stale: str | None = None
 
     def __iter__(self) -> Iterator[SearchHit]:
         return iter(self.hits)

@@ -204,6 +204,4 @@ def make_snippets(body: str, tree: Node | None, limit: int = MAX_SNIPPETS) -> tu
                 end = min(section.end, offset + FRAGMENT_CHARS)
                 return (_fragment(body, offset, end, section, matcher, scan, view),)
         return ()
-    return tuple(
-        _fragment(body, start, end, section, matcher, scan, view) for start, end, section in chosen
-    )
+    return tuple(_fragment(body, start, end, section, matcher, scan, view) for start, end, section in chosen)

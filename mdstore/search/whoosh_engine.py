@@ -159,15 +159,28 @@ class WhooshBackend:
             if ix is None:
                 return None
             generation = ix.latest_generation()
+            if generation < 0:  # its files were removed under it: no index, rebuilt by the next repair
+                self._drop_searcher()
+                self._ix = None
+                return None
             if self._searcher is None or generation != self._generation:
-                if self._searcher is not None:
-                    self._searcher.close()
+                self._drop_searcher()
                 from whoosh import scoring
 
                 self._searcher = ix.searcher(weighting=scoring.BM25F())
                 self._generation = generation
                 self._docnums = None
             return self._searcher
+
+    def _drop_searcher(self) -> None:
+        searcher, self._searcher = self._searcher, None
+        if searcher is not None:
+            from whoosh.reading import ReaderClosed
+
+            try:
+                searcher.close()
+            except ReaderClosed:
+                pass  # closed already by a failed write
 
     def _meta_doc(self) -> dict[str, Any] | None:
         searcher = self._current()

@@ -42,7 +42,6 @@ class Team:
         self._conn: psycopg.Connection[Any] | None = None
         self._loaded: tuple[tuple[int, int], ClientState] | None = None
         self._name = ""
-        vault._closers.append(self.close)
 
     def close(self) -> None:
         """Close the team database connection (``Vault.close`` does it)."""

@@ -23,6 +23,8 @@ from ..errors import BackendUnavailable
 from . import wire
 from .wire import SOCKET_NAME
 
+Facade = Callable[[Config], Any]  # a vault class: Config -> a vault with a ``_core``
+
 PROBE_TTL = 1.0
 CONNECT_TIMEOUT = 2.0
 
@@ -42,9 +44,10 @@ def _close_all() -> None:
 atexit.register(_close_all)
 
 
-def owner_client(config: Config) -> OwnerClient | None:
+def owner_client(config: Config, facade: Facade | None = None) -> OwnerClient | None:
     """A client of the daemon that owns this vault's index, or None when no daemon runs
-    (then the caller reads the index files directly)."""
+    (then the caller reads the index files directly). ``facade`` makes the vault a call runs on
+    in this process when the daemon is gone (the caller's own kind: this module never imports it)."""
     path = config.state_dir / SOCKET_NAME
     try:
         st = path.lstat()
@@ -62,7 +65,7 @@ def owner_client(config: Config) -> OwnerClient | None:
         cached = _cache.get(path)
         if cached is not None and cached[0] > now and cached[1] == ident:
             return cached[2]
-        client = cached[2] if cached is not None and cached[2] is not None else OwnerClient(config)
+        client = cached[2] if cached is not None and cached[2] is not None else OwnerClient(config, facade)
         found = client if client.probe() else None
         if found is None:
             client.close()
@@ -102,7 +105,8 @@ def forget(config: Config) -> None:
 class OwnerClient:
     """Calls Vault methods in the daemon. Thread-safe: each call borrows an idle connection."""
 
-    def __init__(self, config: Config) -> None:
+    def __init__(self, config: Config, facade: Facade | None = None) -> None:
+        self._facade = facade
         self.config = config
         self.path = config.state_dir / SOCKET_NAME
         self._idle: list[socket.socket] = []
@@ -230,10 +234,12 @@ class OwnerClient:
         """The call in this process, on a Vault that never forwards (the daemon is gone)."""
         with self._lock:
             if self._local is None:
-                from ..vault import Vault
+                if self._facade is None:
+                    from ..errors import BackendUnavailable
 
-                local = Vault(self.config)
-                local._is_owner = True
+                    raise BackendUnavailable(f"the watcher daemon of {self.config.root} is gone")
+                local = self._facade(self.config)
+                local._core.become_owner()
                 self._local = local
             vault = self._local
         method = getattr(vault, name, None)

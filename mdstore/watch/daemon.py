@@ -18,9 +18,8 @@ import signal
 import threading
 import time
 from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, Any, Protocol, cast
 
-from ..errors import MdstoreError
 from ..notes.model import SyncReport
 from .backlog import Backlog, Batch
 from .events import EventRouter, OverflowAlarm, event_filter, files_under
@@ -31,11 +30,24 @@ from .subscriptions import DEFAULT_PATTERN, ChangeEvent, Hub, Subscription, even
 from .wire import SOCKET_NAME
 
 if TYPE_CHECKING:
+    from ..config import Config
+    from ..core import VaultCore
     from ..index.lock import OwnerLock
     from ..team.live import LiveSync
-    from ..vault import Vault
 
 log = logging.getLogger("mdstore.watch")
+
+
+class Watched(Protocol):
+    """What the watcher needs of the vault it watches (the ``Vault`` facade)."""
+
+    config: Config
+    _core: VaultCore
+
+    def _watching(self, watcher: Watcher | None) -> None: ...
+    def search_status(self) -> dict[str, Any]: ...
+    def sql(self, query: str, params: Any = None) -> Any: ...
+    def _catch_up_search(self, label: str) -> None: ...
 
 
 class Watcher:
@@ -45,8 +57,9 @@ class Watcher:
     >>> Watcher(vault).run()         # foreground until SIGINT/SIGTERM
     """
 
-    def __init__(self, vault: Vault, *, serve: bool = True) -> None:
+    def __init__(self, vault: Watched, *, serve: bool = True) -> None:
         self.vault = vault
+        self.core = vault._core
         self.config = vault.config
         s = self.config.watch
         self.backlog = Backlog(
@@ -57,7 +70,6 @@ class Watcher:
         self.router = EventRouter(self.config, self.backlog)
         self.alarm = OverflowAlarm(self.backlog)
         self._owner: OwnerLock | None = None
-        self._saved_lock: Any = None
         self._turns: SharedOwnerLock | None = None
         self._observer: Any = None
         self._server: OwnerServer | None = None
@@ -92,11 +104,9 @@ class Watcher:
         self._owner = claim(self.config)
         try:
             self._turns = SharedOwnerLock(self._owner)
-            self._saved_lock = self.vault._lock
-            self.vault._lock = self._turns  # type: ignore[assignment, unused-ignore]
-            self.vault._is_owner = True
-            self.vault._watcher = self  # type: ignore[attr-defined, unused-ignore]
-            self.vault._closers.append(self.stop)  # closing the vault stops its watcher first
+            self.core.become_owner(self._turns, self.sync)
+            self.vault._watching(self)
+            self.core.add_closer(self.stop)  # closing the vault stops its watcher first
             forget(self.config)
             self._wake_r, self._wake_w = os.pipe()
             # Watch before the catch-up scan, so nothing changed during it is missed.
@@ -104,7 +114,7 @@ class Watcher:
             self._observer = self._start_observer()
             if self.serve:
                 self._server = OwnerServer(
-                    self.config.state_dir / SOCKET_NAME, self._handle_call, self._handle_stream
+                    self.config.state_dir / SOCKET_NAME, self._operations(), self._handle_stream
                 )
                 self._server.start()
             self._heartbeat()
@@ -214,13 +224,10 @@ class Watcher:
         self.alarm.detach()
         self.hub.close()
         remove_status(self._status_file)
-        if getattr(self.vault, "_watcher", None) is self:
-            self.vault._watcher = None  # type: ignore[attr-defined, unused-ignore]
-        self.vault._is_owner = False
-        if self._saved_lock is not None:
-            self.vault._lock = self._saved_lock
-        if self._owner is not None:
-            self.vault._store.close()
+        if self._owner is not None:  # it became the owner: let go
+            self.vault._watching(None)
+            self.core.stop_owning()
+            self.core.store.close()
             self._owner.release()
         for fd in (self._wake_r, self._wake_w):
             if fd >= 0:
@@ -235,7 +242,7 @@ class Watcher:
         time, and its change events are published, in order, once the index has them."""
         assert self._turns is not None, "the watcher is not started"
         with self._turns.hold(self.config.index.busy_timeout):
-            report = self.vault._sync_here(list(paths) if paths is not None else None, rebuild=rebuild)
+            report = self.core.sync_here(list(paths) if paths is not None else None, rebuild=rebuild)
             self._stats["syncs"] += 1
             self._stats["last_sync_at"] = time.time()
             self._stats["last_sync_seconds"] = round(report.seconds, 4)
@@ -247,7 +254,7 @@ class Watcher:
 
     def _index_loop(self) -> None:
         settings = self.config.watch
-        with self.vault._store.holding():
+        with self.core.store.holding():
             self._guarded(Batch(full=True, reason="start"))
             self._ready.set()
             self._heartbeat()
@@ -301,7 +308,7 @@ class Watcher:
 
     def _indexed_under(self, folder: str) -> list[str]:
         prefix = folder.rstrip("/") + "/"
-        res = self.vault._query(
+        res = self.core.query(
             "SELECT path FROM notes WHERE starts_with(path, ?) UNION ALL "
             "SELECT path FROM attachments WHERE starts_with(path, ?)",
             [prefix, prefix],
@@ -312,7 +319,7 @@ class Watcher:
         wanted = list(report.added) + list(report.changed) + [new for _, new in report.moved]
         if not wanted:
             return {}
-        res = self.vault._query("SELECT path, hash FROM notes WHERE list_contains(?, path)", [wanted])
+        res = self.core.query("SELECT path, hash FROM notes WHERE list_contains(?, path)", [wanted])
         return {r[0]: r[1] for r in res.rows}
 
     # -- status ----------------------------------------------------------------------------------
@@ -338,15 +345,21 @@ class Watcher:
 
     # -- serving ---------------------------------------------------------------------------------
 
-    def _handle_call(self, name: str, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
-        if name == "watch_status":
-            return self.status()
-        if name == "sync":
-            return self.sync(*args, **kwargs)
-        method = getattr(self.vault, name, None)
-        if method is None:
-            raise MdstoreError(f"the watcher daemon's mdstore has no Vault.{name}()")
-        return method(*args, **kwargs)
+    def _operations(self) -> dict[str, Callable[..., Any]]:
+        """The socket's operations, each bound to what serves it (never looked up by wire name): the
+        index read every read method of a client's Vault is built on, user ``sql`` (checked and run
+        read-only here too), the sync that gives a client read-your-writes, the search side's status
+        and catch-up, and the daemon's own status. Writes to notes happen in the client's process
+        (they touch files, then call sync). Anything else (a private method, close()) is refused."""
+        vault = self.vault
+        return {
+            "_query": self.core.query,
+            "sql": vault.sql,
+            "sync": self.sync,
+            "search_status": vault.search_status,
+            "_catch_up_search": vault._catch_up_search,
+            "watch_status": self.status,
+        }
 
     def _handle_stream(self, pattern: str) -> tuple[Any, Callable[[], None]]:
         return self.hub.stream(pattern)

@@ -26,6 +26,10 @@ class WatchMethods:
             return watcher
         return watcher.start()
 
+    def _watching(self, watcher: Watcher | None) -> None:
+        """Called by a watcher that starts (or stops) on this Vault: ``subscribe`` then uses it."""
+        self._watcher = watcher
+
     def subscribe(self, callback: Callable[[ChangeEvent], None], pattern: str = "**/*.md") -> Subscription:
         """Call ``callback(event)`` on a background thread for every change to a path matching
         ``pattern`` (created, changed, moved, deleted; with the content hash), once the index has

@@ -1,6 +1,7 @@
 """The daemon's side of ``.mdstore/owner.sock``: answers other processes' Vault calls from the
 daemon's own Vault (one DuckDB instance, so reads run while the daemon indexes), one thread per
-connection. Only the methods in ``SERVED`` can be called; see ``wire.py`` for the trust model."""
+connection. Only the operations it is given (the daemon's
+``Watcher._operations``) can be called; see ``wire.py`` for the trust model."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ import logging
 import os
 import socket
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -17,45 +18,18 @@ from . import wire
 
 log = logging.getLogger("mdstore.watch")
 
-# Reads, and the sync that gives a client read-your-writes. Writes to notes happen in the client's
-# process (they touch files, then call sync), so they are not served.
-SERVED = frozenset(
-    {
-        "_query",
-        "sync",
-        "status",
-        "check",
-        "get",
-        "find",
-        "sql",
-        "backlinks",
-        "outlinks",
-        "broken_links",
-        "orphans",
-        "neighbors",
-        "tags",
-        "tasks",
-        "search",
-        "search_status",
-        "_catch_up_search",
-        "related",
-        "similar",
-        "suggest",
-        "history",
-        "watch_status",
-    }
-)
+Operation = Callable[..., Any]
 
 
 class OwnerServer:
     def __init__(
         self,
         path: Path,
-        handle_call: Callable[[str, tuple[Any, ...], dict[str, Any]], Any],
+        operations: Mapping[str, Operation],
         handle_stream: Callable[[str], tuple[Any, Callable[[], None]]],
     ) -> None:
         self.path = path
-        self._call = handle_call
+        self._operations = dict(operations)
         self._stream = handle_stream
         self._listener: socket.socket | None = None
         self._conns: set[socket.socket] = set()
@@ -138,9 +112,13 @@ class OwnerServer:
             if not (isinstance(request, tuple) and len(request) == 4 and request[0] == "call"):
                 raise MdstoreError(f"malformed request to the watcher daemon: {type(request).__name__}")
             _, name, args, kwargs = request
-            if name not in SERVED:
-                raise MdstoreError(f"the watcher daemon does not serve Vault.{name}()")
-            return ("ok", self._call(name, tuple(args), dict(kwargs)))
+            operation = self._operations.get(name) if isinstance(name, str) else None
+            if operation is None:
+                served = ", ".join(sorted(self._operations))
+                raise MdstoreError(
+                    f"the watcher daemon does not serve {name!r}: other processes may ask only for {served}"
+                )
+            return ("ok", operation(*tuple(args), **dict(kwargs)))
         except BaseException as exc:  # sent back and raised in the client
             if isinstance(exc, KeyboardInterrupt | SystemExit):
                 raise

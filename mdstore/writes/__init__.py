@@ -1,1 +1,1 @@
-"""The Vault write API: batches, link rewriting on moves, templates (see ``mdstore/writing.py``)."""
+"""The Vault write API: its methods (``methods.py``), batches, link rewriting on moves, templates."""

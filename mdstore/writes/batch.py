@@ -161,7 +161,7 @@ class VaultBatch:
         from .moves import plan_move
 
         pairs = self._move_pairs(src, dst)
-        rewrites = plan_move(self._vault, dict(pairs), self._current) if update_links else {}
+        rewrites = plan_move(self._vault._core, dict(pairs), self._current) if update_links else {}
         links = 0
         for old, new in pairs:
             edit = rewrites.pop(old, None)

@@ -26,24 +26,24 @@ from ..notes.links import LinkResolver, link_key, name_keys
 from ..notes.model import Link
 
 if TYPE_CHECKING:
+    from ..core import Core
     from ..notes.rewrite import LinkSpan
-    from ..vault import Vault
 
 _ENCODE = {" ": "%20", "(": "%28", ")": "%29", "%": "%25", "<": "%3C", ">": "%3E"}
 
 
 def plan_move(
-    vault: Vault, mapping: Mapping[str, str], read: Callable[[str], bytes | None]
+    core: Core, mapping: Mapping[str, str], read: Callable[[str], bytes | None]
 ) -> dict[str, tuple[bytes, int]]:
     """``{current path: (new bytes, links rewritten)}`` for every note a move of ``mapping``
     (old path -> new path) must rewrite. ``read`` gives a note's current bytes."""
     from ..notes.rewrite import link_spans
 
-    style = vault.config.vault.link_style
-    exts = tuple(e.lower() for e in vault.config.vault.extensions)
+    style = core.config.vault.link_style
+    exts = tuple(e.lower() for e in core.config.vault.extensions)
     old_paths = list(mapping)
     new_keys = sorted(set().union(*(name_keys(p) for p in mapping.values())))
-    rows = vault._query(
+    rows = core.query(
         "SELECT DISTINCT path FROM links WHERE list_contains(?, resolved) "
         "UNION SELECT DISTINCT path FROM links WHERE list_contains(?, key)",
         [old_paths, new_keys],
@@ -66,7 +66,7 @@ def plan_move(
             spans[path] = found
     keys = {link_key(s.link.target) for found in spans.values() for s in found}
     keys |= set(new_keys) | set().union(*(name_keys(p) for p in old_paths))
-    before, after = _resolvers(vault, keys, mapping)
+    before, after = _resolvers(core, keys, mapping)
     result: dict[str, tuple[bytes, int]] = {}
     for path, found in spans.items():
         new_source = mapping.get(path, path)
@@ -88,14 +88,14 @@ def plan_move(
     return result
 
 
-def _resolvers(vault: Vault, keys: set[str], mapping: Mapping[str, str]) -> tuple[LinkResolver, LinkResolver]:
+def _resolvers(core: Core, keys: set[str], mapping: Mapping[str, str]) -> tuple[LinkResolver, LinkResolver]:
     """Resolvers over the files any of ``keys`` can reach, before and after the move."""
     keys.discard("")
     key_list = sorted(keys)
     notes: dict[str, list[str]] = {}
     attachments: set[str] = set()
     if key_list:
-        for row in vault._query(
+        for row in core.query(
             "SELECT path, 'n' AS k FROM notes WHERE list_contains(?, key) "
             "UNION SELECT path, 'n' AS k FROM aliases WHERE list_contains(?, key) "
             "UNION SELECT path, 'a' AS k FROM attachments WHERE list_contains(?, key)",
@@ -105,14 +105,14 @@ def _resolvers(vault: Vault, keys: set[str], mapping: Mapping[str, str]) -> tupl
                 notes[row[0]] = []
             else:
                 attachments.add(row[0])
-    exts = tuple(e.lower() for e in vault.config.vault.extensions)
+    exts = tuple(e.lower() for e in core.config.vault.extensions)
     for path in mapping:  # files not indexed yet still move
         if path.lower().endswith(exts):
             notes.setdefault(path, [])
         else:
             attachments.add(path)
     if notes:
-        for row in vault._query(
+        for row in core.query(
             "SELECT path, alias FROM aliases WHERE list_contains(?, path)", [sorted(notes)]
         ).rows:
             notes[row[0]].append(row[1])

@@ -231,7 +231,6 @@ def test_cli_dream_and_memory(vault: mdstore.Vault) -> None:
 
 def test_scheduled_dream_job(tmp_path: Path) -> None:
     """The handler dreams only with enough sessions, and each run schedules the next one."""
-    from mdstore.memory.jobs import memory_dream
     from mdstore.queue import open_queue
 
     root = tmp_path / "vault"
@@ -243,6 +242,7 @@ def test_scheduled_dream_job(tmp_path: Path) -> None:
         queue.enqueue("memory-dream", {"vault": str(root)})
         job = queue.claim()
         assert job is not None
+        memory_dream = mdstore.vault_handlers(root)["memory-dream"]
         memory_dream(job)
         assert len(vault.find(folder="Memory/sessions")) == 3  # fewer than 4: no dream
         assert queue.stats().delayed == 1  # the next run, 24 h later

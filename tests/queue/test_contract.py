@@ -94,9 +94,11 @@ def test_delayed_job_waits_for_not_before(make_queue: QueueFactory) -> None:
     job = q.enqueue("later", delay=0.3)
     assert job.state is JobState.DELAYED and job.not_before is not None
     assert q.claim() is None and q.length() == 1
-    time.sleep(0.35)
-    claimed = q.claim()
-    assert claimed is not None and claimed.id == job.id
+    deadline = time.monotonic() + 5
+    while (claimed := q.claim()) is None:  # claimable once not_before has passed, not before
+        assert time.monotonic() < deadline
+        q.wait(0.05)
+    assert claimed.id == job.id and time.time() >= job.not_before
 
 
 def test_claims_are_exclusive_across_consumers(make_queue: QueueFactory) -> None:
@@ -197,7 +199,6 @@ def test_expired_lease_returns_the_job(make_queue: QueueFactory) -> None:
     job = hung.claim(lease=0.2)
     assert job is not None
     assert other.claim() is None
-    time.sleep(0.3)
     deadline = time.monotonic() + 5
     while (again := other.claim()) is None:
         assert time.monotonic() < deadline

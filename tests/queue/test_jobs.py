@@ -5,7 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import mdstore
-from mdstore.queue import JobState, SpoolQueue, Worker, enqueue_index, open_queue, vault_handlers
+from mdstore import vault_handlers
+from mdstore.queue import JobState, SpoolQueue, Worker, enqueue_index, open_queue
 
 from .conftest import FAST
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from mdstore.collections import collection_problems
+from mdstore.collection import collection_problems
 from mdstore.errors import NoteNotFound, ValidationError
 
 TOML = """

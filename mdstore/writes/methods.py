@@ -20,17 +20,19 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from pathlib import Path
 
-    from .collections import Collection
-    from .config import Config
-    from .index.lock import OwnerLock
-    from .notes.model import Note, SyncReport
-    from .writes.batch import MoveReport, VaultBatch
+    from ..collection import Collection
+    from ..config import Config
+    from ..core import Core
+    from ..index.lock import OwnerLock
+    from ..notes.model import Note, SyncReport
+    from .batch import MoveReport, VaultBatch
 
 
 class WriteMethods:
     if TYPE_CHECKING:
         config: Config
         root: Path
+        _core: Core
 
         def sync(self, paths: Any = None, *, rebuild: bool = False, progress: Any = None) -> SyncReport: ...
         def _history_before_sync(self, paths: list[str]) -> None: ...
@@ -41,9 +43,9 @@ class WriteMethods:
         The batch's methods are the Vault's write methods; nothing is written until the block ends
         without an exception. A batch interrupted by a crash is finished or undone at next open.
         """
-        from .writes.batch import VaultBatch
+        from .batch import VaultBatch
 
-        return VaultBatch(self)  # type: ignore[arg-type]
+        return VaultBatch(self)  # type: ignore[arg-type]  # self is the Vault facade
 
     def create(
         self,
@@ -102,7 +104,7 @@ class WriteMethods:
     def collection(self, name: str) -> Collection:
         """The records kept as notes of one folder (``[collections.NAME]`` in mdstore.toml may
         give its folder and a schema; by default the folder is ``NAME``)."""
-        from .collections import Collection
+        from ..collection import Collection
 
         return Collection(self, name)  # type: ignore[arg-type]
 
@@ -112,7 +114,7 @@ class WriteMethods:
         """Finish or undo batches a crash interrupted and index what they touched. Runs at open
         and before each write (another process may have crashed meanwhile); a look at an empty
         journal folder costs microseconds."""
-        from .notes.journal import Journal
+        from ..notes.journal import Journal
 
         journal = Journal(self.root)
         if not journal.folder.is_dir() or not any(journal.folder.iterdir()):
@@ -125,13 +127,7 @@ class WriteMethods:
 
     def _write_turn(self) -> OwnerLock:
         """The vault's write lock (``.mdstore/write.lock``), shared by every mdstore process."""
-        lock: OwnerLock | None = getattr(self, "_write_lock", None)
-        if lock is None:
-            from .index.lock import OwnerLock
-
-            lock = OwnerLock(self.config.state_dir, role="mdstore write", name="write.lock", subject="a note")
-            self._write_lock = lock
-        return lock
+        return self._core.write_lock
 
     @contextmanager
     def _alone(self) -> Iterator[VaultBatch]:
@@ -151,7 +147,7 @@ class WriteMethods:
 
     def _written(self, rel: str) -> Note:
         """The note as it is now on disk (links are resolved by ``get``, not here)."""
-        from .notes.parse import parse_note
+        from ..notes.parse import parse_note
 
         full = self.root / rel
         return parse_note(
