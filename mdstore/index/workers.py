@@ -5,9 +5,9 @@ cores in worker processes of our own.
 re-runs an unguarded user script and breaks ``python -``; ``fork`` is unsafe in a process with
 DuckDB threads. So workers are plain ``python -m mdstore.index.workers`` processes fed over pipes:
 length-prefixed pickles of (root, [(path, mtime)], max_bytes, link_style, derive) in, (results,
-derived) out. ``derive`` names what else a worker computes from each parsed note while it has it
-(``search.coldfeed.derived_from``: the search document, the related-notes word counts), so that a
-cold build parses every file once, on every core, for all the indexes.
+derived) out. ``derive`` names functions (``"package.module:function"``) that a worker also applies
+to each parsed note while it has it — the search side asks for its search document and word
+counts — so that a cold build parses every file once, on every core, for all the indexes.
 
 A worker that dies (killed, out of memory, a crash in a parser) loses nothing: the chunk it was
 parsing is put back and parsed in this process, and the failure is reported. A file is never
@@ -78,13 +78,25 @@ Chunk = tuple[list[Item], list[Result], list[Any]]  # items, their results, what
 def load_chunk(
     root: str, part: Sequence[Item], max_bytes: int, link_style: str, derive: tuple[str, ...] = ()
 ) -> tuple[list[Result], list[Any]]:
-    """``load_note`` of every item and, for each parsed note, what ``derive`` names (else None)."""
+    """``load_note`` of every item and, for each parsed note, ``{spec: function(note)}`` for each
+    function named in ``derive`` (None for a result that is not a note)."""
     results = [load_note(root, rel, mtime, max_bytes, link_style) for rel, mtime in part]
     if not derive:
         return results, [None] * len(results)
-    from ..search.coldfeed import derived_from
+    functions = [(spec, _function(spec)) for spec in derive]
+    derived = [
+        {spec: function(r) for spec, function in functions} if isinstance(r, Note) else None for r in results
+    ]
+    return results, derived
 
-    return results, [derived_from(r, derive) if isinstance(r, Note) else None for r in results]
+
+def _function(spec: str) -> Callable[[Note], Any]:
+    """The function named ``"package.module:function"`` (named by the layer that asks for it)."""
+    import importlib
+
+    module, _, name = spec.partition(":")
+    function: Callable[[Note], Any] = getattr(importlib.import_module(module), name)
+    return function
 
 
 def stream_notes(

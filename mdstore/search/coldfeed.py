@@ -2,7 +2,7 @@
 chunk of notes right after DuckDB committed it, and commit once the structured index is complete.
 
 The notes are parsed once, in the parse workers, which also compute what the search side needs of
-each note (``derived_from``: the search document and the hashed word counts), so the process that
+each note (``SEARCH``: the search document, ``RELATED``: the hashed word counts), so the process that
 writes DuckDB only passes them on; the engine's own workers (Whoosh) or threads (tantivy) index
 them meanwhile. Neither part changes for readers before its commit, which stores the DuckDB
 generation as its stamp: a build that stops half way (a crash, an error) leaves each part as it
@@ -23,22 +23,9 @@ from mdstore.notes.model import Note
 
 log = logging.getLogger("mdstore.search")
 
-SEARCH = "search"
-RELATED = "related"
-
-
-def derived_from(note: Note, derive: Sequence[str]) -> dict[str, Any]:
-    """What the search side needs of ``note``, for each name in ``derive`` (run in parse workers)."""
-    out: dict[str, Any] = {}
-    if SEARCH in derive:
-        from mdstore.search.documents import build_document
-
-        out[SEARCH] = build_document(note)
-    if RELATED in derive:
-        from mdstore.search.tfidf import term_counts
-
-        out[RELATED] = term_counts(note)
-    return out
+SEARCH = "mdstore.search.documents:build_document"
+RELATED = "mdstore.search.tfidf:term_counts"
+"""What the parse workers compute for the engine and the model (``index/workers.load_chunk``)."""
 
 
 class ColdFeed:
