@@ -278,7 +278,9 @@ class TantivyBackend:
         """A rebuild fed a chunk of documents at a time; tantivy indexes on its own threads."""
         with self._lock:
             ix = self._index() or self._fresh()
-            writer = self._writer(ix, self.threads)
+            # fed while the vault is parsed on every core: one indexing thread keeps up without
+            # taking the CPU from the parse workers and DuckDB
+            writer = self._writer(ix, self.threads or 1)
             try:
                 writer.delete_all_documents()  # takes effect with the commit: readers keep the old notes
             except BaseException:
