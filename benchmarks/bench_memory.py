@@ -1,12 +1,12 @@
-"""The memory layer: append throughput, insight store/search latency, Dream, merge quality and
-conversational recall against plain BM25.
+"""The memory layer: append throughput, flush cost as a session grows, insight store/search
+latency, Dream, merge quality and conversational recall against plain BM25.
 
-    python benchmarks/bench_memory.py [--insights 10000] [--quick]
+    python benchmarks/bench_memory.py [--insights 10000] [--quick] [--only recall]
 
-Prints one line per figure. Bulk data (10,000 insights, the recall corpus) is written as note files
-in the exact format ``store_insight`` writes and then indexed with one ``sync()``, because storing
-them one by one would measure the index build, not the memory layer; every timed figure goes
-through the public API.
+Prints one line per figure. The 10,000 insights are written as note files in the exact format
+``store_insight`` writes and then indexed with one ``sync()``, because storing them one by one would
+measure the index build, not the memory layer; the recall set's turns go through the public API
+(``log().append``); every timed figure goes through the public API.
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ import argparse
 import datetime as dt
 import random
 import shutil
+import statistics
 import sys
 import tempfile
 import time
@@ -84,6 +85,35 @@ def bench_appends(base: Path, count: int, fsync: bool) -> None:
         f"appends ({label}): {count} entries, {count / acked:,.0f}/s acknowledged, "
         f"{count / total:,.0f}/s including writing every entry to its note"
     )
+
+
+def bench_long_session(base: Path, total: int, batch: int = 100) -> None:
+    """One session growing to ``total`` entries, flushed every ``batch`` appends: the flush cost at
+    several lengths. Session notes hold ``part_entries`` (500) entries, so a flush reads and
+    rewrites at most one part whatever the session's length."""
+    root = base / "long-session"
+    root.mkdir()
+    vault = mdstore.open(root, memory={"flush_seconds": 3600, "flush_entries": 10**6})
+    log = vault.memory.log("long")
+    marks = sorted({total // 10, total // 2, total})
+    times: dict[int, list[float]] = {m: [] for m in marks}
+    done = 0
+    while done < total:
+        for n in range(batch):
+            log.append(f"entry {done + n} about the {WORDS[(done + n) % len(WORDS)]} plan and more words")
+        done += batch
+        t0 = time.perf_counter()
+        log.flush()
+        took = time.perf_counter() - t0
+        for m in marks:
+            if m - 5 * batch < done <= m:
+                times[m].append(took)
+    figures = ", ".join(f"{statistics.median(times[m]) * 1000:.0f} ms at {m:,}" for m in marks)
+    print(
+        f"session flush of {batch} entries, median of the 5 flushes before each length: {figures} "
+        f"({len(log.parts())} notes)"
+    )
+    vault.close()
 
 
 def bench_insights(base: Path, count: int) -> None:
@@ -226,68 +256,97 @@ def bench_merge(seed: int = 11) -> None:
     )
 
 
-def bench_recall(base: Path, conversations: int) -> None:
-    root = base / "recall"
-    root.mkdir()
-    convs = generate(conversations=conversations)
-    start = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
-    for conv in convs:
-        for n, turn in enumerate(conv.turns):
-            created = (
-                (start + dt.timedelta(days=turn.session, minutes=n))
-                .isoformat(timespec="milliseconds")
-                .replace("+00:00", "Z")
-            )
-            write_insight(root, turn.id, turn.text, conv.user, created)
-    vault = mdstore.open(root, memory={"recency_weight": 0.0})
-    vault.sync()
-    questions = sum(len(c.questions) for c in convs)
-    hits = {"memory": [0, 0], "bm25": [0, 0]}
+def bench_recall(base: Path, conversations: int, seed: int) -> None:
+    """Each conversation is one vault's memory: its turns appended to dated session logs (speaker
+    as the role), its questions asked with ``search_sessions``. Plain BM25 is the vault's own
+    search engine over the same turns, one note per turn, in the same vault and run."""
     from mdstore.search.analysis import words
 
-    for conv in convs:
-        for q in conv.questions:
-            flt = InsightFilter(user=conv.user)
-            ours = [i.id for i in vault.memory.search_insights(q.text, limit=10, filter=flt)]
-            plain = vault.search(
-                " OR ".join(dict.fromkeys(words(q.text))),
-                folder="Memory/insights",
-                where={"user": conv.user},
-                limit=10,
-                snippets=False,
+    convs = generate(conversations=conversations, seed=seed)
+    kinds: dict[str, int] = {}
+    ks = (5, 10)
+    methods = ("bm25", "text", "memory")
+    got: dict[str, dict[int, float]] = {m: dict.fromkeys(ks, 0.0) for m in methods}
+    by_kind: dict[tuple[str, str], float] = {}
+    took = []
+    for c, conv in enumerate(convs):
+        root = base / f"recall-{c}"
+        (root / "Baseline").mkdir(parents=True)
+        for turn in conv.turns:
+            (root / "Baseline" / f"{turn.id}.md").write_text(turn.text + "\n", encoding="utf-8")
+        vault = mdstore.open(root)
+        vault.sync()
+        text_only = mdstore.open(root, memory={"embeddings": "none"})
+        turn_of: dict[str, str] = {}
+        for turn in conv.turns:
+            entry = vault.memory.log(f"chat-{turn.time:%Y-%m-%d}").append(
+                {"role": turn.speaker, "content": turn.text, "time": turn.time}
             )
-            bm25 = [h.path.rsplit("/", 1)[1][:-3] for h in plain.hits]
-            for name, ranked in (("memory", ours), ("bm25", bm25)):
-                hits[name][0] += q.evidence in ranked[:5]
-                hits[name][1] += q.evidence in ranked[:10]
+            turn_of[entry.id] = turn.id
+        vault.memory.flush()
+        for q in conv.questions:
+            kinds[q.kind] = kinds.get(q.kind, 0) + 1
+            plain = vault.search(
+                " OR ".join(dict.fromkeys(words(q.text))), folder="Baseline", limit=10, snippets=False
+            )
+            ranked = {"bm25": [h.path.rsplit("/", 1)[1][:-3] for h in plain.hits]}
+            ranked["text"] = [turn_of[h.id] for h in text_only.memory.search_sessions(q.text, limit=10)]
+            t0 = time.perf_counter()
+            hits = vault.memory.search_sessions(q.text, limit=10)
+            took.append(time.perf_counter() - t0)
+            ranked["memory"] = [turn_of[h.id] for h in hits]
+            for name in methods:
+                for k in ks:
+                    share = sum(e in ranked[name][:k] for e in q.evidence) / len(q.evidence)
+                    got[name][k] += share
+                    if k == 10:
+                        by_kind[(name, q.kind)] = by_kind.get((name, q.kind), 0.0) + share
+        text_only.close()
+        vault.close()
+    questions = sum(kinds.values())
     turns = sum(len(c.turns) for c in convs)
-    print(f"conversational recall ({conversations} conversations, {turns} turns, {questions} questions):")
+    p50, _ = percentiles(took)
+    print(
+        f"conversational recall (seed {seed}: {conversations} conversations, {turns} turns in "
+        f"{sum(len({t.session for t in c.turns}) for c in convs)} sessions, {questions} questions: "
+        + ", ".join(f"{n} {k}" for k, n in sorted(kinds.items()))
+        + f"); search_sessions p50 {p50:.1f} ms"
+    )
     for name, label in (
-        ("bm25", "plain BM25 (the vault's search engine)"),
-        ("memory", "memory search (BM25 + LSA, RRF)"),
+        ("bm25", "plain BM25 (the vault's search engine, one note per turn)"),
+        ("text", "search_sessions, embeddings off (BM25 + role + month, no question words)"),
+        ("memory", "search_sessions (the above + LSA vectors, RRF)"),
     ):
-        r5, r10 = (h / questions for h in hits[name])
-        print(f"  {label}: recall@5 {r5:.3f}, recall@10 {r10:.3f}")
-    vault.close()
+        detail = ", ".join(f"{k} {by_kind.get((name, k), 0.0) / n:.2f}" for k, n in sorted(kinds.items()))
+        print(
+            f"  {label}: recall@5 {got[name][5] / questions:.3f}, recall@10 {got[name][10] / questions:.3f}"
+            f"  (recall@10 by kind: {detail})"
+        )
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--insights", type=int, default=10_000)
     parser.add_argument("--appends", type=int, default=20_000)
+    parser.add_argument("--long", type=int, default=10_000, help="Entries of the long session.")
     parser.add_argument("--conversations", type=int, default=10)
+    parser.add_argument(
+        "--seed", type=int, default=23, help="Seed of the recall set (the options were chosen on seed 11)."
+    )
     parser.add_argument("--quick", action="store_true", help="Small sizes, for a smoke run.")
-    parser.add_argument("--only", help="Comma-separated parts: appends,insights,dream,merge,recall.")
+    parser.add_argument("--only", help="Comma-separated parts: appends,long,insights,dream,merge,recall.")
     args = parser.parse_args(argv)
     if args.quick:
-        args.insights, args.appends, args.conversations = 1000, 2000, 3
-    parts = set((args.only or "appends,insights,dream,merge,recall").split(","))
+        args.insights, args.appends, args.conversations, args.long = 1000, 2000, 3, 2000
+    parts = set((args.only or "appends,long,insights,dream,merge,recall").split(","))
     print(machine())
     base = Path(tempfile.mkdtemp(prefix="bench-memory-"))
     try:
         if "appends" in parts:
             bench_appends(base, args.appends, fsync=False)
             bench_appends(base, args.appends // 4, fsync=True)
+        if "long" in parts:
+            bench_long_session(base, args.long)
         if "insights" in parts:
             bench_insights(base, args.insights)
         if "dream" in parts:
@@ -295,7 +354,7 @@ def main(argv: list[str] | None = None) -> int:
         if "merge" in parts:
             bench_merge()
         if "recall" in parts:
-            bench_recall(base, args.conversations)
+            bench_recall(base, args.conversations, args.seed)
     finally:
         shutil.rmtree(base, ignore_errors=True)
     return 0

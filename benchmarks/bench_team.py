@@ -3,9 +3,12 @@
 - initial push of a vault (COPY), a no-op sync, one changed note pushed, the first pull of the
   whole vault by a second clone, a pull of 1,000 changed notes;
 - edit saved in clone A -> file updated in clone B, both running `mdstore watch` as real processes;
-- the sync throughput of 5 clones (separate processes) editing 200 shared notes at once.
+- the sync throughput of 5 clones (separate processes) editing 200 shared notes at once;
+- `team upgrade` of a local vault (with waiting jobs) into a new database, verification included,
+  and `team clone` of the space it made.
 
     python benchmarks/bench_team.py [--notes 10000] [--edits 60] [--converge 20]
+                                    [--only sync,live,converge,upgrade,clone]
 
 Prints a table and writes benchmarks/out/team.json.
 """
@@ -87,44 +90,82 @@ def main() -> None:
     ap.add_argument("--notes", type=int, default=10_000)
     ap.add_argument("--edits", type=int, default=60)
     ap.add_argument("--converge", type=float, default=20.0)
+    ap.add_argument("--only", default="sync,live,converge,upgrade,clone", help="comma-separated parts to run")
     args = ap.parse_args()
+    parts = set(args.only.split(","))
     out: dict[str, object] = {"machine": machine(), "notes": args.notes}
     pg = cluster()
     try:
-        url = team_db(pg)
         src = synthetic_vault(args.notes)
-        a_root = clone(fresh_copy(src, "team-a"), url)
-        b_root = clone(OUT / "work" / "team-b", url)
-        shutil.rmtree(b_root / ".mdstore", ignore_errors=True)
-        for p in b_root.iterdir():
-            if p.name != "mdstore.toml":
-                shutil.rmtree(p) if p.is_dir() else p.unlink()
-        a, b = mdstore.open(a_root), mdstore.open(b_root)
-        a.sync()  # a vault in use is indexed: the push takes what the index parsed
-        out["initial_push_s"] = timed(a.team.sync)
-        noop = [timed(a.team.sync) for _ in range(20)]
-        out["noop_sync_p50_ms"], out["noop_sync_p99_ms"] = percentiles(noop)
-        notes = sorted(p for p in a_root.rglob("*.md") if ".mdstore" not in p.parts)
-        one = []
-        for i in range(20):
-            edit(notes[i], f"one change {i}")
-            one.append(timed(a.team.sync))
-        out["one_change_push_p50_ms"], out["one_change_push_p99_ms"] = percentiles(one)
-        out["initial_pull_s"] = timed(b.team.sync)
-        for i, path in enumerate(random.Random(1).sample(notes, 1000)):
-            edit(path, f"bulk change {i}")
-        out["push_1000_s"] = timed(a.team.sync)
-        out["pull_1000_s"] = timed(b.team.sync)
-        a.close()
-        b.close()
-        out.update(live_latency(a_root, b_root, args.edits))
-        out.update(convergence(pg, args.converge))
+        if parts & {"upgrade", "clone"}:
+            out.update(upgrade(pg, src, "clone" in parts))
+        if parts & {"sync", "live"}:
+            out.update(sync_figures(pg, src, parts, args.edits))
+        if "converge" in parts:
+            out.update(convergence(pg, args.converge))
     finally:
         pg.close()
     OUT.mkdir(exist_ok=True)
     (OUT / "team.json").write_text(json.dumps(out, indent=2))
     for key, value in out.items():
         print(f"{key:28} {value:.1f}" if isinstance(value, float) else f"{key:28} {value}")
+
+
+def upgrade(pg, src: Path, and_clone: bool) -> dict[str, float]:  # type: ignore[no-untyped-def]
+    """`team upgrade` of an indexed local vault holding 100 waiting jobs, then `team clone` of the
+    space (search engine off, as for clone B below)."""
+    url = pg.url(pg.create_database())
+    root = fresh_copy(src, "team-upgrade")
+    (root / "mdstore.toml").write_text('[search]\nengine = "none"\nrelated = false\n')
+    vault = mdstore.open(root)
+    vault.sync()  # a vault in use is indexed
+    with mdstore.open_queue(vault.config) as q:
+        for i in range(100):
+            q.enqueue("hook", {"n": i}, key=str(i))
+    t0 = time.perf_counter()
+    report = vault.team.upgrade(SPACE, url=url)
+    seconds = time.perf_counter() - t0
+    vault.close()
+    assert report.pushed == report.notes + report.attachments and report.jobs == {"default": 100}
+    if not and_clone:
+        return {"upgrade_s": seconds}
+    dest = OUT / "work" / "team-clone"
+    shutil.rmtree(dest, ignore_errors=True)
+    t0 = time.perf_counter()
+    mdstore.clone_vault(url, dest, space=SPACE, search={"engine": "none", "related": False}).close()
+    return {"upgrade_s": seconds, "clone_s": time.perf_counter() - t0}
+
+
+def sync_figures(pg, src: Path, parts: set[str], edits: int) -> dict[str, float]:  # type: ignore[no-untyped-def]
+    out: dict[str, float] = {}
+    url = team_db(pg)
+    a_root = clone(fresh_copy(src, "team-a"), url)
+    b_root = clone(OUT / "work" / "team-b", url)
+    shutil.rmtree(b_root / ".mdstore", ignore_errors=True)
+    for p in b_root.iterdir():
+        if p.name != "mdstore.toml":
+            shutil.rmtree(p) if p.is_dir() else p.unlink()
+    a, b = mdstore.open(a_root), mdstore.open(b_root)
+    a.sync()  # a vault in use is indexed: the push takes what the index parsed
+    out["initial_push_s"] = timed(a.team.sync)
+    noop = [timed(a.team.sync) for _ in range(20)]
+    out["noop_sync_p50_ms"], out["noop_sync_p99_ms"] = percentiles(noop)
+    notes = sorted(p for p in a_root.rglob("*.md") if ".mdstore" not in p.parts)
+    one = []
+    for i in range(20):
+        edit(notes[i], f"one change {i}")
+        one.append(timed(a.team.sync))
+    out["one_change_push_p50_ms"], out["one_change_push_p99_ms"] = percentiles(one)
+    out["initial_pull_s"] = timed(b.team.sync)
+    for i, path in enumerate(random.Random(1).sample(notes, 1000)):
+        edit(path, f"bulk change {i}")
+    out["push_1000_s"] = timed(a.team.sync)
+    out["pull_1000_s"] = timed(b.team.sync)
+    a.close()
+    b.close()
+    if "live" in parts:
+        out.update(live_latency(a_root, b_root, edits))
+    return out
 
 
 def live_latency(a_root: Path, b_root: Path, edits: int) -> dict[str, float]:

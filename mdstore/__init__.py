@@ -24,6 +24,7 @@ from .errors import (
     QueueError,
     RevisionNotFound,
     SyncConflict,
+    UpgradeError,
     ValidationError,
     VaultNotFound,
     WriteConflict,
@@ -45,9 +46,10 @@ from .queue import (
 )
 from .result import Result
 from .search.protocol import SearchHit, SearchResults, Snippet
-from .starter import init_vault
+from .starter import clone_vault, init_vault
 from .team.client import Team
 from .team.report import TeamSyncReport
+from .team.upgrade import UpgradeReport
 from .vault import Vault, open_vault
 from .writes.batch import MoveReport, VaultBatch
 
@@ -99,6 +101,8 @@ __all__ = [
     "Task",
     "Team",
     "TeamSyncReport",
+    "UpgradeError",
+    "UpgradeReport",
     "ValidationError",
     "Vault",
     "VaultBatch",
@@ -106,6 +110,7 @@ __all__ = [
     "Worker",
     "WorkerReport",
     "WriteConflict",
+    "clone_vault",
     "init_vault",
     "open",
     "open_queue",

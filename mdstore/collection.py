@@ -46,15 +46,85 @@ class Schema:
         out = [f"field {name!r} is required" for name in self.required if record.get(name) is None]
         for name, rule in (self.properties or {}).items():
             value = record.get(name)
-            if value is None:
-                continue
-            kind = rule.get("type")
-            if kind is not None and not _is_type(value, kind):
-                out.append(f"field {name!r} must be of type {kind}, not {type(value).__name__} ({value!r})")
-            enum = rule.get("enum")
-            if enum is not None and value not in enum:
-                out.append(f"field {name!r} must be one of {', '.join(map(repr, enum))}, not {value!r}")
+            if value is not None:
+                out += _rule_problems(f"field {name!r}", value, rule)
         return out
+
+
+# The schema keywords a property rule may use (a subset of JSON Schema); any other is a ConfigError.
+_KEYWORDS = ("enum", "format", "items", "maximum", "minimum", "pattern", "type")
+_FORMATS = ("date", "date-time")
+
+
+def _rule_problems(what: str, value: Any, rule: Mapping[str, Any]) -> list[str]:
+    out: list[str] = []
+    kind = rule.get("type")
+    if kind is not None and not _is_type(value, kind):
+        out.append(f"{what} must be of type {kind}, not {type(value).__name__} ({value!r})")
+    enum = rule.get("enum")
+    if enum is not None and value not in enum:
+        out.append(f"{what} must be one of {', '.join(map(repr, enum))}, not {value!r}")
+    fmt = rule.get("format")
+    if fmt is not None and not _has_format(value, fmt):
+        out.append(
+            f"{what} must be a {fmt} (YYYY-MM-DD{'Thh:mm' if fmt == 'date-time' else ''}), not {value!r}"
+        )
+    pattern = rule.get("pattern")
+    if pattern is not None and isinstance(value, str) and not re.search(pattern, value):
+        out.append(f"{what} must match {pattern!r}, not {value!r}")
+    number = isinstance(value, int | float) and not isinstance(value, bool)
+    if number and rule.get("minimum") is not None and value < rule["minimum"]:
+        out.append(f"{what} must be at least {rule['minimum']}, not {value!r}")
+    if number and rule.get("maximum") is not None and value > rule["maximum"]:
+        out.append(f"{what} must be at most {rule['maximum']}, not {value!r}")
+    items = rule.get("items")
+    if items is not None and isinstance(value, list | tuple):
+        for i, item in enumerate(value):
+            out += _rule_problems(f"{what}[{i}]", item, items)
+    return out
+
+
+def _has_format(value: Any, fmt: str) -> bool:
+    if isinstance(value, dt.datetime):
+        return True
+    if isinstance(value, dt.date):
+        return fmt == "date"
+    if not isinstance(value, str):
+        return False
+    try:
+        if fmt == "date":
+            dt.date.fromisoformat(value)
+        else:
+            dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return False
+    return fmt == "date-time" or len(value) == 10
+
+
+def _check_rule(where: str, rule: Any) -> None:
+    """A property rule of mdstore.toml: known keywords with values of the right kind."""
+    if not isinstance(rule, Mapping):
+        raise ConfigError(f"setting {where}: must be a table of schema keywords")
+    unknown = sorted(set(rule) - set(_KEYWORDS))
+    if unknown:
+        raise ConfigError(f"unknown setting {where}.{unknown[0]} (known: {', '.join(_KEYWORDS)})")
+    if rule.get("type") is not None and rule["type"] not in _TYPES:
+        raise ConfigError(f"setting {where}.type: {rule['type']!r} is not one of " + ", ".join(_TYPES))
+    if rule.get("format") is not None and rule["format"] not in _FORMATS:
+        raise ConfigError(f"setting {where}.format: {rule['format']!r} is not one of " + ", ".join(_FORMATS))
+    if rule.get("enum") is not None and not isinstance(rule["enum"], list):
+        raise ConfigError(f"setting {where}.enum: must be a list of values")
+    if rule.get("pattern") is not None:
+        try:
+            re.compile(str(rule["pattern"]))
+        except re.error as exc:
+            raise ConfigError(f"setting {where}.pattern: not a regular expression ({exc})") from None
+    for bound in ("minimum", "maximum"):
+        value = rule.get(bound)
+        if value is not None and (isinstance(value, bool) or not isinstance(value, int | float)):
+            raise ConfigError(f"setting {where}.{bound}: must be a number")
+    if rule.get("items") is not None:
+        _check_rule(f"{where}.items", rule["items"])
 
 
 def schema_for(vault: Vault, name: str) -> Schema:
@@ -74,11 +144,7 @@ def schema_for(vault: Vault, name: str) -> Schema:
     if not isinstance(properties, Mapping) or not all(isinstance(v, Mapping) for v in properties.values()):
         raise ConfigError(f"setting collections.{name}.properties: must map field names to tables")
     for field, rule in properties.items():
-        if rule.get("type") is not None and rule["type"] not in _TYPES:
-            raise ConfigError(
-                f"setting collections.{name}.properties.{field}.type: {rule['type']!r} is not one of "
-                + ", ".join(_TYPES)
-            )
+        _check_rule(f"collections.{name}.properties.{field}", rule)
     return Schema(folder, tuple(required), properties)
 
 
@@ -217,6 +283,8 @@ def collection_problems(vault: Vault) -> list[tuple[str, str]]:
 def _is_type(value: Any, kind: str) -> bool:
     if kind in ("integer", "number") and isinstance(value, bool):
         return False
+    if kind == "string" and isinstance(value, dt.date):
+        return True  # YAML reads an unquoted 2026-12-01 as a date; in the file it is text
     if kind == "date" and isinstance(value, str):
         try:
             dt.date.fromisoformat(value[:10])

@@ -107,7 +107,9 @@ class MemorySettings:
     half_life_days: float = 30.0  # recency weight in ranking and Dream's relevance decay
     recency_weight: float = 0.3  # share of an insight's score that recency decides
     vector_weight: float = 0.3  # weight of the vector ranking against the text ranking in the fusion
+    entry_vector_weight: float = 0.1  # the same for session entries (search_sessions)
     flush_entries: int = 512  # session entries held in the journal before they go to the note
+    part_entries: int = 500  # a session note holds this many entries; the session goes on in a new part
     flush_seconds: float = 1.0  # ... or this long after the first of them was acknowledged
     fsync: bool = False  # fsync each append (power-cut safe); a kill -9 loses nothing either way
     dream_interval_hours: float = 24.0  # the scheduled Dream job runs this often

@@ -21,7 +21,8 @@ Every error mdstore raises is an ``MdstoreError``; the CLI prints its message as
     ├── HistoryError (15)        a git operation that cannot be done (bad label, failed commit)
     │   └── RevisionNotFound (16)  a revision that names no commit
     ├── SyncConflict (17)        team sync with policy "fail" met edits that truly overlap
-    └── BackupError (20)         a backup that cannot be written, verified or restored
+    ├── BackupError (20)         a backup that cannot be written, verified or restored
+    └── UpgradeError (21)        a move to the team tier that cannot go on (space taken, verification)
 
 Library exceptions (duckdb, whoosh, psycopg, git) are translated into these where those libraries
 are called, with the original kept as ``__cause__``.
@@ -100,6 +101,10 @@ class BackupError(MdstoreError):
     exit_code = 20
 
 
+class UpgradeError(MdstoreError):
+    exit_code = 21
+
+
 ALL_ERRORS: tuple[type[MdstoreError], ...] = (
     MdstoreError,
     VaultNotFound,
@@ -118,4 +123,5 @@ ALL_ERRORS: tuple[type[MdstoreError], ...] = (
     RevisionNotFound,
     SyncConflict,
     BackupError,
+    UpgradeError,
 )

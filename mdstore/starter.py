@@ -1,10 +1,13 @@
 """The starter vault: ``init_vault`` makes a folder a vault from the template shipped with
-mdstore. It sits above ``vault.py`` (it opens the vault it made)."""
+mdstore, ``clone_vault`` one from a team space. It sits above ``vault.py`` (it opens the vault it
+made)."""
 
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
 from .config import CONFIG_FILE, STATE_DIR
 from .errors import VaultNotFound
@@ -46,3 +49,23 @@ def _template_dir() -> Path:
         if (candidate / CONFIG_FILE).is_file():
             return candidate
     raise VaultNotFound("the starter vault template is missing from this installation")  # pragma: no cover
+
+
+def clone_vault(
+    url: str, path: str | os.PathLike[str], *, space: str, **settings: Mapping[str, Any]
+) -> Vault:
+    """Make ``path`` (a new or empty folder) a vault sharing ``space`` of the team database at
+    ``url`` (a libpq URL or a ``${ENV}`` reference, never a password) and pull the space into it.
+    Returns the opened vault; ``settings`` override config sections as in ``open_vault``. Run
+    again after an interruption, it carries on in the same folder."""
+    from .team.clone import finish_clone, prepare_clone
+
+    root = prepare_clone(url, path, space=space)
+    vault = open_vault(root, **settings)
+    try:
+        vault.team.sync()
+    except BaseException:
+        vault.close()
+        raise
+    finish_clone(root)
+    return vault

@@ -215,7 +215,28 @@ class Vault(SearchMethods, WriteMethods, HistoryMethods, WatchMethods):
         for name in ("links_to", "linked_from"):
             if extra.get(name):
                 extra[name] = self._note_path(extra[name])
-        return build_query(filters, where, tag, sort, limit, offset, **extra)
+        q = build_query(filters, where, tag, sort, limit, offset, **extra)
+        self._check_sort_keys(q)
+        return q
+
+    def _check_sort_keys(self, q: Query) -> None:
+        """A sort key must be a file field or a property that some note has: a misspelt key
+        would otherwise sort nothing, silently."""
+        from .index.query import BUILTINS, builtin_of, prop_key
+
+        for key, _ in q.sort:
+            if builtin_of(key) is not None:
+                continue
+            prop = prop_key(key)
+            found = self._query(
+                "SELECT EXISTS (SELECT 1 FROM properties WHERE lower(key) = ?), EXISTS (SELECT 1 FROM notes)",
+                [prop],
+            ).rows[0]
+            if found[1] and not found[0]:
+                raise QueryError(
+                    f"sort key {key!r}: no note has this property and it is not a file field "
+                    f"({', '.join(BUILTINS)})"
+                )
 
     def _with_page_tags(self, page: Result) -> Result:
         """A page of find() rows with decoded frontmatter and each note's tags, fetched for the
@@ -313,6 +334,11 @@ class Vault(SearchMethods, WriteMethods, HistoryMethods, WatchMethods):
         elif done is False:
             where.append(f"NOT ({_CLOSED_TASK})")
         if status is not None:
+            if not isinstance(status, str) or len(status) != 1:
+                raise QueryError(
+                    f"status must be one character, as written between the brackets "
+                    f"(' ', 'x', '-', '/'), not {status!r}"
+                )
             where.append("k.status = ?")
             params.append(status)
         if path is not None:

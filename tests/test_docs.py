@@ -97,3 +97,18 @@ def test_index_schema_sql_examples_return_rows(starter_vault):
     # parse_errors/broken_links are empty on the healthy starter vault.
     empty = [q for q in empty if "parse_errors" not in q]
     assert not empty, f"SQL examples returning no rows on the starter vault: {empty}"
+
+
+def test_readme_find_example_and_task_fields_as_query_md_says(starter_vault):
+    # The README's quick-start filter finds a project (dates are fixed: independent of today).
+    assert starter_vault.find("due < 2027-01-01", "#project").paths() == ["Projects/Website relaunch.md"]
+    # Fields on task lines belong to the tasks: Garden's tasks are due in Feb/March, the note in April.
+    assert starter_vault.find("due between 2027-01-01 and 2027-03-31").paths() == []
+    garden = starter_vault.tasks(path="Projects/Garden.md", done=False)
+    assert {t["fields"]["due"] for t in garden if t["fields"]} == {"2027-02-01", "2027-03-15"}
+    assert starter_vault.find("#garden or #web").paths() == [
+        "Ideas.md",
+        "Projects/Garden.md",
+        "Projects/Website relaunch.md",
+        "Welcome.md",
+    ]

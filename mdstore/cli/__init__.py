@@ -82,4 +82,4 @@ def main(argv: list[str] | None = None) -> None:
 
 # Command modules register themselves on `cli`; they import only click at import time and load the
 # engines when a command runs, so `mdstore --help` stays fast.
-from . import backup, core, doctor, history, memory, queue, search, team, watch, write  # noqa: E402, F401
+from . import backup, core, doctor, history, mcp, memory, queue, search, team, watch, write  # noqa: E402, F401

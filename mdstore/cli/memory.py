@@ -129,6 +129,23 @@ def search_insights(state: State, query: str, limit: int, as_json: bool, **filte
     emit_rows([i.to_dict() for i in found], as_json, columns=["id", "score", "category", "user", "content"])
 
 
+@memory.command("search-sessions")
+@click.argument("query")
+@click.option("--limit", type=int, default=10, show_default=True)
+@click.option("--session", help="Only this session's entries.")
+@click.option("--role", help="Only entries of this role (speaker).")
+@click.option("--after", help="Only entries from this time on: YYYY-MM-DD or an ISO datetime.")
+@click.option("--before", help="Only entries up to this time: YYYY-MM-DD or an ISO datetime.")
+@json_option
+@pass_state
+def search_sessions(state: State, query: str, limit: int, as_json: bool, **filters: Any) -> None:
+    """Single session entries matching QUERY, best first, across every session."""
+    found = state.vault().memory.search_sessions(query, limit=limit, **filters)
+    emit_rows(
+        [h.to_dict() for h in found], as_json, columns=["session", "position", "score", "role", "content"]
+    )
+
+
 @memory.command()
 @click.argument("session")
 @click.argument("text")

@@ -11,11 +11,13 @@ from typing import Any
 
 import click
 
-from ..index.rows import json_default
+from ..index.rows import json_default, json_safe
 
 
 def dumps(value: Any) -> str:
-    return json.dumps(value, default=json_default, ensure_ascii=False, sort_keys=False)
+    return json.dumps(
+        json_safe(value), default=json_default, ensure_ascii=False, sort_keys=False, allow_nan=False
+    )
 
 
 def use_json(flag: bool) -> bool:

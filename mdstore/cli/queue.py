@@ -110,6 +110,9 @@ def show(state: State, job_id: str, queue_name: str, as_json: bool) -> None:
     "--max-attempts", type=int, help="Failed runs before the job is dead (default: [queue] setting)."
 )
 @click.option("--replace", is_flag=True, help="Replace a waiting job with the same id instead of keeping it.")
+@click.option(
+    "--any-kind", is_flag=True, help="Accept a KIND that no configured handler runs (your own worker)."
+)
 @queue_option
 @json_option
 @pass_state
@@ -122,14 +125,20 @@ def enqueue(
     delay: float | None,
     max_attempts: int | None,
     replace: bool,
+    any_kind: bool,
     queue_name: str,
     as_json: bool,
 ) -> None:
-    """Add a job of KIND; PAYLOAD is JSON (e.g. '{"paths": ["a.md"]}' for an index job)."""
+    """Add a job of KIND; PAYLOAD is JSON (e.g. '{"paths": ["a.md"]}' for an index job). KIND must be
+    one of the vault's kinds or have a handler in [queue] handlers, unless --any-kind."""
+    from ..queue import check_kind
+
     try:
         data = None if payload is None else json.loads(payload)
     except ValueError as exc:
         raise click.BadParameter(f"not JSON: {exc}", param_hint="PAYLOAD") from exc
+    if not any_kind:
+        check_kind(kind, _config(state).queue.handlers)
     with _queue(state, queue_name) as q:
         job = q.enqueue(
             kind, data, key=key, priority=priority, delay=delay, max_attempts=max_attempts, replace=replace
@@ -202,4 +211,8 @@ def worker(state: State, queue_name: str, concurrency: int | None, burst: bool) 
             f"Worker on queue {queue_name!r} of {config.root} ({', '.join(sorted(handlers))}); Ctrl-C stops."
         )
         report = w.run(burst=burst)
-    message(f"Worker stopped: {report.done} done, {report.failed} failed, {report.released} released.")
+    retry = report.failed - report.dead
+    message(
+        f"Worker stopped: {report.done} jobs done, {report.failed} failed ({report.dead} dead, "
+        f"{retry} to retry; {report.failed_runs} failed runs), {report.released} released."
+    )

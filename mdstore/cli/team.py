@@ -1,5 +1,6 @@
-"""Team commands: ``mdstore team init|sync|status|conflicts|log|search|find|members add`` (docs/team.md). Each
-wraps the ``vault.team`` method of the same words."""
+"""Team commands: ``mdstore team init|upgrade|clone|sync|status|conflicts|log|search|find|members add``
+(docs/team.md). Each wraps the ``vault.team`` method of the same words (``clone``:
+``mdstore.clone_vault``)."""
 
 from __future__ import annotations
 
@@ -26,6 +27,71 @@ def team() -> None:
 def team_init(state: State, space: str, url: str | None, as_json: bool) -> None:
     """Write [team] to mdstore.toml, apply the schema and create the space."""
     done = state.vault().team.init(space, url=url)
+    emit_value(done, as_json)
+
+
+@team.command("upgrade")
+@click.option("--space", required=True, help="The space to create (or, with --resume, to join).")
+@click.option(
+    "--url", help='Team database URL, stored as given (default: "${MDSTORE_TEAM_URL}"; no password).'
+)
+@click.option("--dry-run", is_flag=True, help="Print the plan; change nothing.")
+@click.option("--resume", is_flag=True, help="Add this vault's notes to a space that exists already.")
+@click.option(
+    "--backup", "backup_to", type=click.Path(), help="Archive file or folder (default: .mdstore/backups/)."
+)
+@json_option
+@pass_state
+def team_upgrade(
+    state: State,
+    space: str,
+    url: str | None,
+    dry_run: bool,
+    resume: bool,
+    backup_to: str | None,
+    as_json: bool,
+) -> None:
+    """Move this vault from the local tier to the team tier: back up, create the space, push every
+    note and attachment, move waiting jobs to the team queue, verify, then switch mdstore.toml.
+    Run it again after an interruption to finish."""
+    report = state.vault().team.upgrade(space, url=url, dry_run=dry_run, resume=resume, backup_to=backup_to)
+    if use_json(as_json):
+        emit_value(dataclasses.asdict(report), True)
+        return
+    verb = "Would upgrade" if report.dry_run else "Upgraded"
+    click.echo(
+        f"{verb} to space {report.space!r} on {report.server}" + (" (resumed)" if report.resumed else "")
+    )
+    click.echo(f"  files      {report.notes} notes, {report.attachments} attachments, {report.bytes} bytes")
+    click.echo(f"  backup     {report.backup}")
+    for name, count in sorted(report.jobs.items()):
+        click.echo(f"  jobs       {count} waiting in queue {name!r}")
+    for line in report.config:
+        click.echo(f"  setting    {line}")
+    for line in report.not_shared:
+        message(f"not shared: {line}")
+    if report.dead_jobs:
+        message(f"{report.dead_jobs} dead job(s) stay in the local queue: retry or purge them there")
+    if not report.dry_run:
+        message(f"Pushed {report.pushed}, pulled {report.pulled}, verified ({report.seconds:.1f} s).")
+
+
+@team.command("clone")
+@click.argument("url")
+@click.argument("directory", type=click.Path(file_okay=False))
+@click.option("--space", required=True, help="The space to clone.")
+@json_option
+def team_clone(url: str, directory: str, space: str, as_json: bool) -> None:
+    """Create a new vault in DIRECTORY (new or empty) from the team space at URL (no password in it;
+    a "${ENV}" reference works) and pull every note."""
+    from ..starter import clone_vault
+
+    vault = clone_vault(url, directory, space=space)
+    try:
+        status = vault.team.status()
+    finally:
+        vault.close()
+    done = {"path": str(vault.root), "space": space, "revision": status["revision"]}
     emit_value(done, as_json)
 
 

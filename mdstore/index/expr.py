@@ -41,17 +41,22 @@ _DATE = re.compile(r"^\d{4}-\d{1,2}-\d{1,2}$")
 _DATETIME = re.compile(r"^\d{4}-\d{1,2}-\d{1,2}[T ]\d{1,2}:\d{2}")
 _NUMBER = re.compile(r"^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$")
 _TAG = re.compile(r"^[^\s#]+$")
+_RELATIVE = re.compile(r"^([+-])(\d{1,6})\s*([dwh])$", re.I)
+_OR = re.compile(r"\s+or(?:\s+|$)", re.I)
 
 
 @dataclass(frozen=True)
 class Filter:
-    """One condition: ``key op value``; ``op`` is one of OPERATORS, or "tag" / "not tag"."""
+    """One condition: ``key op value``; ``op`` is one of OPERATORS, or "tag" / "not tag", or "or"
+    (``value`` is then a tuple of Filters, any of which may match; ``key`` is empty)."""
 
     key: str
     op: str
     value: Any = None
 
     def __str__(self) -> str:
+        if self.op == "or":
+            return " or ".join(str(f) for f in self.value)
         if self.op in ("tag", "not tag"):
             return ("-#" if self.op == "not tag" else "#") + str(self.value)
         if self.op in ("exists", "not exists"):
@@ -65,6 +70,19 @@ def parse_filter(text: str) -> Filter:
     text = text.strip()
     if not text:
         raise QueryError("empty filter")
+    parts = _split_or(text)
+    if len(parts) > 1:
+        alternatives = []
+        for part in parts:
+            if not part.strip():
+                raise QueryError(f"filter {source!r}: 'or' needs a filter on each side")
+            try:
+                alternatives.append(parse_filter(part))
+            except QueryError as exc:
+                raise QueryError(
+                    f"filter {source!r}: {part!r} is not a filter ({exc}); quote a value that contains ' or '"
+                ) from None
+        return Filter("", "or", tuple(alternatives))
     if text.startswith(("-#", "!#")) or text.lower().startswith("not #"):
         tag = text.split("#", 1)[1].strip()
         return Filter("tags", "not tag", _tag(tag, source))
@@ -95,8 +113,12 @@ def parse_filter(text: str) -> Filter:
     if not value_text:
         raise QueryError(f"filter {source!r} has no value after {op!r}")
     if op in ("in", "not in"):
-        inner = value_text[1:-1] if value_text.startswith("(") and value_text.endswith(")") else value_text
-        items = [parse_value(part, source) for part in _split_list(inner)]
+        opened, closed = value_text.startswith("("), value_text.endswith(")")
+        if opened != closed:
+            missing = "closing ')'" if opened else "opening '('"
+            raise QueryError(f"filter {source!r}: the list after {op!r} has no {missing}")
+        inner = value_text[1:-1] if opened else value_text
+        items = [_filter_value(part, source) for part in _split_list(inner)]
         if not items:
             raise QueryError(f"filter {source!r}: '{op}' needs at least one value")
         return Filter(key, op, tuple(items))
@@ -104,8 +126,49 @@ def parse_filter(text: str) -> Filter:
         parts = re.split(r"\s+and\s+", value_text, flags=re.I)
         if len(parts) != 2:
             raise QueryError(f"filter {source!r}: write 'between LOW and HIGH'")
-        return Filter(key, op, (parse_value(parts[0], source), parse_value(parts[1], source)))
-    return Filter(key, op, parse_value(value_text, source))
+        return Filter(key, op, (_filter_value(parts[0], source), _filter_value(parts[1], source)))
+    return Filter(key, op, _filter_value(value_text, source))
+
+
+def _split_or(text: str) -> list[str]:
+    """``text`` cut at each `` or `` that is outside quotes and parentheses."""
+    parts: list[str] = []
+    start = depth = 0
+    quote = ""
+    i = 0
+    while i < len(text):
+        ch = text[i]
+        if quote:
+            quote = "" if ch == quote else quote
+        elif ch in "\"'":
+            quote = ch
+        elif ch == "(":
+            depth += 1
+        elif ch == ")":
+            depth -= 1
+        elif depth == 0 and ch.isspace():
+            m = _OR.match(text, i)
+            if m:
+                parts.append(text[start:i])
+                start = i = m.end()
+                continue
+        i += 1
+    parts.append(text[start:])
+    return parts
+
+
+def _filter_value(text: str, source: str) -> Any:
+    """A filter's value: a literal (``parse_value``) or a time relative to now. ``-7d`` and
+    ``+2w`` are days (a date, compared by whole day like ``today``), ``-12h`` hours (a datetime)."""
+    m = _RELATIVE.match(text.strip())
+    if not m:
+        return parse_value(text, source)
+    sign = -1 if m.group(1) == "-" else 1
+    amount, unit = int(m.group(2)), m.group(3).lower()
+    if unit == "h":
+        return dt.datetime.now().replace(microsecond=0) + dt.timedelta(hours=sign * amount)
+    days = amount * (7 if unit == "w" else 1)
+    return dt.date.today() + dt.timedelta(days=sign * days)
 
 
 def parse_value(text: str, source: str = "") -> Any:

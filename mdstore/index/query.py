@@ -223,6 +223,9 @@ def prop_key(key: str) -> str:
 
 def condition(f: Filter, d: Dialect = LOCAL) -> tuple[str, list[Any]]:
     """One filter as a SQL condition on note ``n`` and its parameters."""
+    if f.op == "or":
+        parts = [condition(alt, d) for alt in f.value]
+        return "(" + " OR ".join(p[0] for p in parts) + ")", [x for p in parts for x in p[1]]
     if f.op in ("tag", "not tag"):
         return (d.tag_sql if f.op == "tag" else f"NOT {d.tag_sql}"), [f.value, f.value + "/"]
     if f.key in ("tag", "tags") and f.op in ("=", "contains", "!=", "not contains"):

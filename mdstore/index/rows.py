@@ -84,11 +84,40 @@ COLUMNS: dict[str, list[tuple[str, str]]] = {
 def json_default(value: Any) -> Any:
     if isinstance(value, dt.datetime | dt.date | dt.time):
         return value.isoformat()
+    if isinstance(value, dt.timedelta):
+        return iso_duration(value)
     if isinstance(value, set | frozenset | tuple):
         return list(value)
     if isinstance(value, bytes):
         return value.decode("utf-8", "replace")
     return str(value)
+
+
+def iso_duration(value: dt.timedelta) -> str:
+    """An ISO 8601 duration: ``P3D``, ``PT1H30M``, ``-P1DT0.5S``; zero is ``PT0S``."""
+    sign = "-" if value < dt.timedelta(0) else ""
+    value = abs(value)
+    hours, rest = divmod(value.seconds, 3600)
+    minutes, seconds = divmod(rest, 60)
+    secs = f"{seconds}.{value.microseconds:06d}".rstrip("0") if value.microseconds else str(seconds)
+    time = "".join(f"{n}{unit}" for n, unit in ((hours, "H"), (minutes, "M")) if n) + (
+        f"{secs}S" if seconds or value.microseconds else ""
+    )
+    days = f"{value.days}D" if value.days else ""
+    if not days and not time:
+        return "PT0S"
+    return f"{sign}P{days}" + (f"T{time}" if time else "")
+
+
+def json_safe(value: Any) -> Any:
+    """``value`` with every NaN and infinity (which JSON cannot hold) as None, at any depth."""
+    if isinstance(value, float):
+        return None if value != value or value in (float("inf"), float("-inf")) else value
+    if isinstance(value, dict):
+        return {k: json_safe(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [json_safe(v) for v in value]
+    return value
 
 
 def to_json(value: Any) -> str:

@@ -401,7 +401,12 @@ class Syncer:
             con.execute("BEGIN TRANSACTION")
             try:
                 for table in ("notes", *schema.PER_NOTE_TABLES):
-                    replaced = [n.path for n in upserts if table not in skip.get(n.path, ())]
+                    # A note new to the index has no rows to delete (each table is a full scan).
+                    replaced = [
+                        n.path
+                        for n in upserts
+                        if (fresh or n.path in state.notes) and table not in skip.get(n.path, ())
+                    ]
                     if replaced or removed:
                         with one_of(con, "path", replaced + removed) as (where, params):
                             con.execute(f"DELETE FROM {table} WHERE {where}", params)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from .embeddings import EmbeddingProvider, LsaEmbeddings
 from .memory import Memory
-from .records import CATEGORIES, SOURCES, DreamReport, Entry, Insight, InsightFilter
+from .records import CATEGORIES, SOURCES, DreamReport, Entry, EntryHit, Insight, InsightFilter
 from .sessions import SessionLog
 
 __all__ = [
@@ -13,6 +13,7 @@ __all__ = [
     "DreamReport",
     "EmbeddingProvider",
     "Entry",
+    "EntryHit",
     "Insight",
     "InsightFilter",
     "LsaEmbeddings",

@@ -51,7 +51,9 @@ class Dream:
         self.memory.flush()  # entries waiting in journals belong to the window too
         # 1. Orient: the window's sessions, open tasks, notes changed outside memory.
         sessions = self._sessions(start, end)
-        report = DreamReport(window_start=start, window_end=end, sessions=len(sessions))
+        # A long session is several notes (parts): count sessions by name.
+        names = {path: str(front.get("session") or path) for path, front in sessions}
+        report = DreamReport(window_start=start, window_end=end, sessions=len(set(names.values())))
         # 2. Gather: their entries and the insights they touch.
         entries = {path: parse_entries(self._body(path)) for path, _ in sessions}
         entries = {p: [e for e in es if start <= e.time <= end] for p, es in entries.items()}
@@ -62,7 +64,10 @@ class Dream:
         created, raised = self._decisions(sessions, entries)
         merged = self._merge()
         summary = self._summary(start, end, sessions, entries) if sessions else None
-        p_created, p_raised = self._patterns(start, end, entries)
+        by_session: dict[str, list[Entry]] = {}
+        for path, es in entries.items():
+            by_session.setdefault(names[path], []).extend(es)
+        p_created, p_raised = self._patterns(start, end, by_session)
         self._commit(f"mdstore dream: consolidate {iso(start)} .. {iso(end)}")
         # 4. Prune.
         archived = self._archive(sessions)

@@ -9,8 +9,11 @@ same contexts land near each other, so "puppy" can find a note about a "dog" tha
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import Any, Protocol, runtime_checkable
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
+
+if TYPE_CHECKING:
+    from .retrieval import Corpus
 
 Vector = list[float]
 
@@ -36,6 +39,8 @@ class LsaEmbeddings:
         self._seed = seed
         self._tfidf: Any = None
         self._svd: Any = None
+        self._terms: Any = None  # unit term vectors, for similar_terms
+        self._names: Any = None
         self.fitted_on = 0  # how many texts the model was fitted on
 
     @property
@@ -61,8 +66,32 @@ class LsaEmbeddings:
             return
         svd = TruncatedSVD(n_components=rank, algorithm="randomized", n_iter=5, random_state=self._seed)
         svd.fit(matrix)
-        self._tfidf, self._svd = tfidf, svd
+        self._tfidf, self._svd, self._terms = tfidf, svd, None
         self.fitted_on = len(texts)
+
+    def similar_terms(self, terms: Sequence[str], count: int) -> dict[str, float]:
+        """Up to ``count`` analysed terms closest to ``terms`` in the latent space (cosine of term
+        vectors), with their similarity; the terms themselves excluded."""
+        import numpy as np
+
+        if self._svd is None or count < 1:
+            return {}
+        vocabulary = self._tfidf.vocabulary_
+        rows = [vocabulary[t] for t in terms if t in vocabulary]
+        if not rows:
+            return {}
+        if self._terms is None:
+            matrix = (self._svd.components_.T * self._svd.singular_values_).astype(np.float32)
+            norms = np.linalg.norm(matrix, axis=1, keepdims=True)
+            norms[norms == 0] = 1.0
+            self._terms = matrix / norms
+            self._names = self._tfidf.get_feature_names_out()
+        centre = self._terms[rows].sum(axis=0)
+        centre /= max(float(np.linalg.norm(centre)), 1e-9)
+        sims = np.einsum("ij,j->i", self._terms, centre)
+        sims[rows] = -1.0
+        best = np.argsort(-sims)[:count]
+        return {str(self._names[i]): float(sims[i]) for i in best if sims[i] > 0}
 
     def embed(self, text: str) -> Vector:
         return self.embed_batch([text])[0]
@@ -98,3 +127,38 @@ def as_matrix(provider: EmbeddingProvider, texts: Sequence[str]) -> Any:
     norms = np.linalg.norm(raw, axis=1, keepdims=True)
     norms[norms == 0] = 1.0
     return raw / norms
+
+
+class Vectors:
+    """Keeps a ``Corpus``'s vectors in step with its documents and the provider: new documents are
+    embedded as they come; everything is embedded again when the provider changes, and an
+    ``LsaEmbeddings`` is refitted when the corpus has grown by half since its last fit (a model
+    fitted on a much smaller corpus misses most of its words)."""
+
+    def __init__(self) -> None:
+        self._provider: EmbeddingProvider | None = None
+        self._fitted_for = 0
+
+    def update(
+        self,
+        corpus: Corpus,
+        provider: EmbeddingProvider | None,
+        text: Callable[[str], str],
+        new: Sequence[str],
+    ) -> None:
+        if provider is None:
+            corpus.drop_vectors()
+            self._provider = None
+            return
+        keys = corpus.keys()
+        everything = provider is not self._provider or not corpus.has_vectors
+        if isinstance(provider, LsaEmbeddings) and (
+            provider.fitted_on == 0 or self._fitted_for == 0 or len(keys) > 1.5 * self._fitted_for + 10
+        ):
+            provider.fit([text(k) for k in keys])
+            self._fitted_for = max(len(keys), 1)
+            everything = True
+        self._provider = provider
+        todo = keys if everything else [k for k in new if k in corpus]
+        if todo:
+            corpus.set_vectors(todo, as_matrix(provider, [text(k) for k in todo]))

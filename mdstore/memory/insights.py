@@ -1,24 +1,30 @@
 """Insights: one note per insight, ``<folder>/insights/<id>.md``; frontmatter holds the fields,
 the body holds the content. Search fuses the vault's full-text engine with vectors (ranking.py).
 
-The search keeps a catalog of every insight (fields and, with embeddings, a vector matrix) in this
-process, read from the index and refreshed when the index generation moves.
+The search keeps a catalog of every insight (fields, terms and, with embeddings, vectors) in this
+process, read from the index and brought up to date note by note when the index changes
+(catalog.py, retrieval.py).
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import json
 import re
 import threading
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 from ..errors import NoteNotFound, ValidationError, WriteConflict
+from ..search.analysis import tokens
 from . import ranking
+from .catalog import NoteSet
+from .embeddings import Vectors
 from .naming import digest
 from .preferences import _check_value
 from .records import CATEGORIES, SOURCES, Insight, InsightFilter, as_utc, check_choice, iso, utc_now
+from .retrieval import Corpus
 
 if TYPE_CHECKING:
     from ..config import MemorySettings
@@ -131,56 +137,37 @@ class Insights:
         self._vault.delete(self.path(insight_id))
 
     def all(self) -> list[Insight]:
-        return self._catalog.current(self.embeddings)[0]
+        return self._catalog.insights(self.embeddings)
 
     def search(self, query: str, limit: int = 10, filter: InsightFilter | None = None) -> list[Insight]:  # noqa: A002
-        from ..search.analysis import words
-
         if not isinstance(query, str):
             raise ValidationError(f"search query must be a string, not {type(query).__name__}")
-        if not isinstance(limit, int) or limit < 1:
+        if not isinstance(limit, int) or isinstance(limit, bool) or limit < 1:
             raise ValidationError(f"limit must be a positive integer, not {limit!r}")
         wanted = filter or InsightFilter()
-        insights, vectors = self._catalog.current(self.embeddings)
-        by_path = self._catalog.by_path
-        pool = max(limit * 10, 100)
-        rankings: list[tuple[list[str], float]] = []
-        terms = list(dict.fromkeys(words(query)))
-        if terms:
-            where = {
-                k: v
-                for k, v in (("user", wanted.user), ("category", wanted.category), ("source", wanted.source))
-                if v is not None
-            }
-            hits = self._vault.search(
-                " OR ".join(terms), folder=self.folder, where=where or None, limit=pool, snippets=False
-            )
-            rankings.append(([h.path for h in hits.hits if h.path in by_path], 1.0))
-        if vectors is not None and self.embeddings is not None and query.strip():
-            from .embeddings import as_matrix
+        with self._catalog.current(self.embeddings) as corpus:
+            by_path = self._catalog.by_path
 
-            sims = vectors @ as_matrix(self.embeddings, [query])[0]
-            order = sims.argsort()[::-1][:pool]
-            rankings.append(([insights[i].path for i in order if sims[i] > 0], self._settings.vector_weight))
-        fused = ranking.fuse(rankings)
-        now = utc_now()
-        scored = []
-        for path, base in fused.items():
-            insight = by_path[path]
-            if not wanted.admits(insight):
-                continue
-            w = ranking.weight(
-                insight.relevance,
-                insight.created,
-                now,
-                self._settings.half_life_days,
-                self._settings.recency_weight,
-            )
-            scored.append((base * w, path))
-        scored.sort(key=lambda pair: (-pair[0], pair[1]))
-        from dataclasses import replace
+            def admit(path: str) -> bool:
+                return wanted.admits(by_path[path])
 
-        return [replace(by_path[p], score=s) for s, p in scored[:limit]]
+            fused = ranking.retrieve(
+                corpus, query, self.embeddings, self._settings.vector_weight, limit, admit
+            )
+            now = utc_now()
+            scored = []
+            for path, base in fused.items():
+                insight = by_path[path]
+                w = ranking.weight(
+                    insight.relevance,
+                    insight.created,
+                    now,
+                    self._settings.half_life_days,
+                    self._settings.recency_weight,
+                )
+                scored.append((base * w, path))
+            scored.sort(key=lambda pair: (-pair[0], pair[1]))
+            return [replace(by_path[p], score=s) for s, p in scored[:limit]]
 
     def _same_content(self, insight_id: str, key: str) -> Insight | None:
         """The stored insight holding the same content, if any (an id taken by other content is
@@ -233,70 +220,34 @@ def from_fields(path: str, front: Mapping[str, Any], body: str) -> Insight:
 
 
 class _Catalog:
-    """Every insight and its vector, as of the index generation it was read at."""
+    """Every insight (and its text and vector in a ``Corpus``), kept current with the index."""
 
     def __init__(self, vault: Vault, folder: str) -> None:
-        self._vault = vault
-        self._prefix = folder.rstrip("/") + "/"
-        self._generation: Any = None
-        self._insights: list[Insight] = []
-        self._hashes: list[str] = []
-        self._vectors: Any = None
-        self._provider: Any = None
+        self._notes = NoteSet(vault, "starts_with(path, ?)", [folder.rstrip("/") + "/"])
+        self.corpus = Corpus()
         self.by_path: dict[str, Insight] = {}
+        self._vectors = Vectors()
         self._lock = threading.Lock()
 
-    def current(self, provider: EmbeddingProvider | None) -> tuple[list[Insight], Any]:
+    @contextmanager
+    def current(self, provider: EmbeddingProvider | None) -> Iterator[Corpus]:
+        """The corpus, up to date, held for this thread until the ``with`` block ends."""
         with self._lock:
-            generation = self._vault.sql("SELECT value FROM meta WHERE key = 'generation'").first()
-            if generation != self._generation or provider is not self._provider:
-                self._reload(provider)
-                self._generation = generation
-            return self._insights, self._vectors
+            changes = self._notes.changes()
+            for path in changes.removed:
+                self.by_path.pop(path, None)
+                self.corpus.remove(path)
+            for path, _, front, body in changes.upserts:
+                insight = self.by_path[path] = from_fields(path, front, body)
+                self.corpus.add(path, tokens(insight.content))
+            self._vectors.update(
+                self.corpus,
+                provider,
+                lambda p: self.by_path[p].content,
+                [p for p, _, _, _ in changes.upserts],
+            )
+            yield self.corpus
 
-    def _reload(self, provider: EmbeddingProvider | None) -> None:
-        rows = self._vault.sql(
-            "SELECT path, hash, frontmatter, body FROM notes WHERE starts_with(path, ?) ORDER BY path",
-            [self._prefix],
-        )
-        old = {i.path: (h, n) for n, (i, h) in enumerate(zip(self._insights, self._hashes, strict=True))}
-        insights: list[Insight] = []
-        hashes: list[str] = []
-        for path, digest_, front, body in rows.rows:
-            data = json.loads(front) if isinstance(front, str) else (front or {})
-            insights.append(from_fields(path, data if isinstance(data, dict) else {}, body or ""))
-            hashes.append(digest_ or "")
-        self._vectors = None if provider is None else self._embed(provider, insights, hashes, old)
-        self._insights, self._hashes, self._provider = insights, hashes, provider
-        self.by_path = {i.path: i for i in insights}
-
-    def _embed(
-        self,
-        provider: EmbeddingProvider,
-        insights: list[Insight],
-        hashes: list[str],
-        old: dict[str, tuple[str, int]],
-    ) -> Any:
-        import numpy as np
-
-        from .embeddings import LsaEmbeddings, as_matrix
-
-        texts = [i.content for i in insights]
-        if isinstance(provider, LsaEmbeddings) and (
-            provider.fitted_on == 0 or len(texts) > 1.5 * provider.fitted_on + 10
-        ):
-            provider.fit(texts)  # a model fitted on a much smaller corpus misses most of its words
-            return as_matrix(provider, texts)
-        if provider is not self._provider or self._vectors is None:
-            return as_matrix(provider, texts)
-        out = np.zeros((len(texts), self._vectors.shape[1]), dtype=np.float32)
-        fresh = []
-        for n, (insight, h) in enumerate(zip(insights, hashes, strict=True)):
-            before = old.get(insight.path)
-            if before is not None and before[0] == h:
-                out[n] = self._vectors[before[1]]
-            else:
-                fresh.append(n)
-        if fresh:
-            out[fresh] = as_matrix(provider, [texts[n] for n in fresh])
-        return out
+    def insights(self, provider: EmbeddingProvider | None) -> list[Insight]:
+        with self.current(provider):
+            return [self.by_path[p] for p in sorted(self.by_path)]

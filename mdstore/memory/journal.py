@@ -14,6 +14,7 @@ from __future__ import annotations
 import fcntl
 import json
 import os
+import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -30,6 +31,11 @@ class SessionJournal:
         self.session = session
         self._fsync = fsync
         self._lock_fd: int | None = None
+        # flock excludes other processes only: two threads of this one (an appender and the
+        # background flusher) share the descriptor, and flock would let both in at once. Then a
+        # rotation could slip between an append's look at the live file and its write, and the
+        # line would land in a rotated file already read, and be deleted with it.
+        self._threads = threading.Lock()
         self._live_fd: int | None = None
         self._live_ino: int | None = None
 
@@ -93,23 +99,25 @@ class SessionJournal:
             os.replace(tmp, meta)
 
     def close(self) -> None:
-        for fd in (self._live_fd, self._lock_fd):
-            if fd is not None:
-                os.close(fd)
-        self._live_fd = self._lock_fd = None
+        with self._threads:
+            for fd in (self._live_fd, self._lock_fd):
+                if fd is not None:
+                    os.close(fd)
+            self._live_fd = self._lock_fd = None
 
     # -- internals -----------------------------------------------------------------------------
 
     @contextmanager
     def _locked(self, mode: int) -> Iterator[None]:
-        if self._lock_fd is None:
-            self.folder.mkdir(parents=True, exist_ok=True)
-            self._lock_fd = os.open(self.folder / "lock", os.O_RDWR | os.O_CREAT, 0o644)
-        fcntl.flock(self._lock_fd, mode)
-        try:
-            yield
-        finally:
-            fcntl.flock(self._lock_fd, fcntl.LOCK_UN)
+        with self._threads:
+            if self._lock_fd is None:
+                self.folder.mkdir(parents=True, exist_ok=True)
+                self._lock_fd = os.open(self.folder / "lock", os.O_RDWR | os.O_CREAT, 0o644)
+            fcntl.flock(self._lock_fd, mode)
+            try:
+                yield
+            finally:
+                fcntl.flock(self._lock_fd, fcntl.LOCK_UN)
 
     def _live(self) -> int:
         """The live file's descriptor, reopened when a flush (of any process) rotated it away."""

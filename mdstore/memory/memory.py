@@ -15,7 +15,8 @@ from ..errors import ConfigError
 from .embeddings import EmbeddingProvider, LsaEmbeddings
 from .insights import Insights
 from .preferences import Preferences
-from .records import DreamReport, Insight, InsightFilter
+from .recall import SessionRecall
+from .records import DreamReport, EntryHit, Insight, InsightFilter
 from .sessions import SessionLog
 
 if TYPE_CHECKING:
@@ -33,9 +34,18 @@ class Memory:
         for key in ("half_life_days", "flush_seconds", "dream_interval_hours", "dream_window_hours"):
             if getattr(settings, key) <= 0:
                 raise ConfigError(f"setting memory.{key} must be greater than 0")
-        for key in ("flush_entries", "dimensions", "dream_min_sessions", "pattern_min_sessions"):
+        for key in (
+            "flush_entries",
+            "part_entries",
+            "dimensions",
+            "dream_min_sessions",
+            "pattern_min_sessions",
+        ):
             if getattr(settings, key) < 1:
                 raise ConfigError(f"setting memory.{key} must be at least 1")
+        for key in ("vector_weight", "entry_vector_weight"):
+            if getattr(settings, key) < 0:
+                raise ConfigError(f"setting memory.{key} must be 0 or more")
         if not 0 <= settings.recency_weight <= 1 or not 0 < settings.merge_threshold <= 1:
             raise ConfigError("settings memory.recency_weight and memory.merge_threshold must lie in 0..1")
         self._vault = vault
@@ -43,8 +53,10 @@ class Memory:
         self.folder = settings.folder.strip("/")
         self._preferences = Preferences(vault, f"{self.folder}/preferences")
         self._insights = Insights(vault, f"{self.folder}/insights", settings)
+        self._recall = SessionRecall(vault, self.folder, settings)
         if settings.embeddings == "lsa":
             self._insights.embeddings = LsaEmbeddings(settings.dimensions)
+            self._recall.embeddings = LsaEmbeddings(settings.dimensions)
         self._logs: dict[str, SessionLog] = {}
         self._lock = threading.Lock()
         self._flush_turn = threading.Lock()
@@ -114,9 +126,35 @@ class Memory:
 
     @embeddings.setter
     def embeddings(self, provider: EmbeddingProvider | None) -> None:
+        """The provider for insights and session entries (an ``LsaEmbeddings`` is fitted on each
+        of the two separately: session entries get a copy of it)."""
         if provider is not None and not isinstance(provider, EmbeddingProvider):
             raise ConfigError("an embedding provider needs embed(), embed_batch() and dimensions")
         self._insights.embeddings = provider
+        if isinstance(provider, LsaEmbeddings):
+            self._recall.embeddings = LsaEmbeddings(provider.dimensions)
+        else:
+            self._recall.embeddings = provider
+
+    def search_sessions(
+        self,
+        query: str,
+        limit: int = 10,
+        *,
+        session: str | None = None,
+        role: str | None = None,
+        after: dt.datetime | dt.date | str | None = None,
+        before: dt.datetime | dt.date | str | None = None,
+    ) -> list[EntryHit]:
+        """Single session entries ranked for ``query``, across every session (archived ones too),
+        optionally only of one ``session``, one ``role`` or a time range (docs/memory.md,
+        *Searching sessions*). Entries this process appended are flushed first."""
+        with self._lock:
+            logs = list(self._logs.values())
+        for session_log in logs:
+            if session_log.waiting:
+                session_log.flush()
+        return self._recall.search(query, limit, session=session, role=role, after=after, before=before)
 
     # -- session logs --------------------------------------------------------------------------
 

@@ -6,6 +6,7 @@ They are frozen dataclasses read from notes; the notes stay the source of truth.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -35,6 +36,19 @@ def as_utc(value: Any, label: str) -> dt.datetime:
     if moment.tzinfo is None:
         return moment.replace(tzinfo=dt.UTC)
     return moment.astimezone(dt.UTC)
+
+
+def time_range(after: Any, before: Any) -> tuple[dt.datetime | None, dt.datetime | None]:
+    """``after``/``before`` as UTC datetimes; a date (or ``YYYY-MM-DD``) as ``before`` includes
+    that whole day. An inverted range is a ``QueryError``."""
+    start = None if after is None else as_utc(after, "after")
+    end = None if before is None else as_utc(before, "before")
+    whole_day = isinstance(before, dt.date) and not isinstance(before, dt.datetime)
+    if end is not None and (whole_day or (isinstance(before, str) and len(before.strip()) == 10)):
+        end = end + dt.timedelta(days=1) - dt.timedelta(microseconds=1)
+    if start is not None and end is not None and start > end:
+        raise QueryError(f"time range is inverted: after {iso(start)} is later than before {iso(end)}")
+    return start, end
 
 
 def iso(moment: dt.datetime) -> str:
@@ -110,6 +124,10 @@ class InsightFilter:
             )
 
     def bounds(self) -> tuple[dt.datetime | None, dt.datetime | None]:
+        return self._bounds
+
+    @functools.cached_property
+    def _bounds(self) -> tuple[dt.datetime | None, dt.datetime | None]:  # read once, not per insight
         after = None if self.created_after is None else as_utc(self.created_after, "created_after")
         before = None if self.created_before is None else as_utc(self.created_before, "created_before")
         if isinstance(self.created_before, dt.date) and not isinstance(self.created_before, dt.datetime):
@@ -142,6 +160,32 @@ class Entry:
 
     def to_dict(self) -> dict[str, Any]:
         return {"id": self.id, "role": self.role, "content": self.content, "time": iso(self.time)}
+
+
+@dataclass(frozen=True)
+class EntryHit:
+    """A session entry found by ``search_sessions``: the entry, where it sits, and its score."""
+
+    session: str
+    id: str
+    role: str
+    content: str
+    time: dt.datetime
+    position: int  # the entry's index in its session (``log(session).range(position, position + 1)``)
+    path: str  # the session note
+    score: float = 0.0
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "session": self.session,
+            "id": self.id,
+            "role": self.role,
+            "content": self.content,
+            "time": iso(self.time),
+            "position": self.position,
+            "path": self.path,
+            "score": self.score,
+        }
 
 
 @dataclass(frozen=True)

@@ -17,6 +17,7 @@ note with the journal, so every acknowledged entry is visible to every process a
 from __future__ import annotations
 
 import datetime as dt
+import json
 import logging
 import re
 import threading
@@ -65,6 +66,13 @@ def parse_entries(body: str) -> list[Entry]:
     return out
 
 
+def _part_number(front: Any) -> int:
+    try:
+        return max(int(front.get("part") or 1), 1) if isinstance(front, Mapping) else 1
+    except (TypeError, ValueError):
+        return 1
+
+
 def journal_folder(vault: Vault, session: str) -> Path:
     return vault.config.state_dir / "memory" / "sessions" / digest(session)[:20]
 
@@ -86,7 +94,7 @@ class SessionLog:
         self._folder = folder
         self._settings = settings
         self._journal = SessionJournal(journal_folder(vault, session), session, fsync=settings.fsync)
-        self._path: str | None = None
+        self._parts: list[str] = []
         self._state = threading.Lock()  # this object's counters and flusher thread
         # Shared by the logs of one Memory: their flushes take turns here rather than time out
         # waiting for the index, which only one writer at a time may hold.
@@ -99,6 +107,11 @@ class SessionLog:
 
     def __repr__(self) -> str:
         return f"<SessionLog {self.session!r}>"
+
+    @property
+    def waiting(self) -> int:
+        """Entries this object appended that are not yet in the note."""
+        return self._waiting
 
     # -- writing -------------------------------------------------------------------------------
 
@@ -163,9 +176,11 @@ class SessionLog:
 
     def entries(self) -> list[Entry]:
         pending = self._journal.pending()  # first: a flush meanwhile only moves them into the note
-        path = self.path()
-        indexed = self._indexed(path) if path else None
-        written = parse_entries(indexed[1]) if indexed else []
+        written = []
+        for path in self.parts():
+            indexed = self._indexed(path)
+            if indexed is not None:
+                written += parse_entries(indexed[1])
         seen = {e.id for e in written}
         for r in pending:
             if r["id"] not in seen:
@@ -185,60 +200,120 @@ class SessionLog:
         return len(self.entries())
 
     def path(self) -> str | None:
-        """The session note's vault path (None before its first flush); follows Dream's moves."""
-        if self._path is not None and self._indexed(self._path) is not None:
-            return self._path
+        """The vault path of the session's note (its first part; None before the first flush);
+        follows Dream's moves."""
+        parts = self.parts()
+        return parts[0] if parts else None
+
+    def parts(self) -> list[str]:
+        """The paths of the session's notes, in order: a session grows by notes of at most
+        ``[memory] part_entries`` entries, so an append never rewrites a long note."""
+        if self._parts and self._vault.sql("SELECT 1 FROM notes WHERE path = ?", [self._parts[-1]]).rows:
+            return list(self._parts)
         found = self._vault.find(
-            where={"type": "session", "session": self.session}, folder=self._folder, limit=1
+            where={"type": "session", "session": self.session}, folder=self._folder, limit=None
         )
-        row = found.first()
-        self._path = str(row["path"]) if row else None
-        return self._path
+        numbered = sorted(
+            (_part_number(row.get("frontmatter")), str(row["path"])) for row in found.to_dicts()
+        )
+        self._parts = [path for _, path in numbered]
+        return list(self._parts)
 
     # -- internals -----------------------------------------------------------------------------
 
     def _write(self, records: list[dict[str, Any]]) -> int:
-        path = self.path()
-        if path is None:  # the first flush creates the note with its entries: one write
-            day = str(records[0]["time"])[:10]
-            path = f"{self._folder}/sessions/{day}/{note_stem(self.session, 'session')}.md"
-            unique = list({r["id"]: r for r in records}.values())
-            front = {
-                "type": "session",
-                "session": self.session,
-                "started": unique[0]["time"],
-                "entries": len(unique),
-                "last": unique[-1]["time"],
-            }
-            body = f"# Session {self.session}\n\n" + "\n".join(render(r) for r in unique)
-            self._vault.create(path, front, body)
-            self._path = path
+        unique = list({r["id"]: r for r in records}.values())
+        parts = self.parts()
+        if not parts:  # the first flush creates the note with its entries
+            with self._vault.batch() as b:
+                self._parts = self._new_parts(b, unique, 1, 0, None)
             return len(unique)
         try:
-            return self._append(path, records)
+            return self._append(parts, unique)
         except WriteConflict:  # edited by hand since the last sync: index the file, then retry
-            self._vault.sync(paths=[path])
-            return self._append(path, records)
+            self._vault.sync(paths=parts[-2:])
+            self._parts = []
+            return self._append(self.parts(), unique)
 
-    def _append(self, path: str, records: list[dict[str, Any]]) -> int:
+    def _append(self, parts: list[str], records: list[dict[str, Any]]) -> int:
+        """Add ``records`` to the last part, and new parts when it is full. Reads and writes only
+        the last part (and the one before it, for the ids a crashed flush may have written): the
+        cost does not grow with the session."""
+        path = parts[-1]
         indexed = self._indexed(path)
         if indexed is None:
             raise NoteNotFound(f"session note {path} disappeared")
         digest_, body = indexed
-        known = parse_entries(body)
-        seen = {e.id for e in known}
-        fresh = []
-        for r in records:  # ids already in the note: a flush that crashed after writing them
-            if r["id"] not in seen:
-                seen.add(r["id"])
-                fresh.append(r)
+        known = {m.group(1) for m in _MARK.finditer(body)}
+        for before in parts[-2:-1]:
+            earlier = self._indexed(before)
+            if earlier is not None:
+                known |= {m.group(1) for m in _MARK.finditer(earlier[1])}
+        fresh = [r for r in records if r["id"] not in known]
         if not fresh:
             return 0
-        text = "\n" + "\n".join(render(r) for r in fresh)
+        front = self._front(path)
+        held = sum(1 for _ in _MARK.finditer(body))
+        room = max(self._settings.part_entries - held, 0)
+        here, rest = fresh[:room], fresh[room:]
         with self._vault.batch() as b:
-            b.append(path, text, if_hash=digest_)
-            b.update(path, set={"entries": len(known) + len(fresh), "last": fresh[-1]["time"]})
+            if here:
+                b.append(path, "\n" + "\n".join(render(r) for r in here), if_hash=digest_)
+                b.update(path, set={"entries": held + len(here), "last": here[-1]["time"]})
+            if rest:
+                number = _part_number(front) + 1
+                offset = int(front.get("offset") or 0) + held + len(here)
+                added = self._new_parts(b, rest, number, offset, path)
+        if rest:
+            self._parts = parts + added
         return len(fresh)
+
+    def _new_parts(
+        self,
+        batch: Any,
+        records: list[dict[str, Any]],
+        number: int,
+        offset: int,
+        after: str | None,
+    ) -> list[str]:
+        """Create the notes for ``records`` from part ``number`` on, in ``batch``, beside the part
+        ``after``. Each part's ``started`` is its own first entry's time, so Dream's window sees
+        each part for the time it covers."""
+        size = self._settings.part_entries
+        # The first part goes under the day of its first entry; later ones beside the part before.
+        folder = (
+            f"{self._folder}/sessions/{str(records[0]['time'])[:10]}"
+            if after is None
+            else after.rsplit("/", 1)[0]
+        )
+        stem = note_stem(self.session, "session")
+        paths = []
+        for start in range(0, len(records), size):
+            chunk = records[start : start + size]
+            name = stem if number == 1 else f"{stem} ({number})"
+            path = f"{folder}/{name}.md"
+            front: dict[str, Any] = {
+                "type": "session",
+                "session": self.session,
+                "started": chunk[0]["time"],
+                "entries": len(chunk),
+                "last": chunk[-1]["time"],
+            }
+            if number > 1:
+                front |= {"part": number, "offset": offset}
+                title = f"# Session {self.session} (part {number})\n\n"
+            else:
+                title = f"# Session {self.session}\n\n"
+            batch.create(path, front, title + "\n".join(render(r) for r in chunk))
+            paths.append(path)
+            number += 1
+            offset += len(chunk)
+        return paths
+
+    def _front(self, path: str) -> dict[str, Any]:
+        row = self._vault.sql("SELECT frontmatter FROM notes WHERE path = ?", [path]).first()
+        data = json.loads(row["frontmatter"]) if row and isinstance(row["frontmatter"], str) else None
+        return data if isinstance(data, dict) else {}
 
     def _indexed(self, path: str) -> tuple[str, str] | None:
         """The note's hash and body as indexed. Cheaper than ``get`` (which parses the whole

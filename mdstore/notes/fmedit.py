@@ -46,7 +46,7 @@ from .editrules import to_newline
 from .structedit import edit_json, edit_toml
 from .yamledit import edit_yaml, fresh_yaml
 
-__all__ = ["append_text", "replace_body", "set_keys"]
+__all__ = ["append_text", "replace_body", "section_span", "set_keys"]
 
 _BOM = b"\xef\xbb\xbf"
 
@@ -261,6 +261,37 @@ def _section_end(body: str, level: int | None, title: str) -> int | None:
         if found is not None and line.strip():
             last_content = match.end()
     return last_content if found is not None else None
+
+
+def section_span(body: str, heading: str) -> tuple[int, int, int] | None:
+    """Where the first ATX heading matching ``heading`` (``"Log"``, or ``"## Log"`` to also match
+    the level) sits in ``body``: offsets of the heading line, of the line after it, and of the end
+    of its section (the next heading of the same or a higher level, or the end). Headings inside
+    code fences do not count; None when there is no such heading."""
+    level, title = _heading_arg(heading)
+    fence: str | None = None
+    found: tuple[int, int, int] | None = None  # heading start, content start, heading level
+    for match in _LINE.finditer(body):
+        line = match.group()
+        opening = _FENCE.match(line)
+        if fence is not None:
+            if opening and opening.group(1)[0] == fence[0] and len(opening.group(1)) >= len(fence):
+                fence = None
+            continue
+        if opening:
+            fence = opening.group(1)
+            continue
+        matched = _HEADING.fullmatch(line)
+        if not matched:
+            continue
+        this_level = len(matched.group(1))
+        if found is not None:
+            if this_level <= found[2]:
+                return found[0], found[1], match.start()
+            continue
+        if (matched.group(2) or "").strip() == title and (level is None or level == this_level):
+            found = (match.start(), match.end(), this_level)
+    return None if found is None else (found[0], found[1], len(body))
 
 
 # --- YAML ----------------------------------------------------------------------------------------

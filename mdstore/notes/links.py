@@ -49,6 +49,10 @@ def _shortest(paths: list[str]) -> str:
     return min(paths, key=lambda p: (p.count("/"), p))
 
 
+def _nfc(text: str) -> str:
+    return text if text.isascii() else unicodedata.normalize("NFC", text)
+
+
 class LinkResolver:
     """Resolve links against one snapshot of the vault's files.
 
@@ -57,27 +61,29 @@ class LinkResolver:
     """
 
     def __init__(self, notes: Iterable[tuple[str, Sequence[str]]], attachments: Iterable[str] = ()) -> None:
-        self._exact: dict[str, str] = {}  # every path as written
+        self._exact: dict[str, str] = {}  # every path as written (NFC) -> path
         self._folded: dict[str, list[str]] = {}  # case-folded path -> paths
         self._by_name: dict[str, list[str]] = {}  # link_key of the file name -> paths
         self._by_alias: dict[str, list[str]] = {}  # case-folded alias -> note paths
+        self._forms: dict[str, tuple[str, str]] = {}  # path -> ("/" + folded, "/" + NFC) for suffix tests
         for path, aliases in notes:
             self._add_path(path)
             for alias in aliases:
                 self._by_alias.setdefault(_fold(alias.strip()), []).append(path)
         for path in attachments:
             self._add_path(path)
-        # Resolve ties once, so that resolve() is a lookup.
-        self._best_name = {key: _shortest(paths) for key, paths in self._by_name.items()}
+        # Alias ties do not depend on the linking note: resolve them once.
         self._best_alias = {key: _shortest(paths) for key, paths in self._by_alias.items()}
 
     def _add_path(self, path: str) -> None:
-        self._exact[path] = path
-        self._folded.setdefault(_fold(path), []).append(path)
+        written, folded = _nfc(path), _fold(path)
+        self._exact[written] = path
+        self._folded.setdefault(folded, []).append(path)
+        self._forms[path] = ("/" + folded, "/" + written)
         self._by_name.setdefault(link_key(path), []).append(path)
 
     def __contains__(self, path: object) -> bool:
-        return path in self._exact
+        return isinstance(path, str) and _nfc(path) in self._exact
 
     def resolve(self, link: Link, source: str) -> str | None:
         """The vault-relative path ``link`` (written in note ``source``) points to, or None if broken.
@@ -90,10 +96,10 @@ class LinkResolver:
         if not target:
             return source
         if link.kind == "markdown":
-            return self._relative(target, source) or self._by_path_or_name(target)
+            return self._relative(target, source) or self._by_path_or_name(target, source)
         if target.startswith(("./", "../")):
             return self._relative(target, source)
-        found = self._by_path_or_name(target)
+        found = self._by_path_or_name(target, source)
         if found is None:
             found = self._best_alias.get(_fold(target))
         if found is None and link.kind == "embed":
@@ -104,8 +110,9 @@ class LinkResolver:
     def _lookup(self, path: str) -> str | None:
         """A file at exactly ``path`` (case-insensitively), trying ``path.md`` as well."""
         for candidate in (path, path + _NOTE_EXT):
-            if candidate in self._exact:
-                return candidate
+            found = self._exact.get(_nfc(candidate))
+            if found is not None:
+                return found
             paths = self._folded.get(_fold(candidate))
             if paths:
                 return min(paths)
@@ -120,19 +127,30 @@ class LinkResolver:
             return None  # outside the vault
         return self._lookup(path)
 
-    def _by_path_or_name(self, target: str) -> str | None:
+    def _by_path_or_name(self, target: str, source: str) -> str | None:
+        """Obsidian's order: the exact vault path, then (among the files whose path ends with the
+        target) the one in the linking note's folder, then an exact-case name, then the shortest path."""
         target = target.lstrip("/")
-        found = self._lookup(target)
-        if found is not None:
-            return found
-        key = link_key(target)
-        if "/" not in target:
-            return self._best_name.get(key)
-        # [[b/c]] finds a/b/c.md: a file of that name whose path ends with the written folders.
-        suffix = "/" + _fold(target)
-        matches = [
-            path
-            for path in self._by_name.get(key, ())
-            if _fold(path).endswith(suffix) or _fold(path).endswith(suffix + _NOTE_EXT)
-        ]
-        return _shortest(matches) if matches else None
+        for candidate in (target, target + _NOTE_EXT):
+            found = self._exact.get(_nfc(candidate))
+            if found is not None:
+                return found
+        paths = self._by_name.get(link_key(target))
+        if not paths:
+            return None
+        written = _nfc(target)
+        tail = "/" + written
+        folded_tail = tail.lower()
+        ends = (folded_tail, folded_tail + _NOTE_EXT)
+        matches = [p for p in paths if self._forms[p][0].endswith(ends)]
+        if len(matches) < 2:
+            return matches[0] if matches else None
+        here = "/" + _fold(posixpath.join(source.rpartition("/")[0], written))
+        exact_ends = (tail, tail + _NOTE_EXT)
+
+        def rank(path: str) -> tuple[bool, bool, int, str]:
+            folded, nfc = self._forms[path]
+            in_folder = folded in (here, here + _NOTE_EXT)
+            return (not in_folder, not nfc.endswith(exact_ends), path.count("/"), path)
+
+        return min(matches, key=rank)

@@ -59,8 +59,8 @@ def parse_note(
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as exc:
-        text = data.decode("utf-8", errors="replace")
-        errors.append(f"not valid UTF-8 (first bad byte at offset {exc.start})")
+        text, encoding = _decode_legacy(data)
+        errors.append(f"not valid UTF-8 (first bad byte at offset {exc.start}); read as {encoding}")
     if text.startswith("\ufeff"):
         text = text[1:]
     if "\r" in text:
@@ -96,6 +96,30 @@ def parse_note(
         frontmatter_format=front.format,
         error="; ".join(errors) if errors else None,
     )
+
+
+def _decode_legacy(data: bytes) -> tuple[str, str]:
+    """Text that is not UTF-8, and how it was read. A file with no valid multi-byte UTF-8 sequence
+    was written in an 8-bit code page: Windows-1252 (a superset of Latin-1's printable characters;
+    its five unassigned bytes are read as Latin-1). A file that is UTF-8 but for a few stray bytes
+    stays UTF-8, with U+FFFD for those bytes."""
+    lenient = data.decode("utf-8", errors="replace")
+    if any(ch > "\x7f" and ch != "\ufffd" for ch in lenient):
+        return lenient, "UTF-8 with U+FFFD for the bad bytes"
+    return data.decode("latin-1").translate(_CP1252), "Windows-1252"
+
+
+def _cp1252_table() -> dict[int, str]:
+    table = {}
+    for byte in range(0x80, 0xA0):
+        try:
+            table[byte] = bytes([byte]).decode("cp1252")
+        except UnicodeDecodeError:
+            pass  # unassigned in Windows-1252: kept as Latin-1 reads it
+    return table
+
+
+_CP1252 = _cp1252_table()
 
 
 def parse_issue(note: Note) -> ParseIssue | None:

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from ..config import Config
 from .job import Job, JobState, QueueStats, job_id
-from .jobs import VAULT_JOB_KINDS, enqueue_index
+from .jobs import VAULT_JOB_KINDS, check_kind, enqueue_index
 from .postgres import PostgresQueue
 from .protocol import MessageHandler, QueueBackend, Subscription
 from .spool import SpoolQueue
@@ -43,6 +43,7 @@ __all__ = [
     "Subscription",
     "Worker",
     "WorkerReport",
+    "check_kind",
     "enqueue_index",
     "handler",
     "job_id",

@@ -29,7 +29,7 @@ from types import FrameType
 from typing import Any, TypeVar
 
 from ..errors import BackendUnavailable, ConfigError, QueueError
-from .job import Job
+from .job import Job, JobState
 from .protocol import QueueBackend
 
 log = logging.getLogger("mdstore.queue")
@@ -77,11 +77,16 @@ def load_handlers(specs: Iterable[str]) -> dict[str, Handler]:
 
 @dataclass(frozen=True)
 class WorkerReport:
-    """What a ``Worker.run`` did."""
+    """What a ``Worker.run`` did, counted in jobs: ``done`` finished, ``failed`` whose last run here
+    failed (``dead`` of them out of attempts, the others waiting for a retry), ``released`` given
+    back at shutdown. ``failed_runs`` counts the failed runs themselves (a job tried three times
+    is one failed job and three failed runs)."""
 
     done: int
     failed: int
     released: int
+    dead: int = 0
+    failed_runs: int = 0
 
 
 class Worker:
@@ -108,7 +113,8 @@ class Worker:
         self._changed = threading.Event()
         self._lock = threading.Lock()
         self._inflight: dict[int, Job] = {}
-        self._done = self._failed = self._released = 0
+        self._done = self._dead = self._released = self._failed_runs = 0
+        self._retrying: set[str] = set()  # ids of jobs whose last run failed and that will run again
         self._broken: BaseException | None = None  # why a worker thread stopped, if it did
 
     def handler(self, kind: str) -> Callable[[F], F]:
@@ -163,7 +169,9 @@ class Worker:
                 f"the queue worker stopped: a worker thread failed outside any handler:"
                 f" {type(exc).__name__}: {exc}"
             ) from exc
-        return WorkerReport(self._done, self._failed, self._released)
+        with self._lock:
+            failed = self._dead + len(self._retrying)
+            return WorkerReport(self._done, failed, self._released, self._dead, self._failed_runs)
 
     # -- internals -----------------------------------------------------------------------------
 
@@ -214,23 +222,28 @@ class Worker:
             text = "".join(traceback.format_exception(exc)[-6:]).strip()
             try:
                 after = self.queue.fail(job, text)
-                self._count("failed")
+                self._count("dead" if after.state is JobState.DEAD else "retry", job.id)
                 log.warning("queue job %s (%s) failed, now %s: %s", job.id, job.kind, after.state, exc)
             except QueueError as lost:
                 log.warning("%s", lost)
             return
         try:
             self.queue.ack(job)
-            self._count("done")
+            self._count("done", job.id)
         except QueueError as lost:
             log.warning("%s", lost)
 
-    def _count(self, what: str) -> None:
+    def _count(self, what: str, job_id: str = "") -> None:
         with self._lock:
+            if what in ("dead", "retry"):
+                self._failed_runs += 1
+            self._retrying.discard(job_id)
             if what == "done":
                 self._done += 1
-            elif what == "failed":
-                self._failed += 1
+            elif what == "dead":
+                self._dead += 1
+            elif what == "retry":
+                self._retrying.add(job_id)
             else:
                 self._released += 1
 
@@ -250,7 +263,7 @@ class Worker:
         for job in running:
             try:
                 self.queue.release(job)
-                self._count("released")
+                self._count("released", job.id)
                 log.warning("queue job %s (%s) released at shutdown", job.id, job.kind)
             except QueueError:
                 pass

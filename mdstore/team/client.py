@@ -9,6 +9,7 @@ the next sync sends them.
 
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import Iterable
 from dataclasses import replace
@@ -26,6 +27,7 @@ if TYPE_CHECKING:
     from ..config import Config, TeamSettings
     from ..vault import Vault
     from .state import ClientState
+    from .upgrade import UpgradeReport
 
 URL_REFERENCE = "${MDSTORE_TEAM_URL}"
 _SPACE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$")  # the schema's CHECK on team_spaces.name
@@ -35,9 +37,9 @@ _LOCK = "team.lock"
 class Team:
     """The team tier of one vault: ``vault.team.sync()``, ``.status()``, ``.conflicts()``, ``.log()``."""
 
-    def __init__(self, vault: Vault) -> None:
+    def __init__(self, vault: Vault, *, config: Config | None = None) -> None:
         self._vault = vault
-        self._config: Config = vault.config
+        self._config: Config = config or vault.config  # another config: an upgrade's first sync
         # Kept between syncs (a watcher syncs often): the checked connection and the loaded state.
         self._conn: psycopg.Connection[Any] | None = None
         self._loaded: tuple[tuple[int, int], ClientState] | None = None
@@ -93,6 +95,28 @@ class Team:
                     f"`mdstore team init --space {space}` and `mdstore team members add ROLE --space {space}`"
                 ) from None
         return {"space": space, "server": server, "migrations": applied}
+
+    def upgrade(
+        self,
+        space: str,
+        *,
+        url: str | None = None,
+        dry_run: bool = False,
+        resume: bool = False,
+        backup_to: str | os.PathLike[str] | None = None,
+    ) -> UpgradeReport:
+        """Move this local vault to the team tier as ``space``: back it up (to ``backup_to``, default
+        ``.mdstore/backups/``), create the schema and the space, push every note and attachment,
+        move the spool's waiting jobs into the team queue under their ids, verify both sides, and
+        only then set ``[tier]`` and ``[team]`` in mdstore.toml. ``url`` is stored as given
+        (default: the ``${MDSTORE_TEAM_URL}`` reference; never a password). An interrupted upgrade
+        finishes when run again; a space that exists already is refused unless ``resume`` (this
+        vault's notes are then merged into it). ``dry_run`` only says what would be done."""
+        from .upgrade import upgrade
+
+        return upgrade(
+            self._vault, space, url=url or URL_REFERENCE, dry_run=dry_run, resume=resume, backup_to=backup_to
+        )
 
     def members_add(
         self, role: str, *, space: str | None = None, display_name: str = "", email: str = ""

@@ -258,25 +258,38 @@ def _write_rows(conn: psycopg.Connection[Any], space: str, rows: list[tuple[Chan
                 [(space, *v[:13]) for v in values],
             )
             return
+        # Binary COPY: bytes travel as they are (text COPY doubles them in hex), and the client
+        # spends less of the CPU the server needs. The frontmatter is JSON text until the INSERT.
         cur.execute(
-            "CREATE TEMP TABLE IF NOT EXISTS mdstore_push (path text, kind text, content bytea, "
-            "content_hash text, body text, frontmatter jsonb, title text, headings text, tags text[], "
+            "CREATE TEMP TABLE IF NOT EXISTS mdstore_push_rows (path text, kind text, content bytea, "
+            "content_hash text, body text, frontmatter text, title text, headings text, tags text[], "
             "links text[], revision bigint, deleted boolean, moved_from text, base_revision bigint) "
             "ON COMMIT DELETE ROWS"
         )
-        with cur.copy(f"COPY mdstore_push ({_COLS}) FROM STDIN") as copy:
+        with cur.copy(f"COPY mdstore_push_rows ({_COLS}) FROM STDIN (FORMAT BINARY)") as copy:
+            copy.set_types(_COPY_TYPES)
             for value in values:
                 copy.write_row(value)
         cur.execute(
             f"INSERT INTO team_revisions (space, {_REVISION_COLS}) "
-            f"SELECT %s, {_REVISION_COLS} FROM mdstore_push",
+            f"SELECT %s, {_as_jsonb(_REVISION_COLS)} FROM mdstore_push_rows",
             (space,),
         )
         cur.execute(
-            f"INSERT INTO team_notes (space, {_NOTE_COLS}) SELECT %s, {_NOTE_COLS} FROM mdstore_push"
-            + _UPSERT,
+            f"INSERT INTO team_notes (space, {_NOTE_COLS}) SELECT %s, {_as_jsonb(_NOTE_COLS)} "
+            "FROM mdstore_push_rows" + _UPSERT,
             (space,),
         )
+
+
+_COPY_TYPES = (
+    "text", "text", "bytea", "text", "text", "text", "text", "text", "text[]", "text[]", "int8", "bool",
+    "text", "int8",
+)  # fmt: skip
+
+
+def _as_jsonb(columns: str) -> str:
+    return columns.replace("frontmatter", "frontmatter::jsonb")
 
 
 def _json(value: Any) -> str:

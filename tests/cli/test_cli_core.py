@@ -134,3 +134,28 @@ def test_help_is_fast_and_lists_commands():
     assert out.returncode == 0
     for command in ("init", "index", "find", "sql", "show", "links", "backlinks", "tags", "tasks", "check", "status"):
         assert command in out.stdout
+
+
+def test_sql_json_is_strict_json(demo: Path):
+    query = (
+        "SELECT 'nan'::DOUBLE AS x, 'inf'::DOUBLE AS y, [1.5, '-inf'::DOUBLE] AS l, {'a': 'nan'::DOUBLE} AS s, "
+        "INTERVAL 3 DAY AS d, INTERVAL 90 MINUTE AS m, INTERVAL '1.25 seconds' AS f, -INTERVAL 1 DAY AS n, "
+        "INTERVAL 0 DAY AS z"
+    )
+    _, out, _ = run("sql", query, "--json", vault=demo)
+
+    def refuse(name: str) -> None:
+        raise AssertionError(f"{name} is not JSON")
+
+    row = json.loads(out, parse_constant=refuse)
+    assert row == {
+        "x": None,
+        "y": None,
+        "l": [1.5, None],
+        "s": {"a": None},
+        "d": "P3D",
+        "m": "PT1H30M",
+        "f": "PT1.25S",
+        "n": "-P1D",
+        "z": "PT0S",
+    }

@@ -62,9 +62,20 @@ def test_bom_crlf_and_no_final_newline(make_vault):
 
 
 def test_non_utf8_bytes(make_vault):
-    vault, report = synced(make_vault, {"latin.md": "---\nstatus: x\n---\ncaf\xe9 #t\n".encode("latin-1")})
+    data = "---\nstatus: x\ntitle: Déjà vu\n---\nCafé crème #t\n".encode("latin-1")
+    vault, report = synced(make_vault, {"latin.md": data})
     assert "UTF-8" in issues_by_path(report)["latin.md"]
     assert vault.find("status = x").paths() == ["latin.md"]
+    # Read as Windows-1252: the words are whole, so search and queries find them.
+    assert vault.find("title = 'Déjà vu'").paths() == ["latin.md"]
+    assert "latin.md" in [hit.path for hit in vault.search("Café").hits]
+    assert vault.sql("SELECT path FROM notes WHERE body LIKE '%Café crème%'").paths() == ["latin.md"]
+    # check reports it; the file is left as it is.
+    found = [r for r in vault.check() if r["path"] == "latin.md"]
+    assert [(r["kind"], r["message"]) for r in found] == [
+        ("encoding", "not valid UTF-8 (first bad byte at offset 22); read as Windows-1252")
+    ]
+    assert (vault.root / "latin.md").read_bytes() == data
 
 
 def test_binary_file_named_md(make_vault):

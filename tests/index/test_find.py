@@ -222,3 +222,68 @@ def test_git_commit_filters_use_the_commits_table(vault):
     assert paths(vault.find(committed_after="2026-02-01")) == ["p/b.md"]
     assert paths(vault.find(committed_before="2026-01-05")) == []
     assert paths(vault.find(committed_before="2026-01-06")) == ["p/a.md"]
+
+
+@pytest.mark.parametrize(
+    ("call", "message"),
+    [
+        (lambda v: v.find("priority in (1, 2"), "'priority in \\(1, 2': the list after 'in' has no closing"),
+        (lambda v: v.find("priority not in 1, 2)"), "has no opening"),
+        (lambda v: v.find(sort="nonsense"), "sort key 'nonsense': no note has this property"),
+        (lambda v: v.find(sort=["priority", "-nonsense"]), "sort key 'nonsense'"),
+        (lambda v: v.tasks(status="xx"), "status must be one character.*'xx'"),
+        (lambda v: v.tasks(status=""), "status must be one character"),
+        (lambda v: v.find("status = active or"), "needs a filter on each side"),
+        (lambda v: v.find("title = war or peace"), "'peace' is not a filter.*quote a value"),
+    ],
+)
+def test_bad_arguments_are_query_errors_naming_them(vault, call, message) -> None:
+    with pytest.raises(mdstore.QueryError, match=message):
+        call(vault)
+
+
+def test_sort_by_a_property_or_a_file_field(vault) -> None:
+    assert vault.find(sort="-priority").paths()[:3] == ["p/a.md", "q/c.md", "p/b.md"]
+    assert vault.find(sort="fm.rating").paths()[0] == "p/a.md"
+    assert vault.find(sort="-words").paths()  # a file field needs no note to have it
+    assert [t["text"] for t in vault.tasks(status="x")] == ["closed"]
+
+
+@pytest.mark.parametrize(
+    ("expr", "expected"),
+    [
+        ("status = waiting or priority >= 3", ["p/a.md", "p/b.md"]),
+        ("#area/home or -#project", ["d.md", "q/c.md"]),
+        ("status = 'active or waiting' or title = D", ["d.md"]),
+        ("priority in (1, 2) OR due > 2027-01-01", ["p/b.md", "q/c.md"]),
+        ("owner = ada or owner = bob or owner exists", ["p/a.md"]),
+    ],
+)
+def test_or_inside_one_filter(vault, expr: str, expected: list[str]) -> None:
+    assert paths(vault.find(expr)) == expected
+    # Separate filters still combine with AND.
+    assert paths(vault.find(expr, "status = active")) == [p for p in expected if p in ("p/a.md", "q/c.md")]
+
+
+def test_relative_dates_follow_the_clock(make_vault) -> None:
+    import os
+    import time
+
+    now = time.time()
+    ages = {"today.md": 0.01, "three.md": 3.2, "ten.md": 10.5, "future.md": -20}  # days ago
+    today = dt.date.today()
+    due = {name: today - dt.timedelta(days=round(age)) for name, age in ages.items()}
+    files = {name: f"---\ndue: {day.isoformat()}\n---\n" for name, day in due.items()}
+    v = make_vault(files)
+    for name, age in ages.items():
+        os.utime(v.root / name, (now - age * 86400, now - age * 86400))
+    v.sync()
+    assert paths(v.find("modified > -7d")) == ["future.md", "three.md", "today.md"]
+    assert paths(v.find("modified < -1w")) == ["ten.md"]
+    assert paths(v.find("modified > -2h")) == ["future.md", "today.md"]
+    assert paths(v.find("modified > +2d")) == ["future.md"]
+    assert paths(v.find("due <= today")) == ["ten.md", "three.md", "today.md"]
+    assert paths(v.find("due < today or due > +7d")) == ["future.md", "ten.md", "three.md"]
+    assert paths(v.find("due between -4d and +0d")) == ["three.md", "today.md"]
+    assert paths(v.find("due in (today, -3d)")) == ["three.md", "today.md"]
+    assert paths(v.find("due = '-3d'")) == []  # quoted: text

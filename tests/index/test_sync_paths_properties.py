@@ -89,9 +89,10 @@ def apply_file_op(root: Path, step: tuple[Any, ...], tick: int) -> list[str]:
 
 def apply_api_op(vault: mdstore.Vault, root: Path, step: tuple[Any, ...]) -> None:
     files = notes(root)
+    taken = {f.lower() for f in files}  # the write API refuses a name that differs only in case
     kind = step[0]
     if kind == "create":
-        if not (root / f"{step[1]}.md").exists():
+        if f"{step[1]}.md".lower() not in taken:
             vault.create(f"{step[1]}.md", frontmatter(step[2]), body(step[2]))
         return
     if not files:
@@ -100,7 +101,7 @@ def apply_api_op(vault: mdstore.Vault, root: Path, step: tuple[Any, ...]) -> Non
     if kind == "update":
         vault.update(path, set=frontmatter(step[2]), body=body(step[2]))
     elif kind == "move":
-        if not (root / f"{step[2]}.md").exists():
+        if f"{step[2]}.md".lower() not in taken:
             vault.move(path, f"{step[2]}.md")
     else:
         vault.delete(path, permanent=True)

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from pathlib import Path
 
 import pytest
 
@@ -108,19 +109,28 @@ def test_recency_decays_the_score(vault: mdstore.Vault) -> None:
     assert [i.id for i in found] == [new.id, old.id]
 
 
-def test_vectors_find_what_words_miss(vault: mdstore.Vault) -> None:
-    """LSA links words that share contexts: 'puppy' finds the dog insight it never names."""
-    m = vault.memory
-    for n in range(6):
-        m.store_insight(f"our puppy and the dog park, visit {n}", user="ann", source="user", category="fact")
-        m.store_insight(
-            f"the stock portfolio and the bond market, review {n}", user="ann", source="user", category="fact"
-        )
-    target = m.store_insight("the dog needs a vet check", user="ann", source="user", category="fact")
-    found = m.search_insights("puppy", limit=20)
-    assert target.id in [i.id for i in found]
-    m.embeddings = None
-    assert target.id not in [i.id for i in m.search_insights("puppy", limit=20)]
+def test_vectors_find_what_words_miss(tmp_path: Path) -> None:
+    """LSA links words that share contexts: 'puppy' finds the dog insight it never names, and not
+    the unrelated ones (2 dimensions, so that the test corpus has more texts than dimensions)."""
+    root = tmp_path / "v"
+    root.mkdir()
+    with mdstore.open(root, memory={"dimensions": 2}) as vault:
+        m = vault.memory
+        for n in range(6):
+            m.store_insight(
+                f"our puppy and the dog park, visit {n}", user="ann", source="user", category="fact"
+            )
+            m.store_insight(
+                f"the stock portfolio and the bond market, review {n}",
+                user="ann",
+                source="user",
+                category="fact",
+            )
+        target = m.store_insight("the dog needs a vet check", user="ann", source="user", category="fact")
+        found = [i.id for i in m.search_insights("puppy", limit=20)]
+        assert target.id in found and len(found) == 7  # the six puppy notes and the dog one
+        m.embeddings = None
+        assert target.id not in [i.id for i in m.search_insights("puppy", limit=20)]
 
 
 def test_an_id_taken_by_other_content_is_an_error(vault: mdstore.Vault) -> None:
@@ -129,3 +139,28 @@ def test_an_id_taken_by_other_content_is_an_error(vault: mdstore.Vault) -> None:
     with pytest.raises(mdstore.ValidationError, match="'fixed' and other content"):
         m.store_insight("second text", user="ann", source="agent", category="fact", id="fixed")
     assert m.get_insight("fixed").content == "first text"
+
+
+def test_search_follows_stores_edits_deletes_of_any_process(tmp_path: Path) -> None:
+    """The search keeps its insights in the process and updates them note by note: what another
+    process stored, a hand edit once indexed, and a delete are all seen by the next search."""
+    root = tmp_path / "v"
+    root.mkdir()
+    with mdstore.open(root, memory={"embeddings": "none"}) as vault:
+        m = vault.memory
+        kept = [
+            m.store_insight(f"note {n} about the garden", user="ann", source="agent", category="fact")
+            for n in range(30)
+        ]
+        assert len(m.search_insights("garden", limit=50)) == 30
+        with mdstore.open(root) as other:
+            other.memory.store_insight("Ann keeps bees", user="ann", source="user", category="fact")
+        assert [i.content for i in m.search_insights("bees")] == ["Ann keeps bees"]
+        path = vault.root / kept[3].path
+        path.write_text(path.read_text(encoding="utf-8").replace("garden", "orchard"), encoding="utf-8")
+        vault.sync()
+        assert [i.id for i in m.search_insights("orchard")] == [kept[3].id]
+        assert kept[3].id not in {i.id for i in m.search_insights("garden", limit=50)}
+        m.delete_insight(kept[5].id)
+        assert len(m.search_insights("garden", limit=50)) == 28
+        assert kept[5].id not in {i.id for i in m.search_insights("garden", limit=50)}

@@ -127,7 +127,12 @@ def test_two_processes_append_to_one_session(vault: mdstore.Vault) -> None:
         mine = [int(e.content.split()[2]) for e in entries if e.role == tag]
         assert mine == list(range(300))
     assert log.flush() == 0  # both children flushed at exit
-    assert len(parse_entries(vault.get(log.path() or "").body)) == 600
+    # 600 entries: a first note of 500 (part_entries) and a second part with the rest.
+    parts = log.parts()
+    assert [p.rsplit("/", 1)[1] for p in parts] == ["busy.md", "busy (2).md"]
+    held = [parse_entries(vault.get(p).body) for p in parts]
+    assert [len(h) for h in held] == [500, 100]
+    assert [e.id for h in held for e in h] == [e.id for e in entries]
 
 
 def test_flush_interrupted_after_the_note_write_is_finished_once(tmp_path: Path) -> None:

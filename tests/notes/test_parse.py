@@ -91,11 +91,23 @@ def test_old_mac_cr_line_endings() -> None:
     assert note.headings[0].line == 4
 
 
-def test_not_utf8_is_decoded_with_replacement_and_reported() -> None:
-    data = b"# Title\n\ncaf\xe9 [[Link]]\n"
+def test_latin1_and_cp1252_are_read_as_windows_1252_and_reported() -> None:
+    data = "# Title\n\ncafé [[Link]] – “quoted” 5 €\n".encode("cp1252") + b"\x81\n"
     note = parse_note("x.md", data)
-    assert note.error == "not valid UTF-8 (first bad byte at offset 12)"
-    assert "caf\ufffd" in note.body
+    assert note.error == "not valid UTF-8 (first bad byte at offset 12); read as Windows-1252"
+    assert note.body == "# Title\n\ncafé [[Link]] – “quoted” 5 €\n\x81\n"  # 0x81: unassigned, as Latin-1
+    assert note.links[0].target == "Link"
+    issue = parse_issue(note)
+    assert issue is not None and issue.kind == "encoding"
+
+
+def test_utf8_with_stray_bytes_keeps_utf8_with_replacement() -> None:
+    data = "# Tïtle\n\ncafé ".encode() + b"\xe9 [[Link]]\n"
+    note = parse_note("x.md", data)
+    assert note.error == (
+        "not valid UTF-8 (first bad byte at offset 16); read as UTF-8 with U+FFFD for the bad bytes"
+    )
+    assert "café \ufffd" in note.body
     assert note.links[0].target == "Link"
     issue = parse_issue(note)
     assert issue is not None and issue.kind == "encoding" and issue.path == "x.md"
@@ -158,7 +170,8 @@ def test_list_frontmatter() -> None:
 def test_two_problems_give_one_message() -> None:
     note = parse_note("x.md", b"---\n- a\n---\n\xff\n")
     assert note.error == (
-        "not valid UTF-8 (first bad byte at offset 12); frontmatter must be a mapping, got a list"
+        "not valid UTF-8 (first bad byte at offset 12); read as Windows-1252; "
+        "frontmatter must be a mapping, got a list"
     )
     issue = parse_issue(note)
     assert issue is not None and issue.kind == "encoding"

@@ -30,12 +30,26 @@ def make_vault(tmp_path: Path, toml: str = "") -> Path:
 
 def test_enqueue_ls_show_stats(tmp_path: Path) -> None:
     vault = make_vault(tmp_path)
-    out = run(vault, "queue", "enqueue", "send", '{"to": "ann"}', "--key", "ann", "--priority", "3", "--json")
+    out = run(
+        vault,
+        "queue",
+        "enqueue",
+        "send",
+        '{"to": "ann"}',
+        "--key",
+        "ann",
+        "--priority",
+        "3",
+        "--any-kind",
+        "--json",
+    )
     job = json.loads(out)
     assert job["kind"] == "send" and job["state"] == "new" and job["payload"] == {"to": "ann"}
-    again = json.loads(run(vault, "queue", "enqueue", "send", '{"to": "bob"}', "--key", "ann", "--json"))
+    again = json.loads(
+        run(vault, "queue", "enqueue", "send", '{"to": "bob"}', "--key", "ann", "--any-kind", "--json")
+    )
     assert again["id"] == job["id"] and again["payload"] == {"to": "ann"}
-    run(vault, "queue", "enqueue", "later", "--delay", "60")
+    run(vault, "queue", "enqueue", "later", "--delay", "60", "--any-kind")
     rows = [json.loads(line) for line in run(vault, "queue", "ls", "--json").splitlines()]
     assert [r["kind"] for r in rows] == ["send", "later"] and rows[1]["state"] == "delayed"
     assert json.loads(run(vault, "queue", "show", job["id"], "--json"))["priority"] == 3
@@ -101,7 +115,39 @@ def test_worker_runs_handlers_named_in_config(tmp_path: Path) -> None:
     )
     assert proc.returncode == 0, proc.stderr
     assert target.read_text() == touch.id
-    assert "1 done, 1 failed" in proc.stderr
+    assert "1 jobs done, 1 failed (1 dead, 0 to retry; 1 failed runs)" in proc.stderr
     with open_queue(load_config(vault)) as q:
         dead = q.get(boom.id)
         assert dead is not None and dead.state is JobState.DEAD and "kaboom" in (dead.last_error or "")
+
+
+def test_enqueue_refuses_a_kind_no_handler_runs(tmp_path: Path) -> None:
+    plugins = tmp_path / "plugins"
+    plugins.mkdir()
+    (plugins / "known_jobs.py").write_text(
+        "import mdstore.queue\n\n@mdstore.queue.handler('touch')\ndef touch(job):\n    pass\n"
+    )
+    vault = make_vault(tmp_path, '[queue]\nhandlers = ["known_jobs", "mail=known_jobs:touch"]\n')
+    sys.path.insert(0, str(plugins))
+    try:
+        result = CliRunner().invoke(cli, ["--vault", str(vault), "queue", "enqueue", "bogus-kind"])
+        assert result.exit_code == 14
+        assert result.output.strip().splitlines()[-1] == (
+            "Error: unknown job kind 'bogus-kind': no handler runs it (known: check, commit, index, mail, "
+            "memory-dream, rebuild, search-reindex, touch); register its handler in [queue] handlers, or enqueue it "
+            "anyway for a worker of your own"
+        )
+        for kind in ("index", "touch", "mail"):
+            run(vault, "queue", "enqueue", kind)
+        run(vault, "queue", "enqueue", "bogus-kind", "--any-kind")
+    finally:
+        sys.path.remove(str(plugins))
+    with open_queue(load_config(vault)) as q:
+        assert sorted(j.kind for j in q.jobs()) == ["bogus-kind", "index", "mail", "touch"]
+    broken = (
+        make_vault(tmp_path / "b", '[queue]\nhandlers = ["no_such_module_here"]\n')
+        if (tmp_path / "b").mkdir() is None
+        else None
+    )
+    result = CliRunner().invoke(cli, ["--vault", str(broken), "queue", "enqueue", "other"])
+    assert result.exit_code != 0 and "cannot import 'no_such_module_here'" in result.output

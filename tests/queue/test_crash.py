@@ -175,7 +175,9 @@ def test_always_failing_handler_ends_dead_with_its_error(spool_dir: Path) -> Non
 
     report = w.run(burst=True, install_signals=False)
     dead = queue.get(job.id)
-    assert calls == [0, 1, 2] and report.failed == 3
+    assert calls == [0, 1, 2]
+    # Counted in jobs: one failed job (dead), after three failed runs.
+    assert (report.done, report.failed, report.dead, report.failed_runs) == (0, 1, 1, 3)
     assert dead is not None and dead.state is JobState.DEAD and dead.attempts == 3
     assert "ValueError: cannot explode attempt 2" in (dead.last_error or "")
     queue.close()
@@ -231,4 +233,20 @@ def test_sigterm_lets_the_job_in_flight_finish(spool_dir: Path, tmp_path: Path) 
     assert len(files["new"]) == 1 and files["claimed"] == []
     job = queue.claim()
     assert job is not None and job.attempts == 0
+    queue.close()
+
+
+def test_worker_report_counts_jobs_not_attempts(spool_dir: Path) -> None:
+    queue = SpoolQueue(spool_dir, fsync=False, max_attempts=3, **FAST)
+    for n in range(3):
+        queue.enqueue("flaky", {"n": n})
+    w = Worker(queue)
+
+    @w.handler("flaky")
+    def flaky(j: Job) -> None:
+        if j.attempts < j.payload["n"]:  # job 0 passes at once, 1 on its second run, 2 on its third
+            raise ValueError("not yet")
+
+    report = w.run(burst=True, install_signals=False)
+    assert (report.done, report.failed, report.dead, report.failed_runs, report.released) == (3, 0, 0, 3, 0)
     queue.close()

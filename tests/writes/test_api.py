@@ -156,3 +156,20 @@ def test_recover_runs_before_first_write(make_vault):
     (folder / "intent.json").write_text('{"temps": [".mdstore-tmp.0.a.md.tmp"]}')
     v.update("a.md", set={"k": 1})
     assert not folder.exists() and not (v.root / ".mdstore-tmp.0.a.md.tmp").exists()
+
+
+def test_case_collision_sees_names_added_and_removed_since_the_last_write(vault):
+    # The folded names of a folder are remembered between writes; a name another program added
+    # or removed since must count (and a removed one must stop counting).
+    vault.create("big/n0.md", body="x")
+    (vault.root / "big" / "Other.md").write_text("by hand\n")
+    with pytest.raises(InvalidPath, match="'Other.md'"):
+        vault.create("big/other.md", body="x")
+    (vault.root / "big" / "Other.md").unlink()
+    vault.create("big/other.md", body="x")
+    with pytest.raises(InvalidPath, match="case"):
+        vault.create("big/OTHER.md", body="x")
+    for n in range(1, 40):
+        vault.create(f"big/n{n}.md", body="x")
+    with pytest.raises(InvalidPath, match="case"):
+        vault.create("big/N39.md", body="x")
