@@ -3,12 +3,12 @@
     python benchmarks/bench_scale.py [--sizes 10000 50000 100000] [--engines none tantivy whoosh]
 
 For each size and search engine (``none`` = the structured index alone), in a fresh process: the
-cold index (time, notes/s), the peak RSS of the whole process tree (the vault process and its parse
-workers, sampled every 50 ms from /proc), the no-op re-sync, a one-edit sync, find/search/related/
-backlinks p50, and the index size on disk. ``find`` works as soon as the structured index has
-committed, which is the cold time of the ``none`` run; with an engine, everything (search and
-related notes) is ready when the cold sync returns. Prints a table, writes
-benchmarks/out/scale.json and, with matplotlib installed, draws docs/scale.png.
+cold index (time, notes/s), the peak RSS and PSS of the whole process tree (the vault process, its
+parse and search workers, sampled every 50 ms from /proc), the no-op re-sync, a one-edit sync,
+find/search/related/backlinks p50, and the index size on disk. A second process polls the vault
+meanwhile, as a user would, and records when ``find`` first answers and when ``search_status``
+first says search and related notes are ready. Prints a table, writes benchmarks/out/scale.json
+and, with matplotlib installed, draws docs/scale.png.
 """
 
 from __future__ import annotations
@@ -21,44 +21,87 @@ from pathlib import Path
 
 from common import HERE, OUT, fresh_copy, machine, synthetic_vault
 
+POLLER = r"""
+import json, sys, time
+import mdstore
+from mdstore.errors import MdstoreError
+
+root, start, engine = sys.argv[1], float(sys.argv[2]), sys.argv[3]
+search = {"engine": engine, "related": engine != "none"}
+seen = {}
+while len(seen) < 2 and time.time() - start < 3600:
+    try:
+        with mdstore.open(root, index={"busy_timeout": 0.2}, search=search) as vault:
+            if "find_s" not in seen and vault.find("status = active", limit=1).first() is not None:
+                seen["find_s"] = time.time() - start
+            if "find_s" in seen:
+                status = vault.search_status()
+                parts = [status[k]["ready"] for k in ("search", "related") if k in status]
+                if parts and all(parts):
+                    seen["search_s"] = time.time() - start
+                elif not parts:
+                    seen["search_s"] = seen["find_s"]
+    except MdstoreError:
+        pass
+    time.sleep(0.25)
+print(json.dumps(seen), flush=True)
+"""
+
 CHILD = r"""
-import json, os, sys, threading, time
+import json, os, subprocess, sys, threading, time
 sys.path.insert(0, sys.argv[3])
 import mdstore
 from common import percentiles, time_calls
 from edit import make_edit, note_paths
 from pathlib import Path
 
-root, engine = sys.argv[1], sys.argv[2]
+root, engine, poller = sys.argv[1], sys.argv[2], sys.argv[4]
 
-def tree_rss_kb(pid):
-    total, todo = 0, [pid]
+skip = set()
+
+def tree_kb(pid):
+    # RSS counts the pages a forked child shares with its parent (Whoosh's workers) twice; PSS
+    # splits them between the sharers, so the PSS sum is what the tree really holds.
+    rss = pss = 0
+    todo = [pid]
     while todo:
         p = todo.pop()
+        if p in skip:
+            continue
         try:
             for line in open(f"/proc/{p}/status"):
                 if line.startswith("VmRSS:"):
-                    total += int(line.split()[1])
+                    rss += int(line.split()[1])
+            for line in open(f"/proc/{p}/smaps_rollup"):
+                if line.startswith("Pss:"):
+                    pss += int(line.split()[1])
             for task in os.listdir(f"/proc/{p}/task"):
                 todo += [int(c) for c in open(f"/proc/{p}/task/{task}/children").read().split()]
         except (OSError, ValueError):
             pass
-    return total
+    return rss, pss
 
-peak = [0]
+peak = [0, 0]
 stop = threading.Event()
 def sample():
     me = os.getpid()
     while not stop.is_set():
-        peak[0] = max(peak[0], tree_rss_kb(me))
+        rss, pss = tree_kb(me)
+        peak[0], peak[1] = max(peak[0], rss), max(peak[1], pss)
         time.sleep(0.05)
 threading.Thread(target=sample, daemon=True).start()
 
 vault = mdstore.open(root, search={"engine": engine, "related": engine != "none"})
+watcher = subprocess.Popen(
+    [sys.executable, "-c", poller, root, repr(time.time()), engine], stdout=subprocess.PIPE, text=True
+)
+skip.add(watcher.pid)  # the poller plays another user: not part of the vault process tree
 t0 = time.perf_counter()
 report = vault.sync()
 cold = time.perf_counter() - t0
 stop.set()
+ready = {"find_s": float("nan"), "search_s": float("nan")}
+ready.update(json.loads(watcher.communicate()[0].strip().splitlines()[-1]))
 notes = len(report.added)
 noop = sorted(vault.sync().seconds for _ in range(5))[2]
 paths = note_paths(Path(root))
@@ -78,7 +121,9 @@ if engine != "none":
 vault.close()
 size = sum(f.stat().st_size for f in Path(root, ".mdstore").rglob("*") if f.is_file())
 print(json.dumps({
-    "notes": notes, "cold_s": cold, "notes_per_s": notes / cold, "peak_rss_mb": peak[0] / 1024,
+    "notes": notes, "cold_s": cold,
+    "find_ready_s": ready["find_s"], "search_ready_s": ready["search_s"],
+    "notes_per_s": notes / cold, "peak_rss_mb": peak[0] / 1024, "peak_pss_mb": peak[1] / 1024,
     "noop_s": noop, "edit_s": sorted(edits)[len(edits) // 2], "p50_ms": lat, "index_mb": size / 2**20,
 }))
 """
@@ -86,7 +131,7 @@ print(json.dumps({
 def run(size: int, engine: str) -> dict:
     work = fresh_copy(synthetic_vault(size), f"scale-{size}-{engine}")
     child = subprocess.run(
-        [sys.executable, "-c", CHILD, str(work), engine, str(HERE)], capture_output=True, text=True
+        [sys.executable, "-c", CHILD, str(work), engine, str(HERE), POLLER], capture_output=True, text=True
     )
     if child.returncode != 0:
         raise SystemExit(f"size {size}, search={engine} failed:\n{child.stderr}")
@@ -104,14 +149,20 @@ def draw(results: list[dict], png: Path) -> None:
     except ImportError:
         print("matplotlib not installed: no picture drawn")
         return
-    fig, (left, right) = plt.subplots(1, 2, figsize=(10, 4))
+    fig, (left, right) = plt.subplots(1, 2, figsize=(11, 4.5))
     for engine in sorted({r["engine"] for r in results}):
         rows = sorted((r for r in results if r["engine"] == engine), key=lambda r: r["size"])
         xs = [r["size"] / 1000 for r in rows]
-        left.plot(xs, [r["cold_s"] for r in rows], marker="o", label=f"search={engine}")
-        right.plot(xs, [r["peak_rss_mb"] for r in rows], marker="o", label=f"search={engine}")
-    left.set(xlabel="notes (thousands)", ylabel="cold index (s)", title="Cold index time")
-    right.set(xlabel="notes (thousands)", ylabel="peak RSS, process tree (MB)", title="Peak memory")
+        line = left.plot(xs, [r["search_ready_s"] for r in rows], marker="o", label=f"{engine}: all ready")
+        if engine != "none":
+            left.plot(
+                xs, [r["find_ready_s"] for r in rows], marker="x", linestyle="--",
+                color=line[0].get_color(), label=f"{engine}: find ready",
+            )
+        memory = [r.get("peak_pss_mb", r["peak_rss_mb"]) for r in rows]
+        right.plot(xs, memory, marker="o", label=f"search={engine}")
+    left.set(xlabel="notes (thousands)", ylabel="seconds from a cold start", title="Time until ready")
+    right.set(xlabel="notes (thousands)", ylabel="peak PSS, process tree (MB)", title="Peak memory")
     for ax in (left, right):
         ax.grid(True, alpha=0.3)
         ax.legend()
@@ -124,6 +175,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--sizes", type=int, nargs="+", default=[10_000, 50_000, 100_000])
     parser.add_argument("--engines", nargs="+", default=["none", "tantivy", "whoosh"])
+    parser.add_argument("--keep", action="store_true", help="keep earlier results of other sizes/engines")
     parser.add_argument("--png", type=Path, default=HERE.parent / "docs" / "scale.png")
     args = parser.parse_args()
     print(machine())
@@ -135,12 +187,20 @@ def main() -> None:
             lat = ", ".join(f"{k} {v:.1f}" for k, v in r["p50_ms"].items())
             print(
                 f"{size:>7} notes  search={engine:<8} cold {r['cold_s']:6.1f} s ({r['notes_per_s']:5.0f}/s)  "
-                f"peak RSS {r['peak_rss_mb']:6.0f} MB  no-op {r['noop_s'] * 1000:.0f} ms  "
+                f"find ready {r['find_ready_s']:5.1f} s  search ready {r['search_ready_s']:5.1f} s  "
+                f"peak RSS {r['peak_rss_mb']:6.0f} MB (PSS {r.get('peak_pss_mb', float('nan')):4.0f})  "
+                f"no-op {r['noop_s'] * 1000:.0f} ms  "
                 f"edit {r['edit_s'] * 1000:.0f} ms  p50 ms: {lat}  index {r['index_mb']:.0f} MB",
                 flush=True,
             )
     OUT.mkdir(parents=True, exist_ok=True)
-    (OUT / "scale.json").write_text(json.dumps({"machine": machine(), "results": results}, indent=1))
+    store = OUT / "scale.json"
+    if args.keep and store.exists():  # runs of other sizes/engines stay, for the table and picture
+        ran = {(r["size"], r["engine"]) for r in results}
+        earlier = json.loads(store.read_text())["results"]
+        kept = [r for r in earlier if (r["size"], r["engine"]) not in ran and "find_ready_s" in r]
+        results = kept + results
+    store.write_text(json.dumps({"machine": machine(), "results": results}, indent=1))
     draw(results, args.png)
 
 

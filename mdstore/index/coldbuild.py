@@ -6,16 +6,21 @@ resolved as the chunk is written against every path the scan found; an alias can
 once its note is parsed, and aliases come last in the resolution order, so at the end the links
 whose key names an alias are resolved again. Until the build's last commit, ``meta.building`` is
 set: a build interrupted by a crash is started over by the next sync, never taken for complete.
-The notes handed to the sync listeners (the search side) are read again from the files when a
-listener iterates them, instead of being held.
+
+A sync listener that can take a cold build a chunk at a time (``begin_build``, the search side)
+gets a *sink*: each chunk goes to it right after DuckDB committed it, with what the parse workers
+derived for it (``BuildSink.derive``), and the sink commits after the build (``finish``, called by
+the sync once DuckDB is complete and readable). Other listeners get the notes read again from the
+files if they iterate them.
 """
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from ..config import Config
 from ..notes.model import Note, ParseIssue, SyncReport
@@ -27,10 +32,29 @@ from .workers import Item, stream_notes
 if TYPE_CHECKING:
     from .store import IndexStore
 
+log = logging.getLogger("mdstore.sync")
 BUILD_MEMORY_LIMIT = "128MB"  # DuckDB's buffer pool during a streamed build
 _READ_CHUNK = 1000  # notes parsed at a time when a listener reads the build's notes again
 BUILDING_KEY = "building"
 Progress = Callable[[int, int], None]
+def not_updated(name: str, exc: Exception) -> ParseIssue:
+    """How a sync reports a secondary index (``name``) it could not update."""
+    return ParseIssue(
+        f"({name} index)",
+        f"the {name} index was not updated: {type(exc).__name__}: {exc} (it catches up at the next sync)",
+        "listener",
+    )
+
+
+class BuildSink(Protocol):
+    """Where a listener takes a streamed cold build (``SyncListener.begin_build``)."""
+
+    name: str  # what it keeps ("search"), in a report of its failure
+    derive: tuple[str, ...]  # what the parse workers compute for it (workers.load_chunk)
+
+    def add(self, notes: Sequence[Note], derived: Sequence[dict[str, Any] | None]) -> None: ...
+    def finish(self) -> None: ...
+    def abort(self) -> None: ...
 
 
 @contextmanager
@@ -57,7 +81,7 @@ class ReadAgain(Sequence[Note]):
         return len(self._items)
 
     def __iter__(self) -> Iterator[Note]:
-        for _, results in stream_notes(self._config, self._items, _READ_CHUNK):
+        for _, results, _ in stream_notes(self._config, self._items, _READ_CHUNK):
             yield from (r for r in results if isinstance(r, Note))
 
     def __getitem__(self, index: Any) -> Any:  # pragma: no cover - listeners iterate
@@ -72,8 +96,31 @@ def build_streamed(
     generation: int,
     progress: Progress | None,
     chunk: int,
+    sinks: Sequence[BuildSink] = (),
 ) -> SyncReport:
-    """Write every note of ``to_read`` and every attachment of ``found`` into the empty index."""
+    """Write every note of ``to_read`` and every attachment of ``found`` into the empty index, and
+    hand each chunk to ``sinks`` once committed. A sink that fails is aborted and left out (its
+    error is in the report); the ones still fed are ``extra["sinks"]``, for the caller to finish.
+    If the build itself fails, every sink is aborted."""
+    live = list(sinks)
+    try:
+        return _build(config, store, found, to_read, generation, progress, chunk, live)
+    except BaseException:
+        for sink in live:
+            sink.abort()
+        raise
+
+
+def _build(
+    config: Config,
+    store: IndexStore,
+    found: ScanResult,
+    to_read: list[Item],
+    generation: int,
+    progress: Progress | None,
+    chunk: int,
+    live: list[BuildSink],
+) -> SyncReport:
     from ..notes.links import LinkResolver, link_key, name_keys
     from ..notes.parse import parse_issue
 
@@ -84,15 +131,29 @@ def build_streamed(
     unparsed: list[str] = []  # read but not indexed (unreadable, vanished): links to them break
     errors: list[ParseIssue] = list(found.issues)
     total = len(to_read)
+    derive = tuple(sorted({name for sink in live for name in sink.derive}))
+
+    def feed(notes: list[Note], derived: list[Any]) -> None:
+        for sink in list(live):
+            try:
+                sink.add(notes, derived)
+            except Exception as exc:  # noqa: BLE001 - a secondary index never stops the build
+                log.warning("the %s index was not updated by this sync: %s", sink.name, exc)
+                log.debug("cold build of %s failed", sink.name, exc_info=True)
+                errors.append(not_updated(sink.name, exc))
+                live.remove(sink)
+                sink.abort()
+
     with store.write() as con, _memory_capped(con):
         set_meta(con, {BUILDING_KEY: "1"})
         attachments = RowSet()
         for rel, stat in found.attachments.items():
             attachments.add_attachment(rel, stat)
         insert_all(con, attachments)
-        for part, results in stream_notes(config, to_read, chunk, errors):
+        for part, results, derived in stream_notes(config, to_read, chunk, errors, derive):
             notes: list[Note] = []
-            for (rel, _), result in zip(part, results, strict=True):
+            extras: list[Any] = []
+            for (rel, _), result, extra in zip(part, results, derived, strict=True):
                 if not isinstance(result, Note):
                     unparsed.append(rel)
                 if isinstance(result, ParseIssue):
@@ -103,6 +164,7 @@ def build_streamed(
                         if issue is not None:
                             errors.append(issue)
                     notes.append(result)
+                    extras.append(extra)
                     if result.aliases:
                         aliased[result.path] = list(result.aliases)
             con.execute("BEGIN TRANSACTION")
@@ -114,6 +176,7 @@ def build_streamed(
                 con.execute("ROLLBACK")
                 raise
             added += [n.path for n in notes]
+            feed(notes, extras)
             if progress:
                 progress(len(added), total)
         con.execute("BEGIN TRANSACTION")
@@ -151,5 +214,6 @@ def build_streamed(
             "removed": [],
             "upsert_notes": ReadAgain(config, [item for item in to_read if item[0] in done]),
             "wrote": True,
+            "sinks": list(live),
         },
     )

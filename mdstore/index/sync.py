@@ -20,7 +20,7 @@ from typing import Any, Protocol
 from ..config import Config
 from ..notes.model import Note, ParseIssue, SyncReport
 from . import schema
-from .coldbuild import BUILDING_KEY, build_streamed
+from .coldbuild import BUILDING_KEY, build_streamed, not_updated
 from .lock import OwnerLock
 from .rows import RowSet, rows_for, to_json
 from .scan import FileStat, IgnoreRules, ScanResult, confirm_gone, scan
@@ -60,6 +60,9 @@ class SyncListener(Protocol):
         self, upserts: Sequence[Note], removed: Sequence[str], generation: int, fresh: bool
     ) -> None: ...
 
+    # Optional: ``begin_build(generation, total) -> BuildSink | None`` takes a streamed cold build
+    # a chunk at a time (coldbuild.py); a listener given a sink gets no ``on_synced`` for that sync.
+
 
 class Syncer:
     def __init__(
@@ -88,8 +91,11 @@ class Syncer:
             report = self._apply(state, found, paths, rebuild or state.fresh, progress)
             upserts = report.extra.pop("upsert_notes")
             generation = state.generation + (1 if report.extra.pop("wrote") else 0)
+            fed = report.extra.pop("fed", set())
             problems = []
             for listener in self.listeners:
+                if id(listener) in fed:
+                    continue
                 # The structured index is committed: a failing secondary index is reported (and
                 # repaired by its generation stamp next time), it does not undo or stop the sync.
                 try:
@@ -97,14 +103,15 @@ class Syncer:
                 except Exception as exc:  # noqa: BLE001
                     log.warning("the %s index was not updated by this sync: %s", listener.name, exc)
                     log.debug("sync listener %s failed", listener.name, exc_info=True)
-                    problems.append(
-                        ParseIssue(
-                            f"({listener.name} index)",
-                            f"the {listener.name} index was not updated: {type(exc).__name__}: {exc}"
-                            " (it catches up at the next sync)",
-                            "listener",
-                        )
-                    )
+                    problems.append(not_updated(listener.name, exc))
+            for sink in report.extra.pop("sinks", []):
+                # DuckDB is complete (and readable by other processes): the search side commits.
+                try:
+                    sink.finish()
+                except Exception as exc:  # noqa: BLE001
+                    log.warning("the %s index was not updated by this sync: %s", sink.name, exc)
+                    log.debug("cold build of %s failed", sink.name, exc_info=True)
+                    problems.append(not_updated(sink.name, exc))
             report = replace(report, errors=report.errors + tuple(problems))
         report.extra["generation"] = generation
         return SyncReport(
@@ -225,7 +232,12 @@ class Syncer:
         chunk = self.config.index.build_chunk
         if fresh and len(to_read) > chunk:
             generation = state.generation + 1
-            return build_streamed(self.config, self.store, found, to_read, generation, progress, chunk)
+            sinks, fed = self._begin_build(generation, len(to_read))
+            report = build_streamed(
+                self.config, self.store, found, to_read, generation, progress, chunk, sinks
+            )
+            report.extra["fed"] = fed
+            return report
         loaded = load_notes(self.config, to_read, progress)
         upserts: list[Note] = []
         touched: list[Note] = []  # same bytes, new mtime: rows stay, stat columns refresh
@@ -304,6 +316,24 @@ class Syncer:
                 "wrote": wrote,
             },
         )
+
+    def _begin_build(self, generation: int, total: int) -> tuple[list[Any], set[int]]:
+        """The sinks of the listeners that take a cold build a chunk at a time, and their ids."""
+        sinks: list[Any] = []
+        fed: set[int] = set()
+        for listener in self.listeners:
+            begin = getattr(listener, "begin_build", None)
+            if begin is None:
+                continue
+            fed.add(id(listener))  # a listener that cannot start a build repairs itself later
+            try:
+                sink = begin(generation, total)
+            except Exception as exc:  # noqa: BLE001
+                log.warning("the %s index was not updated by this sync: %s", listener.name, exc)
+                continue
+            if sink is not None:
+                sinks.append(sink)
+        return sinks, fed
 
     def _load_hashes(self, state: _State, paths: list[str], fresh: bool) -> None:
         if fresh or not paths:

@@ -4,7 +4,10 @@ cores in worker processes of our own.
 ``multiprocessing`` (spawn/forkserver) re-imports the caller's ``__main__`` in every worker, which
 re-runs an unguarded user script and breaks ``python -``; ``fork`` is unsafe in a process with
 DuckDB threads. So workers are plain ``python -m mdstore.index.workers`` processes fed over pipes:
-length-prefixed pickles of (root, [(path, mtime)], max_bytes, link_style) in, lists of results out.
+length-prefixed pickles of (root, [(path, mtime)], max_bytes, link_style, derive) in, (results,
+derived) out. ``derive`` names functions (``"package.module:function"``) that a worker also applies
+to each parsed note while it has it — the search side asks for its search document and word
+counts — so that a cold build parses every file once, on every core, for all the indexes.
 
 A worker that dies (killed, out of memory, a crash in a parser) loses nothing: the chunk it was
 parsing is put back and parsed in this process, and the failure is reported. A file is never
@@ -69,33 +72,64 @@ def load_note(root: str, rel: str, mtime: float, max_bytes: int, link_style: str
 
 
 Item = tuple[str, float]  # (vault-relative path, mtime)
+Chunk = tuple[list[Item], list[Result], list[Any]]  # items, their results, what was derived for them
+
+
+def load_chunk(
+    root: str, part: Sequence[Item], max_bytes: int, link_style: str, derive: tuple[str, ...] = ()
+) -> tuple[list[Result], list[Any]]:
+    """``load_note`` of every item and, for each parsed note, ``{spec: function(note)}`` for each
+    function named in ``derive`` (None for a result that is not a note)."""
+    results = [load_note(root, rel, mtime, max_bytes, link_style) for rel, mtime in part]
+    if not derive:
+        return results, [None] * len(results)
+    functions = [(spec, _function(spec)) for spec in derive]
+    derived = [
+        {spec: function(r) for spec, function in functions} if isinstance(r, Note) else None for r in results
+    ]
+    return results, derived
+
+
+def _function(spec: str) -> Callable[[Note], Any]:
+    """The function named ``"package.module:function"`` (named by the layer that asks for it)."""
+    import importlib
+
+    module, _, name = spec.partition(":")
+    function: Callable[[Note], Any] = getattr(importlib.import_module(module), name)
+    return function
 
 
 def stream_notes(
-    config: Config, items: Sequence[Item], size: int, failures: list[ParseIssue] | None = None
-) -> Iterator[tuple[list[Item], list[Result]]]:
-    """``(items, results)`` of ``load_note`` about ``size`` at a time (not in order), in worker
-    processes when there are at least ``[index] parallel_threshold`` items and more than one core
-    to use. A worker's failure is appended to ``failures``; its chunk is still answered."""
+    config: Config,
+    items: Sequence[Item],
+    size: int,
+    failures: list[ParseIssue] | None = None,
+    derive: tuple[str, ...] = (),
+) -> Iterator[Chunk]:
+    """``(items, results, derived)`` of ``load_chunk`` about ``size`` at a time (not in order), in
+    worker processes when there are at least ``[index] parallel_threshold`` items and more than one
+    core to use. A worker's failure is appended to ``failures``; its chunk is still answered."""
     root = str(config.root)
     max_bytes = config.vault.max_note_bytes
     style = config.vault.link_style
     workers = config.index.parse_workers or (os.cpu_count() or 1)
     if workers > 1 and len(items) >= config.index.parallel_threshold:
         chunk = max(32, min(400, len(items) // (workers * 6) or 32, size))
-        pending: tuple[list[Item], list[Result]] = ([], [])
-        for part, results in parse_stream(root, list(items), max_bytes, style, workers, chunk, failures):
+        pending: Chunk = ([], [], [])
+        stream = parse_stream(root, list(items), max_bytes, style, workers, chunk, failures, derive)
+        for part, results, derived in stream:
             pending[0].extend(part)
             pending[1].extend(results)
+            pending[2].extend(derived)
             if len(pending[0]) >= size:
                 yield pending
-                pending = ([], [])
+                pending = ([], [], [])
         if pending[0]:
             yield pending
         return
     for start in range(0, len(items), size):
         part = list(items[start : start + size])
-        yield part, [load_note(root, rel, mtime, max_bytes, style) for rel, mtime in part]
+        yield (part, *load_chunk(root, part, max_bytes, style, derive))
 
 
 def load_notes(config: Config, items: Sequence[Item], progress: Progress | None = None) -> Loaded:
@@ -105,7 +139,7 @@ def load_notes(config: Config, items: Sequence[Item], progress: Progress | None 
     results: list[Result] = [Unparsed.NOT_PARSED] * total
     failures: list[ParseIssue] = []
     done = 0
-    for part, parsed in stream_notes(config, items, 100, failures):
+    for part, parsed, _ in stream_notes(config, items, 100, failures):
         for (rel, _), result in zip(part, parsed, strict=True):
             results[position[rel]] = result
         done += len(part)
@@ -153,14 +187,15 @@ def parse_stream(
     workers: int,
     chunk: int = 250,
     failures: list[ParseIssue] | None = None,
-) -> Iterator[tuple[list[Item], list[Result]]]:
-    """``(items, results)`` of ``load_note`` a chunk at a time, as ``workers`` processes finish
+    derive: tuple[str, ...] = (),
+) -> Iterator[Chunk]:
+    """``(items, results, derived)`` of ``load_chunk`` a chunk at a time, as ``workers`` processes finish
     them (not in order), so a caller can write each chunk and let it go: memory follows the chunk,
     not the vault. A worker that dies has its chunk parsed again in this process and its failure
     appended to ``failures``; every item is answered exactly once."""
     chunks = [items[i : i + chunk] for i in range(0, len(items), chunk)]
     lock = threading.Lock()
-    out: queue.Queue[tuple[list[Item], list[Result]] | None] = queue.Queue(maxsize=workers * 2)
+    out: queue.Queue[Chunk | None] = queue.Queue(maxsize=workers * 2)
     stop = threading.Event()  # the consumer went away: workers stop taking chunks
 
     def take() -> list[Item] | None:
@@ -178,17 +213,17 @@ def parse_stream(
         alive = True
         try:
             while (part := take()) is not None:
-                results: list[Result] | None = None
+                answer: tuple[list[Result], list[Any]] | None = None
                 if alive:
                     try:
-                        _send(proc.stdin, (root, part, max_bytes, link_style))
-                        results = _recv(proc.stdout)
-                        if results is not None and len(results) != len(part):
-                            sent = f"{len(results)} results for {len(part)} files"
+                        _send(proc.stdin, (root, part, max_bytes, link_style, derive))
+                        answer = _recv(proc.stdout)
+                        if answer is not None and len(answer[0]) != len(part):
+                            sent = f"{len(answer[0])} results for {len(part)} files"
                             raise EOFError(f"the parse worker sent {sent}")
                     except (OSError, EOFError, pickle.UnpicklingError) as exc:
                         alive = False  # the worker died: this thread parses in-process from now on
-                        results = None
+                        answer = None
                         if failures is not None:
                             failures.append(
                                 ParseIssue(
@@ -198,9 +233,9 @@ def parse_stream(
                                     "worker",
                                 )
                             )
-                if results is None:
-                    results = [load_note(root, rel, mtime, max_bytes, link_style) for rel, mtime in part]
-                out.put((part, results))
+                if answer is None:
+                    answer = load_chunk(root, part, max_bytes, link_style, derive)
+                out.put((part, *answer))
         finally:
             out.put(None)
             for stream in (proc.stdin, proc.stdout):
@@ -236,10 +271,10 @@ def _serve() -> None:
     stdin, stdout = sys.stdin.buffer, sys.stdout.buffer
     while True:
         try:
-            root, part, max_bytes, link_style = _recv(stdin)
+            root, part, max_bytes, link_style, derive = _recv(stdin)
         except EOFError:
             return
-        _send(stdout, [load_note(root, rel, mtime, max_bytes, link_style) for rel, mtime in part])
+        _send(stdout, load_chunk(root, part, max_bytes, link_style, derive))
 
 
 if __name__ == "__main__":

@@ -21,7 +21,7 @@ import shutil
 import threading
 import time
 import weakref
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -30,6 +30,7 @@ from mdstore.errors import BackendUnavailable, IndexBusy, MdstoreError
 from mdstore.index.lock import OwnerLock
 from mdstore.notes.model import Note
 from mdstore.search.backlog import DEFER_LIMIT, FLUSH_MAX_LAG, FLUSH_QUIET, Backlog
+from mdstore.search.coldfeed import ColdFeed
 from mdstore.search.protocol import SearchBackend
 from mdstore.search.tfidf import TfidfModel
 
@@ -38,6 +39,7 @@ log = logging.getLogger("mdstore.search")
 SEARCH_DIR = "search"
 TFIDF_DIR = "tfidf"
 BUILDING_FILE = "building.json"
+LOAD_CHUNK = 2000  # notes read at a time when a part is rebuilt from the files
 MODEL_SAVE_INTERVAL = 2.0  # seconds between saves of the related-notes model (and at close)
 
 Rows = Callable[[str], list[tuple[Any, ...]]]
@@ -52,7 +54,7 @@ class _Part(Protocol):
     def stamp(self) -> int | None: ...
     def hashes(self) -> dict[str, str]: ...
     def apply(self, upserts: Sequence[Note], deletes: Sequence[str], stamp: int) -> None: ...
-    def rebuild(self, notes: Iterable[Note], stamp: int) -> None: ...
+    def builder(self, stamp: int, total: int) -> Any: ...
 
 
 class _EnginePart:
@@ -70,8 +72,8 @@ class _EnginePart:
     def apply(self, upserts: Sequence[Note], deletes: Sequence[str], stamp: int) -> None:
         self.engine.apply(upserts, deletes, stamp)
 
-    def rebuild(self, notes: Iterable[Note], stamp: int) -> None:
-        self.engine.rebuild(notes, stamp)
+    def builder(self, stamp: int, total: int) -> Any:
+        return self.engine.builder(stamp, total)
 
 
 class _ModelPart:
@@ -89,8 +91,8 @@ class _ModelPart:
     def apply(self, upserts: Sequence[Note], deletes: Sequence[str], stamp: int) -> None:
         self.model.update(upserts, deletes, stamp)
 
-    def rebuild(self, notes: Iterable[Note], stamp: int) -> None:
-        self.model.fit(notes, stamp)
+    def builder(self, stamp: int, total: int) -> Any:
+        return self.model.builder(stamp)
 
 
 class SearchIndex:
@@ -248,6 +250,25 @@ class SearchIndex:
             backlog.add(upserts, removed, generation)
         return True
 
+    def begin_build(self, generation: int, total: int) -> ColdFeed | None:
+        """The sink of a streamed cold build of ``total`` notes (``coldfeed.py``); None when the
+        search side is off or cannot be written (the reason goes to ``last_error``; the parts'
+        stamps then make the next search repair them)."""
+        with self._mutex:
+            self._backlogs.clear()
+            try:
+                parts = self._parts()
+                if not parts:
+                    return None
+                feed = self._feed(parts, generation, total)
+            except Exception as exc:  # noqa: BLE001 - see the docstring
+                self._failed("search", exc)
+                self.last_error = "; ".join(self._errors)
+                self._errors.clear()
+                return None
+            self.last_error = None
+            return feed
+
     def _hold_back(
         self, part: _Part, upserts: Sequence[Note], removed: Sequence[str], generation: int, fresh: bool
     ) -> bool:
@@ -402,22 +423,58 @@ class SearchIndex:
     def _maybe_refit(self, model: TfidfModel, generation: int) -> None:
         """Refit the TF-IDF model in the sync that makes the drift large enough (docs/search.md)."""
         if model.fitted and model.refit_due and model.stamp() == generation:
-            model.fit(self.load(self._indexed()), generation)
+            self._rebuild_from([_ModelPart(model)], self._indexed(), (), generation)
 
-    def _rebuild(self, parts: Sequence[_Part], notes: list[Note], generation: int) -> None:
-        marker = self.folder / BUILDING_FILE
-        self.folder.mkdir(parents=True, exist_ok=True)
-        info = {"pid": os.getpid(), "started": time.time(), "notes": len(notes), "generation": generation}
-        marker.write_text(json.dumps(info), encoding="utf-8")
+    def _feed(self, parts: Sequence[_Part], generation: int, total: int) -> ColdFeed:
+        """One build for ``parts`` (``coldfeed.py``), fed by the caller and finished by it."""
+        builds: dict[str, Any] = {}
         try:
             for part in parts:
-                if self.on_phase is not None:
-                    self.on_phase(part.label, 0, len(notes))
-                part.rebuild(notes, generation)
-                if self.on_phase is not None:
-                    self.on_phase(part.label, len(notes), len(notes))
-        finally:
-            marker.unlink(missing_ok=True)
+                builds[part.label] = part.builder(generation, total)
+        except BaseException:
+            for build in builds.values():
+                if hasattr(build, "cancel"):
+                    build.cancel()
+            raise
+        self.folder.mkdir(parents=True, exist_ok=True)
+        info = {"pid": os.getpid(), "started": time.time(), "notes": total, "generation": generation}
+        return ColdFeed(builds.get("search"), builds.get("related"), self.folder / BUILDING_FILE, info)
+
+    def _rebuild(self, parts: Sequence[_Part], notes: Sequence[Note], generation: int) -> None:
+        for part in parts if self.on_phase is not None else ():
+            self.on_phase(part.label, 0, len(notes))  # type: ignore[misc]
+        feed = self._feed(parts, generation, len(notes))
+        try:
+            feed.add(notes, [None] * len(notes))
+        except BaseException:
+            feed.abort()
+            raise
+        feed.finish()
+        for part in parts if self.on_phase is not None else ():
+            self.on_phase(part.label, len(notes), len(notes))  # type: ignore[misc]
+
+    def _rebuild_from(
+        self,
+        parts: Sequence[_Part],
+        wanted: dict[str, tuple[str, float]],
+        given: Sequence[Note],
+        generation: int,
+    ) -> int:
+        """Rebuild ``parts`` from the files of ``wanted``, read a chunk at a time: the notes of a
+        big vault are never all held. Returns the notes written."""
+        feed = self._feed(parts, generation, len(wanted))
+        written = 0
+        try:
+            paths = sorted(wanted)
+            for start in range(0, len(paths), LOAD_CHUNK):
+                notes = self.load({p: wanted[p] for p in paths[start : start + LOAD_CHUNK]}, given)
+                feed.add(notes, [None] * len(notes))
+                written += len(notes)
+        except BaseException:
+            feed.abort()
+            raise
+        feed.finish()
+        return written
 
     # -- repair ---------------------------------------------------------------------------------
 
@@ -437,9 +494,7 @@ class SearchIndex:
         indexed = self._indexed()
         have = part.hashes() if part.stamp() is not None else {}
         if not have and indexed:
-            notes = self.load({path: info for path, info in indexed.items()}, given)
-            self._rebuild([part], notes, generation)
-            return len(notes)
+            return self._rebuild_from([part], indexed, given, generation)
         stale = {path: info for path, info in indexed.items() if have.get(path) != info[0]}
         gone = sorted(path for path in have if path not in indexed)
         notes = self.load(stale, given)
@@ -453,9 +508,7 @@ class SearchIndex:
             for name in ("whoosh", "tantivy"):  # an index of an engine no longer chosen is dead weight
                 if name != self.engine_name:
                     shutil.rmtree(self.folder / name, ignore_errors=True)
-            notes = self.load(self._indexed())
-            self._rebuild(self._parts(), notes, generation)
-            return len(notes)
+            return self._rebuild_from(self._parts(), self._indexed(), (), generation)
 
     def load(self, wanted: dict[str, tuple[str, float]], given: Sequence[Note] = ()) -> list[Note]:
         """The notes at ``wanted`` (path → (hash, mtime)), parsed from their files; notes of

@@ -379,3 +379,9 @@ class _SearchSync:
     ) -> None:
         for keeper in self._methods._search_listeners():
             keeper.on_synced(upserts, removed, generation, fresh)
+
+    def begin_build(self, generation: int, total: int) -> Any:
+        """The sink of a streamed cold build (``index/coldbuild.py``), None when search is off."""
+        for keeper in self._methods._search_listeners():
+            return keeper.begin_build(generation, total)
+        return None

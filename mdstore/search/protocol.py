@@ -14,6 +14,7 @@ from typing import Any, Protocol, runtime_checkable
 
 from mdstore.errors import QueryError
 from mdstore.notes.model import Note
+from mdstore.search.documents import SearchDocument
 
 HIGHLIGHT_OPEN = "**"
 HIGHLIGHT_CLOSE = "**"
@@ -110,6 +111,24 @@ class SearchResults:
         return [hit.to_dict() for hit in self.hits]
 
 
+class EngineBuild(Protocol):
+    """A rebuild in progress (``SearchBackend.builder``); the caller holds the vault's owner lock."""
+
+    added: int
+
+    def add(self, docs: Sequence[SearchDocument]) -> None:
+        """Index ``docs`` (each path once in a build)."""
+        ...
+
+    def commit(self) -> None:
+        """Replace the whole index with the documents added, in one commit storing the stamp."""
+        ...
+
+    def cancel(self) -> None:
+        """Drop the build; the index stays as it was."""
+        ...
+
+
 @runtime_checkable
 class SearchBackend(Protocol):
     """A full-text index of notes, keyed by vault-relative path.
@@ -126,6 +145,11 @@ class SearchBackend(Protocol):
 
     def rebuild(self, notes: Iterable[Note], stamp: int) -> None:
         """Replace the whole index with ``notes`` in one commit (uses every core where it pays)."""
+        ...
+
+    def builder(self, stamp: int, total: int) -> EngineBuild:
+        """A rebuild fed a chunk of documents at a time, for about ``total`` notes: the notes are
+        never all held. Nothing changes for readers until its ``commit``."""
         ...
 
     def stamp(self) -> int | None:

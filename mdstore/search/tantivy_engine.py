@@ -265,18 +265,28 @@ class TantivyBackend:
             self._commit(writer)
 
     def rebuild(self, notes: Iterable[Note], stamp: int) -> None:
+        build = self.builder(stamp, 0)
+        try:
+            for note in notes:
+                build.add([build_document(note)])
+        except BaseException:
+            build.cancel()
+            raise
+        build.commit()
+
+    def builder(self, stamp: int, total: int) -> TantivyBuild:
+        """A rebuild fed a chunk of documents at a time; tantivy indexes on its own threads."""
         with self._lock:
             ix = self._index() or self._fresh()
-            writer = self._writer(ix, self.threads)
+            # fed while the vault is parsed on every core: one indexing thread keeps up without
+            # taking the CPU from the parse workers and DuckDB
+            writer = self._writer(ix, self.threads or 1)
             try:
                 writer.delete_all_documents()  # takes effect with the commit: readers keep the old notes
-                for note in notes:
-                    writer.add_document(self._document(build_document(note)))
-                writer.add_document(self._meta_document(stamp))
             except BaseException:
                 writer.rollback()
                 raise
-            self._commit(writer)
+            return TantivyBuild(self, writer, stamp)
 
     # -- reading ------------------------------------------------------------------------------
 
@@ -351,3 +361,38 @@ class TantivyBackend:
     def close(self) -> None:
         with self._lock:
             self._ix = None
+
+
+class TantivyBuild:
+    """One rebuild of a tantivy index: documents in, one commit (``commit``) or none (``cancel``)."""
+
+    def __init__(self, backend: TantivyBackend, writer: Any, stamp: int) -> None:
+        self._backend = backend
+        self._writer = writer
+        self._stamp = stamp
+        self.added = 0
+
+    def add(self, docs: Sequence[SearchDocument]) -> None:
+        try:
+            for doc in docs:
+                self._writer.add_document(self._backend._document(doc))
+        except BaseException:
+            self.cancel()
+            raise
+        self.added += len(docs)
+
+    def commit(self) -> None:
+        with self._backend._lock:
+            try:
+                self._writer.add_document(self._backend._meta_document(self._stamp))
+            except BaseException:
+                self.cancel()
+                raise
+            self._backend._commit(self._writer)
+
+    def cancel(self) -> None:
+        try:
+            self._writer.rollback()
+            self._writer.wait_merging_threads()  # releases the writer lock
+        except Exception:  # noqa: BLE001 - a writer that already failed has nothing left to release
+            pass

@@ -3,7 +3,8 @@
 Rules from FACTS.md this module keeps: a new searcher is opened whenever ``latest_generation()``
 changes (``Searcher.refresh()`` keeps stale segments in whoosh-reloaded); commits never optimize;
 no ``AsyncWriter`` (its thread blocks process exit); a cold build of many notes uses
-``procs`` worker processes with ``multisegment=True`` (about twice as fast on two cores).
+``procs`` worker processes with ``multisegment=True`` (about twice as fast on two cores), started
+at a lower CPU priority so that the structured index, built at the same time, comes first.
 """
 
 from __future__ import annotations
@@ -29,6 +30,8 @@ from mdstore.search.whoosh_query import Compiler, collect
 PARALLEL_MIN_NOTES = 2000
 """Below this many notes a rebuild stays in-process: starting worker processes costs more than it saves."""
 LOCK_TIMEOUT = 10.0
+WORKER_NICENESS = 10  # the build's worker processes yield the CPU to parsing and DuckDB
+WORKER_LIMIT_MB = 96  # postings each worker pools in memory before it spills a run to disk
 
 
 def _schema() -> Any:
@@ -101,7 +104,13 @@ class _ChildrenDieWithUs:
     active = False
 
     def after_fork_in_child(self) -> None:
-        if not self.active or not sys.platform.startswith("linux"):
+        if not self.active:
+            return
+        try:
+            os.nice(WORKER_NICENESS)
+        except OSError:
+            pass
+        if not sys.platform.startswith("linux"):
             return
         try:
             import ctypes
@@ -222,25 +231,21 @@ class WhooshBackend:
     def rebuild(self, notes: Iterable[Note], stamp: int) -> None:
         iterator = iter(notes)
         head = list(itertools.islice(iterator, PARALLEL_MIN_NOTES))
-        parallel = len(head) == PARALLEL_MIN_NOTES and self.procs > 1
+        build = self.builder(stamp, len(head))
+        try:
+            for note in itertools.chain(head, iterator):
+                build.add([build_document(note)])
+        except BaseException:
+            build.cancel()
+            raise
+        build.commit()
+
+    def builder(self, stamp: int, total: int) -> WhooshBuild:
+        """A rebuild fed a chunk of documents at a time (``total`` notes expected)."""
         # An index of the current schema is replaced atomically (CLEAR drops the old segments in
         # the same commit): readers see the old notes until the new ones are in.
         ix = self._index() if self._meta_doc() is not None else self._fresh()
-        from whoosh.writing import CLEAR
-
-        _children_die_with_us.active = parallel
-        try:
-            writer = self._writer(ix, procs=self.procs, multisegment=True) if parallel else self._writer(ix)
-            try:
-                for note in itertools.chain(head, iterator):
-                    writer.add_document(**_fields(build_document(note)))
-                writer.add_document(**_meta(stamp))
-            except BaseException:
-                writer.cancel()
-                raise
-            writer.commit(mergetype=CLEAR)
-        finally:
-            _children_die_with_us.active = False
+        return WhooshBuild(self, ix, stamp, total >= PARALLEL_MIN_NOTES and self.procs > 1)
 
     # -- reading ------------------------------------------------------------------------------
 
@@ -332,3 +337,56 @@ class WhooshBackend:
             self._ix = None
             self._generation = -1
             self._docnums = None
+
+
+class WhooshBuild:
+    """One rebuild of a Whoosh index: documents in, one commit (``commit``) or none (``cancel``).
+
+    In parallel, ``procs`` worker processes are forked at once (before the caller starts threads
+    of its own) and documents go to them in batch files; their queue of batch names is unbounded,
+    so a caller that produces faster than Whoosh indexes never waits (the batches wait on disk,
+    not in memory)."""
+
+    def __init__(self, backend: WhooshBackend, ix: Any, stamp: int, parallel: bool) -> None:
+        self._stamp = stamp
+        self._parallel = parallel
+        self.added = 0
+        _children_die_with_us.active = parallel
+        try:
+            if parallel:
+                from multiprocessing import Queue
+
+                writer = backend._writer(ix, procs=backend.procs, multisegment=True, limitmb=WORKER_LIMIT_MB)
+                writer.jobqueue = Queue()  # whoosh bounds it at procs * 4 batches
+                while len(writer.tasks) < writer.procs:
+                    writer._new_task()
+            else:
+                writer = backend._writer(ix)
+        finally:
+            _children_die_with_us.active = False
+        self._writer = writer
+
+    def add(self, docs: Sequence[SearchDocument]) -> None:
+        try:
+            for doc in docs:
+                self._writer.add_document(**_fields(doc))
+        except BaseException:
+            self.cancel()
+            raise
+        self.added += len(docs)
+
+    def commit(self) -> None:
+        from whoosh.writing import CLEAR
+
+        try:
+            self._writer.add_document(**_meta(self._stamp))
+        except BaseException:
+            self.cancel()
+            raise
+        self._writer.commit(mergetype=CLEAR)
+
+    def cancel(self) -> None:
+        try:
+            self._writer.cancel()
+        except Exception:  # noqa: BLE001 - a writer that already failed has nothing left to release
+            pass

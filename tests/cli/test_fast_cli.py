@@ -87,20 +87,3 @@ def test_similar_and_related_load_no_scikit_learn(indexed: Path):
     assert json.loads(out.splitlines()[0])["path"] == "n5.md"
     loaded, out = _cli_loads(indexed, "related", "n5.md", "--json")
     assert "sklearn" not in loaded and out.strip()
-
-
-def test_query_vectors_equal_scikit_learns(indexed: Path):
-    """The numpy vectoriser gives the rows scikit-learn's CountVectorizer + IDF + L2 gave."""
-    from mdstore.search.tfidf import TfidfModel
-
-    model = TfidfModel(indexed / ".mdstore" / "search" / "tfidf")
-    model.fit([], None)  # an empty model: rows of zeros, no error
-    assert model._vectorize(["gardens"]).shape == (1, 0)
-    with mdstore.open(indexed) as vault:
-        notes = [vault.get(p) for p in vault.find().paths()]
-    model.fit(notes, 1)
-    texts = ["gardens gardens number", "", "nothing known here", "Note 3 plain words"]
-    ours = model._vectorize(texts)
-    theirs = model._vectorize_all(texts)
-    assert (ours.indices == theirs.indices).all() and (ours.indptr == theirs.indptr).all()
-    assert abs(ours - theirs).max() < 1e-7

@@ -1,5 +1,7 @@
 """Property: after any sequence of create / edit / rename / delete / folder moves, synced
-incrementally along the way, the index equals a full rebuild of the same files."""
+incrementally along the way, the index equals a full rebuild of the same files — the structured
+index, the search results and the related notes, with a rebuild streamed in chunks of three notes
+(the vault is larger than one chunk)."""
 
 from __future__ import annotations
 
@@ -41,6 +43,18 @@ def existing(root: Path) -> list[Path]:
     return sorted(p for p in root.rglob("*.md") if ".mdstore" not in p.parts)
 
 
+QUERIES = ["task", "title", "see", "t1", "s2", "tag:t0", "tit*", "task 7", "alpha OR beta"]
+
+
+def search_side(vault: mdstore.Vault) -> dict[str, object]:
+    """What the search engine and the related-notes model answer, for comparing two indexes."""
+    paths = [row["path"] for row in vault.sql("SELECT path FROM notes ORDER BY path")]
+    return {
+        "search": {q: sorted(vault.search(q, limit=100).paths()) for q in QUERIES},
+        "related": {p: [(r["path"], r["score"]) for r in vault.related(p, k=5)] for p in paths},
+    }
+
+
 def bump(path: Path, tick: int) -> None:
     st_ = path.stat()
     os.utime(path, ns=(st_.st_atime_ns, st_.st_mtime_ns + tick * 1_000_000_000))
@@ -50,7 +64,12 @@ def bump(path: Path, tick: int) -> None:
 @given(st.lists(op, min_size=1, max_size=12))
 def test_incremental_equals_rebuild(ops):
     root = Path(tempfile.mkdtemp(prefix="mdstore-prop-"))
-    vault = mdstore.open(root)
+    # refit_min 0: every sync refits the related-notes model, so that it must equal a fresh fit
+    vault = mdstore.open(
+        root,
+        index={"build_chunk": 3, "parse_workers": 1},
+        search={"engine": "whoosh", "related": True, "refit_min": 0, "refit_ratio": 0.0},
+    )
     try:
         for tick, step in enumerate(ops, start=1):
             kind = step[0]
@@ -79,8 +98,10 @@ def test_incremental_equals_rebuild(ops):
                     os.rename(src, dst)
             vault.sync() if kind == "sync" or tick == len(ops) else None
         incremental = dump_index(vault)
+        searched = search_side(vault)
         vault.sync(rebuild=True)
         assert dump_index(vault) == incremental
+        assert search_side(vault) == searched
     finally:
         vault.close()
         shutil.rmtree(root, ignore_errors=True)

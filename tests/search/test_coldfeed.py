@@ -1,0 +1,103 @@
+"""The streamed cold build feeds the search engine and the related-notes model chunk by chunk:
+they hold exactly what DuckDB holds (the notes are parsed once, not read again afterwards), a
+build that dies half way leaves them repairable, and their progress shows in ``search_status``."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+import mdstore
+from tests.conftest import write_files
+
+STREAMED = {"build_chunk": 23, "parse_workers": 1}
+MARK = "zebrafinch"
+
+
+def notes(count: int) -> dict[str, str | bytes]:
+    return {
+        f"f{i % 3}/n{i:04d}.md": (
+            f"---\ntags: [t{i % 4}]\n---\n# Note {i}\n\n"
+            f"About topic{i % 7} and garden{i % 5}. [[n{(i + 1) % count:04d}]]\n"
+        )
+        for i in range(count)
+    }
+
+
+@pytest.mark.parametrize("engine", ["whoosh", "tantivy"])
+def test_search_side_holds_what_duckdb_holds_when_files_change_during_the_build(
+    tmp_path: Path, engine: str
+) -> None:
+    write_files(tmp_path, notes(120))
+    edited: list[Path] = []
+
+    def progress(done: int, total: int) -> None:
+        if not edited:  # the first chunk is committed: every file changes now
+            for path in sorted(tmp_path.rglob("*.md")):
+                if ".mdstore" not in path.parts:
+                    path.write_text(path.read_text() + f"\n{MARK}\n")
+                    edited.append(path)
+
+    with mdstore.open(tmp_path, index=STREAMED, search={"engine": engine, "related": True}) as vault:
+        report = vault.sync(progress=progress)
+        assert len(report.added) == 120 and not report.errors
+        in_duckdb = sorted(r["path"] for r in vault.sql(f"SELECT path FROM notes WHERE body LIKE '%{MARK}%'"))
+        assert 0 < len(in_duckdb) < 120  # the first chunk was read before the edit, the rest after
+        assert sorted(vault.search(MARK, limit=200).paths()) == in_duckdb
+        status = vault.search_status()
+        assert status["search"]["ready"] and status["related"]["ready"] and status["building"] is None
+        # the next sync brings the first chunk's edits in, to both sides
+        vault.sync()
+        assert len(vault.search(MARK, limit=200).paths()) == 120
+
+
+def test_streamed_related_notes_equal_a_fit_of_the_whole_vault(tmp_path: Path) -> None:
+    write_files(tmp_path / "a", notes(150))
+    shutil.copytree(tmp_path / "a", tmp_path / "b")
+    with mdstore.open(tmp_path / "a", index=STREAMED, search={"engine": "whoosh"}) as streamed:
+        streamed.sync()
+        with mdstore.open(
+            tmp_path / "b", index={"build_chunk": 1_000_000}, search={"engine": "whoosh"}
+        ) as batch:
+            batch.sync()
+            for path in ("f0/n0000.md", "f1/n0007.md", "f2/n0149.md"):
+                assert list(streamed.related(path, k=8)) == list(batch.related(path, k=8))
+            for query in ("topic3", "garden2 topic1", "tag:t1", "note 14*"):
+                assert streamed.search(query, limit=200).paths() == batch.search(query, limit=200).paths()
+
+
+CHILD = r"""
+import sys, mdstore
+vault = mdstore.open(sys.argv[1], index={"build_chunk": 40, "parse_workers": 1}, search={"engine": "whoosh"})
+vault.sync(progress=lambda done, total: print(done, flush=True))
+print("finished", flush=True)
+"""
+
+
+def test_a_build_killed_halfway_shows_progress_and_leaves_search_repairable(tmp_path: Path) -> None:
+    root = tmp_path / "v"
+    write_files(root, notes(2400))
+    proc = subprocess.Popen([sys.executable, "-c", CHILD, str(root)], stdout=subprocess.PIPE, text=True)
+    assert proc.stdout is not None
+    for line in proc.stdout:
+        if line.strip() != "finished" and int(line) >= 1200:
+            break
+    marker = root / ".mdstore" / "search" / "building.json"
+    info = json.loads(marker.read_text())
+    assert info["notes"] == 2400 and info["indexed"] >= 40 and info["pid"] == proc.pid
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    proc.stdout.close()
+    with mdstore.open(root, search={"engine": "whoosh"}) as vault:
+        assert vault.search_status()["building"] is None  # the dead build's marker is not shown
+        vault.sync()
+        assert vault.search("topic3", limit=5000).total == len([i for i in range(2400) if i % 7 == 3])
+        assert vault.search_status()["search"]["ready"]
+        assert vault.related("f0/n0000.md", k=3).first() is not None
