@@ -40,8 +40,22 @@ def _assignments(pairs: tuple[str, ...]) -> dict[str, Any]:
         key, eq, value = pair.partition("=")
         if not eq or not key.strip():
             raise QueryError(f"expected KEY=VALUE, got {pair!r}")
-        out[key.strip()] = parse_value(value, pair)
+        text = value.strip()
+        out[key.strip()] = _flow_value(text, pair) if text[:1] in ("[", "{") else parse_value(value, pair)
     return out
+
+
+def _flow_value(text: str, pair: str) -> Any:
+    """A list or map written as a YAML flow value: ``tags=[a, b]``, ``project={owner: ann}``."""
+    import yaml
+
+    from ..errors import QueryError
+
+    try:
+        return yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        why = str(getattr(exc, "problem", None) or exc).splitlines()[0]
+        raise QueryError(f"{pair!r}: not a YAML list or map ({why}); quote it to store it as text") from None
 
 
 @api_command("new")
@@ -73,7 +87,8 @@ def new(
 @json_option
 @pass_state
 def set_(state: State, path: str, pairs: tuple[str, ...], if_hash: str | None, as_json: bool) -> None:
-    """Set frontmatter keys: mdstore set PATH status=done priority=2 (only those lines change)."""
+    """Set frontmatter keys: mdstore set PATH status=done priority=2 "tags=[a, b]" (only those lines
+    change). Values are typed like find's; [...] and {...} are YAML lists and maps."""
     vault = state.vault()
     before = _bytes(vault, path)
     note = vault.update(path, set=_assignments(pairs), if_hash=if_hash)

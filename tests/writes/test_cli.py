@@ -30,3 +30,19 @@ def test_write_commands(make_vault):
     assert (root / "a.md").read_text().endswith("[[b2]]\n")
     assert run(root, "rm", "c").exit_code == 0 and (root / ".trash/c.md").exists()
     assert run(root, "set", "../x", "a=1").exit_code == 5
+
+
+def test_set_writes_lists_and_maps_as_yaml_flow_values(make_vault):
+    v = make_vault({"a.md": "---\ntitle: A\n---\nbody\n"})
+    root = v.root
+    assert run(root, "set", "a.md", "tags=[a, b]", "project={owner: ann, phase: build}").exit_code == 0
+    text = (root / "a.md").read_text()
+    assert "title: A" in text
+    note = v.get("a.md")
+    assert note.frontmatter["tags"] == ["a", "b"] and {"a", "b"} <= set(note.tags)
+    assert note.frontmatter["project"] == {"owner": "ann", "phase": "build"}
+    assert run(root, "set", "a.md", "label='[draft]'").exit_code == 0
+    assert v.get("a.md").frontmatter["label"] == "[draft]"
+    bad = run(root, "set", "a.md", "tags=[a, b")
+    assert bad.exit_code != 0 and "tags=[a, b" in bad.output and "Traceback" not in bad.output
+    assert v.get("a.md").frontmatter["tags"] == ["a", "b"]  # the failed write changed nothing
