@@ -26,12 +26,13 @@ def init(directory: Path, git: bool, as_json: bool) -> None:
     from ..starter import init_vault
 
     vault = init_vault(directory, git=git)
-    report = vault.sync()
+    vault.sync()
+    notes = len(vault.find())  # every note in the index, also those indexed before this init
     vault.close()
     done(
-        {"vault": str(vault.root), "indexed": len(report.added)},
+        {"vault": str(vault.root), "indexed": notes},
         as_json,
-        f"Vault ready at {vault.root}: {len(report.added)} notes indexed.",
+        f"Vault ready at {vault.root}: {notes} notes indexed.",
     )
 
 

@@ -126,3 +126,10 @@ def test_a_vault_inside_a_repository_says_whose_history_it_reads(tmp_path: Path)
     subprocess.run(["git", "init", "-q", str(own)], check=True)
     code, _, err = run("--vault", str(own), "commit", "-m", "b")
     assert code == 0 and "History comes from" not in err
+
+
+def test_init_after_index_counts_the_notes_already_indexed(notes: Path):
+    assert run("--vault", str(notes), "index", "--json")[0] == 0  # .md files, no marker: indexed in place
+    code, out, err = run("init", str(notes), "--json")
+    assert code == 0, err
+    assert json.loads(out)["indexed"] == 2  # it said 0: the notes were indexed by the earlier command
