@@ -56,6 +56,28 @@ def dump_index(vault: mdstore.Vault) -> dict[str, list[tuple[object, ...]]]:
     return out
 
 
+def cli_run(
+    *args: object,
+    vault: Path | str | None = None,
+    code: int | None = None,
+    stdin: str | None = None,
+    env: Mapping[str, str] | None = None,
+):  # type: ignore[no-untyped-def]
+    """One ``mdstore`` command in this process (click's ``Result``: ``exit_code``, ``stdout``,
+    ``stderr``, ``output``). ``vault`` adds ``--vault``; ``code`` checks the exit code. An exception
+    that escapes the CLI fails the test (no ``catch_exceptions``), and no output holds a traceback."""
+    from click.testing import CliRunner
+
+    from mdstore.cli import cli
+
+    argv = (["--vault", str(vault)] if vault is not None else []) + [str(a) for a in args]
+    result = CliRunner().invoke(cli, argv, input=stdin, env=dict(env) if env else None, catch_exceptions=False)
+    if code is not None:
+        assert result.exit_code == code, result.output + result.stderr
+    assert "Traceback (most recent call last)" not in result.output + result.stderr
+    return result
+
+
 def is_root() -> bool:
     return hasattr(os, "geteuid") and os.geteuid() == 0
 

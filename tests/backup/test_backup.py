@@ -9,12 +9,11 @@ import tarfile
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
 
 from mdstore.backup import backup, restore, verify
-from mdstore.cli import cli
 from mdstore.errors import BackupError
 from mdstore.queue import SpoolQueue
+from tests.conftest import cli_run
 
 
 def make_vault(tmp_path: Path) -> Path:
@@ -33,10 +32,7 @@ def make_vault(tmp_path: Path) -> Path:
 
 
 def run(*args: str, code: int = 0) -> str:
-    result = CliRunner().invoke(cli, list(args))
-    assert result.exit_code == code, result.output
-    assert "Traceback" not in result.output
-    return result.output
+    return cli_run(*args, code=code).output
 
 
 def test_backup_verify_restore_round_trip(tmp_path: Path) -> None:

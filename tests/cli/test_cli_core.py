@@ -8,18 +8,13 @@ import sys
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
 
 import mdstore
-from mdstore.cli import cli
+from tests.conftest import cli_run
 
 
 def run(*args: str, vault: Path | None = None, ok: bool = True) -> tuple[int, str, str]:
-    runner = CliRunner()
-    argv = (["--vault", str(vault)] if vault else []) + list(args)
-    result = runner.invoke(cli, argv, catch_exceptions=False)
-    if ok:
-        assert result.exit_code == 0, result.output + result.stderr
+    result = cli_run(*args, vault=vault, code=0 if ok else None)
     return result.exit_code, result.stdout, result.stderr
 
 

@@ -7,15 +7,14 @@ import json
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
 
 import mdstore
-from mdstore.cli import cli
 from mdstore.cli.output import _clip_middle, fit_widths
+from tests.conftest import cli_run
 
 
 def run(vault: Path, *args: str, env: dict[str, str] | None = None) -> tuple[int, str, str]:
-    result = CliRunner().invoke(cli, ["--vault", str(vault), *args], catch_exceptions=False, env=env)
+    result = cli_run(*args, vault=vault, env=env)
     return result.exit_code, result.stdout, result.stderr
 
 

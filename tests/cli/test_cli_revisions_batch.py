@@ -7,14 +7,13 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
 
 import mdstore
-from mdstore.cli import cli
+from tests.conftest import cli_run
 
 
 def run(vault: Path, *args: str, stdin: str | None = None) -> tuple[int, str, str]:
-    result = CliRunner().invoke(cli, ["--vault", str(vault), *args], input=stdin, catch_exceptions=False)
+    result = cli_run(*args, vault=vault, stdin=stdin)
     return result.exit_code, result.stdout, result.stderr
 
 

@@ -10,14 +10,13 @@ import sys
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
 
 import mdstore
-from mdstore.cli import cli
+from tests.conftest import cli_run
 
 
 def run(vault: Path, *args: str) -> tuple[int, str, str]:
-    result = CliRunner().invoke(cli, ["--vault", str(vault), *args], catch_exceptions=False)
+    result = cli_run(*args, vault=vault)
     return result.exit_code, result.stdout, result.stderr
 
 

@@ -9,14 +9,13 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
 
 import mdstore
-from mdstore.cli import cli
+from tests.conftest import cli_run
 
 
 def run(*args: str, env: dict[str, str] | None = None) -> tuple[int, str, str]:
-    result = CliRunner().invoke(cli, list(args), catch_exceptions=False, env=env)
+    result = cli_run(*args, env=env)
     return result.exit_code, result.stdout, result.stderr
 
 

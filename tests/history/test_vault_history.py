@@ -9,6 +9,7 @@ import pytest
 
 import mdstore
 from mdstore.errors import HistoryError, NotAGitRepo, WriteConflict
+from tests.conftest import cli_run
 
 from .conftest import git, make_repo
 
@@ -98,12 +99,10 @@ def test_not_a_repo(make_vault):
 
 
 def test_history_cli(vault):
-    from click.testing import CliRunner
 
-    from mdstore.cli import cli
 
     def run(*args: str):
-        return CliRunner().invoke(cli, ["--vault", str(vault.root), *args])
+        return cli_run(*args, vault=vault.root)
 
     vault.close()
     r = run("commit", "-m", "first")

@@ -13,12 +13,11 @@ from click.testing import CliRunner
 from mdstore.cli import cli
 from mdstore.config import load_config
 from mdstore.queue import JobState, open_queue
+from tests.conftest import cli_run
 
 
 def run(vault: Path, *args: str, code: int = 0) -> str:
-    result = CliRunner().invoke(cli, ["--vault", str(vault), *args], catch_exceptions=False)
-    assert result.exit_code == code, result.output
-    return result.stdout
+    return cli_run(*args, vault=vault, code=code).stdout
 
 
 def make_vault(tmp_path: Path, toml: str = "") -> Path:

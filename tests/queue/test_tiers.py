@@ -13,6 +13,7 @@ from mdstore.config import load_config
 from mdstore.errors import ConfigError
 from mdstore.queue import JobState, PostgresQueue, SpoolQueue, open_queue
 from mdstore.tiers import plan
+from tests.conftest import cli_run
 
 
 def make_vault(tmp_path: Path, toml: str) -> Path:
@@ -61,9 +62,7 @@ def test_cli_enqueue_and_worker_run_on_the_team_queue(tmp_path: Path, pg_url: st
     (root / "a.md").write_text("# A\n")
 
     def run(*args: str) -> str:
-        result = CliRunner().invoke(cli, ["--vault", str(root), *args], catch_exceptions=False)
-        assert result.exit_code == 0, result.output
-        return result.stdout
+        return cli_run(*args, vault=root, code=0).stdout
 
     job = json.loads(run("queue", "enqueue", "index", '{"paths": ["a.md"]}', "--key", "a", "--json"))
     assert json.loads(run("queue", "stats", "--json"))["new"] == 1

@@ -12,10 +12,9 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
 
 import mdstore
-from mdstore.cli import cli
+from tests.conftest import cli_run
 
 FILES = {
     "garden/tomatoes.md": (
@@ -41,8 +40,7 @@ def root(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
 
 
 def run(root: Path, *args: str, code: int = 0) -> tuple[str, str]:
-    result = CliRunner().invoke(cli, ["--vault", str(root), *args], catch_exceptions=False)
-    assert result.exit_code == code, result.output + result.stderr
+    result = cli_run(*args, vault=root, code=code)
     return result.stdout, result.stderr
 
 

@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
-from click.testing import CliRunner
-
-from mdstore.cli import cli
+from tests.conftest import cli_run
 
 
 def run(root, *args):
-    result = CliRunner().invoke(cli, ["--vault", str(root), *args])
-    return result
+    return cli_run(*args, vault=root)
 
 
 def test_write_commands(make_vault):
