@@ -31,6 +31,16 @@ def _bytes(vault: Vault, ref: str) -> bytes | None:
     return None
 
 
+def _update(state: State, path: str, as_json: bool, unchanged: str, **changes: Any) -> None:
+    """``Vault.update`` and what it did: "Updated PATH", or PATH ``unchanged`` when no byte moved."""
+    vault = state.vault()
+    before = _bytes(vault, path)
+    note = vault.update(path, **changes)
+    changed = before != _bytes(vault, note.path)
+    text = f"Updated {note.path}" if changed else f"{note.path} {unchanged}; nothing changed"
+    done({"updated": note.path, "changed": changed, "hash": note.hash}, as_json, text)
+
+
 def _assignments(pairs: tuple[str, ...]) -> dict[str, Any]:
     from ..errors import QueryError
     from ..index.expr import parse_value
@@ -89,12 +99,7 @@ def new(
 def set_(state: State, path: str, pairs: tuple[str, ...], if_hash: str | None, as_json: bool) -> None:
     """Set frontmatter keys: mdstore set PATH status=done priority=2 "tags=[a, b]" (only those lines
     change). Values are typed like find's; [...] and {...} are YAML lists and maps."""
-    vault = state.vault()
-    before = _bytes(vault, path)
-    note = vault.update(path, set=_assignments(pairs), if_hash=if_hash)
-    changed = before != _bytes(vault, note.path)
-    text = f"Updated {note.path}" if changed else f"{note.path} already had those values; nothing changed"
-    done({"updated": note.path, "changed": changed, "hash": note.hash}, as_json, text)
+    _update(state, path, as_json, "already had those values", set=_assignments(pairs), if_hash=if_hash)
 
 
 @api_command("unset")
@@ -105,12 +110,7 @@ def set_(state: State, path: str, pairs: tuple[str, ...], if_hash: str | None, a
 @pass_state
 def unset(state: State, path: str, keys: tuple[str, ...], if_hash: str | None, as_json: bool) -> None:
     """Remove frontmatter keys (a key the note does not have is reported, not an error)."""
-    vault = state.vault()
-    before = _bytes(vault, path)
-    note = vault.update(path, unset=list(keys), if_hash=if_hash)
-    changed = before != _bytes(vault, note.path)
-    text = f"Updated {note.path}" if changed else f"{note.path} has no {', '.join(keys)}; nothing changed"
-    done({"updated": note.path, "changed": changed, "hash": note.hash}, as_json, text)
+    _update(state, path, as_json, f"has no {', '.join(keys)}", unset=list(keys), if_hash=if_hash)
 
 
 @api_command("append")

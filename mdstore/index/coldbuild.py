@@ -37,8 +37,13 @@ BUILD_MEMORY_LIMIT = "128MB"  # DuckDB's buffer pool during a streamed build
 _READ_CHUNK = 1000  # notes parsed at a time when a listener reads the build's notes again
 BUILDING_KEY = "building"
 Progress = Callable[[int, int], None]
+
+
 def not_updated(name: str, exc: Exception) -> ParseIssue:
-    """How a sync reports a secondary index (``name``) it could not update."""
+    """How a sync reports a secondary index (``name``) it could not update: a log line (the
+    traceback at debug level) and the issue for ``SyncReport.errors``."""
+    log.warning("the %s index was not updated by this sync: %s", name, exc)
+    log.debug("the %s index failed", name, exc_info=exc)
     return ParseIssue(
         f"({name} index)",
         f"the {name} index was not updated: {type(exc).__name__}: {exc} (it catches up at the next sync)",
@@ -138,8 +143,6 @@ def _build(
             try:
                 sink.add(notes, derived)
             except Exception as exc:  # noqa: BLE001 - a secondary index never stops the build
-                log.warning("the %s index was not updated by this sync: %s", sink.name, exc)
-                log.debug("cold build of %s failed", sink.name, exc_info=True)
                 errors.append(not_updated(sink.name, exc))
                 live.remove(sink)
                 sink.abort()

@@ -101,16 +101,12 @@ class Syncer:
                 try:
                     listener.on_synced(upserts, report.extra["removed"], generation, rebuild or state.fresh)
                 except Exception as exc:  # noqa: BLE001
-                    log.warning("the %s index was not updated by this sync: %s", listener.name, exc)
-                    log.debug("sync listener %s failed", listener.name, exc_info=True)
                     problems.append(not_updated(listener.name, exc))
             for sink in report.extra.pop("sinks", []):
                 # DuckDB is complete (and readable by other processes): the search side commits.
                 try:
                     sink.finish()
                 except Exception as exc:  # noqa: BLE001
-                    log.warning("the %s index was not updated by this sync: %s", sink.name, exc)
-                    log.debug("cold build of %s failed", sink.name, exc_info=True)
                     problems.append(not_updated(sink.name, exc))
             report = replace(report, errors=report.errors + tuple(problems))
         report.extra["generation"] = generation
