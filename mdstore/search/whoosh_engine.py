@@ -2,20 +2,18 @@
 
 Rules from FACTS.md this module keeps: a new searcher is opened whenever ``latest_generation()``
 changes (``Searcher.refresh()`` keeps stale segments in whoosh-reloaded); commits never optimize;
-no ``AsyncWriter`` (its thread blocks process exit); a cold build of many notes uses
-``procs`` worker processes with ``multisegment=True`` (about twice as fast on two cores), started
-at a lower CPU priority so that the structured index, built at the same time, comes first.
+no ``AsyncWriter`` (its thread blocks process exit). A rebuild goes through ``whoosh_build.py``:
+a leaner writer, in ``procs`` worker processes for a cold build of many notes.
 """
 
 from __future__ import annotations
 
 import itertools
 import os
-import sys
 import threading
 from collections.abc import Collection, Iterable, Iterator, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from mdstore.errors import IndexBusy
 from mdstore.notes.model import Note
@@ -25,13 +23,14 @@ from mdstore.search.query import parse_query
 from mdstore.search.ranking import DEFAULT_BOOSTS, Boosts
 from mdstore.search.snippets import make_snippets
 from mdstore.search.suggest import suggest
+from mdstore.search.whoosh_build import LOCK_TIMEOUT
 from mdstore.search.whoosh_query import Compiler, collect
+
+if TYPE_CHECKING:
+    from mdstore.search.whoosh_build import WhooshBuild
 
 PARALLEL_MIN_NOTES = 2000
 """Below this many notes a rebuild stays in-process: starting worker processes costs more than it saves."""
-LOCK_TIMEOUT = 10.0
-WORKER_NICENESS = 10  # the build's worker processes yield the CPU to parsing and DuckDB
-WORKER_LIMIT_MB = 96  # postings each worker pools in memory before it spills a run to disk
 
 
 def _schema() -> Any:
@@ -62,7 +61,7 @@ def _schema() -> Any:
     )
 
 
-def _fields(doc: SearchDocument) -> dict[str, Any]:
+def document_fields(doc: SearchDocument) -> dict[str, Any]:
     return {
         "path": doc.path,
         "hash": doc.hash,
@@ -83,7 +82,7 @@ def _fields(doc: SearchDocument) -> dict[str, Any]:
     }
 
 
-def _meta(stamp: int) -> dict[str, Any]:
+def meta_fields(stamp: int) -> dict[str, Any]:
     # empty column values: whoosh's column readers fail on a segment whose last document lacks one
     return {
         "meta": META_KEY,
@@ -93,37 +92,6 @@ def _meta(stamp: int) -> dict[str, Any]:
         "hash": "",
         "mtime": 0,
     }
-
-
-class _ChildrenDieWithUs:
-    """Whoosh's parallel writer forks worker processes that wait on a queue from this process: if
-    this process is killed they would sleep forever (holding memory and, before the fork guard in
-    index/lock.py, the vault's lock). While a parallel build runs, forked children ask the kernel
-    to kill them when their parent dies (Linux ``PR_SET_PDEATHSIG``)."""
-
-    active = False
-
-    def after_fork_in_child(self) -> None:
-        if not self.active:
-            return
-        try:
-            os.nice(WORKER_NICENESS)
-        except OSError:
-            pass
-        if not sys.platform.startswith("linux"):
-            return
-        try:
-            import ctypes
-            import signal
-
-            libc = ctypes.CDLL(None, use_errno=True)
-            libc.prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
-        except (OSError, AttributeError):
-            pass
-
-
-_children_die_with_us = _ChildrenDieWithUs()
-os.register_at_fork(after_in_child=_children_die_with_us.after_fork_in_child)
 
 
 class WhooshBackend:
@@ -220,9 +188,9 @@ class WhooshBackend:
             for path in deletes:
                 writer.delete_by_term("path", path)
             for note in latest.values():
-                writer.update_document(**_fields(build_document(note)))
+                writer.update_document(**document_fields(build_document(note)))
             if keep_stamp:
-                writer.update_document(**_meta(stamp))
+                writer.update_document(**meta_fields(stamp))
         except BaseException:
             writer.cancel()
             raise
@@ -245,6 +213,8 @@ class WhooshBackend:
         # An index of the current schema is replaced atomically (CLEAR drops the old segments in
         # the same commit): readers see the old notes until the new ones are in.
         ix = self._index() if self._meta_doc() is not None else self._fresh()
+        from mdstore.search.whoosh_build import WhooshBuild
+
         return WhooshBuild(self, ix, stamp, total >= PARALLEL_MIN_NOTES and self.procs > 1)
 
     # -- reading ------------------------------------------------------------------------------
@@ -337,56 +307,3 @@ class WhooshBackend:
             self._ix = None
             self._generation = -1
             self._docnums = None
-
-
-class WhooshBuild:
-    """One rebuild of a Whoosh index: documents in, one commit (``commit``) or none (``cancel``).
-
-    In parallel, ``procs`` worker processes are forked at once (before the caller starts threads
-    of its own) and documents go to them in batch files; their queue of batch names is unbounded,
-    so a caller that produces faster than Whoosh indexes never waits (the batches wait on disk,
-    not in memory)."""
-
-    def __init__(self, backend: WhooshBackend, ix: Any, stamp: int, parallel: bool) -> None:
-        self._stamp = stamp
-        self._parallel = parallel
-        self.added = 0
-        _children_die_with_us.active = parallel
-        try:
-            if parallel:
-                from multiprocessing import Queue
-
-                writer = backend._writer(ix, procs=backend.procs, multisegment=True, limitmb=WORKER_LIMIT_MB)
-                writer.jobqueue = Queue()  # whoosh bounds it at procs * 4 batches
-                while len(writer.tasks) < writer.procs:
-                    writer._new_task()
-            else:
-                writer = backend._writer(ix)
-        finally:
-            _children_die_with_us.active = False
-        self._writer = writer
-
-    def add(self, docs: Sequence[SearchDocument]) -> None:
-        try:
-            for doc in docs:
-                self._writer.add_document(**_fields(doc))
-        except BaseException:
-            self.cancel()
-            raise
-        self.added += len(docs)
-
-    def commit(self) -> None:
-        from whoosh.writing import CLEAR
-
-        try:
-            self._writer.add_document(**_meta(self._stamp))
-        except BaseException:
-            self.cancel()
-            raise
-        self._writer.commit(mergetype=CLEAR)
-
-    def cancel(self) -> None:
-        try:
-            self._writer.cancel()
-        except Exception:  # noqa: BLE001 - a writer that already failed has nothing left to release
-            pass
