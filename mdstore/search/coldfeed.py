@@ -3,10 +3,13 @@ chunk of notes right after DuckDB committed it, and commit once the structured i
 
 The notes are parsed once, in the parse workers, which also compute what the search side needs of
 each note (``SEARCH``: the search document, ``RELATED``: the hashed word counts), so the process that
-writes DuckDB only passes them on; the engine's own workers (Whoosh) or threads (tantivy) index
-them meanwhile. Neither part changes for readers before its commit, which stores the DuckDB
-generation as its stamp: a build that stops half way (a crash, an error) leaves each part as it
-was, with a stamp that says it must be repaired.
+writes DuckDB only passes them on; tantivy indexes them meanwhile on its own thread. Whoosh's
+worker processes take the notes and make the search documents themselves, starting once DuckDB is
+complete (``hold``), so that the structured index, which ``find`` waits for, comes first.
+
+Neither part changes for readers before its commit, which stores the DuckDB generation as its
+stamp: a build that stops half way (a crash, an error) leaves each part as it was, with a stamp
+that says it must be repaired.
 """
 
 from __future__ import annotations
@@ -40,7 +43,11 @@ class ColdFeed:
     def __init__(self, engine: Any, model: Any, marker: Path, info: dict[str, Any]) -> None:
         self.engine = engine
         self.model = model
-        self.derive = tuple(name for name, part in ((SEARCH, engine), (RELATED, model)) if part is not None)
+        self._notes_to_engine = bool(getattr(engine, "takes_notes", False))
+        documents = None if self._notes_to_engine else engine
+        self.derive = tuple(
+            name for name, part in ((SEARCH, documents), (RELATED, model)) if part is not None
+        )
         self._marker = marker
         self._info = dict(info, indexed=0)
         self._written = 0.0
@@ -53,7 +60,9 @@ class ColdFeed:
         self._written = time.monotonic()
 
     def add(self, notes: Sequence[Note], derived: Sequence[dict[str, Any] | None]) -> None:
-        if self.engine is not None:
+        if self.engine is not None and self._notes_to_engine:
+            self.engine.add_notes(notes)
+        elif self.engine is not None:
             from mdstore.search.documents import build_document
 
             self.engine.add(

@@ -54,7 +54,7 @@ class _Part(Protocol):
     def stamp(self) -> int | None: ...
     def hashes(self) -> dict[str, str]: ...
     def apply(self, upserts: Sequence[Note], deletes: Sequence[str], stamp: int) -> None: ...
-    def builder(self, stamp: int, total: int) -> Any: ...
+    def builder(self, stamp: int, total: int, hold: bool = False) -> Any: ...
 
 
 class _EnginePart:
@@ -72,8 +72,8 @@ class _EnginePart:
     def apply(self, upserts: Sequence[Note], deletes: Sequence[str], stamp: int) -> None:
         self.engine.apply(upserts, deletes, stamp)
 
-    def builder(self, stamp: int, total: int) -> Any:
-        return self.engine.builder(stamp, total)
+    def builder(self, stamp: int, total: int, hold: bool = False) -> Any:
+        return self.engine.builder(stamp, total, hold)
 
 
 class _ModelPart:
@@ -91,7 +91,7 @@ class _ModelPart:
     def apply(self, upserts: Sequence[Note], deletes: Sequence[str], stamp: int) -> None:
         self.model.update(upserts, deletes, stamp)
 
-    def builder(self, stamp: int, total: int) -> Any:
+    def builder(self, stamp: int, total: int, hold: bool = False) -> Any:
         return self.model.builder(stamp)
 
 
@@ -260,7 +260,7 @@ class SearchIndex:
                 parts = self._parts()
                 if not parts:
                     return None
-                feed = self._feed(parts, generation, total)
+                feed = self._feed(parts, generation, total, hold=True)
             except Exception as exc:  # noqa: BLE001 - see the docstring
                 self._failed("search", exc)
                 self.last_error = "; ".join(self._errors)
@@ -425,12 +425,13 @@ class SearchIndex:
         if model.fitted and model.refit_due and model.stamp() == generation:
             self._rebuild_from([_ModelPart(model)], self._indexed(), (), generation)
 
-    def _feed(self, parts: Sequence[_Part], generation: int, total: int) -> ColdFeed:
-        """One build for ``parts`` (``coldfeed.py``), fed by the caller and finished by it."""
+    def _feed(self, parts: Sequence[_Part], generation: int, total: int, hold: bool = False) -> ColdFeed:
+        """One build for ``parts`` (``coldfeed.py``), fed by the caller and finished by it; ``hold``
+        for a cold build, whose engine should leave the CPU to the structured index until then."""
         builds: dict[str, Any] = {}
         try:
             for part in parts:
-                builds[part.label] = part.builder(generation, total)
+                builds[part.label] = part.builder(generation, total, hold)
         except BaseException:
             for build in builds.values():
                 if hasattr(build, "cancel"):

@@ -112,7 +112,11 @@ class SearchResults:
 
 
 class EngineBuild(Protocol):
-    """A rebuild in progress (``SearchBackend.builder``); the caller holds the vault's owner lock."""
+    """A rebuild in progress (``SearchBackend.builder``); the caller holds the vault's owner lock.
+
+    A build may also take the notes themselves (``takes_notes`` true, ``add_notes(notes)``) when it
+    makes their search documents more cheaply than the caller (Whoosh's parallel build does it in
+    its worker processes)."""
 
     added: int
 
@@ -147,9 +151,10 @@ class SearchBackend(Protocol):
         """Replace the whole index with ``notes`` in one commit (uses every core where it pays)."""
         ...
 
-    def builder(self, stamp: int, total: int) -> EngineBuild:
+    def builder(self, stamp: int, total: int, hold: bool = False) -> EngineBuild:
         """A rebuild fed a chunk of documents at a time, for about ``total`` notes: the notes are
-        never all held. Nothing changes for readers until its ``commit``."""
+        never all held. Nothing changes for readers until its ``commit``. ``hold`` (a cold build)
+        says the CPU is wanted elsewhere until the commit: an engine may wait with its work."""
         ...
 
     def stamp(self) -> int | None:

@@ -274,8 +274,9 @@ class TantivyBackend:
             raise
         build.commit()
 
-    def builder(self, stamp: int, total: int) -> TantivyBuild:
-        """A rebuild fed a chunk of documents at a time; tantivy indexes on its own threads."""
+    def builder(self, stamp: int, total: int, hold: bool = False) -> TantivyBuild:
+        """A rebuild fed a chunk of documents at a time; tantivy indexes on its own threads, as
+        they come (``hold`` changes nothing: one thread keeps up and holding would cost memory)."""
         with self._lock:
             ix = self._index() or self._fresh()
             # fed while the vault is parsed on every core: one indexing thread keeps up without

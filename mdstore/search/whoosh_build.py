@@ -23,17 +23,18 @@ import pickle
 import struct
 import sys
 from collections.abc import Iterator, Sequence
+from dataclasses import replace
 from operator import itemgetter
 from typing import TYPE_CHECKING, Any
 
 from mdstore.errors import IndexBusy
 
 if TYPE_CHECKING:
+    from mdstore.notes.model import Note
     from mdstore.search.documents import SearchDocument
     from mdstore.search.whoosh_engine import WhooshBackend
 
 LOCK_TIMEOUT = 10.0
-WORKER_NICENESS = 10  # the build's worker processes yield the CPU to parsing and DuckDB
 POOL_LIMIT_MB = 96  # postings each writer pools in memory before it spills a run to disk
 _RUN_BLOCK = 4096  # terms per pickle in a spilled run
 _RECORD = struct.Struct("<IdI")  # one posting: document number, weight, length of its value bytes
@@ -185,7 +186,8 @@ def _parallel_writer_class() -> Any:
     writer_class = _segment_writer_class()
 
     class Task(SubWriterTask):
-        """A forked worker writing its own segment with a ``CompactWriter``."""
+        """A forked worker writing its own segment with a ``CompactWriter``; a batch holds field
+        values (``(0, fields)``, Whoosh's form) or notes that it analyses itself (``(1, note)``)."""
 
         def run(self) -> None:
             ix = self.storage.open_index(self.indexname)
@@ -202,8 +204,25 @@ def _parallel_writer_class() -> Any:
             segment = writer._finalize_segment()
             self.resultqueue.put((None, fieldnames, segment), timeout=5)
 
+        def _process_file(self, filename: str, count: int) -> None:
+            from mdstore.search.documents import build_document
+            from mdstore.search.whoosh_engine import document_fields
+
+            temp = self.writer.temp_storage()
+            with temp.open_file(filename).raw_file() as source:
+                for _ in range(count):
+                    code, value = pickle.load(source)
+                    fields = document_fields(build_document(value)) if code == 1 else value
+                    self.writer.add_document(**fields)
+            temp.delete_file(filename)
+
     class ParallelWriter(MpWriter):
-        """Whoosh's multi-process writer, one segment per worker, its workers ``Task``s."""
+        """Whoosh's multi-process writer, one segment per worker, its workers ``Task``s. Batches
+        are written to files as they come; while ``held`` (a cold build, until the structured
+        index is complete) their names wait here instead of going to the workers."""
+
+        held: list[tuple[str, int]] | None = None
+        docbuffer: list[tuple[int, Any]]
 
         def _new_task(self) -> Any:
             task = Task(
@@ -212,6 +231,44 @@ def _parallel_writer_class() -> Any:
             self.tasks.append(task)
             task.start()
             return task
+
+        def add_note(self, note: Note) -> None:
+            self.docbuffer.append((1, note))
+            if len(self.docbuffer) >= self.batchsize:
+                self._enqueue()
+            self._added_sub = True
+
+        def _enqueue(self) -> None:
+            from whoosh.util import random_name
+
+            name = f"{random_name()}.doclist"
+            with self.temp_storage().create_file(name).raw_file() as out:
+                for item in self.docbuffer:
+                    pickle.dump(item, out, protocol=pickle.HIGHEST_PROTOCOL)
+            job = (name, len(self.docbuffer))
+            self.docbuffer = []
+            if self.held is not None:
+                self.held.append(job)
+            else:
+                self.jobqueue.put(job)
+
+        def release(self) -> None:
+            """Hand the held batches to the workers and the next ones as they come."""
+            held, self.held = self.held or [], None
+            for job in held:
+                self.jobqueue.put(job)
+
+        def commit(self, *args: Any, **kwargs: Any) -> None:
+            self.release()
+            super().commit(*args, **kwargs)
+
+        def cancel(self) -> None:
+            try:
+                super().cancel()
+            finally:
+                for task in self.tasks:  # nothing they write is wanted; they wait on the queue
+                    task.terminate()
+                    task.join(5)
 
     return ParallelWriter
 
@@ -227,10 +284,6 @@ class _ChildrenDieWithUs:
     def after_fork_in_child(self) -> None:
         if not self.active:
             return
-        try:
-            os.nice(WORKER_NICENESS)
-        except OSError:
-            pass
         if not sys.platform.startswith("linux"):
             return
         try:
@@ -247,8 +300,9 @@ _children_die_with_us = _ChildrenDieWithUs()
 os.register_at_fork(after_in_child=_children_die_with_us.after_fork_in_child)
 
 
-def open_writer(backend: WhooshBackend, ix: Any, procs: int = 1) -> Any:
-    """A rebuild's writer on ``ix``: ``CompactWriter``, or ``procs`` forked workers of it."""
+def open_writer(backend: WhooshBackend, ix: Any, procs: int = 1, hold: bool = False) -> Any:
+    """A rebuild's writer on ``ix``: ``CompactWriter``, or ``procs`` forked workers of it (which,
+    with ``hold``, start indexing only at ``release()`` or the commit)."""
     from multiprocessing import Queue
 
     from whoosh.index import LockError
@@ -259,6 +313,7 @@ def open_writer(backend: WhooshBackend, ix: Any, procs: int = 1) -> Any:
         if procs > 1:
             writer = _parallel_writer_class()(ix, procs=procs, multisegment=True, **kwargs)
             writer.jobqueue = Queue()  # whoosh bounds it at procs * 4 batches
+            writer.held = [] if hold else None
             while len(writer.tasks) < writer.procs:
                 writer._new_task()
         else:
@@ -276,16 +331,34 @@ class WhooshBuild:
     In parallel, ``procs`` worker processes are forked at once (before the caller starts threads
     of its own) and documents go to them in batch files; their queue of batch names is unbounded,
     so a caller that produces faster than Whoosh indexes never waits (the batches wait on disk,
-    not in memory)."""
+    not in memory). A parallel build also ``takes_notes``: the workers make the search documents
+    themselves, so a cold build's parse workers, on the structured index's path, do not. With
+    ``hold`` the workers start at the commit, with every core, once the structured index is done."""
 
-    def __init__(self, backend: WhooshBackend, ix: Any, stamp: int, parallel: bool) -> None:
+    def __init__(
+        self, backend: WhooshBackend, ix: Any, stamp: int, parallel: bool, hold: bool = False
+    ) -> None:
         from mdstore.search.whoosh_engine import document_fields, meta_fields
 
         self._fields = document_fields
         self._meta = meta_fields
         self._stamp = stamp
         self.added = 0
-        self._writer = open_writer(backend, ix, backend.procs if parallel else 1)
+        self.takes_notes = parallel
+        self._writer = open_writer(backend, ix, backend.procs if parallel else 1, hold and parallel)
+
+    def add_notes(self, notes: Sequence[Note]) -> None:
+        """Notes whose search documents the workers make (``takes_notes``)."""
+        try:
+            for note in notes:
+                # only what build_document reads travels to the workers
+                self._writer.add_note(
+                    replace(note, frontmatter={}, links=(), tasks=(), fields=(), block_ids=())
+                )
+        except BaseException:
+            self.cancel()
+            raise
+        self.added += len(notes)
 
     def add(self, docs: Sequence[SearchDocument]) -> None:
         try:

@@ -208,14 +208,15 @@ class WhooshBackend:
             raise
         build.commit()
 
-    def builder(self, stamp: int, total: int) -> WhooshBuild:
-        """A rebuild fed a chunk of documents at a time (``total`` notes expected)."""
+    def builder(self, stamp: int, total: int, hold: bool = False) -> WhooshBuild:
+        """A rebuild fed a chunk of documents at a time (``total`` notes expected); with ``hold``
+        its workers index only from the commit on (``whoosh_build.WhooshBuild``)."""
         # An index of the current schema is replaced atomically (CLEAR drops the old segments in
         # the same commit): readers see the old notes until the new ones are in.
         ix = self._index() if self._meta_doc() is not None else self._fresh()
         from mdstore.search.whoosh_build import WhooshBuild
 
-        return WhooshBuild(self, ix, stamp, total >= PARALLEL_MIN_NOTES and self.procs > 1)
+        return WhooshBuild(self, ix, stamp, total >= PARALLEL_MIN_NOTES and self.procs > 1, hold)
 
     # -- reading ------------------------------------------------------------------------------
 
