@@ -300,14 +300,16 @@ _children_die_with_us = _ChildrenDieWithUs()
 os.register_at_fork(after_in_child=_children_die_with_us.after_fork_in_child)
 
 
-def open_writer(backend: WhooshBackend, ix: Any, procs: int = 1, hold: bool = False) -> Any:
+def open_writer(
+    backend: WhooshBackend, ix: Any, procs: int = 1, hold: bool = False, pool_mb: int = POOL_LIMIT_MB
+) -> Any:
     """A rebuild's writer on ``ix``: ``CompactWriter``, or ``procs`` forked workers of it (which,
     with ``hold``, start indexing only at ``release()`` or the commit)."""
     from multiprocessing import Queue
 
     from whoosh.index import LockError
 
-    kwargs: dict[str, Any] = {"timeout": LOCK_TIMEOUT, "delay": 0.05, "limitmb": POOL_LIMIT_MB}
+    kwargs: dict[str, Any] = {"timeout": LOCK_TIMEOUT, "delay": 0.05, "limitmb": pool_mb}
     _children_die_with_us.active = procs > 1
     try:
         if procs > 1:
