@@ -27,6 +27,7 @@ from .naming import digest
 from .preferences import _check_value
 from .records import CATEGORIES, SOURCES, Insight, InsightFilter, as_utc, check_choice, iso, utc_now
 from .retrieval import Corpus
+from .snapshot import Snapshot
 
 if TYPE_CHECKING:
     from ..config import MemorySettings
@@ -101,6 +102,7 @@ class Insights:
 
     def close(self) -> None:
         self._log.close()
+        self._catalog.save()
 
     def _create(self, lines: list[dict[str, Any]]) -> int:
         """Create the notes of journal lines, in one batch. A note already there with the same
@@ -300,13 +302,15 @@ class _Catalog:
         self._waiting: set[str] = set()  # paths known from the journal only
         self.corpus = Corpus()
         self.by_path: dict[str, Insight] = {}
-        self._vectors = Vectors()
+        self._snapshot = Snapshot(vault.config.state_dir / "memory" / "snapshots" / "insights.npz")
+        self._vectors = Vectors(self._snapshot)
         self._lock = threading.Lock()
 
     @contextmanager
     def current(self, provider: EmbeddingProvider | None) -> Iterator[Corpus]:
         """The corpus, up to date, held for this thread until the ``with`` block ends."""
         with self._lock:
+            self._snapshot.load()
             lines = self._pending()  # first: a flush meanwhile only moves them into the index
             changes = self._notes.changes()
             for path in changes.removed:
@@ -332,12 +336,26 @@ class _Catalog:
                     self._add(*note)
                     new.append(path)
             self._waiting = set(waiting)
-            self._vectors.update(self.corpus, provider, lambda p: self.by_path[p].content, new)
+            self._vectors.update(self.corpus, provider, self._text, new, self._fingerprint)
             yield self.corpus
+
+    def save(self) -> None:
+        with self._lock:
+            self._vectors.save(self.corpus, self._fingerprint)
+
+    def _text(self, path: str) -> str:
+        return self.by_path[path].content
+
+    def _fingerprint(self, path: str) -> str:
+        return digest(self.by_path[path].content)[:16]
 
     def _add(self, path: str, front: Mapping[str, Any], body: str) -> None:
         insight = self.by_path[path] = from_fields(path, front, body)
-        self.corpus.add(path, tokens(insight.content))
+        terms = self._snapshot.terms(path, self._fingerprint(path))
+        if terms is None:
+            terms = tokens(insight.content)
+            self._snapshot.computed += 1
+        self.corpus.add(path, terms)
 
     def insights(self, provider: EmbeddingProvider | None) -> list[Insight]:
         with self.current(provider):

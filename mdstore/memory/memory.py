@@ -181,6 +181,7 @@ class Memory:
         self._insights.close()
         for session_log in logs:
             session_log.close()
+        self._recall.save()
 
     # -- dream ---------------------------------------------------------------------------------
 
