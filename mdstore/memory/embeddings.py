@@ -211,7 +211,7 @@ class Vectors:
         everything = provider is not self._provider or not corpus.has_vectors
         if everything and snapshot is not None and snapshot.model is not None:
             if isinstance(provider, LsaEmbeddings) and provider.fitted_on == 0:
-                if snapshot.model["components"].shape[0] <= provider.dimensions:
+                if str(snapshot.model["model_id"]).startswith(f"lsa-{provider.dimensions}-"):
                     provider.restore(snapshot.model)
                     self._fitted_for = snapshot.fitted_for
         refit = False

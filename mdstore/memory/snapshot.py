@@ -17,6 +17,7 @@ import io
 import json
 import logging
 import os
+import zipfile
 from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -91,7 +92,7 @@ class Snapshot:
                     }
         except FileNotFoundError:
             return
-        except (OSError, ValueError, KeyError, EOFError) as exc:
+        except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile) as exc:
             log.warning("memory snapshot %s unreadable, rebuilt: %s", self.path.name, exc)
             self.model = None
             return

@@ -25,15 +25,17 @@ FACTS = [
 ]
 SEARCH = (
     "import mdstore, sys\n"
-    "with mdstore.open(sys.argv[1]) as v:\n"
+    "with mdstore.open(sys.argv[1], memory={'dimensions': int(sys.argv[3])}) as v:\n"
     "    found = v.memory.search_insights(sys.argv[2], limit=3)\n"
     "    print(','.join(i.id for i in found))\n"
     "    print('sklearn' in sys.modules)\n"
 )
 
 
-def _search(root: Path, query: str) -> tuple[list[str], bool]:
-    out = subprocess.run([sys.executable, "-c", SEARCH, str(root), query], capture_output=True, text=True, timeout=300)
+def _search(root: Path, query: str, dimensions: int = 64) -> tuple[list[str], bool]:
+    out = subprocess.run(
+        [sys.executable, "-c", SEARCH, str(root), query, str(dimensions)], capture_output=True, text=True, timeout=300
+    )
     assert out.returncode == 0, out.stderr
     ids, imported = out.stdout.splitlines()
     return ids.split(","), imported == "True"
@@ -52,6 +54,7 @@ def test_a_new_process_starts_from_the_snapshot(tmp_path: Path) -> None:
     assert fitted and (root / ".mdstore" / "memory" / "snapshots" / "insights.npz").is_file()
     again, imported = _search(root, "puppy")
     assert again == first and not imported  # same answer, no scikit-learn, no fit
+    assert _search(root, "puppy", dimensions=3)[1]  # a model of other dimensions is fitted anew
 
 
 def test_a_changed_text_is_analysed_again(tmp_path: Path) -> None:
