@@ -96,8 +96,10 @@ class Snapshot:
             log.warning("memory snapshot %s unreadable, rebuilt: %s", self.path.name, exc)
             self.model = None
             return
-        if len(prints) != len(keys) or len(terms) != len(keys) or (
-            vectors is not None and len(vectors) != len(keys)
+        if (
+            len(prints) != len(keys)
+            or len(terms) != len(keys)
+            or (vectors is not None and len(vectors) != len(keys))
         ):
             self.model = None
             return

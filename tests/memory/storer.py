@@ -10,7 +10,10 @@ import mdstore
 
 def main() -> None:
     root, count, flush_seconds = sys.argv[1], int(sys.argv[2]), float(sys.argv[3])
-    settings = {"memory": {"flush_entries": 20, "flush_seconds": flush_seconds}, "index": {"busy_timeout": 120}}
+    settings = {
+        "memory": {"flush_entries": 20, "flush_seconds": flush_seconds},
+        "index": {"busy_timeout": 120},
+    }
     with mdstore.open(root, **settings) as vault:
         for n in range(count):
             insight = vault.memory.store_insight(

@@ -45,17 +45,24 @@ def test_a_stored_insight_is_read_before_its_note_exists(tmp_path: Path) -> None
 
 def test_other_processes_see_waiting_insights_and_do_not_store_them_twice(tmp_path: Path) -> None:
     with mdstore.open(tmp_path, **LATER) as vault:
-        stored = vault.memory.store_insight("Bob flies to Oslo in May", user="bob", source="user", category="fact")
+        stored = vault.memory.store_insight(
+            "Bob flies to Oslo in May", user="bob", source="user", category="fact"
+        )
         code = (
             "import mdstore, sys\n"
             "with mdstore.open(sys.argv[1], memory={'flush_seconds': 3600}) as v:\n"
             "    m = v.memory\n"
             "    print(m.get_insight(sys.argv[2]).content)\n"
             "    print(','.join(i.id for i in m.search_insights('Oslo')))\n"
-            "    print(m.store_insight('bob flies to oslo in may', user='bob', source='agent', category='fact').id)\n"
+            "    again = m.store_insight('bob flies to oslo in may', user='bob', source='agent',\n"
+            "                            category='fact')\n"
+            "    print(again.id)\n"
         )
         out = subprocess.run(
-            [sys.executable, "-c", code, str(tmp_path), stored.id], capture_output=True, text=True, timeout=300
+            [sys.executable, "-c", code, str(tmp_path), stored.id],
+            capture_output=True,
+            text=True,
+            timeout=300,
         )
         assert out.returncode == 0, out.stderr
         assert out.stdout.splitlines() == ["Bob flies to Oslo in May", stored.id, stored.id]
@@ -120,14 +127,18 @@ def test_a_note_that_took_the_name_meanwhile_is_kept(tmp_path: Path) -> None:
     it is, and the insight is written under a new id, not lost."""
     with mdstore.open(tmp_path, **LATER) as vault:
         m = vault.memory
-        stored = m.store_insight("the deploy runs at noon", user="ann", source="agent", category="fact", id="deploy")
+        stored = m.store_insight(
+            "the deploy runs at noon", user="ann", source="agent", category="fact", id="deploy"
+        )
         hand = tmp_path / "Memory" / "insights" / "deploy.md"
         hand.parent.mkdir(parents=True, exist_ok=True)
         hand.write_text("my own note\n", encoding="utf-8")
         assert m.flush() == 1
         assert hand.read_text(encoding="utf-8") == "my own note\n"
         moved = [p for p in _notes(tmp_path) if p.name != "deploy.md"]
-        assert [p.stem for p in moved] == [f"deploy-{vault.get(str(moved[0].relative_to(tmp_path))).frontmatter['content_key'][:8]}"]
+        assert [p.stem for p in moved] == [
+            f"deploy-{vault.get(str(moved[0].relative_to(tmp_path))).frontmatter['content_key'][:8]}"
+        ]
         assert [i.content for i in m.search_insights("deploy noon")] == [stored.content]
 
 

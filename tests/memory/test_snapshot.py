@@ -34,7 +34,10 @@ SEARCH = (
 
 def _search(root: Path, query: str, dimensions: int = 64) -> tuple[list[str], bool]:
     out = subprocess.run(
-        [sys.executable, "-c", SEARCH, str(root), query, str(dimensions)], capture_output=True, text=True, timeout=300
+        [sys.executable, "-c", SEARCH, str(root), query, str(dimensions)],
+        capture_output=True,
+        text=True,
+        timeout=300,
     )
     assert out.returncode == 0, out.stderr
     ids, imported = out.stdout.splitlines()
@@ -61,7 +64,9 @@ def test_a_changed_text_is_analysed_again(tmp_path: Path) -> None:
     root = _vault(tmp_path)
     _search(root, "puppy")
     note = root / "Memory" / "insights" / "f6.md"
-    note.write_text(note.read_text(encoding="utf-8").replace("garden needs watering", "balcony needs sun"), "utf-8")
+    note.write_text(
+        note.read_text(encoding="utf-8").replace("garden needs watering", "balcony needs sun"), "utf-8"
+    )
     with mdstore.open(root) as vault:
         vault.sync()
     found, _ = _search(root, "balcony")  # a word of the new text only: its terms were read anew
