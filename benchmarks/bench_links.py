@@ -106,6 +106,8 @@ def without_code(body: str) -> str:
 def wikilink_path(inner: str, style: str = "obsidian") -> str:
     parts = inner.replace("\\|", "|").split("|", 1)
     path = parts[-1] if style == "dendron" else parts[0]
+    if style == "dendron" and path.startswith("dendron://"):  # a cross-vault link names its vault
+        path = path[len("dendron://") :].partition("/")[2]
     return path.split("#", 1)[0].rstrip("\\").strip()
 
 
