@@ -60,9 +60,12 @@ def fold(text: str) -> str:
 
 FENCE = re.compile(r"^ {0,3}(`{3,}|~{3,})")
 # Leftmost first, as a reader meets them: `%%` in a code span is text, `x` in a comment is comment.
-# A code span stays within one paragraph; an unclosed comment runs to the end of the note.
+# A code span stays within one paragraph (no blank line, list item, heading or quote inside); an
+# unclosed comment runs to the end of the note.
 HIDDEN = re.compile(
-    r"(?<!`)(`+)(?!`)(?:[^\n]|\n(?![ \t]*\n))+?(?<!`)\1(?!`)|%%.*?(?:%%|\Z)|<!--.*?(?:-->|\Z)", re.S
+    r"(?<!`)(`+)(?!`)(?:[^\n]|\n(?![ \t]*(?:\n|[-*+][ \t]|\d+[.)][ \t]|#|>)))+?(?<!`)\1(?!`)"
+    r"|%%.*?(?:%%|\Z)|<!--.*?(?:-->|\Z)",
+    re.S,
 )
 WIKI = re.compile(r"(!?)\[\[([^\[\]]+?)\]\]")
 MD_LINK = re.compile(
@@ -88,10 +91,13 @@ def split_frontmatter(text: str) -> tuple[str, str]:
 
 def without_code(body: str) -> str:
     """The body with fenced code blocks, comments and code spans blanked out."""
-    lines, fence = [], ""
+    lines, fence, html = [], "", False
     for line in body.split("\n"):
         m = FENCE.match(line)
-        if fence:
+        if html:  # an HTML comment block: no fence inside it counts
+            html = "-->" not in line
+            lines.append(line)
+        elif fence:
             if m and m.group(1)[0] == fence[0] and len(m.group(1)) >= len(fence) and not line.strip(" `~"):
                 fence = ""
             lines.append("")
@@ -99,6 +105,7 @@ def without_code(body: str) -> str:
             fence = m.group(1)
             lines.append("")
         else:
+            html = line.lstrip().startswith("<!--") and "-->" not in line
             lines.append(line)
     return HIDDEN.sub(blank, "\n".join(lines))
 
