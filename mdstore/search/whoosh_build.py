@@ -263,12 +263,14 @@ def _parallel_writer_class() -> Any:
             super().commit(*args, **kwargs)
 
         def cancel(self) -> None:
+            # Nothing the workers write is wanted, and Whoosh's cancel leaves them waiting on their
+            # queue: stop them before the index's lock is released to the next writer.
             try:
-                super().cancel()
-            finally:
-                for task in self.tasks:  # nothing they write is wanted; they wait on the queue
+                for task in self.tasks:
                     task.terminate()
                     task.join(5)
+            finally:
+                super().cancel()
 
     return ParallelWriter
 
