@@ -35,6 +35,7 @@ from typing import Any, NamedTuple, TypeVar
 STATE_FILE = "team/state.bin"
 LOG_FILE = "team/state.log"
 _FORMAT = 2
+_READS = (1, _FORMAT)  # format 1: the whole state in state.bin, no log
 RACY_SECONDS = 2.0
 _LOG_MIN = 256 * 1024  # the log is folded into state.bin past max(this, half of state.bin)
 _HEADER = struct.Struct("<I")
@@ -117,7 +118,7 @@ class ClientState:
             raw = marshal.loads(whole)
         except (OSError, ValueError, EOFError, TypeError):
             return cls(server=server)
-        if not isinstance(raw, dict) or raw.get("format") != _FORMAT or raw.get("server") != server:
+        if not isinstance(raw, dict) or raw.get("format") not in _READS or raw.get("server") != server:
             return cls(server=server)
         try:
             state = cls(
@@ -129,8 +130,9 @@ class ClientState:
                 last_sync=raw.get("last_sync"),
                 last_error=raw.get("last_error"),
             )
-            state._epoch = str(raw["epoch"])
-            logged = state._replay(state_dir / LOG_FILE)
+            # Format 1 (before the log) has no epoch: its state is read, and rewritten at the next save.
+            state._epoch = str(raw.get("epoch", ""))
+            logged = state._replay(state_dir / LOG_FILE) if state._epoch else 0
         except (KeyError, TypeError, ValueError):
             return cls(server=server)
         state._saved = (state.cursor, state.last_error)

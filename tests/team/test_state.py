@@ -108,3 +108,27 @@ def test_a_push_to_a_space_the_role_left_is_one_clear_error(pg_cluster, team_url
     message = str(caught.value)
     assert SPACE in message and "\n" not in message
     assert (a.root / "Plan.md").read_text() == "# Plan\n\nedited after leaving\n"
+
+
+def test_a_state_written_before_the_log_keeps_its_bases(clone: Clone) -> None:
+    import marshal
+
+    a, b = clone("a"), clone("b")
+    write(a, "Plan.md", "# Plan\n\nfirst\n")
+    a.team.sync()
+    b.team.sync()
+    write(a, "Plan.md", "# Plan\n\nedited before mdstore was upgraded\n")
+    whole, log = _state(a)
+    a.close()
+    # The state as the previous version wrote it: one file, format 1, no epoch, no log.
+    raw = marshal.loads(whole.read_bytes())
+    raw.pop("epoch")
+    raw["format"] = 1
+    whole.write_bytes(marshal.dumps(raw))
+    log.unlink(missing_ok=True)
+    a = clone("a")
+    report = a.team.sync()
+    assert report.conflicts == () and report.pushed == ("Plan.md",)
+    b.team.sync()
+    assert tree(a) == tree(b)
+    assert marshal.loads(whole.read_bytes())["format"] == 2  # written in the new format
