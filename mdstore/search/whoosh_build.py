@@ -11,7 +11,8 @@ does fill, merges runs term by term, and reads each document's field lengths onc
 it writes is Whoosh's own format: readers cannot tell the difference.
 
 In parallel, ``procs`` worker processes are forked at once (Whoosh's ``MpWriter`` with one
-segment per worker) and take documents in batch files.
+segment per worker) and take documents, or notes whose documents they make themselves, in batch
+files; a cold build holds the batches back until the structured index is complete (``hold``).
 """
 
 from __future__ import annotations
