@@ -13,12 +13,12 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING, Any
 
 from ..errors import QueueError
 from ..pg.link import Link
-from .job import Job, JobState, QueueStats, backoff, check_id, check_priority, to_json
+from .job import Job, JobState, QueueStats, backoff, check_id, check_limit, check_priority, to_json
 from .job import job_id as make_job_id
 from .postgres_pubsub import PgChannels, PgSubscription
 from .postgres_schema import COMPONENT, JOB_CHANNEL, MIGRATIONS
@@ -206,18 +206,26 @@ class PostgresQueue:
     # -- consuming -----------------------------------------------------------------------------
 
     def claim(self, *, lease: float | None = None) -> Job | None:
+        jobs = self.claim_many(1, lease=lease)
+        return jobs[0] if jobs else None
+
+    def claim_many(self, limit: int, *, lease: float | None = None) -> list[Job]:
+        """Up to ``limit`` ready jobs in one statement, each claim bumping its own row's ``claims``
+        (its own fence); claim order (priority, then sequence)."""
+        limit = check_limit(limit)
         if time.time() >= self._next_reap:
             self._next_reap = time.time() + min(1.0, self.lease / 4)
             self.reap()
-        row = self._one(
+        rows = self._all(
             "UPDATE mdstore_jobs SET state = 'claimed', claims = claims + 1, "
-            f"lease_until = {NOW} + %s WHERE seq = ("
+            f"lease_until = {NOW} + %s WHERE seq IN ("
             "SELECT seq FROM mdstore_jobs WHERE queue = %s AND state = 'waiting' "
             f"AND (not_before IS NULL OR not_before <= {NOW}) ORDER BY priority DESC, seq "
-            f"LIMIT 1 FOR UPDATE SKIP LOCKED) RETURNING {_COLS}",
-            (lease or self.lease, self.name),
+            f"LIMIT %s FOR UPDATE SKIP LOCKED) RETURNING {_COLS}",
+            (lease or self.lease, self.name, limit),
         )
-        return None if row is None else _job(row)
+        # RETURNING has no order of its own.
+        return sorted(map(_job, rows), key=lambda job: (-job.priority, job.seq))
 
     def ack(self, job: Job) -> None:
         self._finish(
@@ -227,6 +235,18 @@ class PostgresQueue:
             (),
             "ack",
         )
+
+    def ack_many(self, jobs: Sequence[Job]) -> list[Job]:
+        """Mark claimed jobs done in one statement, each only under its own current claim; the
+        jobs whose claim was lost (not acked: they will run again)."""
+        return self._finish_many(
+            jobs, "done", f"state = 'done', lease_until = NULL, finished_at = {NOW}", ()
+        )
+
+    def extend_many(self, jobs: Sequence[Job], lease: float | None = None) -> list[Job]:
+        """Push the leases of claimed jobs ``lease`` seconds from now in one statement; the jobs
+        whose claim was lost."""
+        return self._finish_many(jobs, "claimed", f"lease_until = {NOW} + %s", (lease or self.lease,))
 
     def fail(self, job: Job, error: str, *, retry: bool = True) -> Job:
         error = error if len(error) <= _MAX_ERROR else error[: _MAX_ERROR - 1] + "…"
@@ -424,6 +444,43 @@ class PostgresQueue:
             )
 
         return self._link.call(run)
+
+    def _finish_many(
+        self, jobs: Sequence[Job], target: str, assign: str, params: tuple[Any, ...]
+    ) -> list[Job]:
+        """``UPDATE ... SET assign`` on every job's row whose claim is still the one the job holds,
+        in one statement; the jobs that lost their claim. As in ``_finish``, a repeat after a lost
+        connection counts rows already moved to ``target`` by the same claim as done."""
+        if not jobs:
+            return []
+        for job in jobs:
+            if job.token is None:
+                raise QueueError(f"job {job.id} was not claimed (only a job returned by claim can be)")
+        seqs = [job.seq for job in jobs]
+        claims = [int(job.token or 0) for job in jobs]
+        tries = []
+
+        def run(conn: psycopg.Connection[Any]) -> set[int]:
+            tries.append(1)
+            cur = conn.execute(
+                f"UPDATE mdstore_jobs AS j SET {assign} "
+                "FROM unnest(%s::bigint[], %s::integer[]) AS u(seq, claims) "
+                "WHERE j.seq = u.seq AND j.state = 'claimed' AND j.claims = u.claims RETURNING j.seq",
+                (*params, seqs, claims),
+            )
+            changed = {int(r[0]) for r in cur.fetchall()}
+            if len(tries) > 1 and target != "claimed" and len(changed) < len(seqs):
+                cur = conn.execute(
+                    "SELECT j.seq FROM mdstore_jobs AS j "
+                    "JOIN unnest(%s::bigint[], %s::integer[]) AS u(seq, claims) "
+                    "ON j.seq = u.seq AND j.claims = u.claims WHERE j.state = %s",
+                    (seqs, claims, target),
+                )
+                changed |= {int(r[0]) for r in cur.fetchall()}
+            return changed
+
+        changed = self._link.call(run)
+        return [job for job in jobs if job.seq not in changed]
 
     def _one(self, sql: str, params: tuple[Any, ...]) -> tuple[Any, ...] | None:
         return self._link.call(lambda conn: conn.execute(sql, params).fetchone())

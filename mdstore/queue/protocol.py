@@ -13,7 +13,7 @@ team database) the team tier's. Both pass ``tests/queue/test_contract.py``. Guar
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any, Protocol, runtime_checkable
 
 from .job import Job, JobState, QueueStats
@@ -54,8 +54,20 @@ class QueueBackend(Protocol):
         """Take the next ready job for ``lease`` seconds, or None when none is ready."""
         ...
 
+    def claim_many(self, limit: int, *, lease: float | None = None) -> list[Job]:
+        """Take up to ``limit`` ready jobs for ``lease`` seconds each, in claim order. Each is its
+        own claim (its own token): acked, failed, released or extended on its own, and taken back
+        on its own when its lease ends."""
+        ...
+
     def ack(self, job: Job) -> None:
-        """Mark a claimed job done. ``QueueError`` if the claim was lost (lease expired)."""
+        """Mark a claimed job done; durable when it returns. ``QueueError`` if the claim was lost
+        (lease expired)."""
+        ...
+
+    def ack_many(self, jobs: Sequence[Job]) -> list[Job]:
+        """Mark claimed jobs done, each only under its own claim; durable when it returns. The jobs
+        whose claim was lost (not done: they run again), empty when all were acked."""
         ...
 
     def fail(self, job: Job, error: str, *, retry: bool = True) -> Job:
@@ -68,6 +80,10 @@ class QueueBackend(Protocol):
 
     def extend(self, job: Job, lease: float | None = None) -> None:
         """Push a claimed job's lease ``lease`` seconds from now. ``QueueError`` if it was lost."""
+        ...
+
+    def extend_many(self, jobs: Sequence[Job], lease: float | None = None) -> list[Job]:
+        """Push the leases of claimed jobs; the jobs whose claim was lost."""
         ...
 
     def get(self, job_id: str) -> Job | None:
