@@ -135,6 +135,7 @@ class Worker:
         self._lock = threading.Lock()
         self._inflight: dict[int, Job] = {}
         self._ahead: dict[int, list[Job]] = {}  # per thread: claimed in its batch, not started yet
+        self._held_until: dict[int, float] = {}  # per thread: monotonic time its batch's leases surely last
         self._acks: list[Job] = []  # handlers returned, ack not written yet
         self._acks_due = 0.0  # monotonic time by which the buffered acks must be written
         self._flushing = threading.Lock()
@@ -238,6 +239,7 @@ class Worker:
                 if job is None:
                     self.flush()  # what this worker ran is acked before it takes more
                     try:
+                        claimed_at = time.monotonic()
                         jobs = self._claim()
                     except BackendUnavailable as exc:
                         # A queue service that is down (Postgres restarting): wait for it, do not exit.
@@ -251,9 +253,11 @@ class Worker:
                         continue
                     with self._lock:
                         self._ahead[me] = jobs
+                        self._held_until[me] = claimed_at + self.lease
                     continue
                 try:
-                    self._run_one(job)
+                    if self._still_held(me, job):
+                        self._run_one(job)
                 finally:
                     with self._lock:
                         self._inflight.pop(me, None)
@@ -267,6 +271,23 @@ class Worker:
         finally:
             self._give_back(me)
             self._changed.set()
+
+    def _still_held(self, me: int, job: Job) -> bool:
+        """Whether a job claimed ahead is still ours to start. Known without a round trip while the
+        heartbeat keeps the batch's leases ahead; after a pause (the process was stopped, swapped
+        out) the claim is checked, so a job another worker has taken over is never started here."""
+        with self._lock:
+            until = self._held_until.get(me, 0.0)
+        if self.claim_batch == 1 or time.monotonic() < until - min(1.0, self.lease / 4):
+            return True
+        try:
+            lost = self.queue.extend_many([job], self.lease)
+        except BackendUnavailable:
+            return True  # cannot tell: run it (at least once); its ack says whether it counted
+        if lost:
+            log.warning("job %s: lost its claim before it started (lease expired); not run here", job.id)
+            return False
+        return True
 
     def _claim(self) -> list[Job]:
         if self.claim_batch == 1:
@@ -359,6 +380,7 @@ class Worker:
                 except QueueError:
                     pass  # finished (or lost) in the meantime; ack/fail reports it
             return
+        started = time.monotonic()
         try:
             lost = {id(job) for job in self.queue.extend_many(held, self.lease)}
         except BackendUnavailable as exc:
@@ -368,6 +390,7 @@ class Worker:
             # A job claimed ahead whose claim is gone is someone else's now: never start it.
             for ident, jobs in self._ahead.items():
                 self._ahead[ident] = [job for job in jobs if id(job) not in lost]
+                self._held_until[ident] = max(self._held_until.get(ident, 0.0), started + self.lease)
 
     def _release_all(self) -> None:
         self.flush()
