@@ -203,6 +203,51 @@ class PostgresQueue:
 
         return self._link.call(run)
 
+    def adopt(self, job: Job) -> Job | None:
+        """Add a job moved from another queue, waiting, keeping its id, kind, payload, priority,
+        attempt limit, remaining delay and enqueue time (or the job with its id that waits for its
+        first run, if there is one). None when this queue already holds that very job (same id and
+        enqueue time) in any state, waiting included: an earlier move that was cut short added it,
+        and it may have run since. Checked and
+        inserted in one transaction."""
+        ident = check_id(job.id)
+        check_priority(job.priority)
+        data = to_json(f"job {job.kind!r}", job.payload)
+        insert = (
+            "INSERT INTO mdstore_jobs "
+            "(queue, id, kind, payload, priority, max_attempts, not_before, created_at) "
+            f"VALUES (%s, %s, %s, %s::jsonb, %s, %s, {NOW} + %s, %s) "
+            f"ON CONFLICT (queue, id) WHERE state = 'waiting' AND claims = 0 DO NOTHING RETURNING {_COLS}"
+        )
+        # The remaining delay by this machine's clock (as the source reported it), from the server's now.
+        delay = None if job.not_before is None else job.not_before - time.time()
+        params = (
+            self.name, ident, job.kind, data, job.priority, job.max_attempts,
+            delay if delay is not None and delay > 0 else None, job.created_at,
+        )  # fmt: skip
+
+        def run(conn: psycopg.Connection[Any]) -> Job | None:
+            with conn.transaction(), conn.cursor() as cur:
+                cur.execute(
+                    "SELECT 1 FROM mdstore_jobs WHERE queue = %s AND id = %s AND created_at = %s LIMIT 1",
+                    (self.name, ident, job.created_at),
+                )
+                if cur.fetchone() is not None:
+                    return None
+                cur.execute(insert, params)
+                row = cur.fetchone()
+                if row is None:  # a waiting job with this id: that one stands
+                    cur.execute(
+                        f"SELECT {_COLS} FROM mdstore_jobs "
+                        "WHERE queue = %s AND id = %s AND state = 'waiting' AND claims = 0",
+                        (self.name, ident),
+                    )
+                    row = cur.fetchone()
+                cur.execute("SELECT pg_notify(%s, %s)", (JOB_CHANNEL, self.name))
+            return None if row is None else _job(row)
+
+        return self._link.call(run)
+
     # -- consuming -----------------------------------------------------------------------------
 
     def claim(self, *, lease: float | None = None) -> Job | None:

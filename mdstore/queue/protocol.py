@@ -50,6 +50,12 @@ class QueueBackend(Protocol):
         ``delay`` seconds before it may run; higher ``priority`` runs first."""
         ...
 
+    def adopt(self, job: Job) -> Job | None:
+        """Add a job moved from another queue under its id and enqueue time (the waiting job with
+        that id if there is one); None when this queue already holds that very job (same id and
+        enqueue time) in any state, so an interrupted move run again never adds a job twice."""
+        ...
+
     def claim(self, *, lease: float | None = None) -> Job | None:
         """Take the next ready job for ``lease`` seconds, or None when none is ready."""
         ...

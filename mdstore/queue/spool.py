@@ -131,6 +131,31 @@ class SpoolQueue:
         now = time.time()
         due = now + delay if delay is not None and delay > 0 else None
         job = Job(jid, kind, payload, priority, 0, max_attempts or self.max_attempts, due, now)
+        return self._put(job, keyed, replace)
+
+    def adopt(self, job: Job) -> Job | None:
+        """Add a job moved from another queue, waiting, keeping its id, kind, payload, priority,
+        attempt limit, remaining delay and enqueue time (or the job with its id that waits for its
+        first run, if there is one). None when this queue already holds that very job (same id and
+        enqueue time) in any state, waiting included: an earlier move that was cut short added it,
+        and it may have run since."""
+        check_id(job.id)
+        check_priority(job.priority)
+        for state in JobState:
+            for name in names.listdir(self.dir / state.value):
+                info = names.parse(state, name)
+                if info is None or info[1] != job.id:
+                    continue
+                found = self._read(self.dir / state.value / name)
+                if found is not None and found.created_at == job.created_at:
+                    return None
+        due = job.not_before if job.not_before is not None and job.not_before > time.time() else None
+        fresh = Job(job.id, job.kind, job.payload, job.priority, 0, job.max_attempts, due, job.created_at)
+        return self._put(fresh, True, False)
+
+    def _put(self, job: Job, keyed: bool, replace: bool) -> Job:
+        """Write a new job file (or return the waiting job with its id, unless ``replace``)."""
+        jid, priority, due = job.id, job.priority, job.not_before
         staged = write_temp(self.dir, self._owner.token, encode(job), self.durable)
         tmp: Path | None = staged
         try:

@@ -11,7 +11,7 @@ import time
 import pytest
 
 from mdstore.errors import QueueError
-from mdstore.queue import JobState, Worker, WorkerReport
+from mdstore.queue import Job, JobState, Worker, WorkerReport
 
 from .conftest import HERE, PYTHON, QueueFactory
 from .test_crash import logged
@@ -511,3 +511,32 @@ def test_worker_batch_settings_are_checked(make_queue: QueueFactory) -> None:
     for bad in ({"claim_batch": 0}, {"claim_batch": 2.5}, {"ack_delay": -1}, {"ack_delay": 3600}):
         with pytest.raises(QueueError, match="claim_batch|ack_delay"):
             Worker(q, **bad)  # type: ignore[arg-type]
+
+
+def test_adopt_adds_a_moved_job_once_whatever_became_of_it(make_queue: QueueFactory, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from mdstore.queue import SpoolQueue
+
+    source = SpoolQueue(tmp_path / "source", fsync=False)
+    moved = source.enqueue("x", {"v": 1}, key="k", priority=3)
+    later = source.enqueue("y", {"v": 2}, key="later", delay=3600)
+    q = make_queue()
+    added = q.adopt(moved)
+    assert added is not None and (added.id, added.payload, added.priority) == (moved.id, {"v": 1}, 3)
+    assert added.created_at == moved.created_at and added.state is JobState.NEW
+    assert q.adopt(moved) is None and q.length() == 1  # already here, waiting: not two
+    job = q.claim()
+    assert job is not None
+    assert q.adopt(moved) is None  # running here
+    q.ack(job)
+    assert q.adopt(moved) is None and q.length() == 0  # done here: adding it again would run it twice
+    # The same id enqueued anew (another enqueue time) is another job.
+    source.purge(JobState.NEW, job_id=moved.id)
+    fresh = source.enqueue("x", {"v": 3}, key="k")
+    assert fresh.id == moved.id and fresh.created_at != moved.created_at
+    assert q.adopt(fresh) is not None and q.length() == 1
+    delayed = q.adopt(later)
+    assert delayed is not None and delayed.state is JobState.DELAYED
+    assert delayed.not_before is not None and delayed.not_before > time.time() + 3500
+    with pytest.raises(QueueError):
+        q.adopt(Job("../bad", "x"))
+    source.close()
