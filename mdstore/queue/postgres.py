@@ -2,7 +2,8 @@
 ``postgres_schema``), for workers on any machine that reaches it.
 
 Same semantics as the spool (``QueueBackend``): deterministic ids, priorities, delayed jobs, leases,
-retries with backoff, a dead letter. Claims are one ``UPDATE ... FOR UPDATE SKIP LOCKED`` statement;
+retries with backoff, a dead letter. Claims are one ``UPDATE ... FOR UPDATE SKIP LOCKED`` statement
+(for one job or a batch; a batch of acks or lease extensions is one ``UPDATE ... FROM unnest``);
 each claim bumps the row's ``claims`` counter, which is the claim's token, so a worker that lost its
 lease (stopped, partitioned, slow) can no longer ack, fail, release or extend the job. Idle workers
 sleep on ``LISTEN`` and wake on the ``NOTIFY`` of an enqueue, not on a poll.

@@ -3,7 +3,9 @@
 The spool (files in the vault's state folder) is the local tier's backend; ``PostgresQueue`` (the
 team database) the team tier's. Both pass ``tests/queue/test_contract.py``. Guarantees every backend gives:
 
-- a claim is exclusive: two consumers never hold the same job at once;
+- a claim is exclusive: two consumers never hold the same job at once; a batch (``claim_many``) is
+  that many claims, each with its own lease and token, acked, failed or lost on its own;
+- ``ack``/``ack_many`` are durable when they return (a ``Worker`` buffers acks briefly: see worker.py);
 - a claimed job whose lease ends (its consumer died or stopped extending) goes back to waiting,
   counted as a failed attempt, so a job runs at least once and a crash-looping job ends dead;
 - within one priority, jobs are claimed in enqueue order (a sequence, not the wall clock);
