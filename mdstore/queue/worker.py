@@ -196,13 +196,18 @@ class Worker:
             for thread in threads:
                 thread.start()
             beat = max(0.05, self.lease / 3)
+            next_beat = time.monotonic() + beat
             stop_deadline: float | None = None
             while any(t.is_alive() for t in threads):
                 self._changed.wait(timeout=self._pause(min(beat, 0.5)))
                 self._changed.clear()
                 if self._acks_ready():
                     self.flush()
-                self._heartbeat()
+                # Leases are extended every lease/3 seconds, not on every wake-up (a buffered ack
+                # wakes this loop once per batch): one statement per beat for all jobs held.
+                if time.monotonic() >= next_beat:
+                    self._heartbeat()
+                    next_beat = time.monotonic() + beat
                 if time.monotonic() >= next_prune:
                     self._prune()
                     next_prune = time.monotonic() + self.prune_interval
