@@ -428,8 +428,11 @@ class Worker:
             return {}
 
         def on_signal(signum: int, frame: FrameType | None) -> None:
+            # The handler runs in the main thread, which may be inside ``_changed.wait()`` holding
+            # that event's lock: setting ``_changed`` here could deadlock. The supervising loop
+            # wakes at least every 0.5 s and sees ``_stop`` then.
             if self._stop.is_set():
                 self._force.set()
-            self.stop()
+            self._stop.set()
 
         return {sig: signal.signal(sig, on_signal) for sig in (signal.SIGINT, signal.SIGTERM)}
