@@ -209,8 +209,7 @@ class PostgresQueue:
         attempt limit, remaining delay and enqueue time (or the job with its id that waits for its
         first run, if there is one). None when this queue already holds that very job (same id and
         enqueue time) in any state, waiting included: an earlier move that was cut short added it,
-        and it may have run since. Checked and
-        inserted in one transaction."""
+        and it may have run since. Checked and inserted in one transaction."""
         ident = check_id(job.id)
         check_priority(job.priority)
         data = to_json(f"job {job.kind!r}", job.payload)
