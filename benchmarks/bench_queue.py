@@ -1,7 +1,7 @@
 """Job queue benchmark: the spool queue side by side with huey's FileHuey and persist-queue.
 
     python benchmarks/bench_queue.py [--jobs 10000] [--fsync-jobs 2000] [--out benchmarks/out/queue.json]
-    python benchmarks/bench_queue.py --postgres [--local] [--pg-jobs 10000]
+    python benchmarks/bench_queue.py --postgres [--local] [--pg-jobs 10000] [--pg-rounds 1]
 
 Measures, for small jobs ({"i": n}): enqueue rate; claim+ack rate in one process; drain rate of a
 pre-filled queue by 1 and 2 worker processes; end-to-end rate (a producer enqueueing while 1 or 2
@@ -253,6 +253,9 @@ def main() -> None:
     )
     parser.add_argument("--local", action="store_true", help="with --postgres: the local backends too")
     parser.add_argument("--pg-jobs", type=int, default=10_000)
+    parser.add_argument(
+        "--pg-rounds", type=int, default=1, help="with --postgres: repeat the backends, alternating"
+    )
     args = parser.parse_args()
     base = Path(tempfile.mkdtemp(prefix="mdstore-bench-queue-", dir=os.environ.get("BENCH_TMP")))
     rows: list[dict[str, Any]] = []
@@ -270,7 +273,7 @@ def main() -> None:
             from queue_pg import COLUMNS as PG_COLUMNS
             from queue_pg import bench_postgres
 
-            pg_rows = bench_postgres(args.pg_jobs, base)
+            pg_rows = bench_postgres(args.pg_jobs, base, args.pg_rounds)
     finally:
         shutil.rmtree(base, ignore_errors=True)
     args.out.parent.mkdir(parents=True, exist_ok=True)

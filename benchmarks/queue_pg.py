@@ -2,6 +2,11 @@
 (PyPI ``pgqueuer``, MIT, a dev-only dependency) side by side on one throwaway PostgreSQL server
 started for the run (``tests/pgcluster.py``), so both have the same durability settings.
 
+Three rows: PostgresQueue with the ``Worker``'s defaults (batch claims of 10, acks buffered up to
+10 ms), PostgresQueue driven one job per round trip (``claim_batch=1, ack_delay=0``: one claim and
+one ack statement per job, as before batches existed), and pgqueuer with its defaults. ``rounds``
+repeats the three, alternating, on a machine too noisy for one run.
+
 For each: enqueue rate one at a time and in batches of 500 (one process); end-to-end rate with 1, 2
 and 4 worker processes (idle workers, then one producer enqueues every job in batches of 100; from
 the first enqueue to the last job run); enqueue→start latency p50/p99 (one idle worker, one job every
@@ -45,14 +50,15 @@ def rate(count: int, seconds: float) -> float:
 
 
 def child(kind: str, url: str, out: str) -> None:
-    """A worker of ``kind`` (mdstore | pgqueuer): prints "ready", works until SIGTERM, then writes
-    the time its last job ran and each job's enqueue→start latency to ``out``."""
+    """A worker of ``kind`` (mdstore | mdstore-single | pgqueuer): prints "ready", works until
+    SIGTERM, then writes the time its last job ran and each job's enqueue→start latency to ``out``."""
     seen: list[float] = []
-    if kind == "mdstore":
+    if kind.startswith("mdstore"):
         from mdstore.queue import Job, PostgresQueue, Worker
 
         queue = PostgresQueue(url, "bench")
-        worker = Worker(queue, shutdown_timeout=5)
+        single = {"claim_batch": 1, "ack_delay": 0.0} if kind == "mdstore-single" else {}
+        worker = Worker(queue, shutdown_timeout=5, **single)  # type: ignore[arg-type]
 
         @worker.handler("noop")
         def noop(job: Job) -> None:
@@ -188,10 +194,14 @@ class PgqueuerProducer:
 
 
 def bench(kind: str, url: str, jobs: int, base: Path) -> dict[str, Any]:
-    producer: Any = MdstoreProducer(url) if kind == "mdstore" else PgqueuerProducer(url)
+    producer: Any = MdstoreProducer(url) if kind.startswith("mdstore") else PgqueuerProducer(url)
     if kind == "pgqueuer":
         producer.install()
-    name = "PostgresQueue (mdstore)" if kind == "mdstore" else "pgqueuer 1.6"
+    name = {
+        "mdstore": "PostgresQueue (batches of 10, buffered acks)",
+        "mdstore-single": "PostgresQueue (one job per round trip)",
+        "pgqueuer": "pgqueuer 1.6",
+    }[kind]
     result: dict[str, Any] = {"backend": name, "jobs": jobs}
     t0 = time.perf_counter()
     for n in range(jobs):
@@ -230,19 +240,25 @@ def bench(kind: str, url: str, jobs: int, base: Path) -> dict[str, Any]:
     return result
 
 
-def bench_postgres(jobs: int, base: Path) -> list[dict[str, Any]]:
+def bench_postgres(jobs: int, base: Path, rounds: int = 1) -> list[dict[str, Any]]:
     pg = cluster()
     try:
         rows = []
-        for kind in ("mdstore", "pgqueuer"):
-            url = pg.url(pg.create_database())
-            rows.append(bench(kind, url, jobs, base))
+        for n in range(rounds):
+            for kind in ("mdstore", "pgqueuer", "mdstore-single"):
+                url = pg.url(pg.create_database())
+                row = bench(kind, url, jobs, base)
+                row["round"] = n + 1
+                row["load"] = round(os.getloadavg()[0], 1)
+                rows.append(row)
         return rows
     finally:
         pg.close()
 
 
 COLUMNS = [
+    ("round", "round"),
+    ("load", "load (1 min)"),
     ("backend", "backend"),
     ("jobs", "jobs"),
     ("enqueue_per_s", "enqueue/s (one at a time)"),

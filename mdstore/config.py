@@ -78,6 +78,8 @@ class QueueSettings:
     poll_seconds: float = 0.02  # longest sleep of an idle worker between looks at the queue
     message_retention_hours: float = 1.0  # pub/sub messages are deleted after this
     concurrency: int = 1  # jobs one `mdstore worker` runs at once (threads)
+    claim_batch: int = 10  # jobs a worker thread claims at once (each its own claim and lease)
+    ack_delay_ms: float = 10.0  # longest a finished job's ack waits in the worker's buffer
     watcher_jobs: bool = False  # the watcher enqueues `index` jobs instead of indexing itself
     # "package.module" (its @mdstore.queue.handler functions), "package.module:function" or
     # "kind=package.module:function"

@@ -183,10 +183,20 @@ def purge(state: State, job_id: str | None, state_name: str, queue_name: str, as
 @api_command("worker")
 @queue_option
 @click.option("--concurrency", type=int, help="Jobs run at once, in threads (default: [queue] concurrency).")
+@click.option(
+    "--claim-batch", type=int, help="Jobs a worker thread claims at once (default: [queue] claim_batch)."
+)
 @click.option("--burst", is_flag=True, help="Stop when no job is waiting instead of waiting for more.")
 @json_option
 @pass_state
-def worker(state: State, queue_name: str, concurrency: int | None, burst: bool, as_json: bool) -> None:
+def worker(
+    state: State,
+    queue_name: str,
+    concurrency: int | None,
+    claim_batch: int | None,
+    burst: bool,
+    as_json: bool,
+) -> None:
     """Run the queue's jobs until SIGINT/SIGTERM: the vault's own kinds and [queue] handlers.
     A first signal lets the jobs in flight finish; a second gives them back to the queue."""
     import logging
@@ -205,7 +215,13 @@ def worker(state: State, queue_name: str, concurrency: int | None, burst: bool, 
             backlog = Outbox(config.state_dir, durable=config.queue.fsync).reconcile(q)
         if queue_name == "default" and (backlog.published or backlog.failed):
             message(f"Outbox: {backlog.published} promised jobs enqueued, {backlog.failed} still pending.")
-        w = Worker(q, handlers, concurrency=concurrency or config.queue.concurrency)
+        w = Worker(
+            q,
+            handlers,
+            concurrency=concurrency or config.queue.concurrency,
+            claim_batch=config.queue.claim_batch if claim_batch is None else claim_batch,
+            ack_delay=config.queue.ack_delay_ms / 1000,
+        )
         message(
             f"Worker on queue {queue_name!r} of {config.root} ({', '.join(sorted(handlers))}); Ctrl-C stops."
         )

@@ -191,7 +191,11 @@ COMMANDS: tuple[Command, ...] = (
     Command(
         "worker",
         "Worker.run",
-        cli_only={**_QUEUE, "concurrency": "Worker(concurrency=...)"},
+        cli_only={
+            **_QUEUE,
+            "concurrency": "Worker(concurrency=...)",
+            "claim_batch": "Worker(claim_batch=...)",
+        },
         left_out={"install_signals": "a command always stops on SIGINT/SIGTERM"},
         writes=True,
     ),

@@ -121,6 +121,13 @@ def check_priority(value: int) -> int:
     return value
 
 
+def check_limit(value: int) -> int:
+    """A batch size: an integer of at least 1."""
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise QueueError(f"batch size {value!r} must be an integer of at least 1")
+    return value
+
+
 def backoff(attempts: int, base: float, cap: float, rng: random.Random | None = None) -> float:
     """Seconds to wait before retry number ``attempts`` (1 = after the first failure): exponential,
     capped, with "equal jitter" (half fixed, half random) so failed jobs do not retry in lockstep."""

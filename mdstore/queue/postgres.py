@@ -2,7 +2,8 @@
 ``postgres_schema``), for workers on any machine that reaches it.
 
 Same semantics as the spool (``QueueBackend``): deterministic ids, priorities, delayed jobs, leases,
-retries with backoff, a dead letter. Claims are one ``UPDATE ... FOR UPDATE SKIP LOCKED`` statement;
+retries with backoff, a dead letter. Claims are one ``UPDATE ... FOR UPDATE SKIP LOCKED`` statement
+(for one job or a batch; a batch of acks or lease extensions is one ``UPDATE ... FROM unnest``);
 each claim bumps the row's ``claims`` counter, which is the claim's token, so a worker that lost its
 lease (stopped, partitioned, slow) can no longer ack, fail, release or extend the job. Idle workers
 sleep on ``LISTEN`` and wake on the ``NOTIFY`` of an enqueue, not on a poll.
@@ -13,12 +14,12 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING, Any
 
 from ..errors import QueueError
 from ..pg.link import Link
-from .job import Job, JobState, QueueStats, backoff, check_id, check_priority, to_json
+from .job import Job, JobState, QueueStats, backoff, check_id, check_limit, check_priority, to_json
 from .job import job_id as make_job_id
 from .postgres_pubsub import PgChannels, PgSubscription
 from .postgres_schema import COMPONENT, JOB_CHANNEL, MIGRATIONS
@@ -203,21 +204,73 @@ class PostgresQueue:
 
         return self._link.call(run)
 
+    def adopt(self, job: Job) -> Job | None:
+        """Add a job moved from another queue, waiting, keeping its id, kind, payload, priority,
+        attempt limit, remaining delay and enqueue time (or the job with its id that waits for its
+        first run, if there is one). None when this queue already holds that very job (same id and
+        enqueue time) in any state, waiting included: an earlier move that was cut short added it,
+        and it may have run since. Checked and inserted in one transaction."""
+        ident = check_id(job.id)
+        check_priority(job.priority)
+        data = to_json(f"job {job.kind!r}", job.payload)
+        insert = (
+            "INSERT INTO mdstore_jobs "
+            "(queue, id, kind, payload, priority, max_attempts, not_before, created_at) "
+            f"VALUES (%s, %s, %s, %s::jsonb, %s, %s, {NOW} + %s, %s) "
+            f"ON CONFLICT (queue, id) WHERE state = 'waiting' AND claims = 0 DO NOTHING RETURNING {_COLS}"
+        )
+        # The remaining delay by this machine's clock (as the source reported it), from the server's now.
+        delay = None if job.not_before is None else job.not_before - time.time()
+        params = (
+            self.name, ident, job.kind, data, job.priority, job.max_attempts,
+            delay if delay is not None and delay > 0 else None, job.created_at,
+        )  # fmt: skip
+
+        def run(conn: psycopg.Connection[Any]) -> Job | None:
+            with conn.transaction(), conn.cursor() as cur:
+                cur.execute(
+                    "SELECT 1 FROM mdstore_jobs WHERE queue = %s AND id = %s AND created_at = %s LIMIT 1",
+                    (self.name, ident, job.created_at),
+                )
+                if cur.fetchone() is not None:
+                    return None
+                cur.execute(insert, params)
+                row = cur.fetchone()
+                if row is None:  # a waiting job with this id: that one stands
+                    cur.execute(
+                        f"SELECT {_COLS} FROM mdstore_jobs "
+                        "WHERE queue = %s AND id = %s AND state = 'waiting' AND claims = 0",
+                        (self.name, ident),
+                    )
+                    row = cur.fetchone()
+                cur.execute("SELECT pg_notify(%s, %s)", (JOB_CHANNEL, self.name))
+            return None if row is None else _job(row)
+
+        return self._link.call(run)
+
     # -- consuming -----------------------------------------------------------------------------
 
     def claim(self, *, lease: float | None = None) -> Job | None:
+        jobs = self.claim_many(1, lease=lease)
+        return jobs[0] if jobs else None
+
+    def claim_many(self, limit: int, *, lease: float | None = None) -> list[Job]:
+        """Up to ``limit`` ready jobs in one statement, each claim bumping its own row's ``claims``
+        (its own fence); claim order (priority, then sequence)."""
+        limit = check_limit(limit)
         if time.time() >= self._next_reap:
             self._next_reap = time.time() + min(1.0, self.lease / 4)
             self.reap()
-        row = self._one(
+        rows = self._all(
             "UPDATE mdstore_jobs SET state = 'claimed', claims = claims + 1, "
-            f"lease_until = {NOW} + %s WHERE seq = ("
+            f"lease_until = {NOW} + %s WHERE seq IN ("
             "SELECT seq FROM mdstore_jobs WHERE queue = %s AND state = 'waiting' "
             f"AND (not_before IS NULL OR not_before <= {NOW}) ORDER BY priority DESC, seq "
-            f"LIMIT 1 FOR UPDATE SKIP LOCKED) RETURNING {_COLS}",
-            (lease or self.lease, self.name),
+            f"LIMIT %s FOR UPDATE SKIP LOCKED) RETURNING {_COLS}",
+            (lease or self.lease, self.name, limit),
         )
-        return None if row is None else _job(row)
+        # RETURNING has no order of its own.
+        return sorted(map(_job, rows), key=lambda job: (-job.priority, job.seq))
 
     def ack(self, job: Job) -> None:
         self._finish(
@@ -227,6 +280,18 @@ class PostgresQueue:
             (),
             "ack",
         )
+
+    def ack_many(self, jobs: Sequence[Job]) -> list[Job]:
+        """Mark claimed jobs done in one statement, each only under its own current claim; the
+        jobs whose claim was lost (not acked: they will run again)."""
+        return self._finish_many(
+            jobs, "done", f"state = 'done', lease_until = NULL, finished_at = {NOW}", ()
+        )
+
+    def extend_many(self, jobs: Sequence[Job], lease: float | None = None) -> list[Job]:
+        """Push the leases of claimed jobs ``lease`` seconds from now in one statement; the jobs
+        whose claim was lost."""
+        return self._finish_many(jobs, "claimed", f"lease_until = {NOW} + %s", (lease or self.lease,))
 
     def fail(self, job: Job, error: str, *, retry: bool = True) -> Job:
         error = error if len(error) <= _MAX_ERROR else error[: _MAX_ERROR - 1] + "…"
@@ -424,6 +489,43 @@ class PostgresQueue:
             )
 
         return self._link.call(run)
+
+    def _finish_many(
+        self, jobs: Sequence[Job], target: str, assign: str, params: tuple[Any, ...]
+    ) -> list[Job]:
+        """``UPDATE ... SET assign`` on every job's row whose claim is still the one the job holds,
+        in one statement; the jobs that lost their claim. As in ``_finish``, a repeat after a lost
+        connection counts rows already moved to ``target`` by the same claim as done."""
+        if not jobs:
+            return []
+        for job in jobs:
+            if job.token is None:
+                raise QueueError(f"job {job.id} was not claimed (only a job returned by claim can be)")
+        seqs = [job.seq for job in jobs]
+        claims = [int(job.token or 0) for job in jobs]
+        tries = []
+
+        def run(conn: psycopg.Connection[Any]) -> set[int]:
+            tries.append(1)
+            cur = conn.execute(
+                f"UPDATE mdstore_jobs AS j SET {assign} "
+                "FROM unnest(%s::bigint[], %s::integer[]) AS u(seq, claims) "
+                "WHERE j.seq = u.seq AND j.state = 'claimed' AND j.claims = u.claims RETURNING j.seq",
+                (*params, seqs, claims),
+            )
+            changed = {int(r[0]) for r in cur.fetchall()}
+            if len(tries) > 1 and target != "claimed" and len(changed) < len(seqs):
+                cur = conn.execute(
+                    "SELECT j.seq FROM mdstore_jobs AS j "
+                    "JOIN unnest(%s::bigint[], %s::integer[]) AS u(seq, claims) "
+                    "ON j.seq = u.seq AND j.claims = u.claims WHERE j.state = %s",
+                    (seqs, claims, target),
+                )
+                changed |= {int(r[0]) for r in cur.fetchall()}
+            return changed
+
+        changed = self._link.call(run)
+        return [job for job in jobs if job.seq not in changed]
 
     def _one(self, sql: str, params: tuple[Any, ...]) -> tuple[Any, ...] | None:
         return self._link.call(lambda conn: conn.execute(sql, params).fetchone())

@@ -3,7 +3,9 @@
 The spool (files in the vault's state folder) is the local tier's backend; ``PostgresQueue`` (the
 team database) the team tier's. Both pass ``tests/queue/test_contract.py``. Guarantees every backend gives:
 
-- a claim is exclusive: two consumers never hold the same job at once;
+- a claim is exclusive: two consumers never hold the same job at once; a batch (``claim_many``) is
+  that many claims, each with its own lease and token, acked, failed or lost on its own;
+- ``ack``/``ack_many`` are durable when they return (a ``Worker`` buffers acks briefly: see worker.py);
 - a claimed job whose lease ends (its consumer died or stopped extending) goes back to waiting,
   counted as a failed attempt, so a job runs at least once and a crash-looping job ends dead;
 - within one priority, jobs are claimed in enqueue order (a sequence, not the wall clock);
@@ -13,7 +15,7 @@ team database) the team tier's. Both pass ``tests/queue/test_contract.py``. Guar
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any, Protocol, runtime_checkable
 
 from .job import Job, JobState, QueueStats
@@ -50,12 +52,30 @@ class QueueBackend(Protocol):
         ``delay`` seconds before it may run; higher ``priority`` runs first."""
         ...
 
+    def adopt(self, job: Job) -> Job | None:
+        """Add a job moved from another queue under its id and enqueue time (the waiting job with
+        that id if there is one); None when this queue already holds that very job (same id and
+        enqueue time) in any state, so an interrupted move run again never adds a job twice."""
+        ...
+
     def claim(self, *, lease: float | None = None) -> Job | None:
         """Take the next ready job for ``lease`` seconds, or None when none is ready."""
         ...
 
+    def claim_many(self, limit: int, *, lease: float | None = None) -> list[Job]:
+        """Take up to ``limit`` ready jobs for ``lease`` seconds each, in claim order. Each is its
+        own claim (its own token): acked, failed, released or extended on its own, and taken back
+        on its own when its lease ends."""
+        ...
+
     def ack(self, job: Job) -> None:
-        """Mark a claimed job done. ``QueueError`` if the claim was lost (lease expired)."""
+        """Mark a claimed job done; durable when it returns. ``QueueError`` if the claim was lost
+        (lease expired)."""
+        ...
+
+    def ack_many(self, jobs: Sequence[Job]) -> list[Job]:
+        """Mark claimed jobs done, each only under its own claim; durable when it returns. The jobs
+        whose claim was lost (not done: they run again), empty when all were acked."""
         ...
 
     def fail(self, job: Job, error: str, *, retry: bool = True) -> Job:
@@ -68,6 +88,10 @@ class QueueBackend(Protocol):
 
     def extend(self, job: Job, lease: float | None = None) -> None:
         """Push a claimed job's lease ``lease`` seconds from now. ``QueueError`` if it was lost."""
+        ...
+
+    def extend_many(self, jobs: Sequence[Job], lease: float | None = None) -> list[Job]:
+        """Push the leases of claimed jobs; the jobs whose claim was lost."""
         ...
 
     def get(self, job_id: str) -> Job | None:

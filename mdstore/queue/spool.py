@@ -25,6 +25,7 @@ import re
 import threading
 import time
 from collections import deque
+from collections.abc import Sequence as Seq
 from dataclasses import replace as _replace
 from pathlib import Path
 from typing import Any
@@ -32,7 +33,7 @@ from typing import Any
 from ..errors import QueueError
 from . import names, owners
 from .files import TMP, fsync_dir, temp_owner, write_temp
-from .job import Job, JobState, QueueStats, backoff, check_id, check_priority, decode, encode
+from .job import Job, JobState, QueueStats, backoff, check_id, check_limit, check_priority, decode, encode
 from .job import job_id as make_job_id
 from .protocol import MessageHandler
 from .pubsub import Channels, ChannelSubscription
@@ -130,6 +131,31 @@ class SpoolQueue:
         now = time.time()
         due = now + delay if delay is not None and delay > 0 else None
         job = Job(jid, kind, payload, priority, 0, max_attempts or self.max_attempts, due, now)
+        return self._put(job, keyed, replace)
+
+    def adopt(self, job: Job) -> Job | None:
+        """Add a job moved from another queue, waiting, keeping its id, kind, payload, priority,
+        attempt limit, remaining delay and enqueue time (or the job with its id that waits for its
+        first run, if there is one). None when this queue already holds that very job (same id and
+        enqueue time) in any state, waiting included: an earlier move that was cut short added it,
+        and it may have run since."""
+        check_id(job.id)
+        check_priority(job.priority)
+        for state in JobState:
+            for name in names.listdir(self.dir / state.value):
+                info = names.parse(state, name)
+                if info is None or info[1] != job.id:
+                    continue
+                found = self._read(self.dir / state.value / name)
+                if found is not None and found.created_at == job.created_at:
+                    return None
+        due = job.not_before if job.not_before is not None and job.not_before > time.time() else None
+        fresh = Job(job.id, job.kind, job.payload, job.priority, 0, job.max_attempts, due, job.created_at)
+        return self._put(fresh, True, False)
+
+    def _put(self, job: Job, keyed: bool, replace: bool) -> Job:
+        """Write a new job file (or return the waiting job with its id, unless ``replace``)."""
+        jid, priority, due = job.id, job.priority, job.not_before
         staged = write_temp(self.dir, self._owner.token, encode(job), self.durable)
         tmp: Path | None = staged
         try:
@@ -209,6 +235,50 @@ class SpoolQueue:
         os.utime(done, (now, now))  # the retention clock starts when the job finished
         if self.durable:
             fsync_dir(done.parent)
+
+    def claim_many(self, limit: int, *, lease: float | None = None) -> list[Job]:
+        """Up to ``limit`` ready jobs, in claim order: ``claim`` in a loop (each rename is its own
+        exclusive claim)."""
+        limit = check_limit(limit)
+        jobs: list[Job] = []
+        while len(jobs) < limit:
+            try:
+                job = self.claim(lease=lease)
+            except (OSError, QueueError):
+                if not jobs:
+                    raise
+                break  # the jobs already claimed are the caller's; the next call reports the error
+            if job is None:
+                break
+            jobs.append(job)
+        return jobs
+
+    def ack_many(self, jobs: Seq[Job]) -> list[Job]:
+        """Mark claimed jobs done (one rename each, one folder fsync for all); the jobs whose claim
+        was lost."""
+        lost: list[Job] = []
+        now = time.time()
+        for job in jobs:
+            done = self.dir / "done" / f"{names.job_stem(job)}.json"
+            try:
+                self._move_claimed(job, done)
+            except QueueError:
+                lost.append(job)
+                continue
+            os.utime(done, (now, now))
+        if self.durable and len(lost) < len(jobs):
+            fsync_dir(self.dir / "done")
+        return lost
+
+    def extend_many(self, jobs: Seq[Job], lease: float | None = None) -> list[Job]:
+        """Push the leases of claimed jobs; the jobs whose claim was lost."""
+        lost: list[Job] = []
+        for job in jobs:
+            try:
+                self.extend(job, lease)
+            except QueueError:
+                lost.append(job)
+        return lost
 
     def fail(self, job: Job, error: str, *, retry: bool = True) -> Job:
         owned = self._own(self._claimed_path(job))

@@ -36,6 +36,8 @@ def make_queue(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Queue
         opened.append(queue)
         return queue
 
+    # Where a worker process finds the same queue (procs.py's first argument).
+    factory.where = url or str(tmp_path / "spool")  # type: ignore[attr-defined]
     yield factory
     for queue in opened:
         queue.close()

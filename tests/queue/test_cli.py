@@ -150,3 +150,22 @@ def test_enqueue_refuses_a_kind_no_handler_runs(tmp_path: Path) -> None:
     )
     result = CliRunner().invoke(cli, ["--vault", str(broken), "queue", "enqueue", "other"])
     assert result.exit_code != 0 and "cannot import 'no_such_module_here'" in result.output
+
+
+def test_worker_refuses_a_claim_batch_below_one(tmp_path: Path) -> None:
+    vault = make_vault(tmp_path, "[queue]\nfsync = false\n")
+    result = cli_run("worker", "--burst", "--claim-batch", "0", vault=vault, code=14)
+    assert result.stderr.strip().splitlines()[-1] == "Error: claim_batch 0 must be an integer of at least 1"
+    (vault / "mdstore.toml").write_text("[queue]\nfsync = false\nclaim_batch = -2\n")
+    result = cli_run("worker", "--burst", vault=vault, code=14)
+    assert "claim_batch -2 must be an integer of at least 1" in result.stderr
+
+
+def test_worker_runs_a_batch_and_acks_it(tmp_path: Path) -> None:
+    vault = make_vault(tmp_path, "[queue]\nfsync = false\nclaim_batch = 4\n")
+    with open_queue(load_config(vault)) as q:
+        ids = [q.enqueue("check").id for _ in range(6)]
+    result = cli_run("worker", "--burst", "--json", vault=vault, code=0)
+    assert json.loads(result.stdout)["done"] == 6
+    with open_queue(load_config(vault)) as q:
+        assert {j.id for j in q.jobs(JobState.DONE)} == set(ids) and q.stats().claimed == 0

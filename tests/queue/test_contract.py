@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import os
+import signal
+import subprocess
 import threading
 import time
 
 import pytest
 
 from mdstore.errors import QueueError
-from mdstore.queue import JobState
+from mdstore.queue import Job, JobState, Worker, WorkerReport
 
-from .conftest import QueueFactory
+from .conftest import HERE, PYTHON, QueueFactory
+from .test_crash import logged
 
 
 def drain(queue, limit: int = 10_000):  # type: ignore[no-untyped-def]
@@ -312,3 +316,227 @@ def test_a_failing_subscriber_keeps_receiving(make_queue: QueueFactory) -> None:
     wait_for(lambda: len(got) == 3)
     assert got == ["ok", "bad", "fine"]
     sub.close()
+
+
+# -- batches: claim_many / ack_many / extend_many, and the Worker's buffered acks ---------------------
+
+
+def test_claim_many_takes_ready_jobs_in_claim_order_each_its_own_claim(make_queue: QueueFactory) -> None:
+    q, other = make_queue(), make_queue()
+    q.enqueue("a", 1)
+    q.enqueue("b", 2, priority=5)
+    q.enqueue("c", 3, delay=60)  # not ready: never in a batch
+    q.enqueue("d", 4)
+    q.enqueue("e", 5)
+    batch = q.claim_many(3)
+    assert [(j.kind, j.payload) for j in batch] == [("b", 2), ("a", 1), ("d", 4)]
+    assert all(j.state is JobState.CLAIMED and j.token is not None for j in batch)
+    rest = other.claim_many(10)  # exclusive: the other consumer gets only what is left
+    assert [j.payload for j in rest] == [5]
+    # Each job of the batch is its own claim: released, failed, acked one by one.
+    q.release(batch[1])
+    after = q.fail(batch[2], "boom", retry=False)
+    assert after.state is JobState.DEAD
+    assert q.ack_many([batch[0], *rest]) == []
+    assert q.get(batch[1].id).state is JobState.NEW  # type: ignore[union-attr]
+    assert q.stats().done == 2 and q.stats().dead == 1 and q.stats().claimed == 0
+    assert q.claim_many(5)[0].payload == 1  # the released job, unchanged
+    for bad in (0, -1, True, "3"):
+        with pytest.raises(QueueError, match="batch size"):
+            q.claim_many(bad)  # type: ignore[arg-type]
+
+
+def test_ack_many_is_fenced_per_claim(make_queue: QueueFactory) -> None:
+    stale, current = make_queue(), make_queue()
+    for n in range(3):
+        stale.enqueue("x", n)
+    old = stale.claim_many(3, lease=0.2)
+    assert len(old) == 3
+    again: list = []
+    deadline = time.monotonic() + 10
+    while len(again) < 3:  # every lease of the batch ends: another consumer takes each job
+        assert time.monotonic() < deadline, "the batch's leases never expired"
+        again += current.claim_many(3)
+        current.wait(0.05)
+    assert sorted(j.payload for j in again) == [0, 1, 2] and all(j.attempts == 1 for j in again)
+    assert current.ack_many(again[:1]) == []
+    # The old claims can neither extend nor ack any of them, acked or still running elsewhere.
+    assert stale.extend_many(old, 5) == old
+    assert stale.ack_many(old) == old
+    assert current.extend_many(again[1:], 5) == []
+    assert current.ack_many(again[1:]) == []
+    assert current.ack_many(again) == again  # a second ack of the same claims is refused
+    stats = current.stats()
+    assert stats.done == 3 and stats.claimed == stats.waiting == 0
+
+
+def test_a_batch_not_started_when_its_consumer_dies_comes_back(make_queue: QueueFactory) -> None:
+    dying, other = make_queue(), make_queue()
+    for n in range(4):
+        dying.enqueue("x", n)
+    batch = dying.claim_many(4, lease=0.2)
+    dying.ack(batch[0])
+    dying.close()  # gone with three jobs claimed and never started
+    back: list = []
+    deadline = time.monotonic() + 10
+    while len(back) < 3:
+        assert time.monotonic() < deadline
+        back += other.claim_many(10)
+        other.wait(0.05)
+    assert sorted(j.payload for j in back) == [1, 2, 3]
+    assert other.ack_many(back) == [] and other.stats().done == 4
+
+
+def test_a_batch_frozen_past_its_lease_is_fenced(make_queue: QueueFactory, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """A worker process claims a batch, is stopped (SIGSTOP) past the leases while its first job
+    runs; another consumer takes the whole batch over. Woken, the worker's buffered ack is refused
+    and it never starts the jobs it had claimed ahead."""
+    logs = tmp_path / "logs"
+    logs.mkdir()
+    q = make_queue()
+    jobs = [q.enqueue("nap", 0.5, key=str(n)) for n in range(3)]
+    proc = subprocess.Popen(
+        [PYTHON, str(HERE / "procs.py"), "worker", make_queue.where, str(logs), "0.6", "serve"],  # type: ignore[attr-defined]
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert proc.stdout is not None and proc.stdout.readline().strip() == "ready"
+        deadline = time.monotonic() + 20
+        while not (logs / "started").exists():
+            assert time.monotonic() < deadline, "the worker never started a job"
+            time.sleep(0.005)
+        os.kill(proc.pid, signal.SIGSTOP)  # its handler, heartbeat and buffered acks all freeze
+        assert q.stats().claimed == 3  # one running, two claimed ahead in the same batch
+        try:
+            taken: list = []
+            while len(taken) < 3:
+                assert time.monotonic() < deadline + 20, "the stopped worker's leases never expired"
+                taken += q.claim_many(3)
+                q.wait(0.05)
+            assert q.ack_many(taken) == []
+        finally:
+            os.kill(proc.pid, signal.SIGCONT)
+        deadline = time.monotonic() + 20
+        while len(logged(logs)) < 1:  # the woken worker finishes the job it was running
+            assert time.monotonic() < deadline
+            time.sleep(0.02)
+        time.sleep(1.5)  # time to (wrongly) start the jobs it had claimed ahead
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        _, err = proc.communicate(timeout=60)
+    assert len(logged(logs)) == 1  # only the job already running when it froze ran there
+    assert "lost its claim" in err
+    for job in jobs:
+        found = q.get(job.id)
+        assert found is not None and found.state is JobState.DONE and found.attempts == 1
+    assert q.stats().done == 3 and q.stats().claimed == q.stats().waiting == 0
+
+
+def _run_in_thread(worker: Worker) -> tuple[threading.Thread, list[WorkerReport]]:
+    reports: list[WorkerReport] = []
+    thread = threading.Thread(target=lambda: reports.append(worker.run(install_signals=False)))
+    thread.start()
+    return thread, reports
+
+
+def test_worker_buffers_acks_and_writes_them_on_stop(make_queue: QueueFactory) -> None:
+    q, observer = make_queue(), make_queue()
+    ran: list[int] = []
+    last = threading.Event()
+
+    def handle(job) -> None:  # type: ignore[no-untyped-def]
+        ran.append(job.payload)
+        if job.payload == 2:
+            last.wait(30)
+
+    worker = Worker(q, {"x": handle}, claim_batch=5, ack_delay=60)
+    for n in range(3):
+        q.enqueue("x", n)
+    thread, reports = _run_in_thread(worker)
+    try:
+        wait_for(lambda: len(ran) == 3)
+        time.sleep(0.1)
+        stats = observer.stats()
+        assert stats.done == 0 and stats.claimed == 3  # two ran, their acks buffered (not durable yet)
+        worker.stop()
+    finally:
+        last.set()
+        thread.join(30)
+    assert not thread.is_alive() and reports[0].done == 3
+    assert observer.stats().done == 3 and observer.stats().claimed == 0  # written on stop
+
+
+def test_worker_writes_buffered_acks_before_claiming_more(make_queue: QueueFactory) -> None:
+    q, observer = make_queue(), make_queue()
+    first = [q.enqueue("x", n).id for n in range(2)]
+    seen: list = []
+
+    def handle(job) -> None:  # type: ignore[no-untyped-def]
+        if job.payload == 2:  # the first job of the second batch
+            seen.extend(observer.get(i).state for i in first)  # type: ignore[union-attr]
+
+    worker = Worker(q, {"x": handle}, claim_batch=2, ack_delay=60)
+    for n in range(2, 4):
+        q.enqueue("x", n)
+    report = worker.run(burst=True, install_signals=False)
+    assert seen == [JobState.DONE, JobState.DONE]
+    assert report.done == 4 and observer.stats().done == 4
+
+
+def test_worker_writes_a_buffered_ack_within_ack_delay(make_queue: QueueFactory) -> None:
+    """The ack of a quick job is durable within ``ack_delay`` even while the next job of its batch
+    is still running."""
+    q, observer = make_queue(), make_queue()
+    quick = q.enqueue("quick")
+    q.enqueue("slow")
+    release = threading.Event()
+    worker = Worker(
+        q, {"quick": lambda job: None, "slow": lambda job: release.wait(30)}, claim_batch=2, ack_delay=0.05
+    )
+    thread, reports = _run_in_thread(worker)
+    try:
+        wait_for(lambda: observer.get(quick.id).state is JobState.DONE)  # type: ignore[union-attr]
+        assert observer.stats().claimed == 1  # the slow job still runs
+    finally:
+        release.set()
+        worker.stop()
+        thread.join(30)
+    assert reports[0].done == 2 and observer.stats().done == 2
+
+
+def test_worker_batch_settings_are_checked(make_queue: QueueFactory) -> None:
+    q = make_queue()
+    for bad in ({"claim_batch": 0}, {"claim_batch": 2.5}, {"ack_delay": -1}, {"ack_delay": 3600}):
+        with pytest.raises(QueueError, match="claim_batch|ack_delay"):
+            Worker(q, **bad)  # type: ignore[arg-type]
+
+
+def test_adopt_adds_a_moved_job_once_whatever_became_of_it(make_queue: QueueFactory, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from mdstore.queue import SpoolQueue
+
+    source = SpoolQueue(tmp_path / "source", fsync=False)
+    moved = source.enqueue("x", {"v": 1}, key="k", priority=3)
+    later = source.enqueue("y", {"v": 2}, key="later", delay=3600)
+    q = make_queue()
+    added = q.adopt(moved)
+    assert added is not None and (added.id, added.payload, added.priority) == (moved.id, {"v": 1}, 3)
+    assert added.created_at == moved.created_at and added.state is JobState.NEW
+    assert q.adopt(moved) is None and q.length() == 1  # already here, waiting: not two
+    job = q.claim()
+    assert job is not None
+    assert q.adopt(moved) is None  # running here
+    q.ack(job)
+    assert q.adopt(moved) is None and q.length() == 0  # done here: adding it again would run it twice
+    # The same id enqueued anew (another enqueue time) is another job.
+    source.purge(JobState.NEW, job_id=moved.id)
+    fresh = source.enqueue("x", {"v": 3}, key="k")
+    assert fresh.id == moved.id and fresh.created_at != moved.created_at
+    assert q.adopt(fresh) is not None and q.length() == 1
+    delayed = q.adopt(later)
+    assert delayed is not None and delayed.state is JobState.DELAYED
+    assert delayed.not_before is not None and delayed.not_before > time.time() + 3500
+    with pytest.raises(QueueError):
+        q.adopt(Job("../bad", "x"))
+    source.close()

@@ -142,8 +142,9 @@ def _kill_workers_while_draining(url: str, tmp_path: Path, total: int) -> None:
     assert stats.done == total and stats.dead == stats.claimed == stats.waiting == 0
     runs = Counter(line.split()[1] for line in logged(logs))
     assert set(runs) == {str(n) for n in range(total)}
-    # A job runs twice only when its worker died between the handler and the ack.
-    assert sum(c - 1 for c in runs.values()) <= kills
+    # A job runs twice only when its worker died between the handler and the durable ack: a
+    # worker's buffered acks (at most one batch, written before it claims more) die with it.
+    assert sum(c - 1 for c in runs.values()) <= kills * Worker(queue).claim_batch
     assert len({job.id for job in queue.jobs(JobState.DONE)}) == total
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -20,6 +21,7 @@ from click.testing import CliRunner
 import mdstore
 from mdstore.backup import verify
 from mdstore.cli import cli
+from mdstore.queue import JobState
 from mdstore.tiers import plan
 from tests.team.conftest import SPACE, tree, write
 
@@ -192,6 +194,42 @@ def test_running_jobs_in_the_spool_stop_the_upgrade_before_the_switch(tmp_path: 
         q.close()
     done = _run(root, "team", "upgrade", "--space", NEW, "--url", pg_url)  # the same command finishes
     assert done.exit_code == 0, done.output
+
+
+def test_a_job_run_by_the_team_after_a_cut_short_move_is_not_moved_again(tmp_path: Path, pg_url: str) -> None:
+    """Killed between adding a job to the team queue and removing it from the spool, an upgrade
+    leaves the job in both; a team worker elsewhere runs it; the upgrade run again must not add it
+    to the team queue a second time (it would run twice)."""
+    from mdstore.queue import PostgresQueue, SpoolQueue
+    from mdstore.queue.moves import move_jobs
+
+    def run_ready(team: PostgresQueue, ran: list[str]) -> None:
+        """A team worker: runs every ready job and acks it (the delayed one is not ready)."""
+        while (job := team.claim()) is not None:
+            ran.append(job.id)
+            team.ack(job)
+
+    root = tmp_path / "v"
+    ids = _local_vault(root, notes=2, jobs=3)
+    # The state such a kill leaves, for every job: the move done from a copy of the spool adds
+    # each job to the team queue exactly as the upgrade does, and the vault's spool still holds it.
+    copy = tmp_path / "copy"
+    shutil.copytree(root / ".mdstore" / "queue", copy, symlinks=True)
+    ran: list[str] = []
+    with SpoolQueue(copy, fsync=False) as half, PostgresQueue(pg_url) as team:
+        assert move_jobs(half, team).moved == len(ids)
+        run_ready(team, ran)
+    assert sorted(ran) == sorted(ids[:3])  # the team worker ran them (the delayed one waits)
+    result = _run(root, "team", "upgrade", "--space", NEW, "--url", pg_url)
+    assert result.exit_code == 0, result.output
+    with PostgresQueue(pg_url) as team:
+        run_ready(team, ran)
+        assert sorted(ran) == sorted(ids[:3])  # each ran once
+        assert {j.id for j in team.jobs(JobState.DONE)} == set(ids[:3])
+        assert [j.id for j in team.jobs(JobState.DELAYED)] == [ids[3]]  # one, not two
+        assert team.stats().done == 3 and team.stats().waiting == 1
+    assert not list((root / ".mdstore" / "queue" / "default" / "new").iterdir())
+    assert not list((root / ".mdstore" / "queue" / "default" / "delayed").iterdir())
 
 
 def _command(root: Path, url: str) -> list[str]:
