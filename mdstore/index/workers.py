@@ -170,6 +170,8 @@ def _recv(stream: IO[bytes]) -> Any:
 
 def _describe(proc: subprocess.Popen[bytes], exc: BaseException) -> str:
     """Why a worker failed, in words: its exit status when it died, else the error."""
+    if not isinstance(exc, OSError | EOFError) and proc.poll() is None:
+        return f"sent an answer that could not be read ({type(exc).__name__}: {exc})"
     try:
         code = proc.wait(timeout=5)
     except subprocess.TimeoutExpired:
@@ -221,8 +223,8 @@ def parse_stream(
                         if answer is not None and len(answer[0]) != len(part):
                             sent = f"{len(answer[0])} results for {len(part)} files"
                             raise EOFError(f"the parse worker sent {sent}")
-                    except (OSError, EOFError, pickle.UnpicklingError) as exc:
-                        alive = False  # the worker died: this thread parses in-process from now on
+                    except Exception as exc:  # a dead worker, or an answer that does not decode
+                        alive = False  # this thread parses in-process from now on
                         answer = None
                         if failures is not None:
                             failures.append(
@@ -278,4 +280,8 @@ def _serve() -> None:
 
 
 if __name__ == "__main__":
-    _serve()
+    # Serve from the module imported by its name, not from ``__main__``: results must pickle as
+    # ``mdstore.index.workers.Unparsed``, the class the syncing process knows.
+    from mdstore.index.workers import _serve as serve
+
+    serve()

@@ -75,3 +75,37 @@ def test_killed_worker_on_resync_deletes_nothing(
     assert _count(vault) == 120
     assert "edited" in vault.get(VICTIM).body
     assert any(e.kind == "worker" and "killed by signal 9" in e.message for e in report.errors)
+
+
+# The worker that is about to read VICTIM finds it gone: removed between the scan and the parse, as
+# an editor's save or a `git checkout` can do.
+VANISH = f"""
+import builtins, os
+
+_open = builtins.open
+
+def _vanishing_open(file, *args, **kwargs):
+    if str(file).endswith({VICTIM!r}):
+        try:
+            os.unlink(file)
+        except FileNotFoundError:
+            pass
+    return _open(file, *args, **kwargs)
+
+builtins.open = _vanishing_open
+"""
+
+
+def test_a_file_gone_before_its_worker_reads_it_costs_no_other_note(
+    make_vault: VaultFactory, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    vault = make_vault({name: f"# {name}\n\nbody\n" for name in _names()}, index=PARALLEL)
+    hooks = tmp_path / "hooks"
+    hooks.mkdir()
+    (hooks / "sitecustomize.py").write_text(textwrap.dedent(VANISH), encoding="utf-8")
+    monkeypatch.setenv("PYTHONPATH", str(hooks))
+    report = vault.sync()
+    assert report.errors == ()  # the worker's "gone" answer is understood, not taken for a crash
+    assert not (tmp_path / "vault" / VICTIM).exists()
+    assert _count(vault) == 119
+    assert VICTIM not in {row["path"] for row in vault.sql("SELECT path FROM notes")}
