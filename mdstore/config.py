@@ -111,10 +111,10 @@ class MemorySettings:
     recency_weight: float = 0.3  # share of an insight's score that recency decides
     vector_weight: float = 0.3  # weight of the vector ranking against the text ranking in the fusion
     entry_vector_weight: float = 0.1  # the same for session entries (search_sessions)
-    flush_entries: int = 512  # session entries held in the journal before they go to the note
+    flush_entries: int = 512  # session entries (or insights) held in a journal before they go to notes
     part_entries: int = 500  # a session note holds this many entries; the session goes on in a new part
     flush_seconds: float = 1.0  # ... or this long after the first of them was acknowledged
-    fsync: bool = False  # fsync each append (power-cut safe); a kill -9 loses nothing either way
+    fsync: bool = False  # fsync each append/insight (power-cut safe); a kill -9 loses nothing either way
     dream_interval_hours: float = 24.0  # the scheduled Dream job runs this often
     dream_min_sessions: int = 5  # ... and only when this many sessions happened since the last one
     dream_window_hours: float = 24.0  # the sessions one Dream looks at

@@ -179,6 +179,10 @@ class VaultCore:
         """The watcher daemon's client when another process owns the index, else None."""
         if self.is_owner:
             return None
+        from .watch.wire import SOCKET_NAME
+
+        if not os.path.lexists(self.config.state_dir / SOCKET_NAME):
+            return None  # no daemon ever ran here: a short command need not load the client
         from .watch.client import owner_client
 
         return owner_client(self.config, self._facade)

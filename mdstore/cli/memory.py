@@ -193,9 +193,9 @@ def length(state: State, session: str, as_json: bool) -> None:
 @json_option
 @pass_state
 def flush(state: State, as_json: bool) -> None:
-    """Write every waiting session entry to its note now."""
+    """Write every waiting session entry and insight to its note now."""
     count = state.vault().memory.flush()
-    done({"written": count}, as_json, f"{count} entries written.")
+    done({"written": count}, as_json, f"{count} entries and insights written.")
 
 
 @api_command("memory schedule-dream")

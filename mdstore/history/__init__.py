@@ -7,11 +7,41 @@ created, so ``import mdstore`` stays fast. The user-facing story is in ``docs/hi
 
 from __future__ import annotations
 
+import importlib
+from typing import TYPE_CHECKING, Any
+
 from ..errors import HistoryError, RevisionNotFound
-from .autocommit import MODES, AutoCommitter
-from .githistory import GitHistory, default_message
+
+# Eager: ``init`` is also the name of its module, which importing any sibling binds here first.
 from .init import ensure_gitignore, init, init_repo
-from .records import Change, Commit, CommitInfo, Revision, Snapshot
+
+if TYPE_CHECKING:
+    from .autocommit import MODES, AutoCommitter
+    from .githistory import GitHistory, default_message
+    from .records import Change, Commit, CommitInfo, Revision, Snapshot
+
+# The rest loads when first asked for: a process that never touches git (a CLI `set` in a vault
+# without autocommit) does not import the history modules.
+_LAZY = {
+    "MODES": "autocommit",
+    "AutoCommitter": "autocommit",
+    "GitHistory": "githistory",
+    "default_message": "githistory",
+    "Change": "records",
+    "Commit": "records",
+    "CommitInfo": "records",
+    "Revision": "records",
+    "Snapshot": "records",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(f"{__name__}.{module}"), name)
+    globals()[name] = value
+    return value
 
 __all__ = [
     "MODES",

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from ..config import STATE_DIR, GitSettings
 from ..errors import BackendUnavailable, HistoryError, VaultNotFound
-from .githistory import GitHistory
+
+if TYPE_CHECKING:
+    from .githistory import GitHistory
 
 IGNORE_LINE = f"{STATE_DIR}/"
 _SAME_RULES = {STATE_DIR, f"{STATE_DIR}/", f"/{STATE_DIR}", f"/{STATE_DIR}/"}
@@ -31,6 +34,8 @@ def init(root: Path, settings: GitSettings | None = None) -> GitHistory:
     except git.GitCommandError as exc:
         raise HistoryError(f"git init failed in {root}: {exc.stderr}") from exc
     ensure_gitignore(root)
+    from .githistory import GitHistory
+
     return GitHistory(root, settings)
 
 

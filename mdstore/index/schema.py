@@ -4,7 +4,7 @@ an index with another version is rebuilt from the files at next open."""
 
 from __future__ import annotations
 
-SCHEMA_VERSION = 5  # 5: links resolve in Obsidian's order (own folder, exact case)
+SCHEMA_VERSION = 6  # 5: links resolve in Obsidian's order (own folder, exact case); 6: %%comments%% hidden
 
 TABLES: dict[str, str] = {
     "meta": """

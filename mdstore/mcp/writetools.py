@@ -123,6 +123,8 @@ class WriteTools:
             insight = vault.memory.store_insight(
                 content, user=user, source=source, category=category, relevance=relevance
             )
+            # Insights are written behind; the note is announced, so it must exist first.
+            vault.memory.flush()
         self.gate.wrote(insight.path)
         return dict(plain(insight.to_dict())) | {"path": insight.path}
 

@@ -68,6 +68,7 @@ class Dream:
         for path, es in entries.items():
             by_session.setdefault(names[path], []).extend(es)
         p_created, p_raised = self._patterns(start, end, by_session)
+        self.memory.flush()  # the pattern insights are written behind: their notes belong to this commit
         self._commit(f"mdstore dream: consolidate {iso(start)} .. {iso(end)}")
         # 4. Prune.
         archived = self._archive(sessions)

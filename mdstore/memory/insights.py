@@ -9,27 +9,32 @@ process, read from the index and brought up to date note by note when the index 
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import re
 import threading
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
-from ..errors import NoteNotFound, ValidationError, WriteConflict
+from ..errors import MdstoreError, NoteNotFound, ValidationError
 from ..search.analysis import tokens
 from . import ranking
 from .catalog import NoteSet
 from .embeddings import Vectors
+from .insightlog import InsightLog, note_of, record
 from .naming import digest
 from .preferences import _check_value
 from .records import CATEGORIES, SOURCES, Insight, InsightFilter, as_utc, check_choice, iso, utc_now
 from .retrieval import Corpus
+from .snapshot import Snapshot
 
 if TYPE_CHECKING:
     from ..config import MemorySettings
     from ..vault import Vault
     from .embeddings import EmbeddingProvider
+
+log = logging.getLogger("mdstore.memory")
 
 _ID = re.compile(r"^[\w-]{1,80}$")
 
@@ -52,24 +57,85 @@ class Insights:
         self.folder = folder
         self._settings = settings
         self.embeddings: EmbeddingProvider | None = None
-        self._catalog = _Catalog(vault, folder)
+        self._log = InsightLog(vault, settings, self._create)
+        self._catalog = _Catalog(vault, folder, self._log.pending)
 
     def path(self, insight_id: str) -> str:
         return f"{self.folder}/{insight_id}.md"
 
     def store(self, content: str, **fields: Any) -> Insight:
-        """Store an insight (``plan``'s arguments), or return the one holding the same content."""
+        """Store an insight (``plan``'s arguments), or return the one holding the same content.
+        Acknowledged once it is in the journal; its note follows (insightlog.py)."""
         planned = self.plan(content, **fields)
         if isinstance(planned, Insight):
             return planned
         path, front, body = planned
+        if (self._vault.root / path).exists():  # a note the index has not seen yet: look again
+            self._vault.sync(paths=[path])
+            planned = self.plan(content, **fields)
+            if isinstance(planned, Insight):
+                return planned
+        key = front["content_key"]
+        found: list[Insight] = []
+
+        def make(waiting: list[dict[str, Any]]) -> dict[str, Any] | None:
+            for line in waiting:
+                same = line.get("key") == key
+                if same or line.get("path") == path:
+                    note = note_of(line)
+                    if note is None:
+                        continue
+                    if not same and content_key(str(note[1].get("user") or ""), note[2]) != key:
+                        raise ValidationError(
+                            f"an insight with id {front['id']!r} and other content exists already"
+                        )
+                    found.append(from_fields(*note))
+                    return None
+            return record(path, front, body)
+
+        self._log.add(make)
+        return found[0] if found else from_fields(path, front, body)
+
+    def flush(self) -> int:
+        """Create the notes of the insights waiting in the journal (of any process)."""
+        return self._log.flush()
+
+    def close(self) -> None:
+        self._log.close()
+        self._catalog.save()
+
+    def _create(self, lines: list[dict[str, Any]]) -> int:
+        """Create the notes of journal lines, in one batch. A note already there with the same
+        content was written by a flush cut short; another note that took the name meanwhile (by
+        hand) keeps it, and the insight gets a new id."""
+        todo = []
+        for line in lines:
+            note = note_of(line)
+            if note is None:
+                log.warning("insights: unreadable journal line for %r left out", line.get("id"))
+                continue
+            path, front, body = note
+            if (self._vault.root / path).exists():
+                if self._holds(path, front):
+                    continue
+                old, front = front["id"], {**front, "id": f"{front['id']}-{front['content_key'][:8]}"}
+                path = self.path(front["id"])
+                log.warning("insights: %s was taken by another note; insight %s stored as %s", old, old, path)
+                if (self._vault.root / path).exists() and self._holds(path, front):
+                    continue
+            todo.append((path, front, body))
+        if todo:
+            with self._vault.batch() as b:
+                for path, front, body in todo:
+                    b.create(path, front, body)
+        return len(todo)
+
+    def _holds(self, path: str, front: Mapping[str, Any]) -> bool:
         try:
-            note = self._vault.create(path, front, body)
-        except WriteConflict:
-            raise ValidationError(
-                f"an insight with id {front['id']!r} and other content exists already"
-            ) from None
-        return from_fields(note.path, note.frontmatter, note.body)
+            note = self._vault.get(path)
+        except MdstoreError:
+            return False
+        return content_key(str(note.frontmatter.get("user") or ""), note.body) == front["content_key"]
 
     def plan(
         self,
@@ -125,8 +191,13 @@ class Insights:
     def get(self, insight_id: str) -> Insight:
         if not isinstance(insight_id, str) or not _ID.match(insight_id):
             raise NoteNotFound(f"no insight {insight_id!r}")
+        path = self.path(insight_id)
+        for line in reversed(self._log.pending()):  # first: a flush meanwhile only writes the note
+            waiting = note_of(line) if line.get("path") == path else None
+            if waiting is not None:
+                return from_fields(*waiting)
         try:
-            note = self._vault.get(self.path(insight_id))
+            note = self._vault.get(path)
         except NoteNotFound:
             raise NoteNotFound(f"no insight {insight_id!r}") from None
         return from_fields(note.path, note.frontmatter, note.body)
@@ -134,6 +205,8 @@ class Insights:
     def delete(self, insight_id: str) -> None:
         """Move the insight's note to the vault's trash (recoverable, like every delete)."""
         self.get(insight_id)
+        if any(line.get("path") == self.path(insight_id) for line in self._log.pending()):
+            self._log.flush()
         self._vault.delete(self.path(insight_id))
 
     def all(self) -> list[Insight]:
@@ -220,33 +293,69 @@ def from_fields(path: str, front: Mapping[str, Any], body: str) -> Insight:
 
 
 class _Catalog:
-    """Every insight (and its text and vector in a ``Corpus``), kept current with the index."""
+    """Every insight (and its text and vector in a ``Corpus``), kept current with the index and
+    the journal of insights whose notes are not written yet."""
 
-    def __init__(self, vault: Vault, folder: str) -> None:
+    def __init__(self, vault: Vault, folder: str, pending: Callable[[], list[dict[str, Any]]]) -> None:
         self._notes = NoteSet(vault, "starts_with(path, ?)", [folder.rstrip("/") + "/"])
+        self._pending = pending
+        self._waiting: set[str] = set()  # paths known from the journal only
         self.corpus = Corpus()
         self.by_path: dict[str, Insight] = {}
-        self._vectors = Vectors()
+        self._snapshot = Snapshot(vault.config.state_dir / "memory" / "snapshots" / "insights.npz")
+        self._vectors = Vectors(self._snapshot)
         self._lock = threading.Lock()
 
     @contextmanager
     def current(self, provider: EmbeddingProvider | None) -> Iterator[Corpus]:
         """The corpus, up to date, held for this thread until the ``with`` block ends."""
         with self._lock:
+            self._snapshot.load()
+            lines = self._pending()  # first: a flush meanwhile only moves them into the index
             changes = self._notes.changes()
             for path in changes.removed:
                 self.by_path.pop(path, None)
                 self.corpus.remove(path)
+            new = []
             for path, _, front, body in changes.upserts:
-                insight = self.by_path[path] = from_fields(path, front, body)
-                self.corpus.add(path, tokens(insight.content))
-            self._vectors.update(
-                self.corpus,
-                provider,
-                lambda p: self.by_path[p].content,
-                [p for p, _, _, _ in changes.upserts],
-            )
+                self._waiting.discard(path)
+                self._add(path, front, body)
+                new.append(path)
+            waiting: dict[str, dict[str, Any]] = {}
+            for line in lines:
+                where = line.get("path")
+                if isinstance(where, str) and where not in self._notes.hashes:
+                    waiting[where] = line
+            for path in self._waiting - set(waiting):  # written since, or under another id
+                if path not in self._notes.hashes:
+                    self.by_path.pop(path, None)
+                    self.corpus.remove(path)
+            for path, line in waiting.items():
+                note = note_of(line) if path not in self._waiting else None
+                if note is not None and note[0] == path:
+                    self._add(*note)
+                    new.append(path)
+            self._waiting = set(waiting)
+            self._vectors.update(self.corpus, provider, self._text, new, self._fingerprint)
             yield self.corpus
+
+    def save(self) -> None:
+        with self._lock:
+            self._vectors.save(self.corpus, self._fingerprint)
+
+    def _text(self, path: str) -> str:
+        return self.by_path[path].content
+
+    def _fingerprint(self, path: str) -> str:
+        return digest(self.by_path[path].content)[:16]
+
+    def _add(self, path: str, front: Mapping[str, Any], body: str) -> None:
+        insight = self.by_path[path] = from_fields(path, front, body)
+        terms = self._snapshot.terms(path, self._fingerprint(path))
+        if terms is None:
+            terms = tokens(insight.content)
+            self._snapshot.computed += 1
+        self.corpus.add(path, terms)
 
     def insights(self, provider: EmbeddingProvider | None) -> list[Insight]:
         with self.current(provider):

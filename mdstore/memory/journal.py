@@ -1,4 +1,5 @@
-"""The durable write-behind journal of one session log: ``.mdstore/memory/sessions/<key>/``.
+"""The durable write-behind journal of one session log, ``.mdstore/memory/sessions/<key>/``, and
+of the insights, ``.mdstore/memory/insights/`` (insightlog.py).
 
 An append is one JSON line written (``O_APPEND``) to ``live.jsonl`` under an exclusive ``flock``
 of ``lock``: once ``append`` returns, the entry is in the kernel's page cache, so a ``kill -9`` of
@@ -16,7 +17,7 @@ import json
 import os
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -49,6 +50,20 @@ class SessionJournal:
             if self._fsync:
                 os.fsync(fd)
 
+    def write_if(
+        self, make: Callable[[list[dict[str, Any]]], dict[str, Any] | None]
+    ) -> dict[str, Any] | None:
+        """Write the record ``make`` returns given the pending ones (nothing for None), both
+        under the exclusive lock: no other process adds a record in between."""
+        with self._locked(fcntl.LOCK_EX):
+            found = make(self._pending_here())
+            if found is not None:
+                fd = self._live()
+                os.write(fd, (json.dumps(found, ensure_ascii=False) + "\n").encode("utf-8"))
+                if self._fsync:
+                    os.fsync(fd)
+            return found
+
     def rotate(self) -> None:
         """Move the live file aside for a flush (appends continue in a new live file)."""
         with self._locked(fcntl.LOCK_EX):
@@ -72,7 +87,10 @@ class SessionJournal:
         if not self.folder.is_dir():
             return []
         with self._locked(fcntl.LOCK_SH):
-            return [*self.read_rotated(), *read_records(self.folder / LIVE)]
+            return self._pending_here()
+
+    def _pending_here(self) -> list[dict[str, Any]]:
+        return [*self.read_rotated(), *read_records(self.folder / LIVE)]
 
     @contextmanager
     def flushing(self) -> Iterator[bool]:

@@ -168,16 +168,20 @@ class Memory:
             return found
 
     def flush(self) -> int:
-        """Write every waiting session entry (of this vault, any process) to its note."""
+        """Write every waiting session entry and insight (of this vault, any process) to its
+        note; returns how many."""
         from .dream import pending_sessions
 
-        return sum(self.log(name).flush() for name in pending_sessions(self._vault))
+        written = self._insights.flush()
+        return written + sum(self.log(name).flush() for name in pending_sessions(self._vault))
 
     def close(self) -> None:
         with self._lock:
             logs, self._logs = list(self._logs.values()), {}
+        self._insights.close()
         for session_log in logs:
             session_log.close()
+        self._recall.save()
 
     # -- dream ---------------------------------------------------------------------------------
 

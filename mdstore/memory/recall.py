@@ -20,9 +20,11 @@ from ..search.analysis import tokens
 from . import ranking
 from .catalog import NoteSet
 from .embeddings import Vectors
+from .naming import digest
 from .records import Entry, EntryHit, time_range
 from .retrieval import Corpus
 from .sessions import parse_entries
+from .snapshot import Snapshot
 
 if TYPE_CHECKING:
     from ..config import MemorySettings
@@ -52,7 +54,8 @@ class SessionRecall:
         self._notes = NoteSet(vault, _SESSION_NOTES, [folder.rstrip("/") + "/"])
         self.corpus = Corpus()
         self.embeddings: EmbeddingProvider | None = None
-        self._vectors = Vectors()
+        self._snapshot = Snapshot(vault.config.state_dir / "memory" / "snapshots" / "entries.npz")
+        self._vectors = Vectors(self._snapshot)
         self._entries: dict[str, tuple[str, str, Entry, int]] = {}  # key -> session, path, entry, position
         self._keys: dict[str, list[str]] = {}  # note path -> its entries' keys, in order
         self._lock = threading.Lock()
@@ -100,7 +103,17 @@ class SessionRecall:
                 )
             return out
 
+    def save(self) -> None:
+        """Keep what this process computed for the next one (at close)."""
+        with self._lock:
+            self._vectors.save(self.corpus, self._fingerprint)
+
+    def _fingerprint(self, key: str) -> str:
+        entry = self._entries[key][2]
+        return digest(f"{entry.role}\0{entry.time.isoformat()}\0{entry.content}")[:16]
+
     def _refresh(self) -> None:
+        self._snapshot.load()
         changes = self._notes.changes()
         for path in changes.removed:
             for key in self._keys.pop(path, []):
@@ -119,12 +132,18 @@ class SessionRecall:
                 key = f"{path}#{entry.id}"
                 keys.append(key)
                 known = self._entries.get(key)
-                if known is None or known[2] != entry:
-                    self.corpus.add(key, terms(entry))
-                    new.append(key)
                 self._entries[key] = (name, path, entry, position)
+                if known is None or known[2] != entry:
+                    found = self._snapshot.terms(key, self._fingerprint(key))
+                    if found is None:
+                        found = terms(entry)
+                        self._snapshot.computed += 1
+                    self.corpus.add(key, found)
+                    new.append(key)
             for key in old - set(keys):
                 self._entries.pop(key, None)
                 self.corpus.remove(key)
             self._keys[path] = keys
-        self._vectors.update(self.corpus, self.embeddings, lambda k: self._entries[k][2].content, new)
+        self._vectors.update(
+            self.corpus, self.embeddings, lambda k: self._entries[k][2].content, new, self._fingerprint
+        )

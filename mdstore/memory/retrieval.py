@@ -77,6 +77,15 @@ class Corpus:
         if len(self._keys) > 64 and len(self._slot) * 2 < len(self._keys):
             self._compact()
 
+    def terms(self, key: str) -> list[str]:
+        """The document's terms (in no particular order)."""
+        counts = self._counts[self._slot[key]]
+        return list(counts.elements()) if counts is not None else []
+
+    def vectors_of(self, keys: Sequence[str]) -> Any:
+        """The vectors of ``keys`` as one array (rows in their order)."""
+        return self._vectors[[self._slot[k] for k in keys]]
+
     def set_vector(self, key: str, vector: Any) -> None:
         import numpy as np
 

@@ -15,10 +15,13 @@ conditions that are mdstore's business (the note exists, the note is too large) 
 
 from __future__ import annotations
 
+import ctypes
 import errno
+import functools
 import os
 import secrets
 import stat
+from collections.abc import Callable
 from pathlib import Path
 
 from ..errors import NoteNotFound, NoteParseError, WriteConflict
@@ -86,6 +89,40 @@ def fsync_folder(folder: Path) -> None:
             raise
     finally:
         os.close(fd)
+
+
+def can_sync_file_system() -> bool:
+    """Whether ``sync_file_system`` exists here (Linux ``syncfs``)."""
+    return _syncfs() is not None
+
+
+def sync_file_system(path: Path) -> None:
+    """Make every write and folder entry on the file system holding ``path`` durable at once.
+
+    One ``syncfs`` instead of an ``fsync`` per file: a batch of many files costs one flush of the
+    disk instead of one each (on this kind of disk ~3.5 ms a flush, so 1,000 files 3.5 s against a
+    fraction of a second). Call ``can_sync_file_system`` first; raises ``OSError`` naming ``path``
+    when the flush fails.
+    """
+    syncfs = _syncfs()
+    if syncfs is None:
+        raise OSError(errno.ENOSYS, "syncfs is not available", str(path))
+    fd = os.open(path, os.O_RDONLY | getattr(os, "O_CLOEXEC", 0))
+    try:
+        if syncfs(fd) != 0:
+            code = ctypes.get_errno()
+            raise OSError(code, os.strerror(code), str(path))
+    finally:
+        os.close(fd)
+
+
+@functools.cache
+def _syncfs() -> Callable[[int], int] | None:
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        return libc.syncfs
+    except (OSError, AttributeError):
+        return None
 
 
 def make_folders(folder: Path, *, fsync: bool = True) -> list[Path]:

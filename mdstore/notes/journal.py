@@ -7,7 +7,8 @@ A batch is recorded in memory (``Batch.write``/``delete``/``move``), then ``comm
 2. **intent**: ``.mdstore/journal/<id>/intent.json`` lists the temp files about to be created;
 3. **stage** every new content in a temp file (in the target's folder when that folder exists, so
    the final rename is atomic and looks like an editor's atomic save; else in the batch folder),
-   fsync'd, folders fsync'd;
+   fsync'd, folders fsync'd (a batch of at least ``BULK_SYNC_FILES`` files: written, then one
+   ``syncfs`` of the vault's file system instead of an fsync per file);
 4. **commit point**: ``plan.json`` (every operation, with where its new bytes are) is written
    atomically and fsync'd;
 5. **apply** the operations in order (``os.replace`` of each staged file, renames, deletions);
@@ -42,7 +43,15 @@ from typing import Any
 
 from ..config import STATE_DIR
 from ..errors import InvalidPath, NoteNotFound, WriteConflict
-from .fileio import atomic_write, fsync_folder, make_folders, temp_name_for, write_new
+from .fileio import (
+    atomic_write,
+    can_sync_file_system,
+    fsync_folder,
+    make_folders,
+    sync_file_system,
+    temp_name_for,
+    write_new,
+)
 from .model import content_hash
 
 __all__ = ["Batch", "Journal", "recover"]
@@ -51,6 +60,7 @@ JOURNAL_DIR = "journal"
 TRASH_DIR = ".trash"
 _PLAN = "plan.json"
 _INTENT = "intent.json"
+BULK_SYNC_FILES = 16  # staged files from which one file-system flush beats an fsync per file
 _log = logging.getLogger(__name__)
 
 
@@ -198,11 +208,14 @@ class Journal:
             plan_ops.append(entry)
         in_vault = [os.path.relpath(temp, self.root) for temp, _, _ in staged if folder not in temp.parents]
         atomic_write(folder / _INTENT, _dump({"temps": in_vault}), fsync=self.fsync)
+        bulk = self.fsync and len(staged) >= BULK_SYNC_FILES and can_sync_file_system()
         synced: set[Path] = set()
         for temp, data, mode in staged:
-            write_new(temp, data, fsync=self.fsync, mode=mode)
+            write_new(temp, data, fsync=self.fsync and not bulk, mode=mode)
             synced.add(temp.parent)
-        if self.fsync:
+        if bulk:
+            sync_file_system(folder)
+        elif self.fsync:
             for parent in synced:
                 fsync_folder(parent)
         return {"version": 1, "ops": plan_ops}

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 from urllib.parse import unquote
 
+from .comments import hide_comments
 from .model import Field, Heading, Link, Task
 from .values import parse_inline_value
 
@@ -201,7 +202,7 @@ def extract(body: str, *, first_line: int = 1, link_style: str = "obsidian") -> 
 
     ``link_style`` is ``"obsidian"`` (``[[target|alias]]``) or ``"dendron"`` (``[[alias|target]]``).
     """
-    tokens = _parser().parse(body)
+    tokens = _parser().parse(hide_comments(body))
     return _Walker(first_line, link_style).walk(tokens)
 
 

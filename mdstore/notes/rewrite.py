@@ -57,6 +57,7 @@ def link_spans(text: str, *, link_style: str = "obsidian") -> list[LinkSpan]:
     reported once, at the destination of its definition (``[ref]: path.md``), when that
     destination is on the definition's first line.
     """
+    from .comments import hide_comments
     from .frontmatter import read_frontmatter
     from .markdown import _parser
 
@@ -71,8 +72,13 @@ def link_spans(text: str, *, link_style: str = "obsidian") -> list[LinkSpan]:
             if span is not None:
                 spans.append(_shift(span, starts[index]))
     first = front.body_line - 1
+    # A link in a %%comment%% is not a link (markdown.py reads the same blanked body); blanking
+    # keeps every line's length, so offsets found in the blanked lines hold in the text.
+    body = hide_comments(front.body)
+    if body is not front.body and len(lines) - first == body.count("\n") + 1:
+        lines = lines[:first] + body.split("\n")
     env: dict[str, Any] = {}
-    tokens = _parser().parse(front.body, env)
+    tokens = _parser().parse(body, env)
     cursors: dict[int, int] = {}
     for token in tokens:
         if token.type != "inline" or not token.map or not token.children:

@@ -5,12 +5,37 @@ The engines load lazily: importing this package imports neither whoosh, tantivy 
 
 from __future__ import annotations
 
+import importlib
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from mdstore.errors import ConfigError
-from mdstore.search.protocol import SearchBackend, SearchHit, SearchResults, Snippet
-from mdstore.search.query import literal, parse_query
-from mdstore.search.tfidf import TfidfModel
+
+if TYPE_CHECKING:
+    from mdstore.search.protocol import SearchBackend, SearchHit, SearchResults, Snippet
+    from mdstore.search.query import literal, parse_query
+    from mdstore.search.tfidf import TfidfModel
+
+# Loaded when first asked for: a process that only writes (a CLI `set`) imports the search
+# package's listener, not the query parser or the related-notes model.
+_LAZY = {
+    "SearchBackend": "protocol",
+    "SearchHit": "protocol",
+    "SearchResults": "protocol",
+    "Snippet": "protocol",
+    "literal": "query",
+    "parse_query": "query",
+    "TfidfModel": "tfidf",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(f"{__name__}.{module}"), name)
+    globals()[name] = value
+    return value
 
 ENGINES = ("whoosh", "tantivy")
 

@@ -23,7 +23,7 @@ import time
 import weakref
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from mdstore.config import Config
 from mdstore.errors import BackendUnavailable, IndexBusy, MdstoreError
@@ -31,8 +31,10 @@ from mdstore.index.lock import OwnerLock
 from mdstore.notes.model import Note
 from mdstore.search.backlog import DEFER_LIMIT, FLUSH_MAX_LAG, FLUSH_QUIET, Backlog
 from mdstore.search.coldfeed import ColdFeed
-from mdstore.search.protocol import SearchBackend
-from mdstore.search.tfidf import TfidfModel
+
+if TYPE_CHECKING:  # loaded when a part is first used: a one-note write only notes what to catch up
+    from mdstore.search.protocol import SearchBackend
+    from mdstore.search.tfidf import TfidfModel
 
 log = logging.getLogger("mdstore.search")
 
@@ -154,6 +156,8 @@ class SearchIndex:
                         "related notes are off in this vault ([search] related = false in mdstore.toml); "
                         "set related = true and run `mdstore reindex-search`"
                     )
+                from mdstore.search.tfidf import TfidfModel
+
                 self._model = TfidfModel(
                     self.folder / TFIDF_DIR,
                     refit_ratio=self.settings.refit_ratio,

@@ -42,7 +42,7 @@ class Team:
         self._config: Config = config or vault.config  # another config: an upgrade's first sync
         # Kept between syncs (a watcher syncs often): the checked connection and the loaded state.
         self._conn: psycopg.Connection[Any] | None = None
-        self._loaded: tuple[tuple[int, int], ClientState] | None = None
+        self._loaded: tuple[tuple[tuple[int, int], ...], ClientState] | None = None
         self._name = ""
 
     def close(self) -> None:
@@ -266,9 +266,9 @@ class Team:
 
     def _state(self) -> ClientState:
         """The client state, from memory unless the file changed since this object read or wrote it."""
-        from .state import STATE_FILE, ClientState
+        from .state import ClientState
 
-        key = _stat_key(self._config.state_dir / STATE_FILE)
+        key = self._state_key()
         if self._loaded is not None and self._loaded[0] == key:
             return self._loaded[1]
         state = ClientState.load(self._config.state_dir, f"{self._server()}#{self.settings.space}")
@@ -276,10 +276,14 @@ class Team:
         return state
 
     def _save(self, state: ClientState) -> None:
-        from .state import STATE_FILE
-
         state.save(self._config.state_dir)
-        self._loaded = (_stat_key(self._config.state_dir / STATE_FILE), state)
+        self._loaded = (self._state_key(), state)
+
+    def _state_key(self) -> tuple[tuple[int, int], ...]:
+        """Changes whenever any process writes the state (a rewrite or an appended record)."""
+        from .state import LOG_FILE, STATE_FILE
+
+        return (_stat_key(self._config.state_dir / STATE_FILE), _stat_key(self._config.state_dir / LOG_FILE))
 
     def _session(self) -> psycopg.Connection[Any]:
         """The kept connection (checked once when opened), or a new one."""

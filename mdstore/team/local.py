@@ -9,7 +9,7 @@ changed since the last sync (``ClientState.cached_hash``).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from ..notes.model import ParseIssue, content_hash
 
@@ -21,8 +21,7 @@ if TYPE_CHECKING:
 FROM_INDEX_AT = 50  # pushes of this many notes take what the vault's index already parsed
 
 
-@dataclass(frozen=True)
-class LocalFile:
+class LocalFile(NamedTuple):  # a tuple: one is made per file on every sync
     hash: str
     kind: str  # "note" | "attachment"
 
@@ -36,31 +35,39 @@ class LocalView:
 
 def scan_files(config: Config, state: ClientState) -> LocalView:
     from ..index.scan import IgnoreRules, scan
+    from .state import RACY_SECONDS
 
     listing = scan(config.root, IgnoreRules(config.root, config.vault.ignore), config.vault.extensions)
     files: dict[str, LocalFile] = {}
     issues = list(listing.issues)
     limit = config.team.max_attachment_bytes
+    seen = state.seen
+    trusted_before = state.seen_at - RACY_SECONDS  # see ClientState.cached_hash
     for kind, entries in (("note", listing.notes), ("attachment", listing.attachments)):
-        for rel, stat in entries.items():
-            if kind == "attachment" and stat.size > limit:
+        for rel, (mtime, size) in entries.items():
+            # The common case inline (stat unchanged since the last read): a no-op sync of a big
+            # vault is mostly this loop and the walk.
+            if kind == "attachment" and size > limit:
                 issues.append(
                     ParseIssue(
                         rel, f"attachment over the team limit of {limit} bytes; not shared", "too-large"
                     )
                 )
                 continue
-            digest = state.cached_hash(rel, stat.mtime, stat.size)
-            if digest is None:
-                try:
-                    digest = content_hash((config.root / rel).read_bytes())
-                except OSError as exc:
-                    issues.append(ParseIssue(rel, f"cannot read: {exc.strerror or exc}", "unreadable"))
-                    continue
-                state.remember(rel, stat.mtime, stat.size, digest)
+            known = seen.get(rel)
+            if known is not None and known[0] == mtime and known[1] == size and mtime < trusted_before:
+                files[rel] = LocalFile(known[2], kind)
+                continue
+            try:
+                digest = content_hash((config.root / rel).read_bytes())
+            except OSError as exc:
+                issues.append(ParseIssue(rel, f"cannot read: {exc.strerror or exc}", "unreadable"))
+                continue
+            state.remember(rel, mtime, size, digest)
             files[rel] = LocalFile(digest, kind)
-    for gone in state.seen.keys() - files.keys():
-        del state.seen[gone]
+    if len(seen) > len(files):
+        for gone in seen.keys() - files.keys():
+            del seen[gone]
     state.stamp()
     return LocalView(files, issues, list(listing.unreadable))
 
@@ -75,7 +82,11 @@ def refresh_files(config: Config, state: ClientState, paths: set[str]) -> LocalV
     def kind(rel: str) -> str:
         return "note" if rel.lower().endswith(exts) else "attachment"
 
-    files = {rel: LocalFile(seen[2], kind(rel)) for rel, seen in state.seen.items()}
+    note, attachment = "note", "attachment"
+    files = {
+        rel: LocalFile(seen[2], note if rel.lower().endswith(exts) else attachment)
+        for rel, seen in state.seen.items()
+    }
     issues: list[ParseIssue] = []
     rules = IgnoreRules(config.root, config.vault.ignore)
     for rel in sorted(paths):

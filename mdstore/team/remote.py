@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Sequence
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
@@ -162,21 +163,30 @@ def push(conn: psycopg.Connection[Any], space: str, changes: Sequence[Change], c
     result = PushResult()
     if not changes:
         return result
-    with conn.transaction():
-        row = conn.execute("SELECT revision FROM team_spaces WHERE name = %s FOR UPDATE", (space,)).fetchone()
-        if row is None:
-            raise BackendUnavailable(f"team space {space!r} is gone or no longer shared with this role")
-        current = int(row[0])
+    # A small push is pipelined: the locking read is one round trip, and the writes, the
+    # counter's bump and the commit another (COPY, for a large one, cannot be pipelined).
+    with conn.pipeline() if len(changes) < COPY_AT else nullcontext(), conn.transaction():
         paths = [c.path for c in changes]
         lowered = [p.lower() for p in paths]
+        # The space's row is locked (and its counter read) by the same statement that reads the
+        # server's rows of these paths; the LEFT JOIN gives one row even when none is found.
+        rows = conn.execute(
+            "WITH s AS (SELECT revision FROM team_spaces WHERE name = %s FOR UPDATE) "
+            "SELECT s.revision, n.path, n.revision, n.content_hash, n.deleted FROM s "
+            "LEFT JOIN team_notes n ON n.space = %s "
+            "AND (n.path = ANY(%s) OR (lower(n.path) = ANY(%s) AND NOT n.deleted))",
+            (space, space, paths, lowered),
+        ).fetchall()
+        if not rows:
+            raise BackendUnavailable(f"team space {space!r} is gone or no longer shared with this role")
+        current = int(rows[0][0])
         server: dict[str, tuple[int, str, bool]] = {}
         live_lower: set[str] = set()
-        for path, rev, digest, deleted in conn.execute(
-            "SELECT path, revision, content_hash, deleted FROM team_notes WHERE space = %s "
-            "AND (path = ANY(%s) OR (lower(path) = ANY(%s) AND NOT deleted))",
-            (space, paths, lowered),
-        ).fetchall():
-            if path in paths:
+        wanted = set(paths)
+        for _, path, rev, digest, deleted in rows:
+            if path is None:
+                continue
+            if path in wanted:
                 server[path] = (int(rev), digest, bool(deleted))
             else:
                 live_lower.add(path.lower())
@@ -201,12 +211,12 @@ def push(conn: psycopg.Connection[Any], space: str, changes: Sequence[Change], c
                 result.rejected.append(change.path)
         revision = current
         if accepted:
-            rows = []
+            written = []
             for change in accepted:
                 revision += 1
                 result.accepted[change.path] = revision
-                rows.append((change, revision))
-            _write_rows(conn, space, rows)
+                written.append((change, revision))
+            _write_rows(conn, space, written)
             conn.execute(
                 "WITH bump AS (UPDATE team_spaces SET revision = %s WHERE name = %s RETURNING name) "
                 "SELECT pg_notify(%s, %s) FROM bump",

@@ -128,3 +128,47 @@ def test_a_new_note_in_the_linking_folder_takes_the_link_and_back(make_vault, tm
         "Sync/Overview.md",
         "Sync/deep/Other.md",
     ]
+
+
+COMMENTED = """See [[Kept]] %%not [[Hidden]] #secret%% and [[Also kept]].
+%% a comment
+over lines: [[Hidden]] #secret
+- [ ] not a task
+## Not a heading
+%%
+Code is text: `%%` [[After code]] and
+```
+%% in a fence [[Fenced]]
+```
+[[After fence]] [t](Md%20target.md) ![[pic.png]]
+%% never closed: [[Hidden]]
+"""
+
+
+def test_links_in_comments_are_not_links(make_vault) -> None:
+    """Obsidian reads nothing inside %%comments%%: no link, tag, task or heading (the hub's notes
+    hold their footer links in comments). A %% in code is text."""
+    names = ["Kept", "Hidden", "Also kept", "After code", "Fenced", "After fence", "Md target"]
+    files = {f"{name}.md": "" for name in names}
+    vault = make_vault({**files, "pic.png": "", "x.md": COMMENTED})
+    vault.sync()
+    assert resolved(vault, "x.md") == [
+        "Kept.md",
+        "Also kept.md",
+        "After code.md",
+        "After fence.md",
+        "Md target.md",
+        "pic.png",
+    ]
+    assert vault.backlinks("Hidden.md").rows == []
+    assert vault.sql("SELECT count(*) AS n FROM tags WHERE path = 'x.md'").rows == [(0,)]
+    assert vault.tasks().rows == []
+    assert vault.sql("SELECT count(*) AS n FROM headings WHERE path = 'x.md'").rows == [(0,)]
+
+
+def test_a_move_rewrites_links_beside_a_comment_and_leaves_commented_ones(make_vault, tmp_path: Path) -> None:
+    vault = make_vault({"A.md": "", "x.md": "[[A]] %%[[A]] old%% [[A|a]]\n%%\n[[A]]\n%%\n"})
+    vault.sync()
+    vault.move("A.md", "B.md")
+    text = (tmp_path / "vault" / "x.md").read_text()
+    assert text == "[[B]] %%[[A]] old%% [[B|a]]\n%%\n[[A]]\n%%\n"

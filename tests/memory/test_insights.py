@@ -22,6 +22,8 @@ def test_store_get_dedupe_delete(vault: mdstore.Vault) -> None:
     assert other_user.id != first.id
     got = m.get_insight(first.id)
     assert got.content == "Ann prefers short answers" and got.metadata == {"turn": 3} and got.relevance == 1.0
+    m.flush()  # the note follows the journal line (write-behind)
+    assert m.get_insight(first.id) == got
     note = vault.get(first.path)
     assert note.frontmatter["source"] == "agent" and note.frontmatter["category"] == "preference"
     assert {"id", "user", "source", "category", "relevance", "created", "decayed_at", "provenance"} <= set(
@@ -104,6 +106,7 @@ def test_recency_decays_the_score(vault: mdstore.Vault) -> None:
     m = vault.memory
     old = m.store_insight("the build uses make", user="ann", source="agent", category="fact")
     new = m.store_insight("the build uses ninja", user="ann", source="agent", category="fact")
+    m.flush()  # the notes exist once the journal is flushed
     vault.update(old.path, set={"created": "2025-01-01T00:00:00.000Z"})
     found = m.search_insights("build uses")
     assert [i.id for i in found] == [new.id, old.id]

@@ -13,6 +13,9 @@ from pathlib import Path
 
 SIZE = 48 * 1024  # big enough that a write takes a while, small enough to loop fast
 MOVES = 30  # small renames make the apply phase long enough for kills to land in it too
+# Notes each batch rewrites: more than the journal's BULK_SYNC_FILES, so its one-flush staging is
+# what the kills interrupt.
+WRITTEN = ("a", "b", "c", *(f"w{i}" for i in range(17)))
 
 
 def content(tag: str, name: str) -> bytes:
@@ -27,7 +30,7 @@ def journal_state(root: Path) -> str:
 
 def setup_journal_vault(root: Path) -> None:
     """State Y, the starting point."""
-    for name in "abc":
+    for name in WRITTEN:
         (root / f"{name}.md").write_bytes(content("Y", name))
     (root / "d.md").write_bytes(content("D", "d"))
     (root / "g.md").write_bytes(content("Y", "g"))
@@ -40,7 +43,7 @@ def run_batch(root: Path, towards: str) -> None:
     from mdstore.notes.journal import Journal
 
     with Journal(root).begin() as batch:
-        for name in "abc":
+        for name in WRITTEN:
             batch.write(f"{name}.md", content(towards, name))
         for i in range(MOVES):
             src, dst = (f"m{i}.md", f"n{i}.md") if towards == "X" else (f"n{i}.md", f"m{i}.md")

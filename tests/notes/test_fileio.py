@@ -127,3 +127,16 @@ def test_read_note_bytes(tmp_path: Path) -> None:
         read_note_bytes(tmp_path / "n.md", 4)
     with pytest.raises(NoteNotFound, match="missing.md"):
         read_note_bytes(tmp_path / "missing.md", 10)
+
+
+def test_sync_file_system_flushes_or_names_the_path(tmp_path: Path) -> None:
+    from mdstore.notes.fileio import can_sync_file_system, sync_file_system
+
+    if not can_sync_file_system():
+        with pytest.raises(OSError, match="syncfs"):
+            sync_file_system(tmp_path)
+        return
+    sync_file_system(tmp_path)  # a folder on the file system: flushes, returns nothing
+    with pytest.raises(FileNotFoundError) as info:
+        sync_file_system(tmp_path / "missing")
+    assert str(tmp_path / "missing") in str(info.value)

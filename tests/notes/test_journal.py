@@ -16,7 +16,7 @@ import pytest
 
 from mdstore.errors import InvalidPath, NoteNotFound, WriteConflict
 from mdstore.notes.fileio import is_temp_name
-from mdstore.notes.journal import Journal, recover
+from mdstore.notes.journal import BULK_SYNC_FILES, Journal, recover
 from mdstore.notes.model import content_hash
 
 HARNESS = Path(__file__).with_name("crash_harness.py")
@@ -199,7 +199,7 @@ def test_kill_9_during_atomic_write_leaves_old_or_new(tmp_path: Path) -> None:
 def _assert_journal_state(root: Path) -> None:
     content = harness.content
     state = harness.journal_state(root)
-    for name in "abc":
+    for name in harness.WRITTEN:
         assert (root / f"{name}.md").read_bytes() == content(state, name)
     if state == "X":
         assert (root / "e.md").read_bytes() == content("D", "d")
@@ -220,6 +220,7 @@ def _assert_journal_state(root: Path) -> None:
 
 
 def test_kill_9_during_batches_is_all_or_nothing_after_recover(tmp_path: Path) -> None:
+    assert len(harness.WRITTEN) >= BULK_SYNC_FILES  # the batches take the one-flush path
     rng = random.Random(4321)
     harness.setup_journal_vault(tmp_path)
     for _ in range(75):
