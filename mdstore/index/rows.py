@@ -9,7 +9,9 @@ import json
 from collections.abc import Callable, Collection, Iterable, Mapping
 from typing import Any
 
+from ..notes.links import link_key
 from ..notes.model import Link, Note
+from ..notes.values import flatten, normalize_value
 from .scan import FileStat
 
 # Column names and DuckDB-compatible Arrow types of each table, in table order.
@@ -126,8 +128,6 @@ def to_json(value: Any) -> str:
 
 def typed(value: Any) -> tuple[str, str | None, float | None, bool | None, dt.datetime | None]:
     """(type, v_text, v_num, v_bool, v_time) of one scalar property value."""
-    from ..notes.values import normalize_value
-
     value = normalize_value(value)
     if value is None:
         return ("null", None, None, None, None)
@@ -177,10 +177,21 @@ class RowSet:
         self.cols: dict[str, dict[str, list[Any]]] = {
             table: {name: [] for name, _ in cols} for table, cols in COLUMNS.items()
         }
+        # the same lists in column order: a cold build adds millions of rows
+        self._lists = {table: list(cols.values()) for table, cols in self.cols.items()}
 
     def add(self, table: str, *values: Any) -> None:
-        for (name, _), value in zip(COLUMNS[table], values, strict=True):
-            self.cols[table][name].append(value)
+        for column, value in zip(self._lists[table], values, strict=True):
+            column.append(value)
+
+    def add_rows(self, table: str, path: str, rows: list[tuple[Any, ...]]) -> None:
+        """``rows`` of one note (without their ``path`` column) into ``table``."""
+        if not rows:
+            return
+        lists = self._lists[table]
+        lists[0].extend([path] * len(rows))
+        for column, values in zip(lists[1:], zip(*rows, strict=True), strict=True):
+            column.extend(values)
 
     def count(self, table: str) -> int:
         return len(self.cols[table]["path"])
@@ -217,16 +228,22 @@ class RowSet:
             if table in skip:
                 continue
             if table == "links":
-                for link, (ord_, line, kind, target, anchor, alias, lookup) in zip(
-                    note.links, rows, strict=True
-                ):
-                    resolved = None if link.kind == "url" else resolve(link, p)
-                    self.add("links", p, ord_, line, kind, target, anchor, alias, resolved, lookup)
-                continue
-            for row in rows:
-                self.add(table, p, *row)
-        from ..notes.links import link_key
-
+                rows = [
+                    (
+                        ord_,
+                        line,
+                        kind,
+                        target,
+                        anchor,
+                        alias,
+                        None if link.kind == "url" else resolve(link, p),
+                        key,
+                    )
+                    for link, (ord_, line, kind, target, anchor, alias, key) in zip(
+                        note.links, rows, strict=True
+                    )
+                ]
+            self.add_rows(table, p, rows)
         self.add(
             "notes",
             p,
@@ -249,8 +266,6 @@ class RowSet:
 
     def add_attachment(self, path: str, stat: FileStat) -> None:
         folder, _, base = path.rpartition("/")
-        from ..notes.links import link_key
-
         ext = base.rpartition(".")[2].lower() if "." in base else ""
         self.add("attachments", path, folder, base, link_key(path), ext, stat.size, stat.mtime)
 
@@ -258,9 +273,6 @@ class RowSet:
 def note_tables(note: Note) -> dict[str, list[tuple[Any, ...]]]:
     """The note's rows in each per-note table, without the ``path`` column; ``links`` rows also
     lack ``resolved`` (it depends on the other notes): (ord, line, kind, target, anchor, alias, key)."""
-    from ..notes.links import link_key
-    from ..notes.values import flatten
-
     properties: list[tuple[Any, ...]] = []
     if isinstance(note.frontmatter, dict):
         for key, idx, value in flatten(note.frontmatter):
@@ -306,7 +318,12 @@ def note_tables(note: Note) -> dict[str, list[tuple[Any, ...]]]:
 
 def digest(rows: list[tuple[Any, ...]]) -> str:
     """A short fingerprint of one table's rows for one note: equal rows, equal digest."""
+    if not rows:  # most tables of most notes: computed once
+        return _EMPTY_DIGEST
     return hashlib.blake2b(repr(rows).encode("utf-8", "surrogatepass"), digest_size=8).hexdigest()
+
+
+_EMPTY_DIGEST = hashlib.blake2b(repr([]).encode("utf-8"), digest_size=8).hexdigest()
 
 
 def table_digests(note: Note) -> dict[str, str]:

@@ -8,10 +8,11 @@ been seen — the corpus is never held. Columns whose document frequency is belo
 notes get no weight (an IDF of 0), as a vocabulary cut-off would. ``update`` re-vectorises only the
 changed notes with that IDF (cheap; new words wait for the next fit) and counts the drift;
 ``refit_due`` says when enough has changed that a fit is worth it. Vectors are L2-normalised, so a
-dot product is the cosine similarity.
+dot product is the cosine similarity. They are kept term-major (``postings``): a query reads only
+the posting lists of its own words, and the scores are exactly those of a pass over every vector.
 
-On disk (no pickle): ``model.npz`` — the sparse matrix, the IDF's non-zero columns, the paths and
-the counters — replaced atomically, so a reader sees one whole model or the previous one.
+On disk (no pickle): ``model.npz`` — the postings, the IDF's non-zero columns, the paths and the
+counters — replaced atomically, so a reader sees one whole model or the previous one.
 """
 
 from __future__ import annotations
@@ -27,12 +28,18 @@ from typing import Any
 from mdstore.errors import NoteNotFound
 from mdstore.notes.model import Note
 from mdstore.search.analysis import tokens
+from mdstore.search.postings import Postings, PostingsWriter
 
-FORMAT_VERSION = 2
+FORMAT_VERSION = 3  # 3: term-major postings (2: a note-major matrix)
 MODEL_FILE = "model.npz"
 SCORE_DIGITS = 6  # scores are rounded so that equal similarities tie exactly and order by path
 SMALL_VAULT = 50  # below this many notes keep every word: document-frequency cut-offs would empty it
 N_FEATURES = 1 << 20  # hashed columns: a million, so that words seldom share one
+# A build joins its chunks' counts into blocks of this many words: glibc gives an array of 32 MB
+# or more back to the system when it is freed, so the blocks let go while the model is written
+# leave room for it instead of staying in the heap beside it.
+_BLOCK = 1 << 23
+_WEIGH_ROWS = 2000
 _MASK = N_FEATURES - 1
 
 Counts = tuple[Any, Any]
@@ -75,30 +82,42 @@ def _matrix(rows: Sequence[Counts]) -> Any:
     return sparse.csr_matrix((data, indices, indptr), shape=(len(rows), N_FEATURES))
 
 
-def _weighted(counts: Any, idf: Any) -> Any:
-    """Rows of sublinear counts → TF-IDF, L2-normalised, float32 (scores are rounded to 6 digits)."""
+def _weighted(counts: Any, idf: Any, vocab: Any) -> Any:
+    """Rows of sublinear counts → TF-IDF, L2-normalised, float32, as a CSR matrix over the numbers
+    of ``vocab`` (the columns with a weight; the others are dropped)."""
     import numpy as np
+    from scipy import sparse
 
-    weighted = counts.copy()
-    weighted.data = weighted.data * idf[weighted.indices]
-    weighted.eliminate_zeros()
-    norms = np.sqrt(np.asarray(weighted.multiply(weighted).sum(axis=1)).ravel())
+    n = counts.shape[0]
+    kept = idf[counts.indices] > 0
+    columns = counts.indices[kept]
+    values = counts.data[kept] * idf[columns]
+    ends = np.concatenate([[0], np.cumsum(kept)])[counts.indptr]
+    lengths = np.diff(ends)
+    norms = np.sqrt(np.bincount(np.repeat(np.arange(n), lengths), weights=values * values, minlength=n))
     norms[norms == 0] = 1.0
-    weighted.data /= np.repeat(norms, np.diff(weighted.indptr))
-    return weighted.astype(np.float32)
+    values = (values / np.repeat(norms, lengths)).astype(np.float32)
+    if len(columns) < len(vocab):
+        terms = np.searchsorted(vocab, columns).astype(np.int32)
+    else:  # a lookup table: cheaper than a binary search per word for a chunk of notes
+        table = np.zeros(N_FEATURES, dtype=np.int32)
+        table[vocab] = np.arange(len(vocab), dtype=np.int32)
+        terms = table[columns]
+    return sparse.csr_matrix((values, terms, ends.astype(np.int64)), shape=(n, len(vocab)))
 
 
 class ModelBuild:
     """A model fitted a chunk of notes at a time: ``add`` each chunk, then ``commit`` (or drop it;
     nothing is written before ``commit``). Memory: the counts of the notes added so far, which is
-    about the size of the model itself."""
+    about the size of the model itself, and the model takes their place as it is written."""
 
     def __init__(self, model: TfidfModel, stamp: int | None) -> None:
         import numpy as np
 
         self._model = model
         self._stamp = stamp
-        self._chunks: list[Any] = []
+        self._chunks: list[Any] = []  # blocks of at least _BLOCK words, then the newest chunks
+        self._small = 0  # chunks at the end of _chunks not joined into a block yet
         self._paths: list[str] = []
         self._hashes: list[str] = []
         self._df = np.zeros(N_FEATURES, dtype=np.int64)
@@ -116,12 +135,18 @@ class ModelBuild:
         chunk = _matrix(rows)
         self._df += np.bincount(chunk.indices, minlength=N_FEATURES)
         self._chunks.append(chunk)
+        self._small += 1
+        recent = self._chunks[-self._small :]
+        if sum(c.nnz for c in recent) >= _BLOCK:
+            from scipy import sparse
+
+            self._chunks[-self._small :] = [sparse.vstack(recent, format="csr")]
+            self._small = 0
         self._paths += [note.path for note in notes]
         self._hashes += [note.hash for note in notes]
 
     def commit(self) -> None:
         import numpy as np
-        from scipy import sparse
 
         total = len(self._paths)
         df = self._df
@@ -131,12 +156,15 @@ class ModelBuild:
             keep = df >= 1
         idf = np.zeros(N_FEATURES, dtype=np.float64)
         idf[keep] = np.log((1.0 + total) / (1.0 + df[keep])) + 1.0  # smooth IDF, as scikit-learn's
-        chunks, self._chunks = self._chunks, []
-        weighted = [_weighted(_matrix([]), idf)]
-        while chunks:  # each chunk's counts are let go once weighted: memory stays ~2x the model
-            weighted.append(_weighted(chunks.pop(0), idf))
-        matrix = sparse.vstack(weighted, format="csr")
-        self._model._install(matrix, idf, self._paths, self._hashes, self._stamp)
+        vocab = np.flatnonzero(keep).astype(np.int32)
+        writer = PostingsWriter(vocab, df[vocab])
+        chunks, self._chunks, self._small = self._chunks, [], 0
+        while chunks:  # each block's counts are let go once written: memory stays ~1x the model
+            block = chunks.pop(0)
+            for start in range(0, block.shape[0], _WEIGH_ROWS):  # weighing makes copies: a few rows at a time
+                writer.add(_weighted(block[start : start + _WEIGH_ROWS], idf, vocab))
+            del block
+        self._model._install(writer.finish(), idf, self._paths, self._hashes, self._stamp)
 
 
 class TfidfModel:
@@ -158,7 +186,7 @@ class TfidfModel:
         self._clear()
 
     def _clear(self) -> None:
-        self._matrix: Any = None  # scipy CSR, one row per path
+        self._vectors: Postings | None = None  # one row per path
         self._paths: list[str] = []
         self._rows: dict[str, int] = {}
         self._idf: Any = None  # N_FEATURES weights, 0 for the columns cut off
@@ -172,7 +200,7 @@ class TfidfModel:
     @property
     def fitted(self) -> bool:
         self._load()
-        return self._matrix is not None
+        return self._vectors is not None
 
     @property
     def drift(self) -> int:
@@ -184,7 +212,7 @@ class TfidfModel:
     def refit_due(self) -> bool:
         """Whether enough changed since the last fit (or there was none) that ``fit`` should run."""
         self._load()
-        if self._matrix is None:
+        if self._vectors is None:
             return True
         return self._drift >= max(self.refit_min, self.refit_ratio * self._fitted_count)
 
@@ -210,7 +238,8 @@ class TfidfModel:
 
     def _vectorize(self, texts: Sequence[str]) -> Any:
         """Rows for ``texts`` with the fitted IDF: sublinear TF × IDF, L2-normalised."""
-        return _weighted(_matrix([text_counts(text) for text in texts]), self._idf)
+        assert self._vectors is not None
+        return _weighted(_matrix([text_counts(text) for text in texts]), self._idf, self._vectors.vocab)
 
     def builder(self, stamp: int | None = None) -> ModelBuild:
         """A fit fed a chunk of notes at a time (``ModelBuild``): the corpus is never held."""
@@ -223,10 +252,12 @@ class TfidfModel:
         build.add(sorted({note.path: note for note in notes}.values(), key=lambda n: n.path))
         build.commit()
 
-    def _install(self, matrix: Any, idf: Any, paths: list[str], hashes: list[str], stamp: int | None) -> None:
+    def _install(
+        self, vectors: Postings, idf: Any, paths: list[str], hashes: list[str], stamp: int | None
+    ) -> None:
         """A freshly fitted model replaces this one and is saved."""
         self._clear()
-        self._matrix, self._idf = matrix, idf
+        self._vectors, self._idf = vectors, idf
         self._paths, self._hashes, self._stamp = paths, hashes, stamp
         self._rows = {path: i for i, path in enumerate(paths)}
         self._fitted_count = len(paths)
@@ -235,17 +266,19 @@ class TfidfModel:
     def update(self, upserts: Sequence[Note], deletes: Sequence[str], stamp: int | None = None) -> None:
         """Re-vectorise ``upserts`` and drop ``deletes`` with the current vocabulary (no refit);
         ``stamp`` is saved with the model in the same file."""
-        from scipy import sparse
+        import numpy as np
 
         self._load()
-        if self._matrix is None:
+        if self._vectors is None:
             raise NoteNotFound("the related-notes model has not been fitted yet: call fit() first")
         gone = set(deletes) | {note.path for note in upserts}
         keep = [i for i, path in enumerate(self._paths) if path not in gone]
         fresh = {note.path: note for note in upserts}
         kept_paths = [self._paths[i] for i in keep]
         new_rows = self._vectorize([note_text(fresh[p]) for p in fresh])
-        self._matrix = sparse.vstack([self._matrix[keep], new_rows], format="csr")
+        mask = np.zeros(len(self._paths), dtype=bool)
+        mask[keep] = True
+        self._vectors = self._vectors.select(mask).append(new_rows)
         self._paths = kept_paths + list(fresh)
         self._hashes = [self._hashes[i] for i in keep] + [note.hash for note in fresh.values()]
         self._stamp = stamp
@@ -257,20 +290,17 @@ class TfidfModel:
 
     def flush(self) -> None:
         """Save updates that the save interval held back."""
-        if self._dirty and self._matrix is not None:
+        if self._dirty and self._vectors is not None:
             self._save()
 
     # -- queries ------------------------------------------------------------------------------
 
-    def _ranked(self, vector: Any, k: int, exclude: Collection[str]) -> list[tuple[str, float]]:
+    def _ranked(self, terms: Any, weights: Any, k: int, exclude: Collection[str]) -> list[tuple[str, float]]:
         import numpy as np
 
-        if self._matrix is None or self._matrix.shape[0] == 0 or k <= 0:
+        if self._vectors is None or self._vectors.n_rows == 0 or k <= 0:
             return []
-        # a dense query vector: one pass over the matrix's non-zeros (a sparse product is ~6x slower)
-        dense = np.zeros(N_FEATURES, dtype=np.float32)
-        dense[vector.indices] = vector.data
-        scores = (self._matrix @ dense).round(SCORE_DIGITS)
+        scores = self._vectors.scores(terms, weights).round(SCORE_DIGITS)
         want = k + len(exclude)
         if want < len(scores):
             # every row scoring at least the want-th best: ties at the cut all stay, so the
@@ -289,15 +319,17 @@ class TfidfModel:
         self._load()
         if path not in self._rows:
             raise NoteNotFound(f"{path} is not in the related-notes model")
-        vector = self._matrix[self._rows[path]]
-        return self._ranked(vector, k, {path, *exclude})
+        assert self._vectors is not None
+        terms, weights = self._vectors.row(self._rows[path])
+        return self._ranked(terms, weights, k, {path, *exclude})
 
     def similar(self, text: str, k: int = 10, exclude: Collection[str] = ()) -> list[tuple[str, float]]:
         """The ``k`` notes most similar to ``text``, best first, ties by path."""
         self._load()
-        if self._matrix is None:
+        if self._vectors is None:
             return []
-        return self._ranked(self._vectorize([text]), k, set(exclude))
+        vector = self._vectorize([text])
+        return self._ranked(vector.indices, vector.data, k, set(exclude))
 
     # -- files --------------------------------------------------------------------------------
 
@@ -313,15 +345,10 @@ class TfidfModel:
         import numpy as np
 
         self.folder.mkdir(parents=True, exist_ok=True)
-        matrix = self._matrix
-        weighted = np.flatnonzero(self._idf)
+        assert self._vectors is not None
         arrays = {
-            "data": matrix.data,
-            "indices": matrix.indices,
-            "indptr": matrix.indptr,
-            "shape": np.asarray(matrix.shape, dtype=np.int64),
-            "idf_columns": weighted.astype(np.int32),
-            "idf_values": self._idf[weighted],
+            **self._vectors.arrays(),
+            "idf_values": self._idf[self._vectors.vocab],
             "paths": np.asarray(self._paths, dtype=str),
             "hashes": np.asarray(self._hashes, dtype=str),
             "stamp": np.asarray(-1 if self._stamp is None else self._stamp, dtype=np.int64),
@@ -346,7 +373,6 @@ class TfidfModel:
         if mtime == self._loaded_mtime or self._dirty:
             return  # unchanged, or ours is newer than the file until flush()
         import numpy as np
-        from scipy import sparse
 
         self._clear()
         self._loaded_mtime = mtime
@@ -355,17 +381,16 @@ class TfidfModel:
                 version, fitted_count, drift = (int(x) for x in files["counters"])
                 if version != FORMAT_VERSION:
                     return  # an older format: not fitted, the caller refits
-                shape = tuple(int(x) for x in files["shape"])
-                matrix = sparse.csr_matrix((files["data"], files["indices"], files["indptr"]), shape=shape)
+                vectors = Postings.from_arrays(files)
                 idf = np.zeros(N_FEATURES, dtype=np.float64)
-                idf[files["idf_columns"]] = files["idf_values"]
+                idf[vectors.vocab] = files["idf_values"]
                 paths = [str(p) for p in files["paths"]]
                 # files of an earlier mdstore lack these: no hashes and no stamp mean "repair by refit"
                 hashes = [str(h) for h in files["hashes"]] if "hashes" in files else [""] * len(paths)
                 stamp = int(files["stamp"]) if "stamp" in files else -1
         except (OSError, ValueError, KeyError):  # damaged or half-written by a crashed version: refit
             return
-        self._idf, self._matrix, self._paths = idf, matrix, paths
+        self._idf, self._vectors, self._paths = idf, vectors, paths
         self._rows = {path: i for i, path in enumerate(paths)}
         self._hashes, self._stamp = hashes, (None if stamp < 0 else stamp)
         self._fitted_count, self._drift = fitted_count, drift
