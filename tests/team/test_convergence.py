@@ -75,8 +75,9 @@ def test_five_clones_converge(clone: Clone, team_url: str, tmp_path: Path) -> No
         missing = [t for t in logged if t not in everything]
         if missing:
             ops = {line.split()[0]: line for log in logs for line in log.read_text().splitlines()}
+            history = _server_history(team_url, missing[:3])
             missing = [ops[t] for t in missing]
-        assert not missing, f"{len(missing)} of {len(logged)} edits lost, e.g. {missing[:5]}"
+            raise AssertionError(f"{len(missing)} of {len(logged)} edits lost, e.g. {missing[:5]}\n{history}")
         for v in vaults:
             v.sync()
             incremental = dump_index(v)
@@ -86,3 +87,31 @@ def test_five_clones_converge(clone: Clone, team_url: str, tmp_path: Path) -> No
     finally:
         for v in vaults:
             v.close()
+
+
+def _server_history(url: str, tokens: list[str]) -> str:
+    """What the server holds of the notes a lost token was ever in (or, when it never reached the
+    server, says so): the evidence a lost edit needs, since the cluster goes with the test."""
+    import psycopg
+
+    lines: list[str] = []
+    with psycopg.connect(url) as conn:
+        for token in tokens:
+            needle = token.encode()
+            rows = conn.execute(
+                "SELECT revision, path, base_revision, deleted, moved_from, updated_by,"
+                " position(%s::bytea in content) > 0 FROM team_revisions WHERE path IN"
+                " (SELECT path FROM team_revisions WHERE position(%s::bytea in content) > 0)"
+                " ORDER BY revision",
+                (needle, needle),
+            ).fetchall()
+            lines.append(
+                f"{token}: {len(rows)} revisions of the notes that held it"
+                if rows
+                else f"{token}: never reached the server"
+            )
+            lines += [
+                f"  rev {r[0]} {r[1]} base={r[2]} deleted={r[3]} moved_from={r[4]} by={r[5]} has_token={r[6]}"
+                for r in rows
+            ]
+    return "\n".join(lines)
