@@ -8,10 +8,8 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
-# Errors are small and needed by every front end; everything else loads on first use, so that
-# `import mdstore` (and every CLI command) pays only for the modules it touches.
 from .errors import (
     BackendUnavailable,
     BackupError,
@@ -32,6 +30,10 @@ from .errors import (
     VaultNotFound,
     WriteConflict,
 )
+
+# Errors are small and needed by every front end; everything else loads on first use, so that
+# `import mdstore` (and every CLI command) pays only for the modules it touches.
+from .lazy import lazy_attributes
 
 if TYPE_CHECKING:
     from .collection import Collection
@@ -111,16 +113,7 @@ _LAZY: dict[str, str] = {
 }
 
 
-def __getattr__(name: str) -> Any:
-    target = _LAZY.get(name)
-    if target is None:
-        raise AttributeError(f"module 'mdstore' has no attribute {name!r}")
-    import importlib
-
-    module, _, attribute = target.partition(":")
-    value = getattr(importlib.import_module(module, __name__), attribute or name)
-    globals()[name] = value
-    return value
+__getattr__ = lazy_attributes(__name__, _LAZY, globals())
 
 
 if TYPE_CHECKING:

@@ -7,10 +7,10 @@ created, so ``import mdstore`` stays fast. The user-facing story is in ``docs/hi
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from ..errors import HistoryError, RevisionNotFound
+from ..lazy import lazy_attributes
 
 # Eager: ``init`` is also the name of its module, which importing any sibling binds here first.
 from .init import ensure_gitignore, init, init_repo
@@ -23,25 +23,19 @@ if TYPE_CHECKING:
 # The rest loads when first asked for: a process that never touches git (a CLI `set` in a vault
 # without autocommit) does not import the history modules.
 _LAZY = {
-    "MODES": "autocommit",
-    "AutoCommitter": "autocommit",
-    "GitHistory": "githistory",
-    "default_message": "githistory",
-    "Change": "records",
-    "Commit": "records",
-    "CommitInfo": "records",
-    "Revision": "records",
-    "Snapshot": "records",
+    "MODES": ".autocommit",
+    "AutoCommitter": ".autocommit",
+    "GitHistory": ".githistory",
+    "default_message": ".githistory",
+    "Change": ".records",
+    "Commit": ".records",
+    "CommitInfo": ".records",
+    "Revision": ".records",
+    "Snapshot": ".records",
 }
 
 
-def __getattr__(name: str) -> Any:
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(importlib.import_module(f"{__name__}.{module}"), name)
-    globals()[name] = value
-    return value
+__getattr__ = lazy_attributes(__name__, _LAZY, globals())
 
 __all__ = [
     "MODES",

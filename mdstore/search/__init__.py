@@ -5,11 +5,11 @@ The engines load lazily: importing this package imports neither whoosh, tantivy 
 
 from __future__ import annotations
 
-import importlib
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from mdstore.errors import ConfigError
+from mdstore.lazy import lazy_attributes
 
 if TYPE_CHECKING:
     from mdstore.search.protocol import SearchBackend, SearchHit, SearchResults, Snippet
@@ -19,23 +19,17 @@ if TYPE_CHECKING:
 # Loaded when first asked for: a process that only writes (a CLI `set`) imports the search
 # package's listener, not the query parser or the related-notes model.
 _LAZY = {
-    "SearchBackend": "protocol",
-    "SearchHit": "protocol",
-    "SearchResults": "protocol",
-    "Snippet": "protocol",
-    "literal": "query",
-    "parse_query": "query",
-    "TfidfModel": "tfidf",
+    "SearchBackend": ".protocol",
+    "SearchHit": ".protocol",
+    "SearchResults": ".protocol",
+    "Snippet": ".protocol",
+    "literal": ".query",
+    "parse_query": ".query",
+    "TfidfModel": ".tfidf",
 }
 
 
-def __getattr__(name: str) -> Any:
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(importlib.import_module(f"{__name__}.{module}"), name)
-    globals()[name] = value
-    return value
+__getattr__ = lazy_attributes(__name__, _LAZY, globals())
 
 ENGINES = ("whoosh", "tantivy")
 
