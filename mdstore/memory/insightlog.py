@@ -12,21 +12,17 @@ writes nothing twice.
 
 from __future__ import annotations
 
-import logging
-import threading
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 import yaml
 
-from ..errors import MdstoreError
-from .journal import SessionJournal, read_records
+from .journal import SessionJournal
+from .writebehind import WriteBehind
 
 if TYPE_CHECKING:
     from ..config import MemorySettings
     from ..vault import Vault
-
-log = logging.getLogger("mdstore.memory")
 
 
 def record(path: str, front: dict[str, Any], body: str) -> dict[str, Any]:
@@ -61,14 +57,8 @@ class InsightLog:
         self._journal = SessionJournal(
             vault.config.state_dir / "memory" / "insights", "insights", fsync=settings.fsync
         )
-        self._settings = settings
-        self._write = write  # creates the notes of journal lines; returns how many it created
-        self._state = threading.Lock()
-        self._turn = threading.Lock()
-        self._waiting = 0
-        self._wake = threading.Event()
-        self._flusher: threading.Thread | None = None
-        self._closed = False
+        # ``write`` creates the notes of journal lines and returns how many it created
+        self._behind = WriteBehind(self._journal, settings, write, name="insights", unique_ids=True)
 
     def pending(self) -> list[dict[str, Any]]:
         """Every acknowledged insight whose note may not exist yet, oldest first."""
@@ -80,51 +70,12 @@ class InsightLog:
         visible to every process) once this returns."""
         line = self._journal.write_if(make)
         if line is not None:
-            with self._state:
-                self._waiting += 1
-                if self._waiting >= self._settings.flush_entries:
-                    self._wake.set()
-                if self._flusher is None and not self._closed:
-                    self._flusher = threading.Thread(
-                        target=self._flush_later, name="mdstore-insights", daemon=True
-                    )
-                    self._flusher.start()
+            self._behind.acknowledged()
         return line
 
     def flush(self) -> int:
         """Create the notes of every waiting insight (of any process) now; returns how many."""
-        with self._turn, self._journal.flushing() as mine:
-            if not mine:
-                return 0  # another process is flushing right now
-            with self._state:
-                self._waiting = 0
-            self._journal.rotate()
-            files = self._journal.rotated()
-            lines = list({r["id"]: r for f in files for r in read_records(f)}.values())
-            written = self._write(lines) if lines else 0
-            for f in files:
-                f.unlink(missing_ok=True)
-            return written
+        return self._behind.flush()
 
     def close(self) -> None:
-        with self._state:
-            self._closed = True
-            self._wake.set()
-            thread = self._flusher
-        if thread is not None:
-            thread.join()
-        self.flush()
-        self._journal.close()
-
-    def _flush_later(self) -> None:
-        while True:
-            self._wake.wait(self._settings.flush_seconds)
-            with self._state:
-                self._wake.clear()
-                if self._closed or self._waiting == 0:
-                    self._flusher = None
-                    return
-            try:
-                self.flush()
-            except MdstoreError as exc:  # the lines stay in the journal; the next flush retries
-                log.warning("insights: flush failed: %s", exc)
+        self._behind.close()

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import logging
 import re
 import threading
 import uuid
@@ -27,15 +26,15 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ..errors import MdstoreError, NoteNotFound, ValidationError, WriteConflict
-from .journal import SessionJournal, read_records
+from .journal import SessionJournal
 from .naming import digest, note_stem
 from .records import Entry, as_utc, iso, utc_now
+from .writebehind import WriteBehind
 
 if TYPE_CHECKING:
     from ..config import MemorySettings
     from ..vault import Vault
 
-log = logging.getLogger("mdstore.memory")
 
 _MARK = re.compile(r"^<!-- entry ([\w-]+) -->$", re.MULTILINE)
 _ESCAPED = re.compile(r"^(\\*<!-- entry )", re.MULTILINE)
@@ -95,14 +94,11 @@ class SessionLog:
         self._settings = settings
         self._journal = SessionJournal(journal_folder(vault, session), session, fsync=settings.fsync)
         self._parts: list[str] = []
-        self._state = threading.Lock()  # this object's counters and flusher thread
-        # Shared by the logs of one Memory: their flushes take turns here rather than time out
-        # waiting for the index, which only one writer at a time may hold.
-        self._flush_turn = flush_turn or threading.Lock()
-        self._waiting = 0
-        self._wake = threading.Event()
-        self._flusher: threading.Thread | None = None
-        self._closed = False
+        # ``flush_turn`` is shared by the logs of one Memory: their flushes take turns there rather
+        # than time out waiting for the index, which only one writer at a time may hold.
+        self._behind = WriteBehind(
+            self._journal, settings, self._write, name=f"log-{session}", turn=flush_turn
+        )
         self._remembered = False
 
     def __repr__(self) -> str:
@@ -111,7 +107,7 @@ class SessionLog:
     @property
     def waiting(self) -> int:
         """Entries this object appended that are not yet in the note."""
-        return self._waiting
+        return self._behind.waiting
 
     # -- writing -------------------------------------------------------------------------------
 
@@ -135,42 +131,16 @@ class SessionLog:
             self._journal.remember_session()
             self._remembered = True
         self._journal.write(record)
-        with self._state:
-            self._waiting += 1
-            if self._waiting >= self._settings.flush_entries:
-                self._wake.set()
-            if self._flusher is None and not self._closed:
-                self._flusher = threading.Thread(
-                    target=self._flush_later, name=f"mdstore-log-{self.session}", daemon=True
-                )
-                self._flusher.start()
+        self._behind.acknowledged()
         return Entry(record["id"], record["role"], content, moment)
 
     def flush(self) -> int:
         """Write the waiting entries (of every process) to the note now; returns how many."""
-        with self._flush_turn, self._journal.flushing() as mine:
-            if not mine:
-                return 0  # another process is flushing this session right now
-            with self._state:
-                self._waiting = 0
-            self._journal.rotate()
-            files = self._journal.rotated()
-            records = [r for f in files for r in read_records(f)]
-            written = self._write(records) if records else 0
-            for f in files:
-                f.unlink(missing_ok=True)
-            return written
+        return self._behind.flush()
 
     def close(self) -> None:
         """Flush and stop the background flusher (``vault.close()`` does it)."""
-        with self._state:
-            self._closed = True
-            self._wake.set()
-            thread = self._flusher
-        if thread is not None:
-            thread.join()
-        self.flush()
-        self._journal.close()
+        self._behind.close()
 
     # -- reading -------------------------------------------------------------------------------
 
@@ -321,17 +291,3 @@ class SessionLog:
         and a hand edit not yet indexed fails the write's hash check instead of being lost."""
         row = self._vault.sql("SELECT hash, body FROM notes WHERE path = ?", [path]).first()
         return (str(row["hash"]), str(row["body"] or "")) if row else None
-
-    def _flush_later(self) -> None:
-        """The background flusher: flushes after ``flush_seconds`` or when enough are waiting."""
-        while True:
-            self._wake.wait(self._settings.flush_seconds)
-            with self._state:
-                self._wake.clear()
-                if self._closed or self._waiting == 0:
-                    self._flusher = None
-                    return
-            try:
-                self.flush()
-            except MdstoreError as exc:  # the entries stay in the journal; the next flush retries
-                log.warning("session %s: flush failed: %s", self.session, exc)
