@@ -229,12 +229,9 @@ class SpoolQueue:
                     return job
 
     def ack(self, job: Job) -> None:
-        done = self.dir / "done" / f"{names.job_stem(job)}.json"
-        self._move_claimed(job, done)
-        now = time.time()
-        os.utime(done, (now, now))  # the retention clock starts when the job finished
+        self._finish(job, time.time())
         if self.durable:
-            fsync_dir(done.parent)
+            fsync_dir(self.dir / "done")
 
     def claim_many(self, limit: int, *, lease: float | None = None) -> list[Job]:
         """Up to ``limit`` ready jobs, in claim order: ``claim`` in a loop (each rename is its own
@@ -259,13 +256,10 @@ class SpoolQueue:
         lost: list[Job] = []
         now = time.time()
         for job in jobs:
-            done = self.dir / "done" / f"{names.job_stem(job)}.json"
             try:
-                self._move_claimed(job, done)
+                self._finish(job, now)
             except QueueError:
                 lost.append(job)
-                continue
-            os.utime(done, (now, now))
         if self.durable and len(lost) < len(jobs):
             fsync_dir(self.dir / "done")
         return lost
@@ -527,6 +521,12 @@ class SpoolQueue:
             # It may have just been promoted to new/.
             owned = self._own(self.dir / "new" / waiting.name.partition(".")[2])
         return owned
+
+    def _finish(self, job: Job, now: float) -> None:
+        """Move a claimed job to done/ (``QueueError`` if its claim was lost), stamped ``now``."""
+        done = self.dir / "done" / f"{names.job_stem(job)}.json"
+        self._move_claimed(job, done)
+        os.utime(done, (now, now))  # the retention clock starts when the job finished
 
     def _move_claimed(self, job: Job, dest: Path) -> None:
         try:
