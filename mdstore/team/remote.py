@@ -168,24 +168,25 @@ def push(conn: psycopg.Connection[Any], space: str, changes: Sequence[Change], c
     with conn.pipeline() if len(changes) < COPY_AT else nullcontext(), conn.transaction():
         paths = [c.path for c in changes]
         lowered = [p.lower() for p in paths]
-        # The space's row is locked (and its counter read) by the same statement that reads the
-        # server's rows of these paths; the LEFT JOIN gives one row even when none is found.
-        rows = conn.execute(
-            "WITH s AS (SELECT revision FROM team_spaces WHERE name = %s FOR UPDATE) "
-            "SELECT s.revision, n.path, n.revision, n.content_hash, n.deleted FROM s "
-            "LEFT JOIN team_notes n ON n.space = %s "
-            "AND (n.path = ANY(%s) OR (lower(n.path) = ANY(%s) AND NOT n.deleted))",
-            (space, space, paths, lowered),
-        ).fetchall()
-        if not rows:
+        # Lock the space's row, then read the server's rows of these paths in a second statement:
+        # under READ COMMITTED each statement reads from a snapshot taken when it starts, so a read
+        # joined into the locking statement would see the rows from before the lock was granted
+        # and accept a push based on a revision another writer has just replaced (a lost edit).
+        # Pipelined, the two statements are still one round trip.
+        locked = conn.execute("SELECT revision FROM team_spaces WHERE name = %s FOR UPDATE", (space,))
+        found = conn.execute(
+            "SELECT path, revision, content_hash, deleted FROM team_notes WHERE space = %s "
+            "AND (path = ANY(%s) OR (lower(path) = ANY(%s) AND NOT deleted))",
+            (space, paths, lowered),
+        )
+        row = locked.fetchone()
+        if row is None:
             raise BackendUnavailable(f"team space {space!r} is gone or no longer shared with this role")
-        current = int(rows[0][0])
+        current = int(row[0])
         server: dict[str, tuple[int, str, bool]] = {}
         live_lower: set[str] = set()
         wanted = set(paths)
-        for _, path, rev, digest, deleted in rows:
-            if path is None:
-                continue
+        for path, rev, digest, deleted in found.fetchall():
             if path in wanted:
                 server[path] = (int(rev), digest, bool(deleted))
             else:
