@@ -20,6 +20,7 @@ alone; a dead owner's ``.w`` file is taken over like any other claim.
 from __future__ import annotations
 
 import logging
+import math
 import os
 import re
 import threading
@@ -542,7 +543,8 @@ class SpoolQueue:
     def _dest(self, stem: str, due: float | None) -> Path:
         if due is None:
             return self.dir / "new" / f"{stem}.json"
-        return self.dir / "delayed" / f"{int(due * 1000):013d}.{stem}.json"
+        # Rounded up: a job must not become due before its not_before, not even by a millisecond.
+        return self.dir / "delayed" / f"{math.ceil(due * 1000):013d}.{stem}.json"
 
     def _index_id(self, jid: str, dest: Path) -> None:
         link = self.dir / IDS / jid

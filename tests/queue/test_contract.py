@@ -105,6 +105,21 @@ def test_delayed_job_waits_for_not_before(make_queue: QueueFactory) -> None:
     assert claimed.id == job.id and time.time() >= job.not_before
 
 
+def test_delayed_job_is_never_claimed_even_a_moment_early(make_queue: QueueFactory) -> None:
+    # Claiming in a tight loop catches a due time rounded down (the spool once kept it in whole
+    # milliseconds, so a job became claimable up to 1 ms before its not_before).
+    q = make_queue()
+    for _ in range(20):
+        job = q.enqueue("soon", delay=0.01)
+        assert job.not_before is not None
+        deadline = time.monotonic() + 5
+        while (claimed := q.claim()) is None:
+            assert time.monotonic() < deadline
+        assert claimed.id == job.id
+        assert time.time() >= job.not_before, f"claimed {job.not_before - time.time():.6f} s early"
+        q.ack(claimed)
+
+
 def test_claims_are_exclusive_across_consumers(make_queue: QueueFactory) -> None:
     producer = make_queue()
     for n in range(300):
