@@ -24,10 +24,13 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from ..config import Config
 from ..notes.model import Note, ParseIssue, SyncReport
-from .rows import RowSet, rows_for, to_json
+from .rows import RowSet, to_json
 from .scan import ScanResult
-from .tables import insert_all, reresolve, set_meta
-from .workers import Item, stream_notes
+from .tables import insert_all, insert_tables, reresolve, set_meta
+from .workers import Item, Parsed, Tables, stream_notes
+
+if TYPE_CHECKING:
+    from ..notes.links import LinkResolver
 
 if TYPE_CHECKING:
     from .store import IndexStore
@@ -57,7 +60,7 @@ class BuildSink(Protocol):
     name: str  # what it keeps ("search"), in a report of its failure
     derive: tuple[str, ...]  # what the parse workers compute for it (workers.load_chunk)
 
-    def add(self, notes: Sequence[Note], derived: Sequence[dict[str, Any] | None]) -> None: ...
+    def add(self, notes: Sequence[Parsed], derived: Sequence[dict[str, Any] | None]) -> None: ...
     def finish(self) -> None: ...
     def abort(self) -> None: ...
 
@@ -86,11 +89,38 @@ class ReadAgain(Sequence[Note]):
         return len(self._items)
 
     def __iter__(self) -> Iterator[Note]:
-        for _, results, _ in stream_notes(self._config, self._items, _READ_CHUNK):
+        for _, results, _, _ in stream_notes(self._config, self._items, _READ_CHUNK):
             yield from (r for r in results if isinstance(r, Note))
 
     def __getitem__(self, index: Any) -> Any:  # pragma: no cover - listeners iterate
         return list(self)[index]
+
+
+def _joined(parts: list[Tables], resolver: LinkResolver) -> Tables:
+    """The parse workers' tables of one chunk joined, each table in one piece, with the links'
+    ``resolved`` column filled in (the workers leave it empty: only this process knows every path)."""
+    import pyarrow as pa
+
+    pieces: dict[str, list[Any]] = {}
+    for tables in parts:
+        for name, table in tables.items():
+            pieces.setdefault(name, []).append(table)
+    joined = {name: pa.concat_tables(got) if len(got) > 1 else got[0] for name, got in pieces.items()}
+    links = joined.get("links")
+    if links is not None:
+        resolve = resolver.resolve_target
+        resolved = [
+            resolve(kind, target, path)
+            for path, kind, target in zip(
+                links.column("path").to_pylist(),
+                links.column("kind").to_pylist(),
+                links.column("target").to_pylist(),
+                strict=True,
+            )
+        ]
+        at = links.schema.get_field_index("resolved")
+        joined["links"] = links.set_column(at, "resolved", pa.array(resolved, pa.string()))
+    return joined
 
 
 def build_streamed(
@@ -127,7 +157,6 @@ def _build(
     live: list[BuildSink],
 ) -> SyncReport:
     from ..notes.links import LinkResolver, link_key, name_keys
-    from ..notes.parse import parse_issue
 
     names = [(rel, ()) for rel in found.notes]
     resolver = LinkResolver(names, found.attachments)
@@ -138,7 +167,7 @@ def _build(
     total = len(to_read)
     derive = tuple(sorted({name for sink in live for name in sink.derive}))
 
-    def feed(notes: list[Note], derived: list[Any]) -> None:
+    def feed(notes: list[Parsed], derived: list[Any]) -> None:
         for sink in list(live):
             try:
                 sink.add(notes, derived)
@@ -153,33 +182,44 @@ def _build(
         for rel, stat in found.attachments.items():
             attachments.add_attachment(rel, stat)
         insert_all(con, attachments)
-        for part, results, derived in stream_notes(config, to_read, chunk, errors, derive):
-            notes: list[Note] = []
+        spent = dict.fromkeys(("waiting for the parse workers", "writing DuckDB", "feeding search"), 0.0)
+        started = clock = time.perf_counter()
+
+        def lap(phase: str) -> None:
+            nonlocal clock
+            now = time.perf_counter()
+            spent[phase] += now - clock
+            clock = now
+
+        for part, results, derived, tables in stream_notes(config, to_read, chunk, errors, derive, rows=True):
+            lap("waiting for the parse workers")
+            notes: list[Parsed] = []
             extras: list[Any] = []
             for (rel, _), result, extra in zip(part, results, derived, strict=True):
-                if not isinstance(result, Note):
-                    unparsed.append(rel)
-                if isinstance(result, ParseIssue):
-                    errors.append(result)
-                elif isinstance(result, Note):
-                    if result.error:
-                        issue = parse_issue(result)
-                        if issue is not None:
-                            errors.append(issue)
+                if isinstance(result, Parsed):
+                    if result.issue is not None:
+                        errors.append(result.issue)
                     notes.append(result)
                     extras.append(extra)
                     if result.aliases:
                         aliased[result.path] = list(result.aliases)
+                    continue
+                unparsed.append(rel)
+                if isinstance(result, ParseIssue):
+                    errors.append(result)
+            batch = _joined(tables, resolver)
             con.execute("BEGIN TRANSACTION")
             try:
-                for start in range(0, len(notes), 1000):
-                    insert_all(con, rows_for(notes[start : start + 1000], resolver.resolve))
+                insert_tables(con, batch)
                 con.execute("COMMIT")
             except BaseException:
                 con.execute("ROLLBACK")
                 raise
+            del batch, tables
+            lap("writing DuckDB")
             added += [n.path for n in notes]
             feed(notes, extras)
+            lap("feeding search")
             if progress:
                 progress(len(added), total)
         con.execute("BEGIN TRANSACTION")
@@ -207,6 +247,13 @@ def _build(
         except BaseException:
             con.execute("ROLLBACK")
             raise
+        lap("writing DuckDB")
+    log.info(
+        "cold build of %d notes: %.1f s (%s)",
+        len(added),
+        time.perf_counter() - started,
+        ", ".join(f"{phase} {seconds:.1f} s" for phase, seconds in spent.items()),
+    )
     done = set(added)
     return SyncReport(
         added=tuple(sorted(added)),

@@ -249,8 +249,9 @@ class Syncer:
                 # No answer is not "deleted": the note keeps its rows and is reported.
                 errors.append(ParseIssue(rel, "not parsed (its parse worker failed)", "worker"))
                 continue
-            if isinstance(result, ParseIssue):
-                errors.append(result)
+            if not isinstance(result, Note):  # a ParseIssue (only a cold build asks for Parsed rows)
+                if isinstance(result, ParseIssue):
+                    errors.append(result)
                 continue
             if result.error:
                 from ..notes.parse import parse_issue

@@ -79,9 +79,24 @@ def insert_all(con: Any, rows: RowSet) -> None:
             values = ", ".join([marks] * count)
             con.execute(f"INSERT INTO {table} ({names}) VALUES {values}", flat)
             continue
-        con.register("_rows", rows.arrow(table))
+        insert_arrow(con, table, rows.arrow(table))
+
+
+def insert_arrow(con: Any, table: str, rows: Any) -> None:
+    """Append the Arrow table ``rows`` (the columns of ``rows.COLUMNS[table]``) to ``table``."""
+    names = ", ".join(name for name, _ in COLUMNS[table])
+    con.register("_rows", rows)
+    try:
         con.execute(f"INSERT INTO {table} ({names}) SELECT {names} FROM _rows")
+    finally:
         con.unregister("_rows")
+
+
+def insert_tables(con: Any, tables: dict[str, Any]) -> None:
+    """Append Arrow tables of rows (table name -> ``pyarrow.Table``), in the tables' order."""
+    for table in COLUMNS:
+        if table in tables and tables[table].num_rows:
+            insert_arrow(con, table, tables[table])
 
 
 def touch(con: Any, notes: Iterable[Note]) -> None:

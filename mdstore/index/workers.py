@@ -4,10 +4,13 @@ cores in worker processes of our own.
 ``multiprocessing`` (spawn/forkserver) re-imports the caller's ``__main__`` in every worker, which
 re-runs an unguarded user script and breaks ``python -``; ``fork`` is unsafe in a process with
 DuckDB threads. So workers are plain ``python -m mdstore.index.workers`` processes fed over pipes:
-length-prefixed pickles of (root, [(path, mtime)], max_bytes, link_style, derive) in, (results,
-derived) out. ``derive`` names functions (``"package.module:function"``) that a worker also applies
-to each parsed note while it has it — the search side asks for its search document and word
-counts — so that a cold build parses every file once, on every core, for all the indexes.
+length-prefixed pickles of (root, [(path, mtime)], max_bytes, link_style, derive, rows) in,
+(results, derived, tables) out. ``derive`` names functions (``"package.module:function"``) that a
+worker also applies to each parsed note while it has it — the search side asks for its search
+document and word counts — so that a cold build parses every file once, on every core, for all the
+indexes. With ``rows`` (a cold build) the worker also turns its notes into the index tables' rows,
+as Arrow tables, and sends back a ``Parsed`` summary instead of each note: the syncing process
+only resolves the links and appends, so it is not the one core that every note waits for.
 
 A worker that dies (killed, out of memory, a crash in a parser) loses nothing: the chunk it was
 parsing is put back and parsed in this process, and the failure is reported. A file is never
@@ -18,6 +21,7 @@ that, and the sync still asks the file system again before it removes a note.
 from __future__ import annotations
 
 import enum
+import functools
 import os
 import pickle
 import queue
@@ -45,7 +49,18 @@ class Unparsed(enum.Enum):
     NOT_PARSED = "not parsed"  # no result came back: never read as "deleted"
 
 
-Result = Note | ParseIssue | Unparsed
+@dataclass(frozen=True)
+class Parsed:
+    """What a cold build keeps of a note whose rows its parse worker made (``load_chunk(rows=True)``)."""
+
+    path: str
+    hash: str
+    aliases: tuple[str, ...]
+    issue: ParseIssue | None  # the note's ``parse_issue``, when part of it could not be read
+
+
+Result = Note | ParseIssue | Unparsed | Parsed
+Tables = dict[str, Any]  # table name -> pyarrow.Table of rows (``rows.RowSet.arrow``)
 
 
 @dataclass
@@ -72,24 +87,55 @@ def load_note(root: str, rel: str, mtime: float, max_bytes: int, link_style: str
 
 
 Item = tuple[str, float]  # (vault-relative path, mtime)
-Chunk = tuple[list[Item], list[Result], list[Any]]  # items, their results, what was derived for them
+# items, their results, what was derived for them, and (with ``rows``) their rows, one Tables a part
+Chunk = tuple[list[Item], list[Result], list[Any], list[Tables]]
 
 
 def load_chunk(
-    root: str, part: Sequence[Item], max_bytes: int, link_style: str, derive: tuple[str, ...] = ()
-) -> tuple[list[Result], list[Any]]:
+    root: str,
+    part: Sequence[Item],
+    max_bytes: int,
+    link_style: str,
+    derive: tuple[str, ...] = (),
+    rows: bool = False,
+) -> tuple[list[Result], list[Any], Tables]:
     """``load_note`` of every item and, for each parsed note, ``{spec: function(note)}`` for each
-    function named in ``derive`` (None for a result that is not a note)."""
-    results = [load_note(root, rel, mtime, max_bytes, link_style) for rel, mtime in part]
-    if not derive:
-        return results, [None] * len(results)
-    functions = [(spec, _function(spec)) for spec in derive]
-    derived = [
-        {spec: function(r) for spec, function in functions} if isinstance(r, Note) else None for r in results
-    ]
-    return results, derived
+    function named in ``derive`` (None for a result that is not a note). With ``rows``, each note
+    is returned as its ``Parsed`` summary and its rows come in the tables (links unresolved)."""
+    results: list[Result] = [load_note(root, rel, mtime, max_bytes, link_style) for rel, mtime in part]
+    derived: list[Any] = [derived_for(r, derive) if derive and isinstance(r, Note) else None for r in results]
+    if not rows:
+        return results, derived, {}
+    return _with_rows(results, derived)
 
 
+def _with_rows(results: list[Result], derived: list[Any]) -> tuple[list[Result], list[Any], Tables]:
+    from ..notes.parse import parse_issue
+    from .rows import COLUMNS, RowSet
+
+    rowset = RowSet()
+    summaries: list[Result] = []
+    for result in results:
+        if isinstance(result, Note):
+            rowset.add_note(result, _unresolved)
+            issue = parse_issue(result) if result.error else None
+            summaries.append(Parsed(result.path, result.hash, tuple(result.aliases), issue))
+        else:
+            summaries.append(result)
+    tables = {table: rowset.arrow(table) for table in COLUMNS if rowset.count(table)}
+    return summaries, derived, tables
+
+
+def _unresolved(link: Any, source: str) -> None:
+    return None  # links are resolved by the syncing process, which knows every path
+
+
+def derived_for(note: Note, derive: tuple[str, ...]) -> dict[str, Any]:
+    """``{spec: function(note)}`` for each function named in ``derive``."""
+    return {spec: _function(spec)(note) for spec in derive}
+
+
+@functools.cache
 def _function(spec: str) -> Callable[[Note], Any]:
     """The function named ``"package.module:function"`` (named by the layer that asks for it)."""
     import importlib
@@ -105,31 +151,35 @@ def stream_notes(
     size: int,
     failures: list[ParseIssue] | None = None,
     derive: tuple[str, ...] = (),
+    rows: bool = False,
 ) -> Iterator[Chunk]:
-    """``(items, results, derived)`` of ``load_chunk`` about ``size`` at a time (not in order), in
-    worker processes when there are at least ``[index] parallel_threshold`` items and more than one
-    core to use. A worker's failure is appended to ``failures``; its chunk is still answered."""
+    """``(items, results, derived, tables)`` of ``load_chunk`` about ``size`` at a time (not in
+    order), in worker processes when there are at least ``[index] parallel_threshold`` items and
+    more than one core to use. A worker's failure is appended to ``failures``; its chunk is still
+    answered."""
     root = str(config.root)
     max_bytes = config.vault.max_note_bytes
     style = config.vault.link_style
     workers = config.index.parse_workers or (os.cpu_count() or 1)
     if workers > 1 and len(items) >= config.index.parallel_threshold:
         chunk = max(32, min(400, len(items) // (workers * 6) or 32, size))
-        pending: Chunk = ([], [], [])
-        stream = parse_stream(root, list(items), max_bytes, style, workers, chunk, failures, derive)
-        for part, results, derived in stream:
+        pending: Chunk = ([], [], [], [])
+        stream = parse_stream(root, list(items), max_bytes, style, workers, chunk, failures, derive, rows)
+        for part, results, derived, tables in stream:
             pending[0].extend(part)
             pending[1].extend(results)
             pending[2].extend(derived)
+            pending[3].extend(tables)
             if len(pending[0]) >= size:
                 yield pending
-                pending = ([], [], [])
+                pending = ([], [], [], [])
         if pending[0]:
             yield pending
         return
     for start in range(0, len(items), size):
         part = list(items[start : start + size])
-        yield (part, *load_chunk(root, part, max_bytes, style, derive))
+        results, derived, rowtables = load_chunk(root, part, max_bytes, style, derive, rows)
+        yield part, results, derived, [rowtables]
 
 
 def load_notes(config: Config, items: Sequence[Item], progress: Progress | None = None) -> Loaded:
@@ -139,7 +189,7 @@ def load_notes(config: Config, items: Sequence[Item], progress: Progress | None 
     results: list[Result] = [Unparsed.NOT_PARSED] * total
     failures: list[ParseIssue] = []
     done = 0
-    for part, parsed, _ in stream_notes(config, items, 100, failures):
+    for part, parsed, _, _ in stream_notes(config, items, 100, failures):
         for (rel, _), result in zip(part, parsed, strict=True):
             results[position[rel]] = result
         done += len(part)
@@ -190,11 +240,12 @@ def parse_stream(
     chunk: int = 250,
     failures: list[ParseIssue] | None = None,
     derive: tuple[str, ...] = (),
+    rows: bool = False,
 ) -> Iterator[Chunk]:
-    """``(items, results, derived)`` of ``load_chunk`` a chunk at a time, as ``workers`` processes finish
-    them (not in order), so a caller can write each chunk and let it go: memory follows the chunk,
-    not the vault. A worker that dies has its chunk parsed again in this process and its failure
-    appended to ``failures``; every item is answered exactly once."""
+    """``(items, results, derived, [tables])`` of ``load_chunk`` a chunk at a time, as ``workers``
+    processes finish them (not in order), so a caller can write each chunk and let it go: memory
+    follows the chunk, not the vault. A worker that dies has its chunk parsed again in this process
+    and its failure appended to ``failures``; every item is answered exactly once."""
     chunks = [items[i : i + chunk] for i in range(0, len(items), chunk)]
     lock = threading.Lock()
     out: queue.Queue[Chunk | None] = queue.Queue(maxsize=workers * 2)
@@ -215,10 +266,10 @@ def parse_stream(
         alive = True
         try:
             while (part := take()) is not None:
-                answer: tuple[list[Result], list[Any]] | None = None
+                answer: tuple[list[Result], list[Any], Tables] | None = None
                 if alive:
                     try:
-                        _send(proc.stdin, (root, part, max_bytes, link_style, derive))
+                        _send(proc.stdin, (root, part, max_bytes, link_style, derive, rows))
                         answer = _recv(proc.stdout)
                         if answer is not None and len(answer[0]) != len(part):
                             sent = f"{len(answer[0])} results for {len(part)} files"
@@ -236,8 +287,8 @@ def parse_stream(
                                 )
                             )
                 if answer is None:
-                    answer = load_chunk(root, part, max_bytes, link_style, derive)
-                out.put((part, *answer))
+                    answer = load_chunk(root, part, max_bytes, link_style, derive, rows)
+                out.put((part, answer[0], answer[1], [answer[2]]))
         finally:
             out.put(None)
             for stream in (proc.stdin, proc.stdout):
@@ -273,10 +324,10 @@ def _serve() -> None:
     stdin, stdout = sys.stdin.buffer, sys.stdout.buffer
     while True:
         try:
-            root, part, max_bytes, link_style, derive = _recv(stdin)
+            request = _recv(stdin)
         except EOFError:
             return
-        _send(stdout, load_chunk(root, part, max_bytes, link_style, derive))
+        _send(stdout, load_chunk(*request))
 
 
 if __name__ == "__main__":

@@ -90,19 +90,23 @@ class LinkResolver:
 
         External URLs are never resolved. A link with no target (``[[#Heading]]``) is ``source``.
         """
-        if link.kind == "url":
+        return self.resolve_target(link.kind, link.target, source)
+
+    def resolve_target(self, kind: str, target: str, source: str) -> str | None:
+        """``resolve`` of a link of ``kind`` to ``target`` (as written), without making a Link."""
+        if kind == "url":
             return None
-        target = link.target.strip()
+        target = target.strip()
         if not target:
             return source
-        if link.kind == "markdown":
+        if kind == "markdown":
             return self._relative(target, source) or self._by_path_or_name(target, source)
         if target.startswith(("./", "../")):
             return self._relative(target, source)
         found = self._by_path_or_name(target, source)
         if found is None:
             found = self._best_alias.get(_fold(target))
-        if found is None and link.kind == "embed":
+        if found is None and kind == "embed":
             # ![](img.png) is an embed too, written relative to the note.
             found = self._relative(target, source)
         return found

@@ -2,10 +2,11 @@
 chunk of notes right after DuckDB committed it, and commit once the structured index is complete.
 
 The notes are parsed once, in the parse workers, which also compute what the search side needs of
-each note (``SEARCH``: the search document, ``RELATED``: the hashed word counts), so the process that
-writes DuckDB only passes them on; tantivy indexes them meanwhile on its own thread. Whoosh's
-worker processes take the notes and make the search documents themselves, starting once DuckDB is
-complete (``hold``), so that the structured index, which ``find`` waits for, comes first.
+each note (``SEARCH``: the search document, ``RELATED``: the hashed word counts, ``WHOOSH``: the
+note as Whoosh's workers read it, already pickled), so the process that writes DuckDB only passes
+them on; tantivy indexes them meanwhile on its own thread. Whoosh's worker processes make the
+search documents themselves, starting once DuckDB is complete (``hold``), so that the structured
+index, which ``find`` waits for, comes first.
 
 Neither part changes for readers before its commit, which stores the DuckDB generation as its
 stamp: a build that stops half way (a crash, an error) leaves each part as it was, with a stamp
@@ -20,15 +21,43 @@ import os
 import time
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from mdstore.index.workers import Parsed
 from mdstore.notes.model import Note
+
+if TYPE_CHECKING:
+    from mdstore.search.documents import SearchDocument
+    from mdstore.search.tfidf import Counts
 
 log = logging.getLogger("mdstore.search")
 
 SEARCH = "mdstore.search.documents:build_document"
 RELATED = "mdstore.search.tfidf:term_counts"
-"""What the parse workers compute for the engine and the model (``index/workers.load_chunk``)."""
+WHOOSH = "mdstore.search.whoosh_build:batch_item"
+BOTH = "mdstore.search.coldfeed:document_and_counts"
+"""What the parse workers compute for the engine and the model (``index/workers.load_chunk``);
+``BOTH`` is ``SEARCH`` and ``RELATED`` at once, analysing the note's text once for the two."""
+
+
+def document_and_counts(note: Note) -> tuple[SearchDocument, Counts]:
+    """``build_document(note)`` and ``term_counts(note)``, the counts taken from the document's
+    analysed terms: ``note_text``'s tokens are the title's twice, then the aliases', the tags',
+    the headings' and the body's, which the document holds already (all but the tags)."""
+    from mdstore.search.analysis import tokens
+    from mdstore.search.documents import build_document
+    from mdstore.search.tfidf import token_counts
+
+    doc = build_document(note)
+    terms = [
+        *doc.title_terms.split(),
+        *doc.title_terms.split(),
+        *doc.alias_terms.split(),
+        *(token for tag in note.tags for token in tokens(tag)),
+        *doc.heading_terms.split(),
+        *doc.body_terms.split(),
+    ]
+    return doc, token_counts(terms)
 
 
 class ColdFeed:
@@ -44,10 +73,11 @@ class ColdFeed:
         self.engine = engine
         self.model = model
         self._notes_to_engine = bool(getattr(engine, "takes_notes", False))
-        documents = None if self._notes_to_engine else engine
-        self.derive = tuple(
-            name for name, part in ((SEARCH, documents), (RELATED, model)) if part is not None
-        )
+        documents, items = (None, engine) if self._notes_to_engine else (engine, None)
+        wanted = ((SEARCH, documents), (WHOOSH, items), (RELATED, model))
+        self.derive = tuple(name for name, part in wanted if part is not None)
+        if SEARCH in self.derive and RELATED in self.derive:
+            self.derive = tuple(name for name in self.derive if name not in (SEARCH, RELATED)) + (BOTH,)
         self._marker = marker
         self._info = dict(info, indexed=0)
         self._written = 0.0
@@ -59,28 +89,37 @@ class ColdFeed:
         os.replace(temp, self._marker)
         self._written = time.monotonic()
 
-    def add(self, notes: Sequence[Note], derived: Sequence[dict[str, Any] | None]) -> None:
+    def add(self, notes: Sequence[Note | Parsed], derived: Sequence[dict[str, Any] | None]) -> None:
+        """Add a chunk: ``derived[i]`` is what the parse workers computed for ``notes[i]`` (a
+        ``Parsed`` summary always comes with it), or None to compute it here from the Note."""
+        pairs = zip(notes, derived, strict=True)
+        extras = [extra if extra is not None else self._derived(note) for note, extra in pairs]
+        for extra in extras:
+            if BOTH in extra:
+                extra[SEARCH], extra[RELATED] = extra.pop(BOTH)
         if self.engine is not None and self._notes_to_engine:
-            self.engine.add_notes(notes)
+            self.engine.add_batch_items([extra[WHOOSH] for extra in extras])
         elif self.engine is not None:
-            from mdstore.search.documents import build_document
-
-            self.engine.add(
-                [
-                    extra[SEARCH] if extra and SEARCH in extra else build_document(note)
-                    for note, extra in zip(notes, derived, strict=True)
-                ]
-            )
+            self.engine.add([extra[SEARCH] for extra in extras])
         if self.model is not None:
-            self.model.add(notes, [extra.get(RELATED) if extra else None for extra in derived])
+            paths, hashes = [note.path for note in notes], [note.hash for note in notes]
+            self.model.add_counts(paths, hashes, [extra[RELATED] for extra in extras])
         self._info["indexed"] += len(notes)
         if time.monotonic() - self._written >= 1.0:
             self._write_marker()
+
+    def _derived(self, note: Note | Parsed) -> dict[str, Any]:
+        if not isinstance(note, Note):
+            raise TypeError(f"{note.path}: a parsed summary came without what its worker derived")
+        from mdstore.index.workers import derived_for
+
+        return derived_for(note, self.derive)
 
     def finish(self) -> None:
         """Commit both parts (the engine first: it is what `search` waits for); a part that fails
         is dropped, the other still commits, and the first error is raised."""
         failed: Exception | None = None
+        started = time.perf_counter()
         try:
             if self.engine is not None:
                 self._info["phase"] = "committing"
@@ -90,9 +129,15 @@ class ColdFeed:
                     engine.commit()
                 except Exception as exc:  # noqa: BLE001 - raised below, after the model's commit
                     failed = exc
+            engine_done = time.perf_counter()
             if self.model is not None:
                 model, self.model = self.model, None
                 model.commit()
+            log.info(
+                "search side of a cold build committed: engine %.1f s, related notes %.1f s",
+                engine_done - started,
+                time.perf_counter() - engine_done,
+            )
         finally:
             self.abort()
         if failed is not None:

@@ -55,9 +55,14 @@ def note_text(note: Note) -> str:
 
 def text_counts(text: str) -> Counts:
     """The hashed, sublinear term frequencies of ``text`` (crc32: the same in every process)."""
+    return token_counts(tokens(text))
+
+
+def token_counts(terms: Iterable[str]) -> Counts:
+    """``text_counts`` of a text whose ``tokens`` are ``terms`` (in any order)."""
     import numpy as np
 
-    counts = Counter(zlib.crc32(token.encode("utf-8")) & _MASK for token in tokens(text))
+    counts = Counter(zlib.crc32(token.encode("utf-8")) & _MASK for token in terms)
     columns = np.fromiter(counts.keys(), dtype=np.int32, count=len(counts))
     tf = np.fromiter(counts.values(), dtype=np.float32, count=len(counts))
     order = np.argsort(columns)
@@ -124,14 +129,20 @@ class ModelBuild:
 
     def add(self, notes: Sequence[Note], counts: Sequence[Counts | None] | None = None) -> None:
         """Add ``notes``; ``counts[i]`` is ``term_counts(notes[i])`` when already computed."""
-        import numpy as np
-
         if not notes:
             return
         rows = [
             given if given is not None else term_counts(note)
             for note, given in zip(notes, counts or [None] * len(notes), strict=True)
         ]
+        self.add_counts([note.path for note in notes], [note.hash for note in notes], rows)
+
+    def add_counts(self, paths: Sequence[str], hashes: Sequence[str], rows: Sequence[Counts]) -> None:
+        """Add the notes at ``paths`` (with these content hashes) by their ``term_counts``."""
+        import numpy as np
+
+        if not rows:
+            return
         chunk = _matrix(rows)
         self._df += np.bincount(chunk.indices, minlength=N_FEATURES)
         self._chunks.append(chunk)
@@ -142,8 +153,8 @@ class ModelBuild:
 
             self._chunks[-self._small :] = [sparse.vstack(recent, format="csr")]
             self._small = 0
-        self._paths += [note.path for note in notes]
-        self._hashes += [note.hash for note in notes]
+        self._paths += paths
+        self._hashes += hashes
 
     def commit(self) -> None:
         import numpy as np

@@ -181,6 +181,14 @@ def _segment_writer_class() -> Any:
     return CompactWriter
 
 
+def batch_item(note: Note) -> bytes:
+    """``note`` as a parallel build's workers read it from a batch file: pickled, with only what
+    ``build_document`` reads (a cold build's parse workers make these, so the syncing process only
+    writes the bytes)."""
+    lean = replace(note, frontmatter={}, links=(), tasks=(), fields=(), block_ids=())
+    return pickle.dumps((1, lean), protocol=pickle.HIGHEST_PROTOCOL)
+
+
 def _parallel_writer_class() -> Any:
     from whoosh.multiproc import MpWriter, SubWriterTask
 
@@ -223,7 +231,7 @@ def _parallel_writer_class() -> Any:
         index is complete) their names wait here instead of going to the workers."""
 
         held: list[tuple[str, int]] | None = None
-        docbuffer: list[tuple[int, Any]]
+        docbuffer: list[tuple[int, Any] | bytes]
 
         def _new_task(self) -> Any:
             task = Task(
@@ -233,8 +241,9 @@ def _parallel_writer_class() -> Any:
             task.start()
             return task
 
-        def add_note(self, note: Note) -> None:
-            self.docbuffer.append((1, note))
+        def add_note_item(self, item: bytes) -> None:
+            """A note as ``batch_item`` pickled it, for the workers to analyse."""
+            self.docbuffer.append(item)
             if len(self.docbuffer) >= self.batchsize:
                 self._enqueue()
             self._added_sub = True
@@ -245,7 +254,10 @@ def _parallel_writer_class() -> Any:
             name = f"{random_name()}.doclist"
             with self.temp_storage().create_file(name).raw_file() as out:
                 for item in self.docbuffer:
-                    pickle.dump(item, out, protocol=pickle.HIGHEST_PROTOCOL)
+                    if isinstance(item, bytes):  # pickled already (``batch_item``)
+                        out.write(item)
+                    else:
+                        pickle.dump(item, out, protocol=pickle.HIGHEST_PROTOCOL)
             job = (name, len(self.docbuffer))
             self.docbuffer = []
             if self.held is not None:
@@ -354,16 +366,17 @@ class WhooshBuild:
 
     def add_notes(self, notes: Sequence[Note]) -> None:
         """Notes whose search documents the workers make (``takes_notes``)."""
+        self.add_batch_items([batch_item(note) for note in notes])
+
+    def add_batch_items(self, items: Sequence[bytes]) -> None:
+        """Notes as ``batch_item`` made them (a cold build's parse workers do, ``takes_notes``)."""
         try:
-            for note in notes:
-                # only what build_document reads travels to the workers
-                self._writer.add_note(
-                    replace(note, frontmatter={}, links=(), tasks=(), fields=(), block_ids=())
-                )
+            for item in items:
+                self._writer.add_note_item(item)
         except BaseException:
             self.cancel()
             raise
-        self.added += len(notes)
+        self.added += len(items)
 
     def add(self, docs: Sequence[SearchDocument]) -> None:
         try:

@@ -12,9 +12,16 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import mdstore
+from mdstore.notes.parse import parse_note
+from mdstore.search.coldfeed import document_and_counts
+from mdstore.search.documents import build_document
+from mdstore.search.tfidf import term_counts
 from tests.conftest import write_files
 
 STREAMED = {"build_chunk": 23, "parse_workers": 1}
@@ -58,13 +65,14 @@ def test_search_side_holds_what_duckdb_holds_when_files_change_during_the_build(
         assert len(vault.search(MARK, limit=200).paths()) == 120
 
 
-def test_streamed_related_notes_equal_a_fit_of_the_whole_vault(tmp_path: Path) -> None:
+@pytest.mark.parametrize("engine", ["whoosh", "tantivy"])
+def test_streamed_related_notes_equal_a_fit_of_the_whole_vault(tmp_path: Path, engine: str) -> None:
     write_files(tmp_path / "a", notes(150))
     shutil.copytree(tmp_path / "a", tmp_path / "b")
-    with mdstore.open(tmp_path / "a", index=STREAMED, search={"engine": "whoosh"}) as streamed:
+    with mdstore.open(tmp_path / "a", index=STREAMED, search={"engine": engine}) as streamed:
         streamed.sync()
         with mdstore.open(
-            tmp_path / "b", index={"build_chunk": 1_000_000}, search={"engine": "whoosh"}
+            tmp_path / "b", index={"build_chunk": 1_000_000}, search={"engine": engine}
         ) as batch:
             batch.sync()
             for path in ("f0/n0000.md", "f1/n0007.md", "f2/n0149.md"):
@@ -108,3 +116,22 @@ def test_a_build_killed_halfway_shows_progress_and_leaves_search_repairable(tmp_
         assert vault.search("topic3", limit=5000).total == len([i for i in range(2400) if i % 7 == 3])
         assert vault.search_status()["search"]["ready"]
         assert vault.related("f0/n0000.md", k=3).first() is not None
+
+
+_PIECES = [*"aAbé ß#/-_1\nﬁ[]:", "The", "is", "Café", "running", "#tag/sub", "[[x]]"]
+_TEXT = st.lists(st.sampled_from(_PIECES), max_size=20).map("".join)
+
+
+@settings(max_examples=150, deadline=None)
+@given(title=_TEXT, tags=st.lists(_TEXT, max_size=3), aliases=st.lists(_TEXT, max_size=3), body=_TEXT)
+def test_the_document_and_counts_a_cold_build_derives_at_once_equal_the_separate_ones(
+    title: str, tags: list[str], aliases: list[str], body: str
+) -> None:
+    # The parse workers analyse a note once for tantivy and the related-notes model: the counts
+    # taken from the search document must be the model's own, word for word.
+    front = json.dumps({"title": title, "tags": tags, "aliases": aliases})
+    note = parse_note("f/Ünï note.md", f"---\n{front}\n---\n{body}\n".encode(), mtime=1.0, max_bytes=10**6)
+    doc, (columns, values) = document_and_counts(note)
+    expected_columns, expected_values = term_counts(note)
+    assert doc == build_document(note)
+    assert np.array_equal(columns, expected_columns) and np.array_equal(values, expected_values)
