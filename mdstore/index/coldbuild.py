@@ -108,16 +108,14 @@ def _joined(parts: list[Tables], resolver: LinkResolver) -> Tables:
     joined = {name: pa.concat_tables(got) if len(got) > 1 else got[0] for name, got in pieces.items()}
     links = joined.get("links")
     if links is not None:
-        resolve = resolver.resolve_target
-        resolved = [
-            resolve(kind, target, path)
-            for path, kind, target in zip(
-                links.column("path").to_pylist(),
+        resolved = resolver.resolve_many(
+            zip(
                 links.column("kind").to_pylist(),
                 links.column("target").to_pylist(),
+                links.column("path").to_pylist(),
                 strict=True,
             )
-        ]
+        )
         at = links.schema.get_field_index("resolved")
         joined["links"] = links.set_column(at, "resolved", pa.array(resolved, pa.string()))
     return joined

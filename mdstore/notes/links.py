@@ -94,22 +94,42 @@ class LinkResolver:
 
     def resolve_target(self, kind: str, target: str, source: str) -> str | None:
         """``resolve`` of a link of ``kind`` to ``target`` (as written), without making a Link."""
+        return self._resolve(kind, target, source)[0]
+
+    def resolve_many(self, links: Iterable[tuple[str, str, str]]) -> list[str | None]:
+        """``resolve_target`` of each ``(kind, target, source)``; an answer that does not depend on
+        the linking note (most links of a vault) is worked out once per ``(kind, target)``."""
+        known: dict[tuple[str, str], str | None] = {}
+        out: list[str | None] = []
+        for kind, target, source in links:
+            key = (kind, target)
+            if key in known:
+                out.append(known[key])
+                continue
+            found, anywhere = self._resolve(kind, target, source)
+            if anywhere:
+                known[key] = found
+            out.append(found)
+        return out
+
+    def _resolve(self, kind: str, target: str, source: str) -> tuple[str | None, bool]:
+        """The answer, and whether it is the same whichever note the link is written in."""
         if kind == "url":
-            return None
+            return None, True
         target = target.strip()
         if not target:
-            return source
+            return source, False
         if kind == "markdown":
-            return self._relative(target, source) or self._by_path_or_name(target, source)
+            return self._relative(target, source) or self._by_path_or_name(target, source)[0], False
         if target.startswith(("./", "../")):
-            return self._relative(target, source)
-        found = self._by_path_or_name(target, source)
+            return self._relative(target, source), False
+        found, anywhere = self._by_path_or_name(target, source)
         if found is None:
             found = self._best_alias.get(_fold(target))
         if found is None and kind == "embed":
             # ![](img.png) is an embed too, written relative to the note.
-            found = self._relative(target, source)
-        return found
+            return self._relative(target, source), False
+        return found, anywhere
 
     def _lookup(self, path: str) -> str | None:
         """A file at exactly ``path`` (case-insensitively), trying ``path.md`` as well."""
@@ -131,24 +151,25 @@ class LinkResolver:
             return None  # outside the vault
         return self._lookup(path)
 
-    def _by_path_or_name(self, target: str, source: str) -> str | None:
+    def _by_path_or_name(self, target: str, source: str) -> tuple[str | None, bool]:
         """Obsidian's order: the exact vault path, then (among the files whose path ends with the
-        target) the one in the linking note's folder, then an exact-case name, then the shortest path."""
+        target) the one in the linking note's folder, then an exact-case name, then the shortest path.
+        Also whether the answer is the same from any folder (only a choice between files is not)."""
         target = target.lstrip("/")
         for candidate in (target, target + _NOTE_EXT):
             found = self._exact.get(_nfc(candidate))
             if found is not None:
-                return found
+                return found, True
         paths = self._by_name.get(link_key(target))
         if not paths:
-            return None
+            return None, True
         written = _nfc(target)
         tail = "/" + written
         folded_tail = tail.lower()
         ends = (folded_tail, folded_tail + _NOTE_EXT)
         matches = [p for p in paths if self._forms[p][0].endswith(ends)]
         if len(matches) < 2:
-            return matches[0] if matches else None
+            return (matches[0] if matches else None), True
         here = "/" + _fold(posixpath.join(source.rpartition("/")[0], written))
         exact_ends = (tail, tail + _NOTE_EXT)
 
@@ -157,4 +178,4 @@ class LinkResolver:
             in_folder = folded in (here, here + _NOTE_EXT)
             return (not in_folder, not nfc.endswith(exact_ends), path.count("/"), path)
 
-        return min(matches, key=rank)
+        return min(matches, key=rank), False

@@ -142,6 +142,27 @@ def test_key_contract_holds_for_random_vaults(stems: list[str], aliases: list[st
                 assert link_key(target) in keys[found]
 
 
+def test_resolving_many_links_at_once_answers_each_as_resolve_does(resolver: LinkResolver) -> None:
+    # A cold build resolves a chunk's links in one call, remembering answers that cannot depend on
+    # the linking note; the ones that do (a name in several folders, relative links, self links)
+    # must still be worked out per note.
+    targets = [t for p, a in NOTES for t in [p, p[:-3], p.rpartition("/")[2], *a]] + ATTACHMENTS
+    targets += ["../" + t for t in targets] + ["b/c", "Note", "./sibling.md", "", "#", "https://x.org"]
+    sources = ["a/b/x.md", "z/y.md", "rel/sub/child.md", "a/Note.md", "top.md", "x/b/q.md"]
+    links = [
+        (kind, target, source)
+        for target in targets
+        for kind in ("wikilink", "embed", "markdown", "url")
+        for source in sources
+    ]
+    expected = [resolver.resolve(Link(target, kind), source) for kind, target, source in links]
+    assert resolver.resolve_many(links) == expected
+    assert resolver.resolve_many([("wikilink", "Note", "z/y.md"), ("wikilink", "Note", "a/b/x.md")]) == [
+        "z/Note.md",
+        "a/b/Note.md",
+    ]
+
+
 def test_ten_thousand_notes_build_and_resolve_quickly() -> None:
     notes = [(f"f{i % 50}/sub{i % 7}/note {i}.md", [f"alias {i}"]) for i in range(10_000)]
     started = time.perf_counter()
