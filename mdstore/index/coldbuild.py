@@ -26,7 +26,7 @@ from ..config import Config
 from ..notes.model import Note, ParseIssue, SyncReport
 from .rows import RowSet, to_json
 from .scan import ScanResult
-from .tables import insert_all, insert_tables, reresolve, set_meta
+from .tables import insert_all, reresolve, set_meta
 from .workers import Item, Parsed, Tables, stream_notes
 
 if TYPE_CHECKING:
@@ -96,29 +96,16 @@ class ReadAgain(Sequence[Note]):
         return list(self)[index]
 
 
-def _joined(parts: list[Tables], resolver: LinkResolver) -> Tables:
-    """The parse workers' tables of one chunk joined, each table in one piece, with the links'
-    ``resolved`` column filled in (the workers leave it empty: only this process knows every path)."""
-    import pyarrow as pa
-
-    pieces: dict[str, list[Any]] = {}
+def _joined(parts: list[Tables], resolver: LinkResolver) -> RowSet:
+    """The parse workers' rows of one chunk in one RowSet, with the links' ``resolved`` column
+    filled in (the workers leave it empty: only this process knows every path)."""
+    rows = RowSet()
     for tables in parts:
-        for name, table in tables.items():
-            pieces.setdefault(name, []).append(table)
-    joined = {name: pa.concat_tables(got) if len(got) > 1 else got[0] for name, got in pieces.items()}
-    links = joined.get("links")
-    if links is not None:
-        resolved = resolver.resolve_many(
-            zip(
-                links.column("kind").to_pylist(),
-                links.column("target").to_pylist(),
-                links.column("path").to_pylist(),
-                strict=True,
-            )
-        )
-        at = links.schema.get_field_index("resolved")
-        joined["links"] = links.set_column(at, "resolved", pa.array(resolved, pa.string()))
-    return joined
+        rows.extend(tables)
+    links = rows.cols["links"]
+    pairs = zip(links["kind"], links["target"], links["path"], strict=True)
+    links["resolved"][:] = resolver.resolve_many(pairs)
+    return rows
 
 
 def build_streamed(
@@ -208,7 +195,7 @@ def _build(
             batch = _joined(tables, resolver)
             con.execute("BEGIN TRANSACTION")
             try:
-                insert_tables(con, batch)
+                insert_all(con, batch)
                 con.execute("COMMIT")
             except BaseException:
                 con.execute("ROLLBACK")

@@ -193,6 +193,12 @@ class RowSet:
         for column, values in zip(lists[1:], zip(*rows, strict=True), strict=True):
             column.extend(values)
 
+    def extend(self, tables: Mapping[str, Mapping[str, list[Any]]]) -> None:
+        """Append the columns of another RowSet's tables (``cols``, as a parse worker sends them)."""
+        for table, columns in tables.items():
+            for name, values in columns.items():
+                self.cols[table][name].extend(values)
+
     def count(self, table: str) -> int:
         return len(self.cols[table]["path"])
 

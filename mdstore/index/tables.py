@@ -92,13 +92,6 @@ def insert_arrow(con: Any, table: str, rows: Any) -> None:
         con.unregister("_rows")
 
 
-def insert_tables(con: Any, tables: dict[str, Any]) -> None:
-    """Append Arrow tables of rows (table name -> ``pyarrow.Table``), in the tables' order."""
-    for table in COLUMNS:
-        if table in tables and tables[table].num_rows:
-            insert_arrow(con, table, tables[table])
-
-
 def touch(con: Any, notes: Iterable[Note]) -> None:
     import datetime as dt
 

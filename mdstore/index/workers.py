@@ -8,9 +8,10 @@ length-prefixed pickles of (root, [(path, mtime)], max_bytes, link_style, derive
 (results, derived, tables) out. ``derive`` names functions (``"package.module:function"``) that a
 worker also applies to each parsed note while it has it — the search side asks for its search
 document and word counts — so that a cold build parses every file once, on every core, for all the
-indexes. With ``rows`` (a cold build) the worker also turns its notes into the index tables' rows,
-as Arrow tables, and sends back a ``Parsed`` summary instead of each note: the syncing process
-only resolves the links and appends, so it is not the one core that every note waits for.
+indexes. With ``rows`` (a cold build) the worker also turns its notes into the index tables' rows
+(column lists: pyarrow would cost each worker ~90 MB) and sends back a ``Parsed`` summary instead
+of each note: the syncing process only resolves the links and appends, so it is not the one core
+that every note waits for.
 
 A worker that dies (killed, out of memory, a crash in a parser) loses nothing: the chunk it was
 parsing is put back and parsed in this process, and the failure is reported. A file is never
@@ -60,7 +61,7 @@ class Parsed:
 
 
 Result = Note | ParseIssue | Unparsed | Parsed
-Tables = dict[str, Any]  # table name -> pyarrow.Table of rows (``rows.RowSet.arrow``)
+Tables = dict[str, dict[str, list[Any]]]  # table name -> its columns (``rows.RowSet.cols``)
 
 
 @dataclass
@@ -111,7 +112,7 @@ def load_chunk(
 
 def _with_rows(results: list[Result], derived: list[Any]) -> tuple[list[Result], list[Any], Tables]:
     from ..notes.parse import parse_issue
-    from .rows import COLUMNS, RowSet
+    from .rows import RowSet
 
     rowset = RowSet()
     summaries: list[Result] = []
@@ -122,7 +123,7 @@ def _with_rows(results: list[Result], derived: list[Any]) -> tuple[list[Result],
             summaries.append(Parsed(result.path, result.hash, tuple(result.aliases), issue))
         else:
             summaries.append(result)
-    tables = {table: rowset.arrow(table) for table in COLUMNS if rowset.count(table)}
+    tables = {table: columns for table, columns in rowset.cols.items() if rowset.count(table)}
     return summaries, derived, tables
 
 
