@@ -26,13 +26,22 @@ MAX_TOKEN_CHARS = 40  # longer "words" are hashes, base64 or URLs squashed toget
 _WORD = re.compile(r"\w+")
 
 
+_NON_ASCII = re.compile(r"[^\x00-\x7f]+")
+
+
+def _strip_marks(run: re.Match[str]) -> str:
+    return "".join(ch for ch in run.group() if not unicodedata.combining(ch))
+
+
 def fold(text: str) -> str:
     """Case-fold and strip accents, keeping the text otherwise as it is."""
     text = text.casefold()
     if text.isascii():
         return text
     decomposed = unicodedata.normalize("NFKD", text)
-    return "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+    # Only non-ASCII characters can be combining marks: a mostly English text with a few accents
+    # is checked a run of them at a time, not character by character (a cold build folds every note).
+    return _NON_ASCII.sub(_strip_marks, decomposed)
 
 
 @lru_cache(maxsize=200_000)

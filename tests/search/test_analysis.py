@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import unicodedata
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
 from mdstore.search.analysis import MAX_TOKEN_CHARS, analyzed, fold, token_spans, tokens, words
 
 
@@ -29,3 +34,13 @@ def test_token_spans_point_into_the_original_text() -> None:
         ("Größe", "grosse", "gross"),
         ("Café", "cafe", "cafe"),
     ]
+
+
+_ANY = st.text(st.characters(exclude_categories=("Cs",)), max_size=60)
+
+
+@settings(max_examples=300, deadline=None)
+@given(_ANY | st.text("aé\u0301ßﬁ Ⅻ ǅ\u0308x-", max_size=30))
+def test_fold_strips_every_combining_mark_like_the_per_character_definition(text: str) -> None:
+    decomposed = unicodedata.normalize("NFKD", text.casefold())
+    assert fold(text) == "".join(ch for ch in decomposed if not unicodedata.combining(ch))
