@@ -11,7 +11,7 @@ import re
 from dataclasses import dataclass
 
 from mdstore.notes.model import Note
-from mdstore.search.analysis import analyzed, fold, words
+from mdstore.search.analysis import analyzed, fold, stemmed, words
 
 SCHEMA_VERSION = 2
 """Bump when the fields or the analysis change: an index with another version reads as outdated."""
@@ -52,17 +52,21 @@ def build_document(note: Note) -> SearchDocument:
             tags[value] = None
     heading_text = "\n".join(h.text for h in note.headings)
     alias_text = "\n".join(note.aliases)
-    vocabulary = dict.fromkeys(words(f"{note.title}\n{alias_text}\n{heading_text}\n{note.body}"))
+    # Each text is split into words once, for its terms and for the vocabulary (the words of all
+    # four texts: no word runs across the line breaks that would join them).
+    texts = (note.title, alias_text, heading_text, note.body)
+    title, aliases, headings, body = (words(text) for text in texts)
+    vocabulary = dict.fromkeys([*title, *aliases, *headings, *body])
     return SearchDocument(
         path=note.path,
         title=note.title,
         body=note.body,
         hash=note.hash,
         mtime_ms=int(note.mtime * 1000),
-        title_terms=analyzed(note.title),
-        alias_terms=analyzed(alias_text),
-        heading_terms=analyzed(heading_text),
-        body_terms=analyzed(note.body),
+        title_terms=stemmed(title),
+        alias_terms=stemmed(aliases),
+        heading_terms=stemmed(headings),
+        body_terms=stemmed(body),
         name_terms=analyzed(note.name),
         tags=tuple(tags),
         folders=tuple(_with_parents(note.folder)) if note.folder else (),

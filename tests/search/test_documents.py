@@ -2,9 +2,34 @@
 
 from __future__ import annotations
 
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from mdstore.search.analysis import analyzed, words
 from mdstore.search.documents import build_document, sections
 
 from .conftest import make_note
+
+_PIECES = [*"aAé\u0301ß ﬁ\n#-_1²", "The", "is", "Café", "running", "\n# Head ", "x\u0308"]
+_TEXT = st.lists(st.sampled_from(_PIECES), max_size=25).map("".join)
+
+
+@settings(max_examples=200, deadline=None)
+@given(_TEXT, _TEXT, st.lists(_TEXT, max_size=3))
+def test_terms_and_vocabulary_are_those_of_the_texts_analysed_whole(
+    title: str, body: str, aliases: list[str]
+) -> None:
+    # The document splits each text into words once for both its terms and its vocabulary: the
+    # same as analysing each text, and the four texts joined by line breaks, on their own.
+    note = make_note("f/n.md", title, body, aliases=tuple(aliases))
+    doc = build_document(note)
+    headings = "\n".join(h.text for h in note.headings)
+    alias_text = "\n".join(aliases)
+    assert (doc.title_terms, doc.alias_terms, doc.heading_terms, doc.body_terms) == tuple(
+        analyzed(text) for text in (title, alias_text, headings, body)
+    )
+    vocabulary = dict.fromkeys(words(f"{title}\n{alias_text}\n{headings}\n{body}"))
+    assert doc.vocabulary == " ".join(w for w in vocabulary if not w.isdigit())
 
 
 def test_document_fields() -> None:
