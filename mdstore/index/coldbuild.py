@@ -1,7 +1,8 @@
 """The cold build, streamed: a new (or rebuilt) index is written a chunk of notes at a time, so a
 vault of any size is indexed in bounded memory.
 
-Each chunk is parsed (on every core), turned into rows and committed, then let go. Links are
+Each chunk is parsed and turned into rows by the parse workers (on every core), its links are
+resolved here, and it is committed, then let go. Links are
 resolved as the chunk is written against every path the scan found; an alias can only be known
 once its note is parsed, and aliases come last in the resolution order, so at the end the links
 whose key names an alias are resolved again. Until the build's last commit, ``meta.building`` is
@@ -31,8 +32,6 @@ from .workers import Item, Parsed, Tables, stream_notes
 
 if TYPE_CHECKING:
     from ..notes.links import LinkResolver
-
-if TYPE_CHECKING:
     from .store import IndexStore
 
 log = logging.getLogger("mdstore.sync")
@@ -167,7 +166,8 @@ def _build(
         for rel, stat in found.attachments.items():
             attachments.add_attachment(rel, stat)
         insert_all(con, attachments)
-        spent = dict.fromkeys(("waiting for the parse workers", "writing DuckDB", "feeding search"), 0.0)
+        phases = ("waiting for the parse workers", "resolving links", "writing DuckDB", "feeding search")
+        spent = dict.fromkeys(phases, 0.0)
         started = clock = time.perf_counter()
 
         def lap(phase: str) -> None:
@@ -193,6 +193,7 @@ def _build(
                 if isinstance(result, ParseIssue):
                     errors.append(result)
             batch = _joined(tables, resolver)
+            lap("resolving links")
             con.execute("BEGIN TRANSACTION")
             try:
                 insert_all(con, batch)
