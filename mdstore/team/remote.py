@@ -10,6 +10,7 @@ access control).
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable, Sequence
 from contextlib import nullcontext
 from dataclasses import dataclass, field
@@ -311,15 +312,34 @@ def _as_jsonb(columns: str) -> str:
 
 def _frontmatter(meta: dict[str, Any]) -> str:
     text = meta.get("frontmatter_json")  # JSON text as the vault's index keeps it
-    return _json(meta.get("frontmatter")) if text is None else text.replace("\\u0000", "")
+    if text is None:
+        return _json(meta.get("frontmatter"))
+    if "NaN" in text or "Infinity" in text:  # maybe a YAML .nan / .inf, which JSON cannot hold
+        return _json(json.loads(text))
+    return text.replace("\\u0000", "")
 
 
 def _json(value: Any) -> str:
     # Dates and other YAML types become strings as the vault's index writes them (ISO 8601), so a
     # note parsed here and one taken from the index store the same JSON; NUL cannot be in jsonb.
-    from ..index.rows import to_json
+    from ..index.rows import json_default
 
-    return to_json(value or {}).replace("\\u0000", "")
+    try:
+        text = json.dumps(value or {}, default=json_default, ensure_ascii=False, allow_nan=False)
+    except ValueError:  # .nan, .inf and -.inf: PostgreSQL's JSON has no such numbers
+        text = json.dumps(_finite(value), default=json_default, ensure_ascii=False)
+    return text.replace("\\u0000", "")
+
+
+def _finite(value: Any) -> Any:
+    """``value`` with each NaN or infinite float written as text ('nan', 'inf', '-inf')."""
+    if isinstance(value, float) and (value != value or value in (float("inf"), float("-inf"))):
+        return str(value)
+    if isinstance(value, dict):
+        return {k: _finite(v) for k, v in value.items()}
+    if isinstance(value, list | tuple | set | frozenset):
+        return [_finite(v) for v in value]
+    return value
 
 
 def history(conn: psycopg.Connection[Any], space: str, path: str | None, limit: int) -> list[tuple[Any, ...]]:

@@ -26,6 +26,7 @@ def _notes(copies: int) -> dict[str, str]:
         "empty: []\nquote: 'say \"hi\"'\n---\n# Heading ✓\nbody [[Copy00/Ideas/Plain]] #tag-x\n"
     )
     notes["Odd/Big.md"] = "---\nsize: big\n---\n# Big\n" + _BIG
+    notes["Odd/Nan.md"] = "---\nx: .nan\ny: -.inf\nz: [1, .inf]\n---\nJSON has no NaN\n"
     return notes
 
 
@@ -69,6 +70,8 @@ def test_a_large_push_stores_what_small_pushes_store(clone, team_url: str) -> No
     fm = large_rows["Odd/Unicode.md"][2]
     assert fm["title"] == "Ünïcode ✓" and fm["nested"] == {"a": {"b": [1, 2.5, None]}}
     assert fm["quote"] == 'say "hi"' and fm["empty"] == []
+    # YAML's .nan and .inf have no JSON form: they are kept as text instead of failing the push.
+    assert large_rows["Odd/Nan.md"][2] == {"x": "nan", "y": "-inf", "z": [1, "inf"]}
     # ... and team find answers over it as the local index does.
     for filters in FILTERS:
         assert big.team.find(*filters).column("path") == big.find(*filters).column("path"), filters
