@@ -1,6 +1,10 @@
 """The ``mdstore`` command. Each command is a thin wrapper over one public API method, named in the
 command table (``table.py``): parse the arguments, call the method, print the result (``output.py``).
 
+A command's module is imported when the command is first looked up (``_MODULES``), and ``--help``
+lists the table's one-line help, so a command pays only for its own imports: a one-note write loads
+click, DuckDB and the YAML editors, not the search, team, queue or memory commands.
+
 Exit codes: 0 success, 1 generic error, 2 usage error, and each ``MdstoreError`` subclass's own
 code (listed in ``mdstore/errors.py`` and ``docs/errors.md``).
 """
@@ -115,9 +119,13 @@ class _TableGroup(click.Group):
         limit = formatter.width - 6 - max(len(name) for name in listed)
         rows = []
         for name in listed:
+            summary = SUMMARIES.get(prefix + name)
+            if summary is None:  # a command added from elsewhere: its own help
+                command = self.get_command(ctx, name)
+                rows.append((name, command.get_short_help_str(limit) if command else ""))
+                continue
             # click's own shortening of a help text, applied to the table's line
-            help_text = click.Command(name, help=SUMMARIES[prefix + name]).get_short_help_str(limit)
-            rows.append((name, help_text))
+            rows.append((name, click.Command(name, help=summary).get_short_help_str(limit)))
         with formatter.section("Commands"):
             formatter.write_dl(rows)
 
