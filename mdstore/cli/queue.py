@@ -186,7 +186,11 @@ def purge(state: State, job_id: str | None, state_name: str, queue_name: str, as
 @click.option(
     "--claim-batch", type=int, help="Jobs a worker thread claims at once (default: [queue] claim_batch)."
 )
-@click.option("--burst", is_flag=True, help="Stop when no job is waiting instead of waiting for more.")
+@click.option(
+    "--burst",
+    is_flag=True,
+    help="Stop when no job waits (delayed jobs and retries count as waiting) instead of waiting for more.",
+)
 @json_option
 @pass_state
 def worker(

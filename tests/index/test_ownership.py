@@ -136,9 +136,9 @@ lock = OwnerLock(vault.config.state_dir, role="forking-owner")
 lock.acquire(5)
 child = os.fork()
 if child == 0:          # like a Whoosh/multiprocessing worker: outlives its killed parent
+    print(os.getpid(), flush=True)  # printed once the child runs (its after-fork step has run)
     time.sleep(30)
     os._exit(0)
-print(child, flush=True)
 time.sleep(30)
 """
 

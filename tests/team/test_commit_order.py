@@ -78,3 +78,46 @@ def test_a_puller_following_16_writers_misses_nothing(team_url: str) -> None:
 @pytest.mark.slow
 def test_a_puller_following_16_writers_through_50000_revisions(team_url: str) -> None:
     _follow(team_url, 3125)
+
+
+def _change(path: str, base: int | None, text: str) -> remote.Change:
+    body = text.encode()
+    return remote.Change(path, base, "note", body, content_hash(body))
+
+
+def test_a_push_waiting_for_the_space_lock_sees_the_edit_committed_meanwhile(team_url: str) -> None:
+    """Two pushes of one note on the same base revision: the one that waited for the space's lock
+    must be rejected, not accepted over the edit committed while it waited (a lost edit)."""
+    with connect(team_url) as first, connect(team_url) as second, connect(team_url) as watcher:
+        base = remote.push(first, SPACE, [_change("a.md", None, "original\n")], cursor=-1).accepted["a.md"]
+        first.execute("SELECT 1")  # open a transaction: the push below commits only at first.commit()
+        held = remote.push(first, SPACE, [_change("a.md", base, "edit from the first clone\n")], cursor=-1)
+        assert "a.md" in held.accepted  # ... and the space's row stays locked until first commits
+        outcome: list[remote.PushResult | BaseException] = []
+
+        def push_second() -> None:
+            try:
+                change = _change("a.md", base, "edit from the second clone\n")
+                outcome.append(remote.push(second, SPACE, [change], cursor=-1))
+            except BaseException as exc:  # noqa: BLE001 - reported by the main thread
+                outcome.append(exc)
+
+        thread = threading.Thread(target=push_second)
+        thread.start()
+        pid = second.info.backend_pid
+        deadline = time.monotonic() + 30
+        while True:  # wait until the second push is blocked on the lock, however slow the machine
+            waiting = watcher.execute(
+                "SELECT wait_event_type FROM pg_stat_activity WHERE pid = %s", (pid,)
+            ).fetchone()
+            watcher.commit()
+            if waiting is not None and waiting[0] == "Lock":
+                break
+            assert thread.is_alive() and time.monotonic() < deadline, outcome
+            time.sleep(0.01)
+        first.commit()
+        thread.join(30)
+        assert len(outcome) == 1 and isinstance(outcome[0], remote.PushResult), outcome
+        assert outcome[0].rejected == ["a.md"] and not outcome[0].accepted, outcome[0]
+        rows = [r for r in remote.changes_since(watcher, SPACE, 0) if r.path == "a.md"]
+        assert rows[-1].revision == held.accepted["a.md"]
