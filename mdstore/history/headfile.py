@@ -47,17 +47,24 @@ def read_head(start: Path) -> str | None:
 
 def _git_dir(folder: Path) -> Path | None:
     """The git directory of the nearest ``.git`` at or above ``folder`` (a folder, or a file
-    ``gitdir: PATH``), as git finds it."""
+    ``gitdir: PATH``) that looks like one, as GitPython finds it (it passes over a ``.git``
+    folder without ``objects/`` and ``refs/``)."""
     for candidate in (folder, *folder.parents):
         dot_git = candidate / ".git"
         if dot_git.is_dir():
-            return dot_git
+            if _looks_like_git_dir(dot_git):
+                return dot_git
+            continue
         if dot_git.is_file():
             line = dot_git.read_text(encoding="utf-8").strip()
             if not line.startswith("gitdir:"):
                 return None
             return (candidate / line[len("gitdir:") :].strip()).resolve()
     return None
+
+
+def _looks_like_git_dir(path: Path) -> bool:
+    return (path / "commondir").is_file() or ((path / "objects").is_dir() and (path / "refs").is_dir())
 
 
 def _packed(common: Path, ref: str) -> str | None:

@@ -51,6 +51,14 @@ def test_a_worktree_reads_its_own_head_and_the_shared_branches(tmp_path: Path):
     assert read_head(root) != side
 
 
+def test_a_folder_named_git_that_is_no_repository_is_passed_over_as_git_does(tmp_path: Path):
+    root = make_repo(tmp_path / "repo")
+    head = _commit(root, "notes/a.md", "one\n", "one")
+    (root / "notes" / ".git").mkdir()
+    (root / "notes" / ".git" / "HEAD").write_text("0" * 40 + "\n")
+    assert read_head(root / "notes") == head
+
+
 def test_what_it_cannot_read_is_left_to_git(tmp_path: Path):
     assert read_head(tmp_path) is None  # no repository
     root = make_repo(tmp_path / "v")
@@ -96,7 +104,8 @@ def test_a_write_in_a_git_vault_loads_no_gitpython_until_head_moves(tmp_path: Pa
     git(root, "commit", "-q", "-am", "three")
     third = git(root, "rev-parse", "HEAD").strip()
     assert _write_loads_git(root, "set", "b.md", "status=new")  # HEAD moved: git says what changed
-    assert _commits(root) == {"a.md": third, "b.md": git(root, "log", "-1", "--format=%H", "--", "b.md").strip()}
+    b_rev = git(root, "log", "-1", "--format=%H", "--", "b.md").strip()
+    assert _commits(root) == {"a.md": third, "b.md": b_rev}
     with mdstore.open(root) as vault:  # the same table as a rebuild from the whole history
         vault.sync(rebuild=True)
         rebuilt = {r["path"]: r["rev"] for r in vault.sql("SELECT path, rev FROM commits").to_dicts()}
