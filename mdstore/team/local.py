@@ -160,16 +160,18 @@ def described_by_index(vault: Vault, rels: list[str]) -> dict[str, tuple[str, di
         return {}  # no usable index: the notes are parsed instead
     out: dict[str, tuple[str, dict[str, Any]]] = {}
     for path, digest, title, front, body, tags, links, heads in res.rows:
-        if isinstance(front, str):
-            try:
-                front = json.loads(front)
-            except ValueError:
-                continue
+        # The index keeps the frontmatter as JSON text: it goes to the server as it is (reading it
+        # into Python and writing it out again was a tenth of a large push).
+        if front is None or isinstance(front, str):
+            text = front.strip() if front else ""
+            front_json = "{}" if text in ("", "null") else text
+        else:
+            front_json = json.dumps(front, default=str, ensure_ascii=False)
         out[path] = (
             digest,
             {
                 "body": (body or "").replace("\x00", ""),
-                "frontmatter": front or {},
+                "frontmatter_json": front_json,
                 "title": (title or "").replace("\x00", ""),
                 "headings": (heads or "").replace("\x00", ""),
                 "tags": list(tags or ()),

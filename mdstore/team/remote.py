@@ -51,7 +51,8 @@ class Change:
     hash: str = ""
     deleted: bool = False
     moved_from: str | None = None
-    meta: dict[str, Any] = field(default_factory=dict)  # body, frontmatter, title, headings, tags, links
+    # body, frontmatter (or frontmatter_json, its JSON text), title, headings, tags, links
+    meta: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass
@@ -251,7 +252,7 @@ def _write_rows(conn: psycopg.Connection[Any], space: str, rows: list[tuple[Chan
     security); a small one is two pipelined ``executemany``."""
     values = [
         (
-            c.path, c.kind, c.content, c.hash, c.meta.get("body", ""), _json(c.meta.get("frontmatter")),
+            c.path, c.kind, c.content, c.hash, c.meta.get("body", ""), _frontmatter(c.meta),
             c.meta.get("title", ""), c.meta.get("headings", ""), list(c.meta.get("tags", ())),
             list(c.meta.get("links", ())), rev, c.deleted, c.moved_from, c.base,
         )
@@ -271,6 +272,8 @@ def _write_rows(conn: psycopg.Connection[Any], space: str, rows: list[tuple[Chan
             return
         # Binary COPY: bytes travel as they are (text COPY doubles them in hex), and the client
         # spends less of the CPU the server needs. The frontmatter is JSON text until the INSERT.
+        # The staging rows are compressed too (a few KB each): with lz4 where the server has it.
+        cur.execute(_LZ4_HERE)
         cur.execute(
             "CREATE TEMP TABLE IF NOT EXISTS mdstore_push_rows (path text, kind text, content bytea, "
             "content_hash text, body text, frontmatter text, title text, headings text, tags text[], "
@@ -293,6 +296,10 @@ def _write_rows(conn: psycopg.Connection[Any], space: str, rows: list[tuple[Chan
         )
 
 
+_LZ4_HERE = (
+    "SELECT set_config('default_toast_compression', 'lz4', true) FROM pg_settings "
+    "WHERE name = 'default_toast_compression' AND 'lz4' = ANY (enumvals)"
+)
 _COPY_TYPES = (
     "text", "text", "bytea", "text", "text", "text", "text", "text", "text[]", "text[]", "int8", "bool",
     "text", "int8",
@@ -303,9 +310,36 @@ def _as_jsonb(columns: str) -> str:
     return columns.replace("frontmatter", "frontmatter::jsonb")
 
 
+def _frontmatter(meta: dict[str, Any]) -> str:
+    text = meta.get("frontmatter_json")  # JSON text as the vault's index keeps it
+    if text is None:
+        return _json(meta.get("frontmatter"))
+    if "NaN" in text or "Infinity" in text:  # maybe a YAML .nan / .inf, which JSON cannot hold
+        return _json(json.loads(text))
+    return text.replace("\\u0000", "")
+
+
 def _json(value: Any) -> str:
-    # Dates and other YAML types become strings; NUL cannot be stored in jsonb text.
-    return json.dumps(value or {}, default=str, ensure_ascii=False).replace("\\u0000", "")
+    # Dates and other YAML types become strings as the vault's index writes them (ISO 8601), so a
+    # note parsed here and one taken from the index store the same JSON; NUL cannot be in jsonb.
+    from ..index.rows import json_default
+
+    try:
+        text = json.dumps(value or {}, default=json_default, ensure_ascii=False, allow_nan=False)
+    except ValueError:  # .nan, .inf and -.inf: PostgreSQL's JSON has no such numbers
+        text = json.dumps(_finite(value), default=json_default, ensure_ascii=False)
+    return text.replace("\\u0000", "")
+
+
+def _finite(value: Any) -> Any:
+    """``value`` with each NaN or infinite float written as text ('nan', 'inf', '-inf')."""
+    if isinstance(value, float) and (value != value or value in (float("inf"), float("-inf"))):
+        return str(value)
+    if isinstance(value, dict):
+        return {k: _finite(v) for k, v in value.items()}
+    if isinstance(value, list | tuple | set | frozenset):
+        return [_finite(v) for v in value]
+    return value
 
 
 def history(conn: psycopg.Connection[Any], space: str, path: str | None, limit: int) -> list[tuple[Any, ...]]:

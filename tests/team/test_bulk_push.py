@@ -1,0 +1,134 @@
+"""A large push (COPY, with what the vault's index already parsed) stores what pushing the same notes
+one by one stores; its large values are compressed with lz4 where the server has it; a team
+database made by an earlier mdstore upgrades in place and keeps answering."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import mdstore
+from mdstore.pg import apply_migrations, connect
+from mdstore.team.local import FROM_INDEX_AT
+from mdstore.team.remote import COPY_AT
+from mdstore.team.schema import COMPONENT, MIGRATIONS
+
+from .conftest import SPACE, write
+from .test_team_find import FILTERS, NOTES
+
+_BIG = "lorem ipsum dolor sit amet, " * 200  # ~5.6 KB: compressed (and stored out of line) by the server
+
+
+def _notes(copies: int) -> dict[str, str]:
+    """The team-find notes, each in ``copies`` folders, plus frontmatter the JSON must carry as is."""
+    notes = {f"Copy{i:02}/{rel}": text for i in range(copies) for rel, text in NOTES.items()}
+    notes["Odd/Unicode.md"] = (
+        "---\ntitle: Ünïcode ✓\nwhen: 2026-12-05T10:30:00+02:00\nnested: {a: {b: [1, 2.5, null]}}\n"
+        "empty: []\nquote: 'say \"hi\"'\n---\n# Heading ✓\nbody [[Copy00/Ideas/Plain]] #tag-x\n"
+    )
+    notes["Odd/Big.md"] = "---\nsize: big\n---\n# Big\n" + _BIG
+    notes["Odd/Nan.md"] = "---\nx: .nan\ny: -.inf\nz: [1, .inf]\n---\nJSON has no NaN\n"
+    return notes
+
+
+def _rows(url: str, space: str) -> dict[str, tuple[Any, ...]]:
+    with connect(url) as conn:
+        rows = conn.execute(
+            "SELECT path, content_hash, body, frontmatter, title, headings, tags, links, "
+            "search::text FROM team_notes WHERE space = %s",
+            (space,),
+        ).fetchall()
+        props = conn.execute(
+            "SELECT path, key, idx, type, v_text, v_num, v_bool, v_time FROM team_properties "
+            "WHERE space = %s ORDER BY 1, 2, 3 NULLS FIRST",
+            (space,),
+        ).fetchall()
+    out: dict[str, tuple[Any, ...]] = {r[0]: r[1:] for r in rows}
+    for path, *prop in props:
+        out[path] = (*out[path], tuple(prop))
+    return out
+
+
+def test_a_large_push_stores_what_small_pushes_store(clone, team_url: str) -> None:  # type: ignore[no-untyped-def]
+    notes = _notes(12)
+    assert len(notes) >= max(COPY_AT, FROM_INDEX_AT)
+    with connect(team_url) as conn:
+        conn.execute("INSERT INTO team_spaces (name) VALUES ('small')")
+        conn.commit()
+    big = clone("big")
+    for rel, text in notes.items():
+        write(big, rel, text)
+    big.sync()  # indexed: the push takes what the index parsed, in one COPY
+    assert len(big.team.sync().pushed) == len(notes)
+    small = clone("small", space="small")
+    for rel, text in notes.items():  # one note per sync: parsed by the push itself, no COPY
+        write(small, rel, text)
+        assert small.team.sync(paths=[rel]).pushed == (rel,)
+    large_rows, small_rows = _rows(team_url, SPACE), _rows(team_url, "small")
+    assert large_rows.keys() == set(notes)
+    for rel in notes:
+        assert large_rows[rel] == small_rows[rel], rel
+    fm = large_rows["Odd/Unicode.md"][2]
+    assert fm["title"] == "Ünïcode ✓" and fm["nested"] == {"a": {"b": [1, 2.5, None]}}
+    assert fm["quote"] == 'say "hi"' and fm["empty"] == []
+    # YAML's .nan and .inf have no JSON form: they are kept as text instead of failing the push.
+    assert large_rows["Odd/Nan.md"][2] == {"x": "nan", "y": "-inf", "z": [1, "inf"]}
+    # ... and team find answers over it as the local index does.
+    for filters in FILTERS:
+        assert big.team.find(*filters).column("path") == big.find(*filters).column("path"), filters
+
+
+def test_large_values_are_compressed_with_lz4_where_the_server_has_it(clone, team_url: str) -> None:  # type: ignore[no-untyped-def]
+    a = clone("a")
+    for rel, text in _notes(12).items():
+        write(a, rel, text)
+    a.sync()
+    a.team.sync()
+    write(a, "Odd/Big.md", "---\nsize: bigger\n---\n# Big\n" + _BIG + "more\n")
+    a.team.sync(paths=["Odd/Big.md"])  # a small push (no COPY) compresses the same way
+    with connect(team_url) as conn:
+        (lz4,) = conn.execute(
+            "SELECT 'lz4' = ANY (enumvals) FROM pg_settings WHERE name = 'default_toast_compression'"
+        ).fetchone()
+        notes = conn.execute(
+            "SELECT pg_column_compression(content), pg_column_compression(body) FROM team_notes "
+            "WHERE path = 'Odd/Big.md'"
+        ).fetchone()
+        revisions = conn.execute(
+            "SELECT pg_column_compression(content) FROM team_revisions WHERE path = 'Odd/Big.md' "
+            "ORDER BY revision"
+        ).fetchall()
+    expected = "lz4" if lz4 else "pglz"
+    assert notes == (expected, expected)
+    assert [r[0] for r in revisions] == [expected, expected]
+
+
+def test_a_database_made_by_an_earlier_version_upgrades_in_place(tmp_path, pg_url: str) -> None:  # type: ignore[no-untyped-def]
+    with connect(pg_url) as conn:
+        apply_migrations(conn, COMPONENT, MIGRATIONS[:3])
+        conn.execute("INSERT INTO team_spaces (name) VALUES (%s)", (SPACE,))
+        conn.commit()
+    team = {"url": pg_url, "space": SPACE}
+    (tmp_path / "a").mkdir()
+    a = mdstore.open(tmp_path / "a", team=team, search={"engine": "none"})
+    try:
+        for rel, text in NOTES.items():
+            write(a, rel, text)
+        a.team.sync()
+        with connect(pg_url) as conn:
+            applied = apply_migrations(conn, COMPONENT, MIGRATIONS)
+            assert [m.version for m in applied] == [m.version for m in MIGRATIONS[3:]]
+            defs = dict(
+                conn.execute(
+                    "SELECT indexname, indexdef FROM pg_indexes WHERE tablename = 'team_properties'"
+                ).fetchall()
+            )
+        assert "WHERE (v_num IS NOT NULL)" in defs["team_properties_num"]
+        assert "WHERE (v_time IS NOT NULL)" in defs["team_properties_time"]
+        a.sync()
+        for filters in FILTERS:  # the rows written before the upgrade answer through the new indexes
+            assert a.team.find(*filters).column("path") == a.find(*filters).column("path"), filters
+        write(a, "Ideas/New.md", "---\npriority: 7\n---\n")
+        a.team.sync()
+        assert a.team.find("priority > 5").column("path") == ["Ideas/New.md"]
+    finally:
+        a.close()
