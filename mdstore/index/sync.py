@@ -130,19 +130,16 @@ class Syncer:
         """Load what the index holds: for every file on a full scan, for the named paths otherwise."""
         state = _State()
         with self.store.write() as con:
-            version = schema.stored_version(con)
-            meta: dict[str, str] = {}
-            if version == schema.SCHEMA_VERSION and not rebuild:
-                meta = dict(
-                    con.execute(
-                        "SELECT key, value FROM meta "
-                        "WHERE key IN ('generation', 'scan_issues', 'synced_at', ?)",
-                        [BUILDING_KEY],
-                    ).fetchall()
-                )
-                # A streamed cold build that never finished (a crash): start it over.
-                rebuild = BUILDING_KEY in meta
-            if rebuild or version != schema.SCHEMA_VERSION:
+            meta = schema.stored_meta(
+                con, ("schema_version", "generation", "scan_issues", "synced_at", BUILDING_KEY)
+            )
+            # A streamed cold build that never finished (a crash) is started over.
+            if (
+                rebuild
+                or meta is None
+                or schema.version_of(meta) != schema.SCHEMA_VERSION
+                or BUILDING_KEY in meta
+            ):
                 schema.drop_all(con)
                 schema.create_all(con)
                 state.fresh = True
@@ -237,7 +234,10 @@ class Syncer:
             to_read = [(rel, stat[0]) for rel, stat in found.notes.items()]
         elif same:
             # Nothing changed by its stat (the common case, compared in one step): only the racy.
-            to_read = [(rel, stat[0]) for rel, stat in state.notes.items() if stat[0] >= racy_from]
+            if state.stats is not None and paths is None:
+                to_read = [(rel, state.notes[rel][0]) for rel in state.stats.recent(racy_from)]
+            else:
+                to_read = [(rel, stat[0]) for rel, stat in state.notes.items() if stat[0] >= racy_from]
         else:
             to_read = []
             for rel, stat in found.notes.items():
@@ -332,8 +332,9 @@ class Syncer:
         wrote = stamp is not None
         if stats is not None:
             if stamp is not None:
-                written = ((n.path, (n.mtime, n.size)) for n in (*upserts, *touched))
-                stats.apply(stamp, written, removed, att_new, att_gone)
+                written = {n.path: (n.mtime, n.size) for n in (*upserts, *touched)}
+                racy = float(stamp[1] or 0.0) - RACY_SECONDS  # what the next sync's racy_from will be
+                stats.apply(stamp, written, removed, att_new, att_gone, racy)
             self.store.stats = stats
         return SyncReport(
             added=tuple(sorted(added)),
