@@ -1,7 +1,7 @@
 """CLI benchmark: wall time of fresh `mdstore` processes on an indexed vault — what a person or a
 script waits for per command (interpreter start, imports, opening the index, the work, exit).
 
-    python benchmarks/bench_cli.py [--notes 10000] [--repeat 7] [--vault PATH]
+    python benchmarks/bench_cli.py [--notes 10000] [--repeat 7] [--vault PATH] [--only set,append,mv]
 
 Without --vault it indexes a copy of the seeded synthetic vault (benchmarks/genvault.py) in a
 temporary folder outside any git repository (a vault inside one would time that repository's
@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import shutil
 import statistics
 import subprocess
@@ -39,6 +40,9 @@ def main() -> None:
     parser.add_argument("--notes", type=int, default=10_000)
     parser.add_argument("--repeat", type=int, default=7)
     parser.add_argument("--vault", type=Path, help="an indexed vault to use as it is")
+    parser.add_argument(
+        "--only", help="comma-separated first words of the commands to time (e.g. set,append,mv)"
+    )
     args = parser.parse_args()
     mdstore = [sys.executable, "-m", "mdstore"]
     temp = None
@@ -69,7 +73,11 @@ def main() -> None:
             "similar TEXT": [[*v, "similar", "dragon engine bicycle", "--json"]],
             "related NOTE": [[*v, "related", path, "--json"]],
         }
+        if args.only:
+            wanted = set(args.only.split(","))
+            commands = {label: steps for label, steps in commands.items() if label.split()[0] in wanted}
         rows = []
+        load_before = os.getloadavg()[0]
         for label, steps in commands.items():
             samples = []
             for i in range(args.repeat * len(steps)):  # whole rounds: a moved note ends where it was
@@ -86,12 +94,17 @@ def main() -> None:
     finally:
         if temp is not None:
             shutil.rmtree(temp, ignore_errors=True)
+    load = (round(load_before, 1), round(os.getloadavg()[0], 1))
+    print(f"load average (1 min) {load[0]} at the start, {load[1]} at the end; {args.repeat} runs each")
     print(f"{'command':<22} {'median s':>9} {'max s':>7}")
     for row in rows:
         print(f"{row['command']:<22} {row['median_s']:>9.3f} {row['max_s']:>7.3f}")
     OUT.mkdir(parents=True, exist_ok=True)
     (OUT / "cli.json").write_text(
-        json.dumps({"machine": machine(), "notes": args.notes, "repeat": args.repeat, "rows": rows}, indent=2)
+        json.dumps(
+            {"machine": machine(), "notes": args.notes, "repeat": args.repeat, "load": load, "rows": rows},
+            indent=2,
+        )
     )
 
 

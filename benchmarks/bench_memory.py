@@ -341,7 +341,7 @@ def bench_recall(base: Path, conversations: int, seed: int) -> None:
     )
     for name, label in (
         ("bm25", "plain BM25 (the vault's search engine, one note per turn)"),
-        ("text", "search_sessions, embeddings off (BM25 + role + month, no question words)"),
+        ("text", "search_sessions, embeddings off (BM25: words, role, month, neighbouring turns at 0.1)"),
         ("memory", "search_sessions (the above + LSA vectors, RRF)"),
     ):
         detail = ", ".join(f"{k} {by_kind.get((name, k), 0.0) / n:.2f}" for k, n in sorted(kinds.items()))

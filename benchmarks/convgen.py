@@ -216,6 +216,12 @@ CHAT = [
     "What are your plans for the weekend? Anything with {a}?",
     "Did I tell you about the {a}? Long story, later maybe.",
 ]
+PROMPTS = [
+    "So how is the {a} going these days?",
+    "Anything new with the {a}? Last time you mentioned the {b}.",
+    "What happened with the {a} in the end?",
+    "How are things on the {a} front? And the {b}?",
+]
 UPDATE = "Change of plans: {what} is now {x} instead."
 MONTHS = "January February March April May June July August September October November December".split()
 
@@ -259,10 +265,18 @@ def generate(
             day += dt.timedelta(days=rng.randrange(7, 21))
             topics = rng.sample(sorted(TOPICS), 3)
             count = turns + rng.randrange(-4, 5)
+            follow: str | None = None  # the topic the other one reacts to in the next turn
+            chat: set[str] = set()  # this session's small-talk turns
             for t in range(count):
                 speaker = (a, b)[t % 2]
                 tid = f"c{c}s{s}t{t}"
                 moment = day + dt.timedelta(minutes=2 * t)
+                if follow is not None:  # the other one reacts, with the topic's words
+                    vocab = TOPICS[follow][0]
+                    text = rng.choice(CHAT).format(a=rng.choice(vocab), b=rng.choice(vocab))
+                    conv.turns.append(Turn(tid, s, speaker, text, moment))
+                    follow = None
+                    continue
                 topic = topics[0] if rng.random() < 0.5 else rng.choice(topics)
                 vocab, facts = TOPICS[topic]
                 roll = rng.random()
@@ -276,8 +290,12 @@ def generate(
                     # Seven questions in ten reuse a word of the fact; the others only paraphrase it.
                     ask = asks[0] if rng.random() < 0.7 else rng.choice(asks[1:])
                     told.append((tid, speaker, s, topic, ask.format(p=speaker)))
-                    if rng.random() < 0.5:  # the other one reacts, with the topic's words
-                        text += " " + rng.choice(CHAT).format(a=rng.choice(vocab), b=rng.choice(vocab))
+                    if rng.random() < 0.5:
+                        follow = topic
+                    before = conv.turns[-1] if conv.turns else None
+                    if before is not None and before.id in chat and rng.random() < 0.3:
+                        # the other one asked about it first
+                        before.text = rng.choice(PROMPTS).format(a=rng.choice(vocab), b=rng.choice(vocab))
                 elif roll < 0.26:  # a distractor: the same kind of fact about someone else
                     _, _, other = rng.choice(facts)
                     text = other.format(o=rng.choice(OTHERS), x=rng.choice(DETAILS))
@@ -286,6 +304,7 @@ def generate(
                     text = rng.choice(CHAT).format(a=rng.choice(mix), b=rng.choice(vocab))
                     if rng.random() < 0.4:
                         text += " " + rng.choice(CHAT).format(a=rng.choice(vocab), b=rng.choice(mix))
+                    chat.add(tid)
                 conv.turns.append(Turn(tid, s, speaker, text, moment))
         by_id = {t.id: t for t in conv.turns}
         for tid, speaker, s, topic, question in told:

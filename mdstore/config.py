@@ -113,6 +113,7 @@ class MemorySettings:
     recency_weight: float = 0.3  # share of an insight's score that recency decides
     vector_weight: float = 0.3  # weight of the vector ranking against the text ranking in the fusion
     entry_vector_weight: float = 0.1  # the same for session entries (search_sessions)
+    entry_context_weight: float = 0.1  # weight of the neighbouring turns' words in an entry's text
     flush_entries: int = 512  # session entries (or insights) held in a journal before they go to notes
     part_entries: int = 500  # a session note holds this many entries; the session goes on in a new part
     flush_seconds: float = 1.0  # ... or this long after the first of them was acknowledged

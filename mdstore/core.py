@@ -179,7 +179,7 @@ class VaultCore:
         """The watcher daemon's client when another process owns the index, else None."""
         if self.is_owner:
             return None
-        from .watch.wire import SOCKET_NAME
+        from .watch.ownership import SOCKET_NAME  # the socket module itself loads only with a daemon
 
         if not os.path.lexists(self.config.state_dir / SOCKET_NAME):
             return None  # no daemon ever ran here: a short command need not load the client

@@ -3,7 +3,8 @@ options map onto that method's arguments.
 
 The CLI registers its commands from this table (``commands.api_command``), a test checks every
 command's options against its method's signature (so the two cannot drift), and other front ends
-(the MCP server) read the same table. It imports nothing heavy: only names are written here.
+(the MCP server) read the same table. It imports nothing heavy: only names are written here, and
+the one-line help of each command (``SUMMARIES``), so that ``mdstore --help`` loads no command.
 
 ``method`` is ``Owner.name``: ``Vault`` (``mdstore.open(...)``), ``Team`` (``vault.team``),
 ``Memory`` (``vault.memory``), ``SessionLog`` (``vault.memory.log(session)``), ``RevisionView``
@@ -269,6 +270,134 @@ BY_NAME: dict[str, Command] = {c.name: c for c in COMMANDS}
 
 NOT_IN_TABLE = {"mcp": "the MCP server: it serves the table's commands as tools, and calls no one method"}
 """Commands that are front ends of their own rather than wrappers of one API method."""
+
+# The one-line help of every command and command group, as ``mdstore --help`` lists it. It lives
+# here rather than in the command modules so that the listing imports none of them.
+SUMMARIES: dict[str, str] = {
+    "init": "Create a vault in DIRECTORY from the starter template (existing files are never overwritten).",
+    "index": "Bring the index up to date with the files (Vault.sync).",
+    "find": "Find notes: FILTERS like 'status = active' 'priority >= 2' '#project' (docs/query.md).",
+    "sql": "Run a read-only SQL query over the index tables and views (docs/index-schema.md).",
+    "show": "Show one note: title, frontmatter, tags, links, headings, tasks (Vault.get).",
+    "links": "Links written in a note, with where they resolve (Vault.outlinks).",
+    "backlinks": "Notes that link to a note.",
+    "neighbors": "Notes within DEPTH link hops of a note, in either direction.",
+    "orphans": "Notes no other note links to.",
+    "broken-links": "Links that resolve to no note or attachment.",
+    "tags": "Every tag with its number of notes.",
+    "tasks": "Tasks across the vault.",
+    "check": "Report parse errors, unreadable files, broken links and duplicate ids (exit 1 if any).",
+    "status": "What the index holds, when it last synced, and who owns it.",
+    "schema": "The tables and views `mdstore sql` can query, with their columns and types.",
+    "export": (
+        "Write the notes matching FILTERS (find's language), or the rows of --sql, to DEST as CSV, JSON "
+        "lines or Parquet (Result.export)."
+    ),
+    "new": "Create a note (never overwrites).",
+    "set": (
+        'Set frontmatter keys: mdstore set PATH status=done priority=2 "tags=[a, b]" (only those lines '
+        "change)."
+    ),
+    "unset": "Remove frontmatter keys (a key the note does not have is reported, not an error).",
+    "append": "Append TEXT to a note, at the end or under a heading (created when missing).",
+    "edit": "Open a note in your editor, then index what you saved (PATH, or a note name).",
+    "mv": "Move a note or folder, rewriting every link to it (Vault.move).",
+    "rm": "Delete a note: into the vault's .trash/ (or for good with --permanent).",
+    "batch": (
+        "Apply the writes of FILE (default: stdin) all together, or none of them: one JSON object a line,"
+        ' {"op": "update", "path": "a.md", "set": {"status": "done"}, "body": "..."}; op is create, '
+        "update, append, move or delete, and the other keys are that method's arguments (Vault.batch)."
+    ),
+    "search": (
+        "Full-text search: QUERY in the search syntax (docs/search.md), FILTERS like find's ('status = "
+        "active' '#project')."
+    ),
+    "related": "Notes most similar to the note at PATH (TF-IDF), best first.",
+    "similar": "Notes most similar to TEXT (TF-IDF), best first.",
+    "reindex-search": (
+        "Rebuild the search index and the related-notes model from the indexed notes (Vault.reindex_search)."
+    ),
+    "commit": "Commit every change in the vault, or only PATHS.",
+    "history": "Commits that changed a note, newest first (renames followed).",
+    "diff": "Unified diff of a note between two revisions (default: HEAD and the file on disk).",
+    "restore": "Write a note's content at REV back to it (refused if the file changed since indexed).",
+    "snapshot": "Commit pending changes and tag them LABEL.",
+    "snapshots": "Every snapshot (git tag), oldest first.",
+    "show-revision": "The bytes of a note at revision REV (a commit, tag or HEAD~2), as they were committed.",
+    "at": (
+        "The vault as it was at revision REV: the notes matching FILTERS (find's language), or with "
+        "--path one note (Vault.at: a read-only view, indexed on first use)."
+    ),
+    "watch": (
+        "Keep every index current as files change, and serve reads to other processes, until Ctrl-C or "
+        "SIGTERM (Vault.watch)."
+    ),
+    "queue": "The vault's job queue (the spool in .mdstore/queue/, or the team database's on the team tier).",
+    "queue ls": "List jobs: waiting ones in the order they will run, then running, done and dead ones.",
+    "queue stats": "How many jobs are in each state.",
+    "queue show": "Everything about one job (the most recent with this id), with its last error.",
+    "queue enqueue": "Add a job of KIND with a JSON PAYLOAD.",
+    "queue retry": "Put dead jobs (JOB_ID, or all) back in the queue with their attempts reset.",
+    "queue purge": "Delete jobs in one state (JOB_ID, or all of them): dead ones by default.",
+    "worker": "Run the queue's jobs until SIGINT/SIGTERM: the vault's own kinds and [queue] handlers.",
+    "doctor": (
+        "Check the tier's backends: the team database (reachable, latency, versions, schema), the queue "
+        "(counts, lag), the outbox (pending work) and the watcher (heartbeat)."
+    ),
+    "backup": (
+        "Write one archive of the vault's files, mdstore.toml and pending jobs, with a SHA-256 manifest, "
+        "to DEST (a file or a folder; default: here)."
+    ),
+    "restore-backup": (
+        "Recreate the vault of ARCHIVE in DIRECTORY (new or empty), after verifying it; then run `mdstore"
+        " index` there to rebuild the indexes."
+    ),
+    "team": "Share the vault with a team through PostgreSQL ([team] in mdstore.toml).",
+    "team init": "Write [team] to mdstore.toml, apply the schema and create the space.",
+    "team upgrade": (
+        "Move this vault from the local tier to the team tier: back up, create the space, push every note"
+        " and attachment, move waiting jobs to the team queue, verify, then switch mdstore.toml."
+    ),
+    "team clone": (
+        "Create a new vault in DIRECTORY (new or empty) from the team space at URL (no password in it; a "
+        '"${ENV}" reference works) and pull every note.'
+    ),
+    "team sync": "Push local changes, pull everyone else's; print what moved and any conflicts.",
+    "team status": "The space, changes waiting to be pushed, and whether the server is reachable.",
+    "team conflicts": "Conflict copies waiting to be merged by hand.",
+    "team log": "The space's revisions, newest first (of PATH when given).",
+    "team members": "Members of a space (each a PostgreSQL role).",
+    "team members add": (
+        "Create ROLE if missing and let it read and write the space (needs an administrator)."
+    ),
+    "team search": (
+        'Full-text search over the whole space on the server (web-search syntax: words, "phrases", -word,'
+        " or)."
+    ),
+    "team find": (
+        "Notes of the whole space on the server matching every FILTER (find's language: 'status = active'"
+        " 'priority >= 2' '#project')."
+    ),
+    "memory": "Agent memory kept as notes: preferences, insights, session logs.",
+    "memory set-preference": "Set USER's preference KEY to VALUE (JSON when it parses, else text).",
+    "memory get-preference": "Print USER's preference KEY (nothing when unset).",
+    "memory delete-preference": "Remove USER's preference KEY.",
+    "memory list-preferences": "USER's preferences.",
+    "memory store-insight": "Store an insight (the same content for the same user gives the stored one).",
+    "memory get-insight": "Print one insight.",
+    "memory delete-insight": "Move an insight's note to the vault's trash.",
+    "memory search-insights": "Insights matching QUERY, best first.",
+    "memory append": "Append TEXT to the log of SESSION.",
+    "memory range": "Entries START to END (exclusive; negative counts from the end) of SESSION's log.",
+    "memory length": "The number of entries in SESSION's log.",
+    "memory search-sessions": "Single session entries matching QUERY, best first, across every session.",
+    "memory flush": "Write every waiting session entry and insight to its note now.",
+    "memory schedule-dream": "Enqueue the scheduled Dream job (`mdstore worker` runs it).",
+    "dream": (
+        "Consolidate memory: merge near-duplicate insights, summarise and archive the window's sessions."
+    ),
+    "mcp": "Run an MCP server over the vault (stdio by default) for Claude Desktop, Claude Code, IDE agents.",
+}
 
 
 def command(name: str) -> Command:

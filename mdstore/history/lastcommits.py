@@ -12,7 +12,7 @@ listener remembers the HEAD it recorded (``meta.commits_head``) and does the lea
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -24,11 +24,21 @@ _HEAD_KEY = "commits_head"
 
 
 class LastCommitListener:
-    """A ``SyncListener`` (``index/sync.py``) that writes the ``commits`` table."""
+    """A ``SyncListener`` (``index/sync.py``) that writes the ``commits`` table.
 
-    def __init__(self, store: Any, history: GitHistory) -> None:
+    ``history`` opens the vault's GitHistory (None: not a usable repository, no table to keep);
+    it is called only when git must answer, since loading GitPython costs more than a one-note
+    write: ``head`` reads HEAD from the repository's files (None when git must read it)."""
+
+    def __init__(
+        self,
+        store: Any,
+        history: Callable[[], GitHistory | None],
+        head: Callable[[], str | None] = lambda: None,
+    ) -> None:
         self.store = store
-        self.history = history
+        self._open_history = history
+        self._read_head = head
 
     def on_synced(
         self, upserts: Sequence[Note], removed: Sequence[str], generation: int, fresh: bool
@@ -39,20 +49,33 @@ class LastCommitListener:
     def refresh(self, changed: Iterable[str], removed: Iterable[str], fresh: bool = False) -> None:
         """Bring the table up to date; the caller holds the owner lock."""
         changed, removed = list(changed), list(removed)
+        history: GitHistory | None = None
+        head = self._read_head()
+        if head is None:
+            history = self._open_history()
+            if history is None:
+                return
+            head = history.head()
         with self.store.write() as con:
-            head = self.history.head()
             rows = con.execute("SELECT value FROM meta WHERE key = ?", [_HEAD_KEY]).fetchall()
             recorded = rows[0][0] if rows else None
             full = fresh or recorded is None
             lookup: list[str] = []
+            infos: dict[str, CommitInfo]
+            if (full or head != recorded) and history is None:
+                history = self._open_history()
+                if history is None:
+                    return
             if not full and head != recorded:
-                moved = self.history.changed_between(recorded, head) if head and recorded else None
+                assert history is not None
+                moved = history.changed_between(recorded, head) if head and recorded else None
                 if moved is None:
                     full = True
                 else:
                     lookup = moved
             if full:
-                infos = self.history.last_commits()
+                assert history is not None
+                infos = history.last_commits()
                 con.execute("BEGIN TRANSACTION")
                 con.execute("DELETE FROM commits")
                 _insert(con, infos)
@@ -66,7 +89,12 @@ class LastCommitListener:
                         ).fetchall()
                     }
                 lookup = sorted(set(lookup) | {p for p in changed if p not in known})
-                infos = self.history.last_commits_for(lookup) if lookup else {}
+                infos = {}
+                if lookup:
+                    history = history or self._open_history()
+                    if history is None:
+                        return
+                    infos = history.last_commits_for(lookup)
                 drop = sorted(set(removed) | set(lookup))
                 if not drop and recorded == head:
                     return
@@ -81,23 +109,19 @@ class LastCommitListener:
 def _insert(con: Any, infos: dict[str, CommitInfo]) -> None:
     if not infos:
         return
-    import pyarrow as pa
+    from ..index.tables import rows_of
 
     items = sorted(infos.items())
-    table = pa.table(
-        {
-            "path": pa.array([p for p, _ in items], pa.string()),
-            "rev": pa.array([i.rev for _, i in items], pa.string()),
-            "author": pa.array([i.author for _, i in items], pa.string()),
-            "email": pa.array([i.email for _, i in items], pa.string()),
-            "date": pa.array(
-                [i.date.astimezone().replace(tzinfo=None) for _, i in items], pa.timestamp("us")
-            ),
-        }
-    )
-    con.register("_commits", table)
-    con.execute(
-        "INSERT INTO commits (path, rev, author, email, date) "
-        "SELECT path, rev, author, email, date FROM _commits"
-    )
-    con.unregister("_commits")
+    columns: dict[str, tuple[str, list[Any]]] = {
+        "path": ("TEXT", [p for p, _ in items]),
+        "rev": ("TEXT", [i.rev for _, i in items]),
+        "author": ("TEXT", [i.author for _, i in items]),
+        "email": ("TEXT", [i.email for _, i in items]),
+        "date": ("TIMESTAMP", [i.date.astimezone().replace(tzinfo=None) for _, i in items]),
+    }
+    with rows_of(con, columns) as (relation, params):
+        con.execute(
+            "INSERT INTO commits (path, rev, author, email, date) "
+            f"SELECT path, rev, author, email, date FROM {relation}",
+            params,
+        )

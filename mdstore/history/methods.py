@@ -159,13 +159,16 @@ class HistoryMethods:
         """Sync listeners of the history layer: the ``commits`` table, in git vaults only."""
         if not self._is_git():
             return []
+        from .headfile import read_head
         from .lastcommits import LastCommitListener
 
+        return [LastCommitListener(self._core.store, self._git_if_usable, lambda: read_head(self.root))]
+
+    def _git_if_usable(self) -> GitHistory | None:
         try:
-            history = self._git()
+            return self._git()
         except NotAGitRepo:
-            return []  # a `.git` that is not a usable repository: a plain vault
-        return [LastCommitListener(self._core.store, history)]
+            return None  # a `.git` that is not a usable repository: a plain vault
 
     def _refresh_commits(self) -> None:
         """After a commit made outside a sync: bring the ``commits`` table up to HEAD."""
@@ -174,7 +177,7 @@ class HistoryMethods:
         from .lastcommits import LastCommitListener
 
         with self._core.lock.hold(self.config.index.busy_timeout):
-            LastCommitListener(self._core.store, self._git()).refresh([], [])
+            LastCommitListener(self._core.store, self._git).refresh([], [])
 
 
 class _HistorySync:

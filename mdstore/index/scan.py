@@ -54,15 +54,17 @@ class IgnoreRules:
     patterns of ``.mdstoreignore`` and ``.gitignore`` at the vault root (gitignore syntax)."""
 
     def __init__(self, root: Path, extra: tuple[str, ...] = ()) -> None:
-        import pathspec
-
         lines: list[str] = list(extra)
         for name in IGNORE_FILES:
             try:
                 lines += (root / name).read_text(encoding="utf-8", errors="replace").splitlines()
             except OSError:
                 continue
-        self._spec = pathspec.GitIgnoreSpec.from_lines(lines) if lines else None
+        self._spec = None
+        if lines:
+            import pathspec  # only with patterns to match: it costs a one-note write ~10 ms to load
+
+            self._spec = pathspec.GitIgnoreSpec.from_lines(lines)
         # Whether a file is ignored depends on its name alone: there are no patterns, or only
         # folder patterns (``templates/``, ``.mdstore/``: what a new vault's ignore files hold),
         # which match folders only, and the walk never enters an ignored folder. Then the walk

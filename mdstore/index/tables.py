@@ -37,6 +37,36 @@ def one_of(con: Any, column: str, values: list[str] | None) -> Iterator[tuple[st
             con.unregister(name)
 
 
+@contextmanager
+def rows_of(con: Any, columns: dict[str, tuple[str, list[Any]]]) -> Iterator[tuple[str, list[Any]]]:
+    """A relation of the rows given column by column (name -> (DuckDB type, values)), to join in a
+    statement, and its parameters: a parameterised VALUES list for a few rows (a one-note write
+    then never loads pyarrow, ~100 ms), a registered Arrow table for many."""
+    names = list(columns)
+    count = len(columns[names[0]][1])
+    if count <= _LIST_PARAM_MAX:
+        marks = "(" + ", ".join(f"?::{kind}" for kind, _ in columns.values()) + ")"
+        rows = zip(*(values for _, values in columns.values()), strict=True)
+        values = ", ".join([marks] * count)
+        yield f"(SELECT * FROM (VALUES {values}) AS v({', '.join(names)}))", [x for row in rows for x in row]
+        return
+    import pyarrow as pa
+
+    name = f"_rows{next(_names)}"
+    arrow_types = {
+        "TEXT": pa.string(),
+        "INTEGER": pa.int32(),
+        "BIGINT": pa.int64(),
+        "DOUBLE": pa.float64(),
+        "TIMESTAMP": pa.timestamp("us"),
+    }
+    con.register(name, pa.table({n: pa.array(v, arrow_types[kind]) for n, (kind, v) in columns.items()}))
+    try:
+        yield name, []
+    finally:
+        con.unregister(name)
+
+
 def unchanged_tables(con: Any, notes: list[Note]) -> dict[str, tuple[dict[str, str], frozenset[str]]]:
     """For notes already indexed: path → (their new table digests, the per-note tables whose
     stored digest is the same, i.e. whose rows need no rewrite)."""
@@ -87,24 +117,20 @@ def insert_all(con: Any, rows: RowSet) -> None:
 def touch(con: Any, notes: Iterable[Note]) -> None:
     import datetime as dt
 
-    import pyarrow as pa
-
     items = list(notes)
-    table = pa.table(
-        {
-            "path": pa.array([n.path for n in items], pa.string()),
-            "mtime": pa.array([n.mtime for n in items], pa.float64()),
-            "modified": pa.array([dt.datetime.fromtimestamp(n.mtime) for n in items], pa.timestamp("us")),
-            "size": pa.array([n.size for n in items], pa.int64()),
-            "created": pa.array([created_of(n) for n in items], pa.timestamp("us")),
-        }
-    )
-    con.register("_touch", table)
-    con.execute(
-        "UPDATE notes SET mtime = t.mtime, modified = t.modified, size = t.size, created = t.created "
-        "FROM _touch t WHERE notes.path = t.path"
-    )
-    con.unregister("_touch")
+    columns: dict[str, tuple[str, list[Any]]] = {
+        "path": ("TEXT", [n.path for n in items]),
+        "mtime": ("DOUBLE", [n.mtime for n in items]),
+        "modified": ("TIMESTAMP", [dt.datetime.fromtimestamp(n.mtime) for n in items]),
+        "size": ("BIGINT", [n.size for n in items]),
+        "created": ("TIMESTAMP", [created_of(n) for n in items]),
+    }
+    with rows_of(con, columns) as (relation, params):
+        con.execute(
+            "UPDATE notes SET mtime = t.mtime, modified = t.modified, size = t.size, created = t.created "
+            f"FROM {relation} t WHERE notes.path = t.path",
+            params,
+        )
 
 
 def reresolve(
@@ -112,8 +138,6 @@ def reresolve(
 ) -> None:
     """Re-resolve only the links whose lookup key names a note or attachment that appeared,
     disappeared, moved or changed aliases."""
-    import pyarrow as pa
-
     from ..notes.model import Link
 
     with one_of(con, "key", sorted(keys)) as (where, params):
@@ -133,20 +157,17 @@ def reresolve(
             values.append(now)
     if not paths:
         return
-    con.register(
-        "_res",
-        pa.table(
-            {
-                "path": pa.array(paths, pa.string()),
-                "ord": pa.array(ords, pa.int32()),
-                "resolved": pa.array(values, pa.string()),
-            }
-        ),
-    )
-    con.execute(
-        "UPDATE links SET resolved = r.resolved FROM _res r WHERE links.path = r.path AND links.ord = r.ord"
-    )
-    con.unregister("_res")
+    columns: dict[str, tuple[str, list[Any]]] = {
+        "path": ("TEXT", paths),
+        "ord": ("INTEGER", ords),
+        "resolved": ("TEXT", values),
+    }
+    with rows_of(con, columns) as (relation, params):
+        con.execute(
+            f"UPDATE links SET resolved = r.resolved FROM {relation} r "
+            "WHERE links.path = r.path AND links.ord = r.ord",
+            params,
+        )
 
 
 def set_meta(con: Any, values: dict[str, str]) -> None:

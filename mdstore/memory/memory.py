@@ -43,7 +43,7 @@ class Memory:
         ):
             if getattr(settings, key) < 1:
                 raise ConfigError(f"setting memory.{key} must be at least 1")
-        for key in ("vector_weight", "entry_vector_weight"):
+        for key in ("vector_weight", "entry_vector_weight", "entry_context_weight"):
             if getattr(settings, key) < 0:
                 raise ConfigError(f"setting memory.{key} must be 0 or more")
         if not 0 <= settings.recency_weight <= 1 or not 0 < settings.merge_threshold <= 1:

@@ -5,7 +5,8 @@ list. Reciprocal-rank fusion turns ranks into one score, so no retriever's raw s
 
     fused(d)  = Σ over lists  weight(list) / (RRF_K + rank(d))     rank from 1; text 1, vectors vector_weight
 
-The text ranking is BM25 over the query's analysed terms, less the words that only make it a question.
+The text ranking is BM25 over the query's analysed terms, less the words that only make it a question
+and the pieces an apostrophe leaves ("Ann's": "s").
     recency   = 0.5 ** (age_days / half_life_days)
     score(d)  = fused(d) × relevance(d) × (1 − recency_weight + recency_weight × recency)
 """
@@ -72,12 +73,21 @@ def retrieve(
 
 def query_terms(query: str) -> list[str]:
     """The analysed terms of ``query`` without the words that only make it a question ("what",
-    "which", "did"...), which match chit-chat rather than the answer; kept when nothing else is left."""
+    "which", "did"...), which match chit-chat rather than the answer, and without the pieces an
+    apostrophe leaves ("Ann's" → "ann" + "s", "I'll" → "i" + "ll"): single letters and ``ll``,
+    ``re``, ``ve``, which match every entry with a contraction. All kept when nothing else is left."""
     from ..search.analysis import tokens
 
     terms = tokens(query)
-    kept = [t for t in terms if t not in _question_words()]
+    kept = [t for t in terms if t not in _question_words() and not _fragment(t)]
     return kept or terms
+
+
+def _fragment(term: str) -> bool:
+    return (len(term) == 1 and term.isalpha()) or term in _FRAGMENTS
+
+
+_FRAGMENTS = frozenset({"ll", "re", "ve"})
 
 
 @functools.cache

@@ -5,7 +5,9 @@ weigh: a fact told a year ago is as good an answer as one told today (``after``/
 by time instead).
 
 Each entry is its own document, so a question finds the one turn that answers it rather than a
-whole session that happens to use its words. The entries are kept in this process and brought up
+whole session that happens to use its words; the turns just before and after it in its note are
+its context, their terms counted at ``entry_context_weight`` (a question's words are often in the
+turn that asked or answered it). The entries are kept in this process and brought up
 to date from the index note by note (catalog.py): an append to a session re-reads that note and
 embeds only its new entries.
 """
@@ -13,6 +15,7 @@ embeds only its new entries.
 from __future__ import annotations
 
 import threading
+from collections import Counter
 from typing import TYPE_CHECKING, Any
 
 from ..errors import ValidationError
@@ -39,8 +42,21 @@ _SESSION_NOTES = (
 def terms(entry: Entry) -> list[str]:
     """What an entry is found by: its words, its role (a speaker's name) and its month ("March
     2026"), so "what did Ann say in March" can find it."""
+    return tokens(entry.content) + labels(entry)
+
+
+def labels(entry: Entry) -> list[str]:
+    """The terms of an entry's role and month (not its words)."""
     month = f"{_MONTHS[entry.time.month - 1]} {entry.time.year}"  # English whatever the locale
-    return tokens(entry.content) + tokens(entry.role) + tokens(month)
+    return tokens(entry.role) + tokens(month)
+
+
+def around(keys: list[str]) -> dict[str, tuple[str | None, str | None]]:
+    """Each entry key's previous and next entry in its note."""
+    return {
+        key: (keys[n - 1] if n else None, keys[n + 1] if n + 1 < len(keys) else None)
+        for n, key in enumerate(keys)
+    }
 
 
 _MONTHS = "January February March April May June July August September October November December".split()
@@ -112,6 +128,22 @@ class SessionRecall:
         entry = self._entries[key][2]
         return digest(f"{entry.role}\0{entry.time.isoformat()}\0{entry.content}")[:16]
 
+    def _index(self, key: str, own: dict[str, list[str]], prev: str | None, after: str | None) -> None:
+        """Add ``key`` to the corpus with the turns around it as its context (its vector kept
+        unless its text changed, when the vector update recomputes it)."""
+        weight = self._settings.entry_context_weight
+        context: Counter[str] = Counter()
+        if weight > 0:
+            for other in (prev, after):
+                if other is not None:  # its words, not its role and month
+                    context.update(own[other] if other in own else self.corpus.counts(other))
+                    context.subtract(labels(self._entries[other][2]))
+        scaled = {term: weight * count for term, count in context.items() if count > 0}
+        if key in own:
+            self.corpus.add(key, own[key], None, scaled)
+        else:
+            self.corpus.add(key, self.corpus.terms(key), self.corpus.vector(key), scaled)
+
     def _refresh(self) -> None:
         self._snapshot.load()
         changes = self._notes.changes()
@@ -126,24 +158,29 @@ class SessionRecall:
                 offset = max(int(front.get("offset") or 0), 0)  # entries in the session's earlier parts
             except (TypeError, ValueError):
                 offset = 0
-            old = set(self._keys.get(path, []))
+            before = around(self._keys.get(path, []))
             keys = []
+            own: dict[str, list[str]] = {}  # the terms of the entries that are new or changed
             for position, entry in enumerate(parse_entries(body), start=offset):
                 key = f"{path}#{entry.id}"
                 keys.append(key)
                 known = self._entries.get(key)
                 self._entries[key] = (name, path, entry, position)
-                if known is None or known[2] != entry:
+                if known is None or known[2] != entry or key not in self.corpus:
                     found = self._snapshot.terms(key, self._fingerprint(key))
                     if found is None:
                         found = terms(entry)
                         self._snapshot.computed += 1
-                    self.corpus.add(key, found)
+                    own[key] = found
                     new.append(key)
-            for key in old - set(keys):
+            for key in set(before) - set(keys):
                 self._entries.pop(key, None)
                 self.corpus.remove(key)
             self._keys[path] = keys
+            # An entry is (re)indexed when its text or its neighbours' changed.
+            for key, (prev, after) in around(keys).items():
+                if key in own or before.get(key) != (prev, after) or prev in own or after in own:
+                    self._index(key, own, prev, after)
         self._vectors.update(
             self.corpus, self.embeddings, lambda k: self._entries[k][2].content, new, self._fingerprint
         )

@@ -4,6 +4,9 @@ store or an append costs the same whatever the memory's size (docs/memory.md, *R
 
 BM25 is Robertson's (k1 1.2, b 0.75, idf ``ln(1 + (N - df + 0.5) / (df + 0.5))``), the formula
 Whoosh's default scorer uses, over ``mdstore.search.analysis.tokens`` (the engine's analyzer).
+A document may carry weighted *context* terms besides its own (a session entry: the turns around
+it): they add ``weight × count`` to a term's frequency and to the document's length, as a second
+field does in BM25F; a document's own terms are what ``terms`` returns and snapshots keep.
 """
 
 from __future__ import annotations
@@ -27,12 +30,13 @@ class Corpus:
         self._slot: dict[str, int] = {}
         self._keys: list[str | None] = []
         self._counts: list[Counter[str] | None] = []
-        self._postings: dict[str, tuple[list[int], list[int]]] = {}
+        self._context: list[Mapping[str, float] | None] = []
+        self._postings: dict[str, tuple[list[int], list[float]]] = {}
         self._arrays: dict[str, tuple[Any, Any]] = {}  # postings as numpy arrays, rebuilt when they grow
-        self._lengths = np.zeros(16, dtype=np.float32)
+        self._lengths = np.zeros(16, dtype=np.float64)
         self._live = np.zeros(16, dtype=bool)
         self._vectors: Any = None
-        self._total = 0
+        self._total = 0.0
 
     def __len__(self) -> int:
         return len(self._slot)
@@ -43,8 +47,15 @@ class Corpus:
     def keys(self) -> list[str]:
         return list(self._slot)
 
-    def add(self, key: str, tokens: Sequence[str], vector: Any = None) -> None:
-        """Add (or replace) a document: its analysed ``tokens`` and its unit ``vector``."""
+    def add(
+        self,
+        key: str,
+        tokens: Sequence[str],
+        vector: Any = None,
+        context: Mapping[str, float] | None = None,
+    ) -> None:
+        """Add (or replace) a document: its analysed ``tokens``, its unit ``vector`` and its
+        weighted ``context`` terms (term → weighted count)."""
         if key in self._slot:
             self.remove(key)
         slot = len(self._keys)
@@ -53,16 +64,22 @@ class Corpus:
         self._slot[key] = slot
         counts = Counter(tokens)
         self._counts.append(counts)
-        for term, tf in counts.items():
+        context = {t: w for t, w in (context or {}).items() if w > 0} or None
+        self._context.append(context)
+        frequencies: dict[str, float] = dict(counts)
+        for term, weight in (context or {}).items():
+            frequencies[term] = frequencies.get(term, 0.0) + weight
+        for term, tf in frequencies.items():
             postings = self._postings.get(term)
             if postings is None:
                 postings = self._postings[term] = ([], [])
             postings[0].append(slot)
             postings[1].append(tf)
             self._arrays.pop(term, None)
-        self._lengths[slot] = len(tokens)
+        length = len(tokens) + sum((context or {}).values())
+        self._lengths[slot] = length
         self._live[slot] = True
-        self._total += len(tokens)
+        self._total += length
         if vector is not None:
             self.set_vector(key, vector)
 
@@ -72,19 +89,30 @@ class Corpus:
             return
         self._keys[slot] = None
         self._counts[slot] = None
+        self._context[slot] = None
         self._live[slot] = False
-        self._total -= int(self._lengths[slot])
+        self._total -= float(self._lengths[slot])
         if len(self._keys) > 64 and len(self._slot) * 2 < len(self._keys):
             self._compact()
 
     def terms(self, key: str) -> list[str]:
-        """The document's terms (in no particular order)."""
+        """The document's own terms (in no particular order)."""
         counts = self._counts[self._slot[key]]
         return list(counts.elements()) if counts is not None else []
+
+    def counts(self, key: str) -> Counter[str]:
+        """The document's own terms with their counts (not to be changed)."""
+        return self._counts[self._slot[key]] or Counter()
 
     def vectors_of(self, keys: Sequence[str]) -> Any:
         """The vectors of ``keys`` as one array (rows in their order)."""
         return self._vectors[[self._slot[k] for k in keys]]
+
+    def vector(self, key: str) -> Any:
+        """The document's vector (a copy), ``None`` when there are no vectors."""
+        if self._vectors is None:
+            return None
+        return self._vectors[self._slot[key]].copy()
 
     def set_vector(self, key: str, vector: Any) -> None:
         import numpy as np
@@ -211,7 +239,7 @@ class Corpus:
         if size <= len(self._live):
             return
         capacity = max(size, len(self._live) * 2)
-        lengths = np.zeros(capacity, dtype=np.float32)
+        lengths = np.zeros(capacity, dtype=np.float64)
         lengths[: len(self._lengths)] = self._lengths
         live = np.zeros(capacity, dtype=bool)
         live[: len(self._live)] = self._live
@@ -224,11 +252,11 @@ class Corpus:
     def _compact(self) -> None:
         """Rebuild without the removed documents' slots."""
         kept = [
-            (k, c, s)
-            for s, (k, c) in enumerate(zip(self._keys, self._counts, strict=True))
+            (k, c, x, s)
+            for s, (k, c, x) in enumerate(zip(self._keys, self._counts, self._context, strict=True))
             if k and c is not None
         ]
         vectors = self._vectors
         self.__init__()  # type: ignore[misc]
-        for key, counts, slot in kept:
-            self.add(key, list(counts.elements()), None if vectors is None else vectors[slot])
+        for key, counts, context, slot in kept:
+            self.add(key, list(counts.elements()), None if vectors is None else vectors[slot], context)

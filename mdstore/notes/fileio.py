@@ -15,11 +15,9 @@ conditions that are mdstore's business (the note exists, the note is too large) 
 
 from __future__ import annotations
 
-import ctypes
 import errno
 import functools
 import os
-import secrets
 import stat
 from collections.abc import Callable
 from pathlib import Path
@@ -43,7 +41,7 @@ def is_temp_name(name: str) -> bool:
 def temp_name_for(target: str) -> str:
     """A fresh, unique temp file name for a write to the file named ``target``."""
     short = target.encode("utf-8", "surrogateescape")[:_NAME_BUDGET].decode("utf-8", "ignore")
-    return f"{TEMP_PREFIX}{os.getpid()}-{secrets.token_hex(8)}.{short}{TEMP_SUFFIX}"
+    return f"{TEMP_PREFIX}{os.getpid()}-{os.urandom(8).hex()}.{short}{TEMP_SUFFIX}"
 
 
 def temp_writer_pid(name: str) -> int | None:
@@ -110,6 +108,8 @@ def sync_file_system(path: Path) -> None:
     fd = os.open(path, os.O_RDONLY | getattr(os, "O_CLOEXEC", 0))
     try:
         if syncfs(fd) != 0:
+            import ctypes
+
             code = ctypes.get_errno()
             raise OSError(code, os.strerror(code), str(path))
     finally:
@@ -118,6 +118,8 @@ def sync_file_system(path: Path) -> None:
 
 @functools.cache
 def _syncfs() -> Callable[[int], int] | None:
+    import ctypes  # only here: a one-note write never needs it
+
     try:
         libc = ctypes.CDLL(None, use_errno=True)
         return libc.syncfs

@@ -33,7 +33,6 @@ import contextlib
 import json
 import logging
 import os
-import secrets
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -127,7 +126,7 @@ class Journal:
 
     def _commit(self, ops: list[_Op]) -> list[str]:
         trash = self._check(ops)
-        batch_id = f"{time.time_ns():020d}-{secrets.token_hex(4)}"
+        batch_id = f"{time.time_ns():020d}-{os.urandom(4).hex()}"
         folder = self.folder / batch_id
         with self._lock(batch_id, wait=True):
             make_folders(folder, fsync=self.fsync)

@@ -16,6 +16,8 @@ from ..errors import IndexBusy
 from ..index.lock import Holdable, OwnerLock
 
 ROLE = "mdstore watch"
+SOCKET_NAME = "owner.sock"
+"""The daemon's socket in the state folder; its presence tells a process that a daemon may run."""
 
 
 def claim(config: Config) -> OwnerLock:

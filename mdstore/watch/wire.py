@@ -18,8 +18,8 @@ import struct
 from typing import Any
 
 from ..errors import ALL_ERRORS, MdstoreError
+from .ownership import SOCKET_NAME as SOCKET_NAME  # where it is written (cheap to import)
 
-SOCKET_NAME = "owner.sock"
 _HEADER = struct.Struct(">I")
 MAX_FRAME = 1 << 30  # a result larger than 1 GiB is a bug, not a query
 

@@ -14,7 +14,7 @@ overwrite each other. A batch of one holds it from its read to its replace, so t
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Mapping
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -92,7 +92,7 @@ class WriteMethods:
         """Move a note or a folder. ``dst`` may be an existing folder (the note keeps its name).
         Every link to the moved notes is rewritten (``update_links=False`` to skip), keeping
         aliases, anchors and the link style; never overwrites (``WriteConflict``)."""
-        with self._alone() as b:
+        with self._alone(reads_index=True) as b:
             report = b.move(src, dst, update_links=update_links)
         return report
 
@@ -130,10 +130,33 @@ class WriteMethods:
         return self._core.write_lock
 
     @contextmanager
-    def _alone(self) -> Iterator[VaultBatch]:
-        """A batch of one under the write lock, from reading the note to replacing it."""
-        with self._write_turn().hold(self.config.index.busy_timeout), self.batch() as b:
-            yield b
+    def _alone(self, reads_index: bool = False) -> Iterator[VaultBatch]:
+        """A batch of one under the write lock, from reading the note to replacing it.
+        ``reads_index``: the write looks up the index before it writes (a move finds the links to
+        rewrite), so the index is opened read-write for the whole batch (``_index_for_writing``)."""
+        with self._write_turn().hold(self.config.index.busy_timeout), ExitStack() as stack:
+            if reads_index:
+                self._index_for_writing(stack)
+            with self.batch() as b:
+                yield b
+
+    def _index_for_writing(self, stack: ExitStack) -> None:
+        """Open the index read-write now, under the owner lock, and keep it until ``stack``
+        closes: the write's lookups then share the connection its sync writes through, instead of
+        opening the file read-only first and again read-write (~20 ms each). Not when a daemon
+        owns the index, nor when there is none yet or it is of another schema version (the first
+        lookup builds it, as always)."""
+        from ..index import schema
+
+        core = self._core
+        if core.client() is not None or not core.store.exists:
+            return
+        stack.enter_context(core.lock.hold(self.config.index.busy_timeout))
+        stack.enter_context(core.store.holding())
+        with core.store.write() as con:
+            current = schema.stored_version(con) == schema.SCHEMA_VERSION
+        if not current:
+            stack.close()
 
     def _commit_batch(self, batch: VaultBatch) -> list[str]:
         with self._write_turn().hold(self.config.index.busy_timeout):

@@ -8,6 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import click
 import pytest
 
 import mdstore
@@ -87,3 +88,136 @@ def test_similar_and_related_load_no_scikit_learn(indexed: Path):
     assert json.loads(out.splitlines()[0])["path"] == "n5.md"
     loaded, out = _cli_loads(indexed, "related", "n5.md", "--json")
     assert "sklearn" not in loaded and out.strip()
+
+
+# What a one-note write needs: click, DuckDB, the YAML editors. Everything here is loaded only by
+# the commands that use it (the other command modules, the engines, git, Arrow, the daemon's socket).
+NOT_FOR_A_WRITE = (
+    "mdstore.cli.core",
+    "mdstore.cli.search",
+    "mdstore.cli.team",
+    "mdstore.cli.queue",
+    "mdstore.cli.memory",
+    "mdstore.cli.history",
+    "mdstore.cli.backup",
+    "whoosh",
+    "sklearn",
+    "git",
+    "pyarrow",
+    "numpy",
+    "pathspec",
+    "mdstore.watch.wire",
+    "mdstore.team",
+    "psycopg",
+)
+
+
+def _loaded(vault: Path | None, *args: str) -> set[str]:
+    prefix = [] if vault is None else ["--vault", str(vault)]
+    code = (
+        "import sys, io, contextlib\n"
+        "from mdstore.cli import main\n"
+        "with contextlib.redirect_stdout(io.StringIO()):\n"
+        "    try:\n"
+        f"        main([*{prefix!r}, *{list(args)!r}])\n"
+        "    except SystemExit as exc:\n"
+        "        assert not exc.code, exc.code\n"
+        "print('\\n'.join(sys.modules))\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    return set(done.stdout.split())
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ("set", "n1.md", "status=done", "tags=[a, b]"),
+        ("unset", "n1.md", "status"),
+        ("append", "n1.md", "a line linking [[n2]]"),
+        ("mv", "n2.md", "deeper/n2.md"),
+    ],
+)
+def test_a_one_note_write_loads_only_what_it_uses(indexed: Path, args: tuple[str, ...]):
+    (indexed / "n5.md").write_text("# Note 5\n\nsee [[n2]] and [[n1]]\n")  # a link for mv to rewrite
+    with mdstore.open(indexed) as vault:
+        vault.sync()
+    loaded = _loaded(indexed, *args)
+    assert "mdstore.cli.write" in loaded
+    assert sorted(m for m in NOT_FOR_A_WRITE if m in loaded) == []
+    with mdstore.open(indexed) as vault:  # and it did its work
+        assert vault.sql("SELECT count(*) AS n FROM notes").first()["n"] == 12
+
+
+def test_help_lists_every_command_without_loading_one(indexed: Path):
+    from mdstore.cli import cli, load_all
+    from mdstore.cli.table import SUMMARIES
+
+    loaded = _loaded(None, "--help")
+    assert sorted(m for m in loaded if m.startswith("mdstore.cli.")) == [
+        "mdstore.cli.table"  # the one-line help of each command
+    ]
+    def help_text(code: str) -> str:
+        return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60).stdout
+
+    lazy = help_text("from mdstore.cli import main; main(['--help'])")
+    eager = help_text("from mdstore.cli import load_all, main; load_all(); main(['--help'])")
+    assert lazy == eager  # the same listing as when every command is loaded
+    load_all()
+    for name in cli.commands:
+        assert f"\n  {name} " in lazy
+    for name, command in cli.commands.items():  # every command and group has its line in the table
+        assert name in SUMMARIES
+        if isinstance(command, click.Group):
+            assert all(f"{name} {sub}" in SUMMARIES for sub in command.commands)
+
+
+def test_an_unknown_command_still_says_so(indexed: Path):
+    done = subprocess.run(
+        [sys.executable, "-m", "mdstore", "--vault", str(indexed), "sett", "n1.md", "a=1"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 2
+    assert "No such command 'sett'" in done.stderr and "set" in done.stderr
+
+
+def _program(vault: Path, *args: str, prelude: str = "") -> subprocess.CompletedProcess[str]:
+    """``mdstore ARGS`` as the installed command runs it (``main()`` reading sys.argv)."""
+    code = (
+        f"{prelude}\n"
+        "import sys\n"
+        f"sys.argv = ['mdstore', '--vault', {str(vault)!r}, *{list(args)!r}]\n"
+        "from mdstore.cli import main\n"
+        "main()\n"
+    )
+    return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+
+
+def test_the_program_ends_with_its_exit_code_its_whole_output_and_its_exit_handlers(indexed: Path):
+    for i in range(300):
+        (indexed / f"bulk{i}.md").write_text(f"# Bulk {i}\n")
+    with mdstore.open(indexed) as vault:
+        vault.sync()
+    done = _program(indexed, "sql", "SELECT path FROM notes ORDER BY path", "--json")
+    assert done.returncode == 0, done.stderr
+    assert len(done.stdout.splitlines()) == 312  # every row, though the process skips its teardown
+    done = _program(indexed, "set", "missing.md", "a=1")
+    assert done.returncode == mdstore.NoteNotFound.exit_code
+    assert done.stderr.startswith("Error: ") and len(done.stderr.splitlines()) == 1
+    assert _program(indexed, "set", "n1.md").returncode == 2  # a usage error
+    done = _program(indexed, "set", "n1.md", "a=1", prelude="import atexit; atexit.register(print, 'bye')")
+    assert done.returncode == 0 and done.stdout == "bye\n" and done.stderr == "Updated n1.md\n"
+
+
+def test_a_profiler_still_gets_its_report(indexed: Path, tmp_path: Path):
+    out = tmp_path / "profile.out"
+    done = subprocess.run(
+        [sys.executable, "-m", "cProfile", "-o", str(out), "-m", "mdstore", "--vault", str(indexed), "tags"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr
+    assert out.stat().st_size > 0

@@ -100,9 +100,12 @@ def test_the_thread_commits_and_stop_flushes(vault: Path, hist: GitHistory) -> N
         write(vault, "a.md", "a")
         auto.notify(["a.md"])
         deadline = time.monotonic() + 20
-        while auto.pending and time.monotonic() < deadline:
+        # Wait for the commit itself: ``pending`` empties when the thread takes the paths, before
+        # its commit is written.
+        while git(vault, "ls-files").split() != ["a.md"] and time.monotonic() < deadline:
             time.sleep(0.02)
         assert git(vault, "ls-files").split() == ["a.md"]
+        assert not auto.pending
     finally:
         write(vault, "b.md", "b")
         auto.notify(["b.md"])

@@ -69,7 +69,8 @@ def test_search_sessions_sees_appends_edits_moves_and_deletes(tmp_path: Path) ->
     assert m.search_sessions("sourdough") == []
     m.log("monday").append({"role": "bob", "content": "I bake sourdough on Sundays", "time": DAY})
     found = m.search_sessions("sourdough")  # the waiting entry is flushed first
-    assert [(h.session, h.position) for h in found] == [("monday", 3)]
+    # The entry, then the one before it, which has it as context.
+    assert [(h.session, h.position) for h in found] == [("monday", 3), ("monday", 2)]
     # A hand edit of the note, once indexed, is what the search sees.
     path = m.log("monday").path() or ""
     text = (vault.root / path).read_text(encoding="utf-8")
@@ -77,7 +78,7 @@ def test_search_sessions_sees_appends_edits_moves_and_deletes(tmp_path: Path) ->
         text.replace("tomatoes are late", "courgettes are early"), encoding="utf-8"
     )
     vault.sync()
-    assert m.search_sessions("tomatoes") == []
+    assert m.search_sessions("tomatoes") == []  # nor in its neighbours' context any more
     assert m.search_sessions("courgettes")[0].session == "monday"
     # A moved (archived) session is still searched, under its new path; a deleted one is gone.
     vault.move(path, "Memory/archive/sessions/2026-03-02/monday.md")
@@ -104,7 +105,7 @@ def test_search_sessions_uses_entry_vectors(tmp_path: Path) -> None:
     through words that keep the same company (LSA in 2 dimensions: pets and markets)."""
     root = tmp_path / "v"
     root.mkdir()
-    vault = mdstore.open(root, memory={"dimensions": 2})
+    vault = mdstore.open(root, memory={"dimensions": 2, "entry_context_weight": 0})
     log = vault.memory.log("pets")
     for text in [
         "the dog chased the ball in the park",
@@ -117,7 +118,7 @@ def test_search_sessions_uses_entry_vectors(tmp_path: Path) -> None:
     ] * 5:
         log.append(text)
     vault.memory.flush()
-    plain = mdstore.open(root, memory={"embeddings": "none"})
+    plain = mdstore.open(root, memory={"embeddings": "none", "entry_context_weight": 0})
     try:
         assert {h.content for h in plain.memory.search_sessions("dog", limit=50)} == {
             "the dog chased the ball in the park",
@@ -129,6 +130,57 @@ def test_search_sessions_uses_entry_vectors(tmp_path: Path) -> None:
     assert "our puppy loves the park and the ball" in contents
     assert not any("stocks" in c or "bonds" in c for c in contents)
     vault.close()
+
+
+def test_search_sessions_finds_an_answer_by_the_turn_around_it(tmp_path: Path) -> None:
+    """A reply often holds none of the question's words: the turn that asked holds them. The turns
+    just before and after an entry count as its context, at a lower weight than its own words."""
+    root = tmp_path / "v"
+    root.mkdir()
+    turns = [
+        ("bob", "Did you find a name for the new puppy yet?"),
+        ("ann", "Yes! We went with Biscuit, after his colour."),
+        ("bob", "Love it. The garden looks great by the way."),
+        ("ann", "Thanks, the tomatoes are finally ripe."),
+        ("bob", "Our neighbours got a puppy too, a loud one."),
+    ]
+    with mdstore.open(root, memory={"embeddings": "none"}) as vault:
+        log = vault.memory.log("monday")
+        for n, (role, text) in enumerate(turns[:2]):
+            log.append({"role": role, "content": text, "time": DAY + dt.timedelta(minutes=n)})
+        # The appended reply changed the context of the question before it.
+        assert [h.position for h in vault.memory.search_sessions("Biscuit")] == [1, 0]
+        for n, (role, text) in enumerate(turns[2:], start=2):
+            log.append({"role": role, "content": text, "time": DAY + dt.timedelta(minutes=n)})
+        hits = vault.memory.search_sessions("What name did Ann give the puppy?")
+        # The question first (its own words), then Ann's reply (her name, and the question as
+        # its context) before the neighbours' puppy and Ann's other turn.
+        assert [h.position for h in hits][:2] == [0, 1]
+        assert hits[0].score > hits[1].score
+    with mdstore.open(root, memory={"embeddings": "none", "entry_context_weight": 0}) as vault:
+        positions = [h.position for h in vault.memory.search_sessions("What name did Ann give the puppy?")]
+        assert positions[:2] == [0, 3]  # without context only her name finds the reply
+
+
+def test_search_sessions_ignores_what_an_apostrophe_leaves(tmp_path: Path) -> None:
+    """"Ann's" in a question is Ann: its "s" would match every "it's" and "that's"."""
+    root = tmp_path / "v"
+    root.mkdir()
+    with mdstore.open(root, memory={"embeddings": "none", "entry_context_weight": 0}) as vault:
+        log = vault.memory.log("monday")
+        log.append({"role": "ann", "content": "The new bike is red", "time": DAY})
+        log.append({"role": "bob", "content": "It's late, that's all I'll say", "time": DAY})
+        hits = vault.memory.search_sessions("What colour is Ann's bike?")
+        assert [h.content for h in hits] == ["The new bike is red"]
+        # A question of nothing else keeps them.
+        assert [h.role for h in vault.memory.search_sessions("it's")] == ["bob"]
+
+
+def test_bad_entry_context_weight(tmp_path: Path) -> None:
+    (tmp_path / "mdstore.toml").write_text("[memory]\nentry_context_weight = -0.5\n")
+    with mdstore.open(tmp_path) as vault:
+        with pytest.raises(mdstore.ConfigError, match="memory.entry_context_weight must be 0 or more"):
+            vault.memory  # noqa: B018
 
 
 def test_search_sessions_bad_input(vault: mdstore.Vault) -> None:
