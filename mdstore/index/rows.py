@@ -273,7 +273,8 @@ class RowSet:
     def add_attachment(self, path: str, stat: FileStat) -> None:
         folder, _, base = path.rpartition("/")
         ext = base.rpartition(".")[2].lower() if "." in base else ""
-        self.add("attachments", path, folder, base, link_key(path), ext, stat.size, stat.mtime)
+        mtime, size = stat
+        self.add("attachments", path, folder, base, link_key(path), ext, size, mtime)
 
 
 def note_tables(note: Note) -> dict[str, list[tuple[Any, ...]]]:

@@ -7,7 +7,6 @@ import errno
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import NamedTuple
 
 from ..errors import MdstoreError
 from ..notes.fileio import is_temp_name
@@ -31,9 +30,9 @@ def is_editor_temp(name: str) -> bool:
 _TEMP_SUFFIXES = (".swp", ".swx", ".swo", "~", ".tmp", "___jb_tmp___", "___jb_old___", ".crdownload")
 
 
-class FileStat(NamedTuple):  # a tuple: made once per file on every scan, so cheap to build
-    mtime: float
-    size: int
+# (mtime, size): a plain tuple, made once per file on every scan (a NamedTuple's constructor costs
+# a Python call: ~5 % of a no-op sync), and compared as a whole with what the index holds.
+FileStat = tuple[float, int]
 
 
 @dataclass
@@ -66,8 +65,11 @@ class IgnoreRules:
             import pathspec  # only with patterns to match: it costs a one-note write ~10 ms to load
 
             self._spec = pathspec.GitIgnoreSpec.from_lines(lines)
-        # No patterns: whether an entry is ignored depends on its name alone.
-        self.plain_names = self._spec is None
+        # Whether a file is ignored depends on its name alone: there are no patterns, or only
+        # folder patterns (``templates/``, ``.mdstore/``: what a new vault's ignore files hold),
+        # which match folders only, and the walk never enters an ignored folder. Then the walk
+        # matches patterns once per folder instead of once per file.
+        self.plain_names = all(_folder_only(line) for line in lines)
 
     def ignored(self, rel: str, is_dir: bool) -> bool:
         parents = rel.split("/")[:-1]
@@ -86,6 +88,13 @@ class IgnoreRules:
         if self._spec is None:
             return False
         return self._spec.match_file(rel + "/" if is_dir else rel)
+
+
+def _folder_only(line: str) -> bool:
+    """A gitignore line that can only match folders: blank, a comment, or a pattern ending in
+    ``/`` (negated too: it re-includes a folder, never a file)."""
+    text = line.rstrip()
+    return not text or text.startswith("#") or text.endswith("/")
 
 
 def scan(root: Path, rules: IgnoreRules, extensions: tuple[str, ...]) -> ScanResult:
@@ -113,19 +122,27 @@ def scan(root: Path, rules: IgnoreRules, extensions: tuple[str, ...]) -> ScanRes
                     name = entry.name
                     rel = prefix + name
                     try:
-                        # The common case inline (a regular file with an ordinary name): a no-op
-                        # sync of a big vault is mostly this loop.
-                        if plain and not entry.is_symlink() and entry.is_file(follow_symlinks=False):
-                            if name.startswith(".") or is_editor_temp(name) or rel == "mdstore.toml":
+                        # The common case inline (a regular file, not a symlink, with an ordinary
+                        # name): a no-op sync of a big vault is mostly this loop, and its Python
+                        # costs as much as the stat calls themselves (docs/performance.md).
+                        if plain and entry.is_file(follow_symlinks=False):
+                            # Hidden, the config file or ``is_editor_temp`` (inlined: its prefixes
+                            # all start with a dot).
+                            if (
+                                name[0] == "."
+                                or name.endswith(_TEMP_SUFFIXES)
+                                or ".mdstore-tmp" in name
+                                or name == "4913"
+                                or rel == "mdstore.toml"
+                            ):
                                 if is_temp_name(name):
                                     result.temps.append(rel)  # perhaps a killed writer's: sync decides
                                 continue
                             st = entry.stat(follow_symlinks=False)
-                            stat = FileStat(st.st_mtime, st.st_size)
                             if name.lower().endswith(exts):
-                                notes[rel] = stat
+                                notes[rel] = (st.st_mtime, st.st_size)
                             else:
-                                attachments[rel] = stat
+                                attachments[rel] = (st.st_mtime, st.st_size)
                             continue
                         _visit(entry, rel, os.path.join(path, name), root_real, rules, exts, result, stack)
                     except OSError as exc:
@@ -191,7 +208,7 @@ def _visit(
             result.temps.append(rel)
         return
     st = entry.stat()
-    stat = FileStat(st.st_mtime, st.st_size)
+    stat = (st.st_mtime, st.st_size)
     if entry.name.lower().endswith(exts):
         result.notes[rel] = stat
     else:

@@ -84,14 +84,30 @@ def drop_all(con: object) -> None:
 
 def stored_version(con: object) -> int | None:
     """The schema version of an existing database, or None when it has none (empty or foreign)."""
+    return version_of(stored_meta(con, ("schema_version",)))
+
+
+def stored_meta(con: object, keys: tuple[str, ...]) -> dict[str, str] | None:
+    """The values of ``keys`` in the meta table (those present), or None when there is no meta
+    table (an empty or foreign database)."""
     import duckdb
 
     try:
         # fetchall, not fetchone: DuckDB 2 keeps a half-read result open and blocks the connection.
-        rows = con.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchall()  # type: ignore[attr-defined]
+        rows = con.execute(  # type: ignore[attr-defined]
+            "SELECT key, value FROM meta WHERE list_contains(?, key)", [list(keys)]
+        ).fetchall()
     except duckdb.CatalogException:  # no meta table: not our schema. Anything else (a lock, I/O) is raised
         return None
     try:
-        return int(rows[0][0]) if rows else None
+        return {str(k): v for k, v in rows}
     except (TypeError, ValueError):
+        return None  # a meta table of something else
+
+
+def version_of(meta: dict[str, str] | None) -> int | None:
+    """The schema version a ``stored_meta`` answer names, if any."""
+    try:
+        return int(meta["schema_version"]) if meta else None
+    except (KeyError, TypeError, ValueError):
         return None  # a meta table of something else

@@ -23,10 +23,13 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..config import ensure_state_dir
 from ..errors import IndexBusy, MdstoreError
+
+if TYPE_CHECKING:
+    from .stats import StatSnapshot
 
 log = logging.getLogger("mdstore.index")
 DB_NAME = "index.duckdb"
@@ -101,6 +104,8 @@ class IndexStore:
         self._holds = 0
         self._last_used = 0.0
         self._timer: threading.Timer | None = None
+        # Every file's stat as the index holds it, left by this process's last sync (stats.py).
+        self.stats: StatSnapshot | None = None
 
     @property
     def exists(self) -> bool:

@@ -24,6 +24,7 @@ from .coldbuild import BUILDING_KEY, build_streamed, not_updated
 from .lock import OwnerLock
 from .rows import RowSet, rows_for, to_json
 from .scan import FileStat, IgnoreRules, ScanResult, confirm_gone, scan
+from .stats import Stamp, StatSnapshot
 from .store import IndexStore
 from .tables import aliases_of, insert_all, one_of, reresolve, set_meta, touch, unchanged_tables
 from .workers import Unparsed, load_notes
@@ -38,7 +39,7 @@ RACY_SECONDS = 2.0  # mtime granularity to distrust (FAT has 2 s; Linux file sys
 class _State:
     """What the index holds before this sync."""
 
-    notes: dict[str, tuple[float, int]] = field(default_factory=dict)  # path -> (mtime, size)
+    notes: dict[str, FileStat] = field(default_factory=dict)  # path -> (mtime, size)
     # Content hashes, loaded only for the notes this sync reads or misses (fetching them for a
     # whole big vault was a third of a no-op sync's index work).
     hashes: dict[str, str] = field(default_factory=dict)
@@ -47,6 +48,8 @@ class _State:
     generation: int = 0
     synced_at: float = 0.0  # when the last sync that wrote committed (time.time())
     fresh: bool = False  # the database was just created (or rebuilt): every link resolves anew
+    # Every file's stat in the index, to bring up to date after a write (None: not known here).
+    stats: StatSnapshot | None = None
 
 
 class SyncListener(Protocol):
@@ -127,14 +130,33 @@ class Syncer:
         """Load what the index holds: for every file on a full scan, for the named paths otherwise."""
         state = _State()
         with self.store.write() as con:
-            version = schema.stored_version(con)
-            if version == schema.SCHEMA_VERSION and not rebuild:
-                # A streamed cold build that never finished (a crash): start it over.
-                rebuild = bool(con.execute("SELECT 1 FROM meta WHERE key = ?", [BUILDING_KEY]).fetchall())
-            if rebuild or version != schema.SCHEMA_VERSION:
+            meta = schema.stored_meta(
+                con, ("schema_version", "generation", "scan_issues", "synced_at", BUILDING_KEY)
+            )
+            # A streamed cold build that never finished (a crash) is started over.
+            if (
+                rebuild
+                or meta is None
+                or schema.version_of(meta) != schema.SCHEMA_VERSION
+                or BUILDING_KEY in meta
+            ):
                 schema.drop_all(con)
                 schema.create_all(con)
                 state.fresh = True
+                return state
+            state.generation = int(meta.get("generation", 0))
+            state.scan_issues = meta.get("scan_issues")
+            state.synced_at = float(meta.get("synced_at") or 0.0)
+            stamp = (meta.get("generation"), meta.get("synced_at"))
+            known = self.store.stats
+            if known is not None and known.stamp == stamp:
+                # This process's last sync left what the index holds: only the stamp was read.
+                state.stats = known
+                if paths is None:
+                    state.notes, state.attachments = known.notes, known.attachments
+                else:
+                    state.notes = {p: known.notes[p] for p in paths if p in known.notes}
+                    state.attachments = {p: known.attachments[p] for p in paths if p in known.attachments}
                 return state
             with one_of(con, "path", None if paths is None else list(paths)) as (where, params):
                 for path, mtime, size in con.execute(
@@ -144,15 +166,9 @@ class Syncer:
                 for path, mtime, size in con.execute(
                     f"SELECT path, mtime, size FROM attachments WHERE {where}", params
                 ).fetchall():
-                    state.attachments[path] = FileStat(mtime, size)
-            meta = dict(
-                con.execute(
-                    "SELECT key, value FROM meta WHERE key IN ('generation', 'scan_issues', 'synced_at')"
-                ).fetchall()
-            )
-            state.generation = int(meta.get("generation", 0))
-            state.scan_issues = meta.get("scan_issues")
-            state.synced_at = float(meta.get("synced_at") or 0.0)
+                    state.attachments[path] = (mtime, size)
+            if paths is None:
+                state.stats = StatSnapshot(stamp, state.notes, state.attachments)
         return state
 
     def _sweep_temps(self, found: ScanResult) -> None:
@@ -191,7 +207,7 @@ class Syncer:
                 continue
             if not os.path.isfile(self.root / rel):
                 continue
-            stat = FileStat(st.st_mtime, st.st_size)
+            stat = (st.st_mtime, st.st_size)
             if rel.lower().endswith(exts):
                 result.notes[rel] = stat
             else:
@@ -206,23 +222,35 @@ class Syncer:
         fresh: bool,
         progress: Progress | None,
     ) -> SyncReport:
-        candidates = set(state.notes)
         issue_paths = {i.path for i in found.issues}
 
         # A file changed twice within one tick of the file system's clock, with the same size,
         # keeps its stat; if the index read it between the two writes, the stat lies. So a note
         # whose mtime is that close to the last writing sync is read again ("racy git").
         racy_from = state.synced_at - RACY_SECONDS
-        to_read: list[tuple[str, float]] = []
-        for rel, stat in found.notes.items():
-            old = state.notes.get(rel)
-            if fresh or old is None or old[0] != stat.mtime or old[1] != stat.size or old[0] >= racy_from:
-                to_read.append((rel, stat.mtime))
-        missing = [
-            rel
-            for rel in candidates - set(found.notes)
-            if not found.protects(rel) and rel not in issue_paths and self._gone(rel)
-        ]
+        to_read: list[tuple[str, float]]
+        same = found.notes == state.notes
+        if fresh:
+            to_read = [(rel, stat[0]) for rel, stat in found.notes.items()]
+        elif same:
+            # Nothing changed by its stat (the common case, compared in one step): only the racy.
+            if state.stats is not None and paths is None:
+                to_read = [(rel, state.notes[rel][0]) for rel in state.stats.recent(racy_from)]
+            else:
+                to_read = [(rel, stat[0]) for rel, stat in state.notes.items() if stat[0] >= racy_from]
+        else:
+            to_read = []
+            for rel, stat in found.notes.items():
+                old = state.notes.get(rel)
+                if old is None or old != stat or old[0] >= racy_from:
+                    to_read.append((rel, stat[0]))
+        missing = []
+        if not same:
+            missing = [
+                rel
+                for rel in state.notes.keys() - found.notes.keys()
+                if not found.protects(rel) and rel not in issue_paths and self._gone(rel)
+            ]
 
         self._load_hashes(state, [rel for rel, _ in to_read if rel in state.notes] + missing, fresh)
         chunk = self.config.index.build_chunk
@@ -283,22 +311,32 @@ class Syncer:
         moved_to = {new for _, new in moved}
         added = [rel for rel in added if rel not in moved_to]
 
-        att_new = {
-            rel: stat
-            for rel, stat in found.attachments.items()
-            if fresh or state.attachments.get(rel) != stat
-        }
-        att_candidates = set(state.attachments)
-        att_gone = [
-            rel
-            for rel in att_candidates - set(found.attachments)
-            if not found.protects(rel) and rel not in issue_paths and self._gone(rel)
-        ]
+        att_new: dict[str, FileStat] = {}
+        att_gone: list[str] = []
+        if fresh or found.attachments != state.attachments:
+            att_new = {
+                rel: stat
+                for rel, stat in found.attachments.items()
+                if fresh or state.attachments.get(rel) != stat
+            }
+            att_gone = [
+                rel
+                for rel in state.attachments.keys() - found.attachments.keys()
+                if not found.protects(rel) and rel not in issue_paths and self._gone(rel)
+            ]
 
         removed = [rel for rel, _ in moved] + deleted
-        wrote = self._write(
+        stats, self.store.stats = state.stats, None  # until the write is committed
+        stamp = self._write(
             state, upserts, touched, removed, att_new, att_gone, fresh, found if paths is None else None
         )
+        wrote = stamp is not None
+        if stats is not None:
+            if stamp is not None:
+                written = {n.path: (n.mtime, n.size) for n in (*upserts, *touched)}
+                racy = float(stamp[1] or 0.0) - RACY_SECONDS  # what the next sync's racy_from will be
+                stats.apply(stamp, written, removed, att_new, att_gone, racy)
+            self.store.stats = stats
         return SyncReport(
             added=tuple(sorted(added)),
             changed=tuple(sorted(changed)),
@@ -357,8 +395,9 @@ class Syncer:
         att_gone: list[str],
         fresh: bool,
         full_scan: ScanResult | None,
-    ) -> bool:
-        """Apply the changes in one transaction; False when there was nothing to write."""
+    ) -> Stamp | None:
+        """Apply the changes in one transaction; its stamp (meta generation and synced_at), or
+        None when there was nothing to write."""
         from ..notes.links import link_key, name_keys
 
         issues_json = None
@@ -368,7 +407,7 @@ class Syncer:
             )
         nothing = not (upserts or touched or removed or att_new or att_gone)
         if nothing and not fresh and issues_json in (None, state.scan_issues):
-            return False  # a no-op sync writes nothing: no lock on the file, no new generation
+            return None  # a no-op sync writes nothing: no lock on the file, no new generation
 
         with self.store.write() as con:
             # Per-note tables whose rows for a changed note are what the index holds already (a
@@ -428,7 +467,7 @@ class Syncer:
             except BaseException:
                 con.execute("ROLLBACK")
                 raise
-        return True
+        return meta["generation"], meta["synced_at"]
 
     def _resolver(
         self,

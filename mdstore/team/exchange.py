@@ -32,6 +32,7 @@ from .conflicts import copy_name
 from .local import (
     FROM_INDEX_AT,
     LocalFile,
+    LocalFiles,
     LocalView,
     describe_note,
     described_by_index,
@@ -78,7 +79,7 @@ class Exchange:
         self.policy = settings.policy
         self.state = state
         self.author = author
-        self.local: LocalView = LocalView({}, [], [])
+        self.local: LocalView = LocalView(LocalFiles(), [], [])
         self.moves_here: dict[str, str] = {}  # old path -> new path, moved in this clone
         self.held: set[str] = set()  # paths left alone this sync ("fail" policy, a failed write)
         self.unwritable: list[str] = []  # server paths this file system cannot hold (reported)
@@ -336,11 +337,8 @@ class Exchange:
         moved_to = {new: old for old, new in self.moves_here.items()}
         out: list[remote.Change] = []
         bases = self.state.bases
-        changed = sorted(
-            (rel, f)
-            for rel, f in self.local.files.items()
-            if ((b := bases.get(rel)) is None or b.hash != f.hash) and rel not in self.held
-        )
+        differ, unfiled = self._differing()
+        changed = [(rel, self.local.files[rel]) for rel in differ if rel not in self.held]
         notes = [rel for rel, f in changed if f.kind == "note"]
         parsed = described_by_index(self.vault, notes) if len(notes) >= FROM_INDEX_AT else {}
         for rel, f in changed:
@@ -367,25 +365,37 @@ class Exchange:
                     meta=meta,
                 )
             )
-        for rel in sorted(bases.keys() - self.local.files.keys()):
+        for rel in unfiled:
             base = bases[rel]
-            if base.hash and rel not in self.held:
+            if rel not in self.held:
                 if not any(rel.startswith(d + "/") for d in self.local.protected) and confirm_gone(
                     self.vault.root, rel
                 ):
                     out.append(remote.Change(rel, base.revision, deleted=True, moved_from=None))
         return out
 
+    def _differing(self) -> tuple[list[str], list[str]]:
+        """The files whose hash is not their base's (or that have no live base), and the paths
+        whose live base has no file, both sorted. Unchanged files and bases, the common case,
+        are seen in one comparison of two dicts (state.Bases, local.LocalFiles)."""
+        hashes, live = self.local.files.hashes, self.state.bases.live
+        if hashes == live:
+            return [], []
+        differ = sorted(rel for rel, digest in hashes.items() if live.get(rel) != digest)
+        return differ, sorted(live.keys() - hashes.keys())
+
     def _local_moves(self) -> dict[str, str]:
         """Files gone here whose bytes reappeared under a new path: moves, pushed as moves."""
         files, bases = self.local.files, self.state.bases
+        differ, unfiled = self._differing()
         fresh: dict[str, str] = {}
-        for rel in sorted(files.keys() - bases.keys()):
-            fresh.setdefault(files[rel].hash, rel)
+        for rel in differ:
+            if rel not in bases:
+                fresh.setdefault(files[rel].hash, rel)
         moves: dict[str, str] = {}
-        for rel in sorted(bases.keys() - files.keys()):
+        for rel in unfiled:
             digest = bases[rel].hash
-            if digest and digest in fresh:
+            if digest in fresh:
                 moves[rel] = fresh.pop(digest)
         return moves
 

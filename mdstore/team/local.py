@@ -15,6 +15,7 @@ from ..notes.model import ParseIssue, content_hash
 
 if TYPE_CHECKING:
     from ..config import Config
+    from ..index.scan import FileStat
     from ..vault import Vault
     from .state import ClientState
 
@@ -26,50 +27,141 @@ class LocalFile(NamedTuple):  # a tuple: one is made per file on every sync
     kind: str  # "note" | "attachment"
 
 
+class LocalFiles(dict[str, LocalFile]):
+    """path → LocalFile, which also keeps ``hashes`` (path → hash): a sync compares that with the
+    live bases (state.Bases) in one step to find what changed here."""
+
+    def __init__(
+        self, files: dict[str, LocalFile] | None = None, hashes: dict[str, str] | None = None
+    ) -> None:
+        super().__init__(files or {})
+        self.hashes = dict(hashes) if hashes is not None else {p: f.hash for p, f in self.items()}
+
+    def __setitem__(self, key: str, value: LocalFile) -> None:
+        super().__setitem__(key, value)
+        self.hashes[key] = value.hash
+
+    def __delitem__(self, key: str) -> None:
+        super().__delitem__(key)
+        del self.hashes[key]
+
+    def pop(self, key: str, *default: Any) -> Any:
+        self.hashes.pop(key, None)
+        return super().pop(key, *default)
+
+    def popitem(self) -> tuple[str, LocalFile]:
+        key, value = super().popitem()
+        del self.hashes[key]
+        return key, value
+
+    def clear(self) -> None:
+        super().clear()
+        self.hashes.clear()
+
+    def setdefault(self, key: str, default: Any = None) -> Any:
+        if key not in self:
+            self[key] = default
+        return self[key]
+
+    def update(self, *args: Any, **kwargs: Any) -> None:
+        for key, value in dict(*args, **kwargs).items():
+            self[key] = value
+
+
 @dataclass
 class LocalView:
-    files: dict[str, LocalFile]
+    files: LocalFiles
     issues: list[ParseIssue]  # unreadable files, attachments over the size limit: not shared
     protected: list[str]  # folders that could not be listed: their files are not "deleted"
 
 
+@dataclass
+class Listing:
+    """The last full look at the files, kept with the state in memory: what the walk found and
+    what was made of it. The next look starts from it and takes again only the entries whose stat
+    changed, those too new to trust their stat, and those that could not be read."""
+
+    notes: dict[str, FileStat]
+    attachments: dict[str, FileStat]
+    files: dict[str, LocalFile]
+    hashes: dict[str, str]
+    large: dict[str, ParseIssue]  # attachments over the limit (a function of their size)
+    unreadable: dict[str, ParseIssue]
+    recent: dict[str, float]  # path -> mtime of the entries at or after trusted_before
+    trusted_before: float
+    limit: int
+
+
 def scan_files(config: Config, state: ClientState) -> LocalView:
+    """Every file of the vault with its hash. A file is read only when its stat changed since it
+    was last read (``ClientState.cached_hash``); the per-file work follows what changed since the
+    last look of this process (``Listing``), only the walk itself visits every file."""
     from ..index.scan import IgnoreRules, scan
     from .state import RACY_SECONDS
 
     listing = scan(config.root, IgnoreRules(config.root, config.vault.ignore), config.vault.extensions)
-    files: dict[str, LocalFile] = {}
-    issues = list(listing.issues)
     limit = config.team.max_attachment_bytes
-    seen = state.seen
     trusted_before = state.seen_at - RACY_SECONDS  # see ClientState.cached_hash
-    for kind, entries in (("note", listing.notes), ("attachment", listing.attachments)):
-        for rel, (mtime, size) in entries.items():
-            # The common case inline (stat unchanged since the last read): a no-op sync of a big
-            # vault is mostly this loop and the walk.
-            if kind == "attachment" and size > limit:
-                issues.append(
-                    ParseIssue(
-                        rel, f"attachment over the team limit of {limit} bytes; not shared", "too-large"
-                    )
+    # Taken apart and updated in place: an error on the way leaves no listing, so the next look
+    # starts over.
+    last, state.listing = state.listing, None
+    if last is None or last.limit != limit or last.trusted_before > trusted_before:
+        last = Listing({}, {}, {}, {}, {}, {}, {}, trusted_before, limit)  # (or the clock went back)
+    files, hashes, large = last.files, last.hashes, last.large
+    unreadable: dict[str, ParseIssue] = {}
+    redo = dict.fromkeys(last.unreadable)
+    for now, before in ((listing.notes, last.notes), (listing.attachments, last.attachments)):
+        if now == before:  # the common case, compared in one step
+            continue
+        redo.update((rel, None) for rel, stat in now.items() if before.get(rel) != stat)
+        for rel in before.keys() - now.keys():
+            files.pop(rel, None)
+            hashes.pop(rel, None)
+            large.pop(rel, None)
+    # An entry last seen too soon after its change to trust its stat is looked at again.
+    redo.update((rel, None) for rel, mtime in last.recent.items() if mtime >= trusted_before)
+    seen = state.seen
+    recent: dict[str, float] = {}
+    for rel in redo:
+        files.pop(rel, None)
+        hashes.pop(rel, None)
+        large.pop(rel, None)
+        if rel in listing.notes:
+            kind = "note"
+            mtime, size = listing.notes[rel]
+        elif rel in listing.attachments:
+            kind = "attachment"
+            mtime, size = listing.attachments[rel]
+            if size > limit:
+                large[rel] = ParseIssue(
+                    rel, f"attachment over the team limit of {limit} bytes; not shared", "too-large"
                 )
                 continue
-            known = seen.get(rel)
-            if known is not None and known[0] == mtime and known[1] == size and mtime < trusted_before:
-                files[rel] = LocalFile(known[2], kind)
-                continue
+        else:
+            continue  # gone since
+        if mtime >= trusted_before:
+            recent[rel] = mtime
+        known = seen.get(rel)
+        if known is not None and known[0] == mtime and known[1] == size and mtime < trusted_before:
+            digest = known[2]
+        else:
             try:
                 digest = content_hash((config.root / rel).read_bytes())
             except OSError as exc:
-                issues.append(ParseIssue(rel, f"cannot read: {exc.strerror or exc}", "unreadable"))
+                unreadable[rel] = ParseIssue(rel, f"cannot read: {exc.strerror or exc}", "unreadable")
                 continue
             state.remember(rel, mtime, size, digest)
-            files[rel] = LocalFile(digest, kind)
+        files[rel] = LocalFile(digest, kind)
+        hashes[rel] = digest
     if len(seen) > len(files):
         for gone in seen.keys() - files.keys():
             del seen[gone]
     state.stamp()
-    return LocalView(files, issues, list(listing.unreadable))
+    state.listing = Listing(
+        listing.notes, listing.attachments, files, hashes, large, unreadable, recent, trusted_before, limit
+    )
+    issues = list(listing.issues) + list(large.values()) + list(unreadable.values())
+    return LocalView(LocalFiles(files, hashes), issues, list(listing.unreadable))
 
 
 def refresh_files(config: Config, state: ClientState, paths: set[str]) -> LocalView:
@@ -83,10 +175,12 @@ def refresh_files(config: Config, state: ClientState, paths: set[str]) -> LocalV
         return "note" if rel.lower().endswith(exts) else "attachment"
 
     note, attachment = "note", "attachment"
-    files = {
-        rel: LocalFile(seen[2], note if rel.lower().endswith(exts) else attachment)
-        for rel, seen in state.seen.items()
-    }
+    files = LocalFiles(
+        {
+            rel: LocalFile(seen[2], note if rel.lower().endswith(exts) else attachment)
+            for rel, seen in state.seen.items()
+        }
+    )
     issues: list[ParseIssue] = []
     rules = IgnoreRules(config.root, config.vault.ignore)
     for rel in sorted(paths):

@@ -30,7 +30,10 @@ import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, NamedTuple, TypeVar
+from typing import TYPE_CHECKING, Any, NamedTuple, TypeVar
+
+if TYPE_CHECKING:
+    from .local import Listing
 
 STATE_FILE = "team/state.bin"
 LOG_FILE = "team/state.log"
@@ -92,11 +95,46 @@ class Tracked(dict[str, V]):
 _MISSING = object()
 
 
+class Bases(Tracked[Base]):
+    """The bases, which also keep ``live``: path → hash of every base that is not a tombstone. A
+    sync finds the files that differ from their base by comparing that with the files' hashes,
+    two dicts compared in C, instead of a loop over every path (local.LocalFiles keeps the
+    other side)."""
+
+    def __init__(self, *args: Any) -> None:
+        super().__init__(*args)
+        self.live: dict[str, str] = {p: b.hash for p, b in self.items() if b.hash}
+
+    def __setitem__(self, key: str, value: Base) -> None:
+        super().__setitem__(key, value)
+        if value.hash:
+            self.live[key] = value.hash
+        else:
+            self.live.pop(key, None)
+
+    def __delitem__(self, key: str) -> None:
+        super().__delitem__(key)
+        self.live.pop(key, None)
+
+    def pop(self, key: str, *default: Any) -> Any:
+        self.live.pop(key, None)
+        return super().pop(key, *default)
+
+    def popitem(self) -> tuple[str, Base]:
+        key, value = super().popitem()
+        self.live.pop(key, None)
+        return key, value
+
+    def clear(self) -> None:
+        super().clear()
+        self.live.clear()
+
+
 @dataclass
 class ClientState:
     server: str = ""  # describe(url) + space: the state belongs to one space of one database
     cursor: int = 0
-    bases: Tracked[Base] = field(default_factory=Tracked)
+    bases: Bases = field(default_factory=Bases)
     seen: Tracked[tuple[float, int, str]] = field(default_factory=Tracked)
     seen_at: float = 0.0
     last_sync: float | None = None
@@ -104,10 +142,12 @@ class ClientState:
     _epoch: str = field(default="", repr=False, compare=False)  # of state.bin; "" until written
     _saved: tuple[int, str | None] | None = field(default=None, repr=False, compare=False)
     _sizes: tuple[int, int] = field(default=(0, 0), repr=False, compare=False)  # state.bin, log
+    # The last full look at the files, kept in memory only (local.scan_files).
+    listing: Listing | None = field(default=None, repr=False, compare=False)
 
     def __post_init__(self) -> None:
-        if not isinstance(self.bases, Tracked):
-            self.bases = Tracked(self.bases)
+        if not isinstance(self.bases, Bases):
+            self.bases = Bases(self.bases)
         if not isinstance(self.seen, Tracked):
             self.seen = Tracked(self.seen)
 
@@ -124,7 +164,7 @@ class ClientState:
             state = cls(
                 server=server,
                 cursor=int(raw["cursor"]),
-                bases=Tracked({p: Base(r, h) for p, (r, h) in raw["bases"].items()}),
+                bases=Bases({p: Base(r, h) for p, (r, h) in raw["bases"].items()}),
                 seen=Tracked(raw["seen"]),
                 seen_at=float(raw["seen_at"]),
                 last_sync=raw.get("last_sync"),

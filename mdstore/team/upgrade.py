@@ -271,12 +271,12 @@ def _listing(config: Config) -> dict[str, Any]:
 
     listing = scan(config.root, IgnoreRules(config.root, config.vault.ignore), config.vault.extensions)
     limit = config.team.max_attachment_bytes
-    large = {rel for rel, st in listing.attachments.items() if st.size > limit}
+    large = {rel for rel, (_, size) in listing.attachments.items() if size > limit}
     out: dict[str, Any] = {
         "notes": len(listing.notes),
         "attachments": len(listing.attachments) - len(large),
-        "bytes": sum(st.size for st in listing.notes.values())
-        + sum(st.size for rel, st in listing.attachments.items() if rel not in large),
+        "bytes": sum(size for _, size in listing.notes.values())
+        + sum(size for rel, (_, size) in listing.attachments.items() if rel not in large),
     }
     out["not_shared"] = [f"{i.path}: {i.message}" for i in listing.issues]
     out["not_shared"] += [f"{rel}: attachment over the team limit of {limit} bytes" for rel in sorted(large)]
