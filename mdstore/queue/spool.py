@@ -55,6 +55,9 @@ _DELAYED_RECHECK = 0.25  # seconds between looks at delayed/ for jobs other proc
 _MAX_ERROR = 8000
 
 
+_GET_LOOKS = 3  # listings of the folders before get() says a job does not exist
+
+
 class SpoolQueue:
     """A queue in ``<path>/<name>/`` (for a vault, ``path`` is ``.mdstore/queue``); safe to share
     between threads and between processes on one machine."""
@@ -319,13 +322,19 @@ class SpoolQueue:
     # -- inspecting and maintenance ------------------------------------------------------------
 
     def get(self, job_id: str) -> Job | None:
-        best: tuple[int, Path, JobState, str | None] | None = None
-        for state in JobState:
-            for name in names.listdir(self.dir / state.value):
-                info = names.parse(state, name)
-                if info is not None and info[1] == job_id and (best is None or info[0] > best[0]):
-                    best = (info[0], self.dir / state.value / name, state, info[2])
-        return None if best is None else self._read(best[1])
+        # A job can move between the folder listings (claimed -> delayed on a retry) or between a
+        # listing and the read (claimed -> done on an ack): look again before calling it missing.
+        for _ in range(_GET_LOOKS):
+            best: tuple[int, Path] | None = None
+            for state in JobState:
+                for name in names.listdir(self.dir / state.value):
+                    info = names.parse(state, name)
+                    if info is not None and info[1] == job_id and (best is None or info[0] > best[0]):
+                        best = (info[0], self.dir / state.value / name)
+            job = None if best is None else self._read(best[1])
+            if job is not None:
+                return job
+        return None
 
     def jobs(self, state: JobState | None = None, *, limit: int | None = None) -> list[Job]:
         result: list[Job] = []

@@ -120,6 +120,31 @@ def test_delayed_job_is_never_claimed_even_a_moment_early(make_queue: QueueFacto
         q.ack(claimed)
 
 
+def test_get_finds_a_job_while_it_moves_between_states(make_queue: QueueFactory) -> None:
+    # A job claimed and acknowledged by another consumer meanwhile exists all along: get() must
+    # never answer None for it (the spool once did when the file moved while get() looked).
+    q, observer = make_queue(), make_queue()
+    ids = [q.enqueue("move", n).id for n in range(150)]
+    stop = threading.Event()
+
+    def consume() -> None:
+        while not stop.is_set():
+            job = q.claim()
+            if job is None:
+                return
+            q.ack(job)
+
+    thread = threading.Thread(target=consume)
+    thread.start()
+    try:
+        while thread.is_alive():
+            for jid in ids:
+                assert observer.get(jid) is not None, jid
+    finally:
+        stop.set()
+        thread.join()
+
+
 def test_claims_are_exclusive_across_consumers(make_queue: QueueFactory) -> None:
     producer = make_queue()
     for n in range(300):
