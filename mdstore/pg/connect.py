@@ -30,9 +30,7 @@ def _driver() -> Any:
     try:
         import psycopg
     except ImportError as exc:  # pragma: no cover - depends on the installed extras
-        raise BackendUnavailable(
-            "the team tier needs psycopg: pip install 'mdstore[team]'"
-        ) from exc
+        raise BackendUnavailable("the team tier needs psycopg: pip install 'mdstore[team]'") from exc
     return psycopg
 
 

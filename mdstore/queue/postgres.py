@@ -284,9 +284,7 @@ class PostgresQueue:
     def ack_many(self, jobs: Sequence[Job]) -> list[Job]:
         """Mark claimed jobs done in one statement, each only under its own current claim; the
         jobs whose claim was lost (not acked: they will run again)."""
-        return self._finish_many(
-            jobs, "done", f"state = 'done', lease_until = NULL, finished_at = {NOW}", ()
-        )
+        return self._finish_many(jobs, "done", f"state = 'done', lease_until = NULL, finished_at = {NOW}", ())
 
     def extend_many(self, jobs: Sequence[Job], lease: float | None = None) -> list[Job]:
         """Push the leases of claimed jobs ``lease`` seconds from now in one statement; the jobs

@@ -140,4 +140,3 @@ def to_sql(q: Query, space: str, modified_by: str | None = None) -> tuple[str, l
         params.append(q.offset)
     # No literal "?" or "%" is written in these conditions: every value is a parameter.
     return sql.replace("?", "%s"), params
-
