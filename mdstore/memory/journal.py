@@ -93,17 +93,22 @@ class SessionJournal:
         return [*self.read_rotated(), *read_records(self.folder / LIVE)]
 
     @contextmanager
-    def flushing(self) -> Iterator[bool]:
+    def flushing(self, wait: float = 0.0) -> Iterator[bool]:
         """The flush turn of this session (one flusher at a time, across processes); yields
-        False without waiting when another flusher has it."""
+        False when another flusher still has it after ``wait`` seconds."""
         self.folder.mkdir(parents=True, exist_ok=True)
         fd = os.open(self.folder / "flush.lock", os.O_RDWR | os.O_CREAT, 0o644)
+        deadline = time.monotonic() + wait
         try:
-            try:
-                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            except BlockingIOError:
-                yield False
-                return
+            while True:
+                try:
+                    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                    break
+                except BlockingIOError:
+                    if time.monotonic() >= deadline:
+                        yield False
+                        return
+                    time.sleep(0.01)
             yield True
         finally:
             os.close(fd)  # closing releases the flock

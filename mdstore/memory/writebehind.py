@@ -16,6 +16,7 @@ if TYPE_CHECKING:
     from ..config import MemorySettings
 
 log = logging.getLogger("mdstore.memory")
+FLUSH_WAIT = 30.0  # seconds a flush waits for another process's flush to finish
 
 
 class WriteBehind:
@@ -57,10 +58,15 @@ class WriteBehind:
                 self._flusher.start()
 
     def flush(self) -> int:
-        """Write every waiting line (of every process) now; returns how many were written."""
-        with self._turn, self._journal.flushing() as mine:
+        """Write every waiting line (of every process) now; returns how many were written. When
+        another process is flushing, waits for its turn (up to FLUSH_WAIT seconds): lines appended
+        after that process took them would otherwise wait for the next flush."""
+        return self._flush(FLUSH_WAIT)
+
+    def _flush(self, wait: float) -> int:
+        with self._turn, self._journal.flushing(wait) as mine:
             if not mine:
-                return 0  # another process is flushing right now
+                return 0  # another process is flushing right now: the lines stay in the journal
             with self._state:
                 self.waiting = 0
             self._journal.rotate()
@@ -93,6 +99,6 @@ class WriteBehind:
                     self._flusher = None
                     return
             try:
-                self.flush()
+                self._flush(0.0)  # the background flusher never waits: the next flush retries
             except MdstoreError as exc:  # the lines stay in the journal; the next flush retries
                 log.warning("%s: flush failed: %s", self._name, exc)

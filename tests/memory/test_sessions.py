@@ -157,3 +157,37 @@ def test_flush_interrupted_after_the_note_write_is_finished_once(tmp_path: Path)
         assert [e.content for e in parse_entries(vault.get(log.path() or "").body)] == [
             f"entry {n}" for n in range(4)
         ]
+
+
+def test_flush_waits_for_another_process_flushing_the_same_session(vault: mdstore.Vault) -> None:
+    """A flush while another process has the session's flush turn waits for it, then writes
+    its lines (it returned 0 and left them in the journal: a closing writer's lines stayed
+    unwritten when the other writer flushed at the same moment)."""
+
+    from mdstore.memory.sessions import journal_folder
+
+    log = vault.memory.log("shared")
+    for n in range(3):
+        log.append(f"line {n}")
+    folder = journal_folder(vault, "shared")
+    folder.mkdir(parents=True, exist_ok=True)
+    # Another process's flush turn, held by a child so the flock is not this process's own.
+    holder = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "import fcntl, os, sys, time\n"
+            "fd = os.open(sys.argv[1], os.O_RDWR | os.O_CREAT)\n"
+            "fcntl.flock(fd, fcntl.LOCK_EX)\n"
+            "print('held', flush=True)\n"
+            "time.sleep(0.5)\n",
+            str(folder / "flush.lock"),
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    assert holder.stdout is not None and holder.stdout.readline().strip() == "held"
+    assert log.flush() == 3
+    holder.wait(timeout=30)
+    holder.stdout.close()
+    assert len(parse_entries(vault.get(log.path() or "").body)) == 3
