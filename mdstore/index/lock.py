@@ -46,6 +46,22 @@ def released(fd: int) -> None:
     _held.discard(fd)
 
 
+def flock_within(fd: int, timeout: float) -> bool:
+    """Take an exclusive flock on ``fd``, trying again (5 ms, doubling to 100 ms) until
+    ``timeout`` seconds have passed; False if another process still holds it then."""
+    deadline = time.monotonic() + timeout
+    delay = 0.005
+    while True:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            return True
+        except BlockingIOError:
+            if time.monotonic() >= deadline:
+                return False
+            time.sleep(min(delay, max(deadline - time.monotonic(), 0.0)))
+            delay = min(delay * 2, 0.1)
+
+
 def flock_held(path: Path) -> bool:
     """Whether some process holds an flock on ``path`` now (False if the file does not exist)."""
     try:
@@ -115,23 +131,14 @@ class OwnerLock(Holdable):
         except OSError:
             self._thread_lock.release()
             raise
-        deadline = time.monotonic() + timeout
-        delay = 0.005
-        while True:
-            try:
-                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                break
-            except BlockingIOError:
-                if time.monotonic() >= deadline:
-                    os.close(fd)
-                    self._thread_lock.release()
-                    holder = self.holder() or "another process"
-                    raise IndexBusy(
-                        f"{self.subject} of this vault is being written by {holder}; "
-                        f"gave up after {timeout:g} s (raise [index] busy_timeout to wait longer)"
-                    ) from None
-                time.sleep(delay)
-                delay = min(delay * 2, 0.1)
+        if not flock_within(fd, timeout):
+            os.close(fd)
+            self._thread_lock.release()
+            holder = self.holder() or "another process"
+            raise IndexBusy(
+                f"{self.subject} of this vault is being written by {holder}; "
+                f"gave up after {timeout:g} s (raise [index] busy_timeout to wait longer)"
+            )
         os.ftruncate(fd, 0)
         os.pwrite(fd, f"{os.getpid()} {self.role}\n".encode(), 0)
         not_inherited(fd)

@@ -22,6 +22,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from ..index.lock import flock_within
+
 LIVE = "live.jsonl"
 META = "meta.json"
 
@@ -98,18 +100,8 @@ class SessionJournal:
         False when another flusher still has it after ``wait`` seconds."""
         self.folder.mkdir(parents=True, exist_ok=True)
         fd = os.open(self.folder / "flush.lock", os.O_RDWR | os.O_CREAT, 0o644)
-        deadline = time.monotonic() + wait
         try:
-            while True:
-                try:
-                    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                    break
-                except BlockingIOError:
-                    if time.monotonic() >= deadline:
-                        yield False
-                        return
-                    time.sleep(0.01)
-            yield True
+            yield flock_within(fd, wait)
         finally:
             os.close(fd)  # closing releases the flock
 
