@@ -5,8 +5,9 @@ The notes are parsed once, in the parse workers, which also compute what the sea
 each note (``SEARCH``: the search document, ``RELATED``: the hashed word counts, ``WHOOSH``: the
 note as Whoosh's workers read it, already pickled), so the process that writes DuckDB only passes
 them on; tantivy indexes them meanwhile on its own thread. Whoosh's worker processes make the
-search documents themselves, starting once DuckDB is complete (``hold``), so that the structured
-index, which ``find`` waits for, comes first.
+search documents and the model's word counts themselves, starting once DuckDB is complete
+(``hold``), so that the structured index, which ``find`` waits for, comes first; the counts reach
+the model during the engine's commit.
 
 Neither part changes for readers before its commit, which stores the DuckDB generation as its
 stamp: a build that stops half way (a crash, an error) leaves each part as it was, with a stamp
@@ -37,7 +38,8 @@ RELATED = "mdstore.search.tfidf:term_counts"
 WHOOSH = "mdstore.search.whoosh_build:batch_item"
 BOTH = "mdstore.search.coldfeed:document_and_counts"
 """What the parse workers compute for the engine and the model (``index/workers.load_chunk``);
-``BOTH`` is ``SEARCH`` and ``RELATED`` at once, analysing the note's text once for the two."""
+``BOTH`` is ``SEARCH`` and ``RELATED`` at once, analysing the note's text once for the two. With
+``WHOOSH`` they compute neither: Whoosh's workers analyse each note once for both, later."""
 
 
 def document_and_counts(note: Note) -> tuple[SearchDocument, Counts]:
@@ -74,7 +76,13 @@ class ColdFeed:
         self.model = model
         self._notes_to_engine = bool(getattr(engine, "takes_notes", False))
         documents, items = (None, engine) if self._notes_to_engine else (engine, None)
-        wanted = ((SEARCH, documents), (WHOOSH, items), (RELATED, model))
+        # An engine that takes the notes analyses them after DuckDB's commit; it counts the
+        # model's words from that same analysis, so the parse workers, on the way to `find`, don't.
+        self._counts_from_engine = self._notes_to_engine and model is not None
+        if self._counts_from_engine:
+            engine.count_words(model.add_counts)
+        counted = None if self._counts_from_engine else model
+        wanted = ((SEARCH, documents), (WHOOSH, items), (RELATED, counted))
         self.derive = tuple(name for name, part in wanted if part is not None)
         if SEARCH in self.derive and RELATED in self.derive:
             self.derive = tuple(name for name in self.derive if name not in (SEARCH, RELATED)) + (BOTH,)
@@ -101,7 +109,7 @@ class ColdFeed:
             self.engine.add_batch_items([extra[WHOOSH] for extra in extras])
         elif self.engine is not None:
             self.engine.add([extra[SEARCH] for extra in extras])
-        if self.model is not None:
+        if self.model is not None and not self._counts_from_engine:
             paths, hashes = [note.path for note in notes], [note.hash for note in notes]
             self.model.add_counts(paths, hashes, [extra[RELATED] for extra in extras])
         self._info["indexed"] += len(notes)
@@ -132,7 +140,8 @@ class ColdFeed:
             engine_done = time.perf_counter()
             if self.model is not None:
                 model, self.model = self.model, None
-                model.commit()
+                if failed is None or not self._counts_from_engine:  # else its counts are missing
+                    model.commit()
             log.info(
                 "search side of a cold build committed: engine %.1f s, related notes %.1f s",
                 engine_done - started,

@@ -23,12 +23,12 @@ import os
 import pickle
 import struct
 import sys
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import replace
 from operator import itemgetter
 from typing import TYPE_CHECKING, Any
 
-from mdstore.errors import IndexBusy
+from mdstore.errors import IndexBusy, MdstoreError
 
 if TYPE_CHECKING:
     from mdstore.notes.model import Note
@@ -40,6 +40,7 @@ POOL_LIMIT_MB = 96  # postings each writer pools in memory before it spills a ru
 _RUN_BLOCK = 4096  # terms per pickle in a spilled run
 _RECORD = struct.Struct("<IdI")  # one posting: document number, weight, length of its value bytes
 _TERM_BYTES = 120  # what a new term costs the pool besides its postings (dict slot, key, buffer)
+_COUNTS_HANDED = 2000  # notes' word counts handed to the related-notes model at a time
 
 
 class CompactPool:
@@ -196,7 +197,9 @@ def _parallel_writer_class() -> Any:
 
     class Task(SubWriterTask):
         """A forked worker writing its own segment with a ``CompactWriter``; a batch holds field
-        values (``(0, fields)``, Whoosh's form) or notes that it analyses itself (``(1, note)``)."""
+        values (``(0, fields)``, Whoosh's form) or notes that it analyses itself (``(1, note)``).
+        A job naming a counts file also gets each note's related-notes word counts, taken from
+        the same analysis, written there for the parent (``ParallelWriter.count_words``)."""
 
         def run(self) -> None:
             ix = self.storage.open_index(self.indexname)
@@ -213,16 +216,26 @@ def _parallel_writer_class() -> Any:
             segment = writer._finalize_segment()
             self.resultqueue.put((None, fieldnames, segment), timeout=5)
 
-        def _process_file(self, filename: str, count: int) -> None:
+        def _process_file(self, filename: str, count: int, counts_name: str | None = None) -> None:
+            from mdstore.search.coldfeed import document_and_counts
             from mdstore.search.documents import build_document
             from mdstore.search.whoosh_engine import document_fields
 
             temp = self.writer.temp_storage()
+            counted: list[tuple[str, str, Any]] = []
             with temp.open_file(filename).raw_file() as source:
                 for _ in range(count):
                     code, value = pickle.load(source)
-                    fields = document_fields(build_document(value)) if code == 1 else value
+                    if code == 1 and counts_name is not None:
+                        doc, counts = document_and_counts(value)
+                        counted.append((value.path, value.hash, counts))
+                        fields = document_fields(doc)
+                    else:
+                        fields = document_fields(build_document(value)) if code == 1 else value
                     self.writer.add_document(**fields)
+            if counts_name is not None:
+                with temp.create_file(counts_name).raw_file() as out:
+                    pickle.dump(counted, out, protocol=pickle.HIGHEST_PROTOCOL)
             temp.delete_file(filename)
 
     class ParallelWriter(MpWriter):
@@ -230,8 +243,12 @@ def _parallel_writer_class() -> Any:
         are written to files as they come; while ``held`` (a cold build, until the structured
         index is complete) their names wait here instead of going to the workers."""
 
-        held: list[tuple[str, int]] | None = None
+        held: list[tuple[str, int, str | None]] | None = None
         docbuffer: list[tuple[int, Any] | bytes]
+        on_counts: Callable[[list[str], list[str], list[Any]], None] | None = None
+        counts_files: list[str]
+        sent = 0  # documents and notes given to the workers
+        replacing = False  # this commit drops every older segment (CLEAR)
 
         def _new_task(self) -> Any:
             task = Task(
@@ -258,7 +275,12 @@ def _parallel_writer_class() -> Any:
                         out.write(item)
                     else:
                         pickle.dump(item, out, protocol=pickle.HIGHEST_PROTOCOL)
-            job = (name, len(self.docbuffer))
+            counts_name = None
+            if self.on_counts is not None:
+                counts_name = f"{name}.counts"
+                self.counts_files.append(counts_name)
+            job = (name, len(self.docbuffer), counts_name)
+            self.sent += len(self.docbuffer)
             self.docbuffer = []
             if self.held is not None:
                 self.held.append(job)
@@ -271,9 +293,55 @@ def _parallel_writer_class() -> Any:
             for job in held:
                 self.jobqueue.put(job)
 
+        def count_words(self, receive: Callable[[list[str], list[str], list[Any]], None]) -> None:
+            """Have the workers also compute each note's related-notes word counts; ``receive``
+            gets them (paths, hashes, counts) during the commit, once every worker is done."""
+            self.on_counts = receive
+            self.counts_files = []
+
         def commit(self, *args: Any, **kwargs: Any) -> None:
+            from whoosh.writing import CLEAR
+
             self.release()
+            self.replacing = kwargs.get("mergetype") is CLEAR
             super().commit(*args, **kwargs)
+
+        def _commit_toc(self, segments: Any) -> None:
+            # Every worker has finished (MpWriter joined them). Whoosh leaves out the segment of a
+            # worker that died without a word; the index would then miss notes for good, under a
+            # stamp that says it is complete. So the documents are counted, and the commit fails.
+            if self.replacing and self._added_sub:
+                written = sum(segment.doc_count_all() for segment in segments)
+                if written != self.sent:
+                    raise MdstoreError(
+                        f"a search index worker process stopped before it finished ({written} of "
+                        f"{self.sent} documents written): the search index was left as it was"
+                    )
+            # The temporary folder, which holds the counts files, is not removed yet: the counts
+            # are handed over before the new segments become visible.
+            if self.on_counts is not None:
+                self._hand_over_counts()
+            super()._commit_toc(segments)
+
+        def _hand_over_counts(self) -> None:
+            assert self.on_counts is not None
+            temp = self.temp_storage()
+            paths: list[str] = []
+            hashes: list[str] = []
+            counts: list[Any] = []
+            names, self.counts_files = self.counts_files, []
+            for name in names:
+                with temp.open_file(name).raw_file() as source:
+                    for path, hash_, count in pickle.load(source):
+                        paths.append(path)
+                        hashes.append(hash_)
+                        counts.append(count)
+                temp.delete_file(name)
+                if len(paths) >= _COUNTS_HANDED:
+                    self.on_counts(paths, hashes, counts)
+                    paths, hashes, counts = [], [], []
+            if paths:
+                self.on_counts(paths, hashes, counts)
 
         def cancel(self) -> None:
             # Nothing the workers write is wanted, and Whoosh's cancel leaves them waiting on their
@@ -364,6 +432,15 @@ class WhooshBuild:
         self.takes_notes = parallel
         self._writer = open_writer(backend, ix, backend.procs if parallel else 1, hold and parallel)
 
+    def count_words(self, receive: Callable[[list[str], list[str], list[Any]], None]) -> None:
+        """Have the workers (``takes_notes``) compute each note's related-notes word counts too,
+        from the analysis they make for the search document; ``receive(paths, hashes, counts)``
+        is called with them during ``commit``, before the new index becomes visible. Call it
+        before the first note is added."""
+        if not self.takes_notes:
+            raise ValueError("only a parallel build's workers count words")
+        self._writer.count_words(receive)
+
     def add_notes(self, notes: Sequence[Note]) -> None:
         """Notes whose search documents the workers make (``takes_notes``)."""
         self.add_batch_items([batch_item(note) for note in notes])
@@ -392,10 +469,10 @@ class WhooshBuild:
 
         try:
             self._writer.add_document(**self._meta(self._stamp))
+            self._writer.commit(mergetype=CLEAR)
         except BaseException:
             self.cancel()
             raise
-        self._writer.commit(mergetype=CLEAR)
 
     def cancel(self) -> None:
         try:

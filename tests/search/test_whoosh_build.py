@@ -6,9 +6,15 @@ a cancelled parallel build must leave the index as it was and no worker process 
 from __future__ import annotations
 
 import multiprocessing
+import os
+import pickle
+import shutil
 from pathlib import Path
 
+import pytest
+
 import mdstore
+from mdstore.errors import MdstoreError
 from mdstore.notes.parse import parse_note
 from mdstore.search.documents import build_document
 from mdstore.search.whoosh_build import open_writer
@@ -125,3 +131,57 @@ def test_a_cancelled_parallel_build_leaves_the_index_and_no_worker_behind(tmp_pa
     assert multiprocessing.active_children() == []
     assert backend.count() == 300 and backend.stamp() == 3
     assert backend.search("w123").hits[0].path == "f3/n00123.md"
+
+
+def test_a_parallel_cold_build_gives_the_related_notes_model_the_words_its_workers_counted(
+    tmp_path: Path,
+) -> None:
+    # Whoosh's workers count each note's words for the related-notes model (after DuckDB's
+    # commit); the model must be the one the parse workers' counts give (search engine off).
+    files = texts(PARALLEL_MIN_NOTES + 100)
+    for name in ("whoosh", "none"):
+        write_files(tmp_path / name, files)
+    with (
+        mdstore.open(tmp_path / "whoosh", search={"engine": "whoosh", "related": True}) as a,
+        mdstore.open(tmp_path / "none", search={"engine": "none", "related": True}) as b,
+    ):
+        assert not a.sync().errors and not b.sync().errors
+        assert a.search_status()["related"]["ready"] and a.search_status()["search"]["ready"]
+        for path in ("f0/n00000.md", "f3/n01233.md", "f4/n02099.md"):
+            assert list(a.related(path, k=8)) == list(b.related(path, k=8))
+        assert a.search("w1234").paths()[0] == "f4/n01234.md"
+
+
+class _DieWhenRead:
+    """Unpickled by a build worker, it ends that process at once, as a crash would."""
+
+    def __reduce__(self) -> tuple[object, tuple[int]]:
+        return (os._exit, (3,))
+
+
+@pytest.mark.parametrize("related", [False, True])
+def test_a_worker_that_dies_mid_build_fails_the_commit_instead_of_losing_its_notes(
+    tmp_path: Path, related: bool
+) -> None:
+    notes = [parse_note(path, text.encode(), mtime=1.0) for path, text in sorted(texts(300).items())]
+    backend = WhooshBackend(tmp_path / "ix", procs=2)
+    backend.rebuild(notes[:10], 1)  # type: ignore[arg-type]
+    build = backend.builder(2, PARALLEL_MIN_NOTES, hold=True)
+    counted: list[str] = []
+    if related:
+        build.count_words(lambda paths, hashes, counts: counted.extend(paths))
+    build.add_notes(notes[:50])  # type: ignore[arg-type]
+    # the 51st item of the first batch: its worker has indexed 50 notes when it dies
+    build.add_batch_items([pickle.dumps((1, _DieWhenRead()))])
+    build.add_notes(notes[50:])  # type: ignore[arg-type]
+    with pytest.raises(MdstoreError, match="worker process stopped"):
+        build.commit()
+    assert multiprocessing.active_children() == []
+    assert backend.count() == 10 and backend.stamp() == 1  # the index as it was, not 250 notes
+    assert counted == []  # nor a model missing the dead worker's notes
+    assert not (tmp_path / "ix" / "MAIN.tmp").exists()
+    build = backend.builder(3, PARALLEL_MIN_NOTES, hold=True)  # the lock was released
+    build.add_notes(notes)  # type: ignore[arg-type]
+    build.commit()
+    assert backend.count() == 300 and backend.stamp() == 3
+    shutil.rmtree(tmp_path / "ix")
