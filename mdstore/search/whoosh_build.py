@@ -1,14 +1,12 @@
 """How a Whoosh index is rebuilt: a writer that costs less per posting than Whoosh's own.
 
 A cold build of a 10k-note vault makes about 7.5M postings (title, headings, body, the all-words
-``content`` field, the unstemmed ``vocabulary``). Whoosh's writer keeps each posting as a
-five-item tuple (~190 bytes), pickles them one by one to sorted runs on disk whenever its pool
-fills, merges the runs posting by posting, and looks up the document's field length for each
-posting at the end: half of its time went to that bookkeeping, not to indexing. This writer
-keeps the postings of each term together in one packed byte string (~20 bytes a posting), so
-four to eight times more fit in the same memory, spills whole terms in blocks when the pool
-does fill, merges runs term by term, and reads each document's field lengths once. The segment
-it writes is Whoosh's own format: readers cannot tell the difference.
+``content`` field, the unstemmed ``vocabulary``). Whoosh's writer handles each of them on its own
+from the tokenizer to the postings file, which is nearly all of a rebuild's time. This writer
+counts a document's text fields a field at a time, pools each term's postings in arrays (spilled
+whole terms at a time to sorted runs when the pool fills, merged term by term), reads each
+document's field lengths once, and hands the postings to Whoosh's codec a block at a time
+(``whoosh_pool.py``). The segment it writes is Whoosh's own, byte for byte.
 
 In parallel, ``procs`` worker processes are forked at once (Whoosh's ``MpWriter`` with one
 segment per worker) and take documents, or notes whose documents they make themselves, in batch
@@ -17,18 +15,15 @@ files; a cold build holds the batches back until the structured index is complet
 
 from __future__ import annotations
 
-import heapq
-import itertools
 import os
 import pickle
-import struct
 import sys
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import replace
-from operator import itemgetter
 from typing import TYPE_CHECKING, Any
 
 from mdstore.errors import IndexBusy, MdstoreError
+from mdstore.search.whoosh_pool import POOL_LIMIT_MB, CompactPool, text_postings, write_term
 
 if TYPE_CHECKING:
     from mdstore.notes.model import Note
@@ -36,110 +31,64 @@ if TYPE_CHECKING:
     from mdstore.search.whoosh_engine import WhooshBackend
 
 LOCK_TIMEOUT = 10.0
-POOL_LIMIT_MB = 96  # postings each writer pools in memory before it spills a run to disk
-_RUN_BLOCK = 4096  # terms per pickle in a spilled run
-_RECORD = struct.Struct("<IdI")  # one posting: document number, weight, length of its value bytes
-_TERM_BYTES = 120  # what a new term costs the pool besides its postings (dict slot, key, buffer)
 _COUNTS_HANDED = 2000  # notes' word counts handed to the related-notes model at a time
-
-
-class CompactPool:
-    """Whoosh's posting pool (``add``, ``fieldnames``, ``cleanup``) keeping each term's postings
-    packed together; ``terms()`` gives them back sorted by (field, term), postings in document
-    order (documents are numbered in the order they are added)."""
-
-    def __init__(self, tempstore: Any, limitmb: int = POOL_LIMIT_MB) -> None:
-        self.fieldnames: set[str] = set()
-        self._tempstore = tempstore
-        self._limit = limitmb * 1024 * 1024
-        self._terms: dict[tuple[str, bytes], bytearray] = {}
-        self._size = 0
-        self._runs: list[str] = []
-
-    def add(self, item: tuple[str, bytes, int, float, bytes | None]) -> None:
-        fieldname, btext, docnum, weight, value = item
-        key = (fieldname, btext)
-        data = self._terms.get(key)
-        if data is None:
-            data = self._terms[key] = bytearray()
-            self._size += _TERM_BYTES + len(btext)
-            self.fieldnames.add(fieldname)
-        value = value or b""
-        data += _RECORD.pack(docnum, weight, len(value))
-        data += value
-        self._size += _RECORD.size + len(value)
-        if self._size > self._limit:
-            self._spill()
-
-    def _spill(self) -> None:
-        """Write the pooled terms, sorted, as one run of blocks, and start an empty pool."""
-        from whoosh.util import random_name
-
-        name = f"{random_name()}.cpool"
-        items = sorted(self._terms.items(), key=itemgetter(0))
-        self._terms = {}
-        self._size = 0
-        with self._tempstore.create_file(name).raw_file() as out:
-            for start in range(0, len(items), _RUN_BLOCK):
-                block = [(key, bytes(data)) for key, data in items[start : start + _RUN_BLOCK]]
-                pickle.dump(block, out, protocol=pickle.HIGHEST_PROTOCOL)
-        self._runs.append(name)
-
-    def _read_run(self, name: str) -> Iterator[tuple[tuple[str, bytes], bytes]]:
-        with self._tempstore.open_file(name).raw_file() as source:
-            while True:
-                try:
-                    block = pickle.load(source)
-                except EOFError:
-                    break
-                yield from block
-        self._tempstore.delete_file(name)
-
-    def terms(self) -> Iterator[tuple[tuple[str, bytes], bytes]]:
-        """Every ``((field, term), packed postings)``, sorted; the runs are read back as merged.
-        Runs are older than the pool and hold lower document numbers, and ``heapq.merge`` keeps
-        the order of its sources for equal terms, so a term's postings stay in document order."""
-        current = sorted(self._terms.items(), key=itemgetter(0))
-        self._terms = {}
-        self._size = 0
-        runs, self._runs = self._runs, []
-        sources = [self._read_run(name) for name in runs] + [iter(current)]
-        merged = heapq.merge(*sources, key=itemgetter(0))
-        for key, group in itertools.groupby(merged, key=itemgetter(0)):
-            yield key, b"".join([bytes(data) for _, data in group])
-
-    def cleanup(self) -> None:
-        self._terms = {}
-        self._size = 0
-        for name in self._runs:
-            try:
-                self._tempstore.delete_file(name)
-            except OSError:
-                pass
-        self._runs = []
-
-
-def _postings(data: bytes) -> Iterator[tuple[int, float, bytes]]:
-    unpack = _RECORD.unpack_from
-    size = _RECORD.size
-    pos, end = 0, len(data)
-    while pos < end:
-        docnum, weight, length = unpack(data, pos)
-        pos += size
-        yield docnum, weight, data[pos : pos + length]
-        pos += length
 
 
 def _segment_writer_class() -> Any:
     from whoosh.writing import SegmentWriter
 
     class CompactWriter(SegmentWriter):
-        """Whoosh's segment writer on a ``CompactPool``, writing the postings term by term."""
+        """Whoosh's segment writer on a ``CompactPool``: the text fields' postings of a document
+        are counted a field at a time (``text_postings``) and written a block at a time."""
 
         def __init__(self, ix: Any, limitmb: int = POOL_LIMIT_MB, **kwargs: Any) -> None:
             super().__init__(ix, limitmb=limitmb, **kwargs)
             self.pool.cleanup()  # type: ignore[has-type]  # Whoosh's own pool, still empty
             self.pool = CompactPool(self._tempstorage, limitmb)
+            # what this writer's add_document leaves to Whoosh's: spelling words, term vectors
+            self._plain_schema = not any(
+                field.vector or field.separate_spelling() for _, field in self.schema.items()
+            )
+
+        def add_document(self, **fields: Any) -> None:
+            if not self._plain_schema or any(name.startswith("_") for name in fields):
+                super().add_document(**fields)  # boosts, custom stored values: Whoosh's own way
+                return
+            self._check_state()
+            schema = self.schema
+            docnum = self.docnum
+            names = sorted(fields)
+            self._check_fields(schema, names)
+            perdoc = self.perdocwriter
+            perdoc.start_doc(docnum)
+            try:
+                for name in names:
+                    value = fields[name]
+                    if value is None:
+                        continue
+                    field = schema[name]
+                    length = self._index(name, field, value, docnum) if field.indexed else 0
+                    perdoc.add_field(name, field, value if field.stored else None, length)
+                    if field.column_type:
+                        perdoc.add_column_value(name, field.column_type, field.to_column_value(value))
+            except Exception:
+                perdoc.cancel_doc()
+                raise
+            perdoc.finish_doc()
+            self._added = True
+            self.docnum += 1
+
+        def _index(self, name: str, field: Any, value: Any, docnum: int) -> int:
+            """Pool the postings of one field's value; returns the field's length (its number
+            of words, for a scorable field)."""
+            found = text_postings(field, value)
+            if found is not None:
+                self.pool.add_field(name, docnum, found.terms, found.weights, found.values)
+                return found.length if field.scorable else 0
+            postings = list(field.index(value))
+            weights = [weight * 1.0 for _, _, weight, _ in postings]  # times the document's boost, 1
+            self.pool.add_field(name, docnum, [p[0] for p in postings], weights, [p[3] for p in postings])
+            return sum(freq for _, freq, _, _ in postings) if field.scorable else 0
 
         def _flush_segment(self) -> None:
             self.perdocwriter.close()
@@ -163,7 +112,7 @@ def _segment_writer_class() -> Any:
                 return [lengths.doc_field_length(docnum, fieldname, 0) for docnum in range(count)]
 
             field = None
-            for (fieldname, btext), data in self.pool.terms():
+            for (fieldname, btext), entry in self.pool.terms():
                 if fieldname != field:
                     if field is not None:
                         writer.finish_field()
@@ -171,11 +120,7 @@ def _segment_writer_class() -> Any:
                     field = fieldname
                     if fieldname not in columns:
                         columns[fieldname] = column(fieldname)
-                doclengths = columns[fieldname]
-                writer.start_term(btext)
-                for docnum, weight, value in _postings(data):
-                    writer.add(docnum, weight, value, doclengths[docnum])
-                writer.finish_term()
+                write_term(writer, btext, entry, columns[fieldname])
             if field is not None:
                 writer.finish_field()
 

@@ -47,6 +47,8 @@ def postings(folder: Path) -> list[tuple[object, ...]]:
             found.append(
                 (docnum, matcher.weight(), matcher.value(), reader.doc_field_length(docnum, fieldname))
             )
+            # what a block of postings says of itself, for skipping it while scoring
+            found.append((matcher.block_max_weight(), matcher.block_min_length(), matcher.block_max_length()))
             matcher.next()
     found += [tuple(sorted(reader.stored_fields(d).items())) for d in range(reader.doc_count_all())]
     reader.close()
