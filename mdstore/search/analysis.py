@@ -58,12 +58,12 @@ def _keep(word: str) -> bool:
 
 def words(text: str) -> list[str]:
     """Folded, unstemmed words of ``text`` without stop words (the vocabulary users type)."""
-    return [w for w in _WORD.findall(fold(text)) if _keep(w)]
+    return [w for w in _WORD.findall(fold(text)) if w not in STOP_WORDS and len(w) <= MAX_TOKEN_CHARS]
 
 
 def tokens(text: str) -> list[str]:
     """The index terms of ``text``: folded, stop words removed, stemmed."""
-    return [stem(w) for w in words(text)]
+    return list(map(stem, words(text)))
 
 
 def analyzed(text: str) -> str:
@@ -73,7 +73,7 @@ def analyzed(text: str) -> str:
 
 def stemmed(kept: list[str]) -> str:
     """``analyzed`` of a text whose ``words`` are ``kept``."""
-    return " ".join([stem(w) for w in kept])
+    return " ".join(map(stem, kept))
 
 
 def token_spans(text: str) -> Iterator[tuple[int, int, str, str]]:

@@ -22,6 +22,7 @@ import time
 import zlib
 from collections import Counter
 from collections.abc import Collection, Iterable, Sequence
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -62,11 +63,21 @@ def token_counts(terms: Iterable[str]) -> Counts:
     """``text_counts`` of a text whose ``tokens`` are ``terms`` (in any order)."""
     import numpy as np
 
-    counts = Counter(zlib.crc32(token.encode("utf-8")) & _MASK for token in terms)
-    columns = np.fromiter(counts.keys(), dtype=np.int32, count=len(counts))
+    counts = Counter(terms)
+    columns = np.fromiter(map(_column, counts), dtype=np.int32, count=len(counts))
     tf = np.fromiter(counts.values(), dtype=np.float32, count=len(counts))
     order = np.argsort(columns)
-    return columns[order], (1.0 + np.log(tf[order])).astype(np.float32)
+    columns, tf = columns[order], tf[order]
+    if len(columns) > 1 and not np.all(columns[1:] != columns[:-1]):  # words sharing a column: one count
+        columns, inverse = np.unique(columns, return_inverse=True)
+        tf = np.bincount(inverse, weights=tf).astype(np.float32)
+    return columns, (1.0 + np.log(tf)).astype(np.float32)
+
+
+@lru_cache(maxsize=200_000)
+def _column(token: str) -> int:
+    """The hashed column of a word (crc32: the same in every process)."""
+    return zlib.crc32(token.encode("utf-8")) & _MASK
 
 
 def term_counts(note: Note) -> Counts:

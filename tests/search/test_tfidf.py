@@ -131,3 +131,29 @@ def test_a_model_of_the_earlier_format_is_refitted_not_misread(tmp_path: Path) -
     model.fit(NOTES)
     assert sorted(p.name for p in folder.iterdir()) == [MODEL_FILE]
     assert model.related(G, k=2)
+
+
+def test_words_that_hash_to_one_column_count_together() -> None:
+    import zlib
+    from collections import Counter
+
+    import numpy as np
+
+    from mdstore.search.tfidf import N_FEATURES, token_counts
+
+    def column(word: str) -> int:
+        return zlib.crc32(word.encode("utf-8")) & (N_FEATURES - 1)
+
+    seen: dict[int, str] = {}
+    word = 0
+    while column(f"w{word}") not in seen:
+        seen[column(f"w{word}")] = f"w{word}"
+        word += 1
+    first, second = seen[column(f"w{word}")], f"w{word}"  # two words, one column
+    terms = [first, second, second, "garden", "garden", "garden", "zebra"]
+    counts = Counter(column(term) for term in terms)  # the definition: counts per column
+    expected = sorted(counts)
+    columns, values = token_counts(terms)
+    assert columns.tolist() == expected
+    assert np.array_equal(values, (1.0 + np.log(np.array([counts[c] for c in expected], np.float32))))
+    assert values.dtype == np.float32 and columns.dtype == np.int32
