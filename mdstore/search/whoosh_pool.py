@@ -22,7 +22,7 @@ from collections.abc import Iterator
 from operator import itemgetter
 from typing import Any, NamedTuple
 
-POOL_LIMIT_MB = 96  # postings each writer pools in memory before it spills a run to disk
+POOL_LIMIT_MB = 64  # postings each writer pools in memory before it spills a run to disk
 _RUN_BLOCK = 4096  # terms per pickle in a spilled run
 _TERM_BYTES = 400  # what a new term costs the pool besides its postings (dict slot, key, arrays)
 _POSTING_BYTES = 20  # a posting's term number, document number, weight and value length
@@ -132,37 +132,40 @@ class _FieldLog:
         added = len(self.numbers) - before
         return _POSTING_BYTES * len(terms) + len(joined) + _TERM_BYTES * added
 
-    def invert(self) -> list[tuple[bytes, Entry]]:
-        """Every term with its postings in document order, sorted by term."""
+    def invert(self) -> Iterator[tuple[bytes, Entry]]:
+        """Every term with its postings in document order, sorted by term. The log is let go
+        once its postings are sorted: besides the sorted copy, only one term's arrays at a time
+        are made, and the values are gathered a slice at a time (their index takes 8 bytes a byte)."""
         import numpy as np
 
         ordered = sorted(self.numbers.items(), key=itemgetter(0))
-        rank = np.zeros(len(self.numbers) and max(self.numbers.values()) + 1, dtype=np.int32)
-        numbers = np.fromiter((number for _, number in ordered), dtype=np.int64, count=len(ordered))
-        rank[numbers] = np.arange(len(ordered), dtype=np.int32)
+        self.numbers = {}
+        rank = np.zeros(len(ordered) and max(number for _, number in ordered) + 1, dtype=np.int32)
+        rank[np.fromiter((number for _, number in ordered), dtype=np.int64, count=len(ordered))] = np.arange(
+            len(ordered), dtype=np.int32
+        )
         keys = rank[np.frombuffer(self.terms, dtype=np.uint32)]
+        del rank
+        self.terms = array("I")
         order = np.argsort(keys, kind="stable")  # a term's postings keep their document order
-        per_term = np.bincount(keys, minlength=len(ordered))
+        per_term = np.bincount(keys, minlength=len(ordered)).tolist()
+        del keys
         docnums = np.frombuffer(self.docnums, dtype=np.uint32)[order].tobytes()
+        self.docnums = array("I")
         weights = np.frombuffer(self.weights, dtype=np.float64)[order].tobytes()
+        self.weights = array("d")
         lengths_in = np.frombuffer(self.lengths, dtype=np.uint32)
         lengths = lengths_in[order]
-        data = np.frombuffer(bytes(self.values), dtype=np.uint8)
-        if len(lengths) and int(lengths_in.min()) == int(lengths_in.max()):  # one size: rows of a matrix
-            width = int(lengths_in[0])
-            values = data.reshape(-1, width)[order].tobytes() if width else b""
-        else:
-            starts = np.cumsum(lengths_in, dtype=np.int64) - lengths_in
-            sizes = lengths.astype(np.int64)
-            before = np.cumsum(sizes) - sizes
-            gather = np.arange(int(sizes.sum()), dtype=np.int64) + np.repeat(starts[order] - before, sizes)
-            values = data[gather].tobytes()
+        values = _gathered(np.frombuffer(self.values, dtype=np.uint8), lengths_in, order, lengths)
+        del lengths_in, order
+        self.lengths = array("I")
+        self.values = bytearray()
         lengths_bytes = lengths.tobytes()
-        found: list[tuple[bytes, Entry]] = []
+        ends = np.cumsum(lengths, dtype=np.int64)  # not a list: a Python int a posting costs 36 bytes
+        del lengths
         at = 0
         value_at = 0
-        ends = np.cumsum(lengths, dtype=np.int64)
-        for (btext, _), count in zip(ordered, per_term.tolist(), strict=True):
+        for (btext, _), count in zip(ordered, per_term, strict=True):
             if not count:
                 continue
             stop = at + count
@@ -172,9 +175,30 @@ class _FieldLog:
             entry[1].frombytes(weights[8 * at : 8 * stop])
             entry[2].extend(values[value_at:value_stop])
             entry[3].frombytes(lengths_bytes[4 * at : 4 * stop])
-            found.append((btext, entry))
+            yield btext, entry
             at, value_at = stop, value_stop
-        return found
+
+
+_GATHER = 1 << 15  # postings whose value bytes are gathered at a time (their index: 8 bytes a byte)
+
+
+def _gathered(data: Any, lengths_in: Any, order: Any, lengths: Any) -> bytes:
+    """The values (``data``, each ``lengths_in`` long, end to end) in ``order``."""
+    import numpy as np
+
+    if not len(order):
+        return b""
+    if int(lengths_in.min()) == int(lengths_in.max()):  # one size: rows of a matrix
+        width = int(lengths_in[0])
+        return data.reshape(-1, width)[order].tobytes() if width else b""
+    starts = np.cumsum(lengths_in, dtype=np.int64) - lengths_in
+    parts = []
+    for first in range(0, len(order), _GATHER):
+        sizes = lengths[first : first + _GATHER].astype(np.int64)
+        before = np.cumsum(sizes) - sizes
+        shift = np.repeat(starts[order[first : first + _GATHER]] - before, sizes)
+        parts.append(data[np.arange(int(sizes.sum()), dtype=np.int64) + shift].tobytes())
+    return b"".join(parts)
 
 
 class CompactPool:
@@ -209,16 +233,14 @@ class CompactPool:
         if self._size > self._limit:
             self._spill()
 
-    def _sorted(self) -> list[tuple[tuple[str, bytes], Entry]]:
-        """The pooled terms sorted by (field, term), and an empty pool."""
+    def _sorted(self) -> Iterator[tuple[tuple[str, bytes], Entry]]:
+        """The pooled terms sorted by (field, term), made as they are taken; the pool is empty."""
         fields, self._fields = self._fields, {}
         self._size = 0
-        found: list[tuple[tuple[str, bytes], Entry]] = []
         for fieldname in sorted(fields):
             log = fields.pop(fieldname)
-            found += [((fieldname, btext), entry) for btext, entry in log.invert()]
-            del log
-        return found
+            for btext, entry in log.invert():
+                yield (fieldname, btext), entry
 
     def _spill(self) -> None:
         """Write the pooled terms, sorted, as one run of blocks, and start an empty pool."""
@@ -227,8 +249,8 @@ class CompactPool:
         name = f"{random_name()}.cpool"
         items = self._sorted()
         with self._tempstore.create_file(name).raw_file() as out:
-            for start in range(0, len(items), _RUN_BLOCK):
-                pickle.dump(items[start : start + _RUN_BLOCK], out, protocol=pickle.HIGHEST_PROTOCOL)
+            while block := list(itertools.islice(items, _RUN_BLOCK)):
+                pickle.dump(block, out, protocol=pickle.HIGHEST_PROTOCOL)
         self._runs.append(name)
 
     def _read_run(self, name: str) -> Iterator[tuple[tuple[str, bytes], Entry]]:
@@ -250,7 +272,7 @@ class CompactPool:
         if not runs:
             yield from current
             return
-        sources = [self._read_run(name) for name in runs] + [iter(current)]
+        sources = [self._read_run(name) for name in runs] + [current]
         merged = heapq.merge(*sources, key=itemgetter(0))
         for key, group in itertools.groupby(merged, key=itemgetter(0)):
             parts = [entry for _, entry in group]
