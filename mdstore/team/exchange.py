@@ -84,6 +84,9 @@ class Exchange:
         self.held: set[str] = set()  # paths left alone this sync ("fail" policy, a failed write)
         self.unwritable: list[str] = []  # server paths this file system cannot hold (reported)
         self.known: dict[str, dict[str, int]] = {}  # path -> {hash: its latest revision}, prefetched
+        # The notes a push sends and what the vault's index parsed of them (read once per push).
+        self.to_describe: list[str] = []
+        self.described: dict[str, tuple[str, dict[str, Any]]] | None = None
         self.out: dict[str, list[Any]] = {
             k: [] for k in ("pulled", "deleted", "moved", "merged", "pushed", "conflicts")
         }
@@ -315,6 +318,8 @@ class Exchange:
 
     def _push(self) -> remote.PushResult:
         changes = self._changes()
+        self.described = None
+        self.to_describe = [c.path for c in changes if c.kind == "note" and not c.deleted]
         result = remote.push(self.conn, self.space, changes, self.state.cursor, fill=self._read)
         for change in changes:
             rev = result.accepted.get(change.path) or result.adopted.get(change.path)
@@ -362,8 +367,10 @@ class Exchange:
         vault's index when it parsed these bytes); a file that can no longer be read is left out
         (the next sync looks at it again). Runs beside the push's writes for a large push."""
         config = replace(self.vault.config, team=self.settings)
-        notes = [c.path for c in changes if c.kind == "note" and not c.deleted]
-        parsed = described_by_index(self.vault, notes) if len(notes) >= FROM_INDEX_AT else {}
+        if self.described is None:  # one query for the whole push: each costs a scan of the index
+            notes = self.to_describe
+            self.described = described_by_index(self.vault, notes) if len(notes) >= FROM_INDEX_AT else {}
+        parsed = self.described
         out: list[remote.Change] = []
         for change in changes:
             if not change.deleted:
