@@ -48,17 +48,26 @@ def _rows(url: str, space: str) -> dict[str, tuple[Any, ...]]:
     return out
 
 
+def _add_space(url: str, name: str) -> None:
+    with connect(url) as conn:
+        conn.execute("INSERT INTO team_spaces (name) VALUES (%s)", (name,))
+        conn.commit()
+
+
+def _pushed(vault: mdstore.Vault, notes: dict[str, str]) -> mdstore.Vault:
+    """``vault`` holding ``notes``, indexed (the push takes what the index parsed), pushed in one sync."""
+    for rel, text in notes.items():
+        write(vault, rel, text)
+    vault.sync()
+    assert sorted(vault.team.sync().pushed) == sorted(notes)
+    return vault
+
+
 def test_a_large_push_stores_what_small_pushes_store(clone, team_url: str) -> None:  # type: ignore[no-untyped-def]
     notes = _notes(12)
     assert len(notes) >= max(COPY_AT, FROM_INDEX_AT)
-    with connect(team_url) as conn:
-        conn.execute("INSERT INTO team_spaces (name) VALUES ('small')")
-        conn.commit()
-    big = clone("big")
-    for rel, text in notes.items():
-        write(big, rel, text)
-    big.sync()  # indexed: the push takes what the index parsed, in one COPY
-    assert len(big.team.sync().pushed) == len(notes)
+    _add_space(team_url, "small")
+    big = _pushed(clone("big"), notes)
     small = clone("small", space="small")
     for rel, text in notes.items():  # one note per sync: parsed by the push itself, no COPY
         write(small, rel, text)
@@ -149,22 +158,11 @@ def test_a_push_written_in_many_chunks_stores_what_one_chunk_stores(clone, team_
     from mdstore.team import remote
 
     notes = _notes(12)
-    with connect(team_url) as conn:
-        conn.execute("INSERT INTO team_spaces (name) VALUES ('chunked')")
-        conn.commit()
-    whole = clone("whole")
-    for rel, text in notes.items():
-        write(whole, rel, text)
-    whole.sync()
-    assert len(whole.team.sync().pushed) == len(notes)
+    _add_space(team_url, "chunked")
+    whole = _pushed(clone("whole"), notes)
     monkeypatch.setattr(remote, "FIRST_CHUNK", 3)
     monkeypatch.setattr(remote, "CHUNK", 7)
-    chunked = clone("chunked", space="chunked")
-    for rel, text in notes.items():
-        write(chunked, rel, text)
-    chunked.sync()
-    report = chunked.team.sync()
-    assert sorted(report.pushed) == sorted(notes)
+    chunked = _pushed(clone("chunked", space="chunked"), notes)
     assert _rows(team_url, "chunked") == _rows(team_url, SPACE)
     # One revision per note, numbered 1..n in order, whatever the chunks.
     revisions = _revisions(team_url, "chunked")
