@@ -434,8 +434,7 @@ class SearchIndex:
         for a cold build, whose engine should leave the CPU to the structured index until then."""
         builds: dict[str, Any] = {}
         try:
-            # the model's build first: it loads numpy, which Whoosh's forked workers then share
-            for part in sorted(parts, key=lambda part: part.label != "related"):
+            for part in parts:
                 builds[part.label] = part.builder(generation, total, hold)
         except BaseException:
             for build in builds.values():

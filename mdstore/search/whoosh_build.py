@@ -341,6 +341,8 @@ def open_writer(
     _children_die_with_us.active = procs > 1
     try:
         if procs > 1:
+            import numpy  # noqa: F401 - loaded before the fork, so the workers (which count words with it) share it
+
             writer = _parallel_writer_class()(ix, procs=procs, multisegment=True, **kwargs)
             writer.jobqueue = Queue()  # whoosh bounds it at procs * 4 batches
             writer.held = [] if hold else None
