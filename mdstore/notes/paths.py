@@ -18,6 +18,9 @@ or space, no component over 255 bytes, and no case-only collision with an existi
 folder (``Note.md`` when ``note.md`` exists), checked by listing the folder so it is caught on
 case-sensitive Linux too. ``# ^ [ ]`` are allowed: Obsidian accepts them in file names and only warns
 that wikilinks to such notes are awkward.
+
+Checking many paths (a batch, a pull of 1,000 notes) shares one ``PathCache``: each folder is listed
+once while it does not change, and resolved once, instead of once per path and component.
 """
 
 from __future__ import annotations
@@ -25,6 +28,7 @@ from __future__ import annotations
 import os
 import re
 import threading
+import time
 import unicodedata
 from collections import Counter
 from collections.abc import Sequence
@@ -46,6 +50,45 @@ _WINDOWS_DEVICES = frozenset(
 )
 _DRIVE = re.compile(r"^[A-Za-z]:(?:$|[\\/])")
 _NAME_MAX = 255
+# A folder changed this recently may change again within the same tick of the file system's clock
+# without its mtime moving: its listing is not reused ("racy git").
+_RACY_SECONDS = 2.0
+
+
+class PathCache:
+    """What the checks of several paths share: each folder's listing, reused while the folder's
+    stat is unchanged (one ``stat`` instead of a ``listdir`` per path and component), and each
+    folder's resolved path (``realpath``, which lstat-s every component). Keep one for the paths
+    of one batch or one list: a folder resolved at its start is not resolved again."""
+
+    def __init__(self) -> None:
+        self._listings: dict[Path, tuple[tuple[int, int, int], frozenset[str]]] = {}
+        self._real: dict[Path, Path] = {}
+
+    def entries(self, folder: Path) -> frozenset[str]:
+        """The names in ``folder`` (empty when it does not exist or is not a folder)."""
+        try:
+            st = os.stat(folder)
+        except (FileNotFoundError, NotADirectoryError):
+            return frozenset()
+        key = (st.st_ino, st.st_mtime_ns, st.st_ctime_ns)
+        known = self._listings.get(folder)
+        if known is not None and known[0] == key:
+            return known[1]
+        names = _entries(folder)
+        if time.time() - st.st_mtime > _RACY_SECONDS:
+            self._listings[folder] = (key, names)
+        return names
+
+    def resolved(self, path: Path) -> Path:
+        """``os.path.realpath(path)``, the folder part resolved once for all the paths in it."""
+        if os.path.islink(path) or path.parent == path:
+            return Path(os.path.realpath(path))
+        parent = path.parent
+        real = self._real.get(parent)
+        if real is None:
+            real = self._real[parent] = Path(os.path.realpath(parent))
+        return real / path.name
 
 
 def validate_note_path(
@@ -56,6 +99,7 @@ def validate_note_path(
     add_extension: bool = True,
     must_exist: bool = False,
     argument: str = "path",
+    cache: PathCache | None = None,
 ) -> str:
     """Check ``rel`` as the path of a note in the vault at ``root``; return it normalised.
 
@@ -63,6 +107,7 @@ def validate_note_path(
     in a note extension (``extensions[0]`` is appended when the name has none and
     ``add_extension`` is true; the match is case-insensitive). ``must_exist`` raises
     ``NoteNotFound`` for a missing note. ``argument`` names the parameter in error messages.
+    ``cache`` is shared by the checks of many paths (see ``PathCache``).
     """
     parts = _split(rel, argument)
     if rel.endswith("/"):  # `create("x/")` must not quietly become x.md
@@ -71,7 +116,7 @@ def validate_note_path(
     if add_extension and not any(name.lower().endswith(ext.lower()) for ext in extensions):
         parts[-1] = name + extensions[0]
     normalised = "/".join(parts)
-    target = _check_parts(root, parts, argument, rel)
+    target = _check_parts(root, parts, argument, rel, cache or PathCache())
     if target.is_dir():
         raise InvalidPath(f"{argument} {rel!r}: is a folder, not a note")
     if must_exist and not os.path.lexists(target):
@@ -79,13 +124,20 @@ def validate_note_path(
     return normalised
 
 
-def validate_folder_path(root: Path, rel: str, *, must_exist: bool = False, argument: str = "folder") -> str:
+def validate_folder_path(
+    root: Path,
+    rel: str,
+    *,
+    must_exist: bool = False,
+    argument: str = "folder",
+    cache: PathCache | None = None,
+) -> str:
     """Check ``rel`` as a folder of the vault (e.g. for moving a folder); return it normalised.
 
     The vault root itself is refused: it cannot be moved or deleted through the API.
     """
     parts = _split(rel, argument)
-    target = _check_parts(root, parts, argument, rel)
+    target = _check_parts(root, parts, argument, rel, cache or PathCache())
     if os.path.lexists(target) and not target.is_dir():
         raise InvalidPath(f"{argument} {rel!r}: is a file, not a folder")
     if must_exist and not target.is_dir():
@@ -93,10 +145,12 @@ def validate_folder_path(root: Path, rel: str, *, must_exist: bool = False, argu
     return "/".join(parts)
 
 
-def vault_path(root: Path, path: str | os.PathLike[str], *, argument: str = "path") -> str:
+def vault_path(
+    root: Path, path: str | os.PathLike[str], *, argument: str = "path", cache: PathCache | None = None
+) -> str:
     """The vault-relative POSIX path a caller names (relative, or absolute inside the vault), or
     ``InvalidPath``: outside the vault, through a symlink that leaves it, or into ``.mdstore/`` or
-    ``.git/``. Nothing needs to exist (a deleted note's path is fine)."""
+    ``.git/``. Nothing needs to exist (a deleted note's path is fine). ``cache``: see ``PathCache``."""
     text = os.fspath(path) if isinstance(path, (str, os.PathLike)) else path
     if not isinstance(text, str):
         raise InvalidPath(f"{argument} must be a string, not {type(path).__name__}")
@@ -118,7 +172,9 @@ def vault_path(root: Path, path: str | os.PathLike[str], *, argument: str = "pat
     if any(part == ".." for part in parts) or not parts:
         raise InvalidPath(f"{argument} {text!r} must stay inside the vault (no '..')")
     _check_protected(parts, argument, text, PRIVATE_FOLDERS, "is not part of the notes")
-    _check_inside(root, root.joinpath(*parts), argument, text, PRIVATE_FOLDERS, "is not part of the notes")
+    target = root.joinpath(*parts)
+    why = "is not part of the notes"
+    _check_inside(root, target, argument, text, cache or PathCache(), PRIVATE_FOLDERS, why)
     return "/".join(parts)
 
 
@@ -145,7 +201,7 @@ def _split(rel: str, argument: str) -> list[str]:
     return parts
 
 
-def _check_parts(root: Path, parts: list[str], argument: str, rel: str) -> Path:
+def _check_parts(root: Path, parts: list[str], argument: str, rel: str, cache: PathCache) -> Path:
     _check_protected(parts, argument, rel)
     if is_temp_name(parts[-1]):
         raise InvalidPath(f"{argument} {rel!r}: is an mdstore temp-file name")
@@ -153,12 +209,12 @@ def _check_parts(root: Path, parts: list[str], argument: str, rel: str) -> Path:
     for index, part in enumerate(parts):
         if index and os.path.lexists(folder) and not folder.is_dir():
             raise InvalidPath(f"{argument} {rel!r}: {'/'.join(parts[:index])!r} is a file, not a folder")
-        entries = _entries(folder)
+        entries = cache.entries(folder)
         if part not in entries:
             _check_portable(part, argument, rel)
             _check_case_collision(part, folder, entries, argument, rel)
         folder = folder / part
-    _check_inside(root, folder, argument, rel)
+    _check_inside(root, folder, argument, rel, cache)
     return folder
 
 
@@ -167,12 +223,13 @@ def _check_inside(
     target: Path,
     argument: str,
     rel: str,
+    cache: PathCache,
     folders: frozenset[str] = PROTECTED_FOLDERS,
     why: str = "is reserved and is never written through the API",
 ) -> None:
     """``target`` (under ``root``) must resolve inside the vault, and not into ``folders``."""
-    root_real = Path(os.path.realpath(root))
-    real = Path(os.path.realpath(target))
+    root_real = cache.resolved(root)
+    real = cache.resolved(target)
     if real != root_real and root_real not in real.parents:
         raise InvalidPath(f"{argument} {rel!r}: resolves outside the vault (through a symlink)")
     if real != root_real:
