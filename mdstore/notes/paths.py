@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import os
 import re
+import stat
 import threading
 import time
 import unicodedata
@@ -62,15 +63,18 @@ class PathCache:
     of one batch or one list: a folder resolved at its start is not resolved again."""
 
     def __init__(self) -> None:
-        self._listings: dict[Path, tuple[tuple[int, int, int], frozenset[str]]] = {}
-        self._real: dict[Path, Path] = {}
+        self._listings: dict[str, tuple[tuple[int, int, int], frozenset[str]]] = {}
+        self._real: dict[str, str] = {}
 
-    def entries(self, folder: Path) -> frozenset[str]:
-        """The names in ``folder`` (empty when it does not exist or is not a folder)."""
+    def listing(self, folder: str) -> frozenset[str] | None:
+        """The names in ``folder``: none when it does not exist, None when it is not a folder
+        (a file, a dangling symlink)."""
         try:
             st = os.stat(folder)
-        except (FileNotFoundError, NotADirectoryError):
-            return frozenset()
+        except OSError:
+            return None if os.path.lexists(folder) else frozenset()
+        if not stat.S_ISDIR(st.st_mode):
+            return None
         key = (st.st_ino, st.st_mtime_ns, st.st_ctime_ns)
         known = self._listings.get(folder)
         if known is not None and known[0] == key:
@@ -80,15 +84,15 @@ class PathCache:
             self._listings[folder] = (key, names)
         return names
 
-    def resolved(self, path: Path) -> Path:
+    def resolved(self, path: str) -> str:
         """``os.path.realpath(path)``, the folder part resolved once for all the paths in it."""
-        if os.path.islink(path) or path.parent == path:
-            return Path(os.path.realpath(path))
-        parent = path.parent
+        parent, sep, name = path.rpartition(os.sep)
+        if not (parent and sep and name) or os.path.islink(path):
+            return os.path.realpath(path)
         real = self._real.get(parent)
         if real is None:
-            real = self._real[parent] = Path(os.path.realpath(parent))
-        return real / path.name
+            real = self._real[parent] = os.path.realpath(parent)
+        return os.path.join(real, name)
 
 
 def validate_note_path(
@@ -156,6 +160,21 @@ def vault_path(
         raise InvalidPath(f"{argument} must be a string, not {type(path).__name__}")
     if not text or "\x00" in text:
         raise InvalidPath(f"invalid {argument} {text!r}")
+    if os.sep == "/" and not text.startswith("/"):  # the common case, without pathlib
+        parts = [part for part in text.split("/") if part not in ("", ".")]
+    else:
+        parts = _parts_of(root, text, argument)
+    if any(part == ".." for part in parts) or not parts:
+        raise InvalidPath(f"{argument} {text!r} must stay inside the vault (no '..')")
+    _check_protected(parts, argument, text, PRIVATE_FOLDERS, "is not part of the notes")
+    target = os.path.join(root, *parts)
+    why = "is not part of the notes"
+    _check_inside(root, target, argument, text, cache or PathCache(), PRIVATE_FOLDERS, why)
+    return "/".join(parts)
+
+
+def _parts_of(root: Path, text: str, argument: str) -> list[str]:
+    """The components of ``text`` (relative, or absolute inside ``root``) after pathlib's reading."""
     p = Path(text)
     if p.is_absolute():
         # As written, or through the real path of its folder (the vault may be reached through a
@@ -168,14 +187,7 @@ def vault_path(
                 continue
         else:
             raise InvalidPath(f"{argument} {text!r} is outside the vault {root}")
-    parts = [part for part in p.as_posix().split("/") if part not in ("", ".")]
-    if any(part == ".." for part in parts) or not parts:
-        raise InvalidPath(f"{argument} {text!r} must stay inside the vault (no '..')")
-    _check_protected(parts, argument, text, PRIVATE_FOLDERS, "is not part of the notes")
-    target = root.joinpath(*parts)
-    why = "is not part of the notes"
-    _check_inside(root, target, argument, text, cache or PathCache(), PRIVATE_FOLDERS, why)
-    return "/".join(parts)
+    return [part for part in p.as_posix().split("/") if part not in ("", ".")]
 
 
 def _split(rel: str, argument: str) -> list[str]:
@@ -205,22 +217,24 @@ def _check_parts(root: Path, parts: list[str], argument: str, rel: str, cache: P
     _check_protected(parts, argument, rel)
     if is_temp_name(parts[-1]):
         raise InvalidPath(f"{argument} {rel!r}: is an mdstore temp-file name")
-    folder = root
+    folder = os.fspath(root)
     for index, part in enumerate(parts):
-        if index and os.path.lexists(folder) and not folder.is_dir():
-            raise InvalidPath(f"{argument} {rel!r}: {'/'.join(parts[:index])!r} is a file, not a folder")
-        entries = cache.entries(folder)
+        entries = cache.listing(folder)
+        if entries is None:
+            if index:
+                raise InvalidPath(f"{argument} {rel!r}: {'/'.join(parts[:index])!r} is a file, not a folder")
+            entries = frozenset()
         if part not in entries:
             _check_portable(part, argument, rel)
             _check_case_collision(part, folder, entries, argument, rel)
-        folder = folder / part
+        folder = os.path.join(folder, part)
     _check_inside(root, folder, argument, rel, cache)
-    return folder
+    return Path(folder)
 
 
 def _check_inside(
     root: Path,
-    target: Path,
+    target: str,
     argument: str,
     rel: str,
     cache: PathCache,
@@ -228,13 +242,15 @@ def _check_inside(
     why: str = "is reserved and is never written through the API",
 ) -> None:
     """``target`` (under ``root``) must resolve inside the vault, and not into ``folders``."""
-    root_real = cache.resolved(root)
+    root_real = cache.resolved(os.fspath(root))
     real = cache.resolved(target)
-    if real != root_real and root_real not in real.parents:
+    if real == root_real:
+        return
+    prefix = root_real if root_real.endswith(os.sep) else root_real + os.sep
+    if not real.startswith(prefix):
         raise InvalidPath(f"{argument} {rel!r}: resolves outside the vault (through a symlink)")
-    if real != root_real:
-        # A symlink inside the vault may still lead into .git/ or .mdstore/.
-        _check_protected(list(real.relative_to(root_real).parts), argument, rel, folders, why)
+    # A symlink inside the vault may still lead into .git/ or .mdstore/.
+    _check_protected(real[len(prefix) :].split(os.sep), argument, rel, folders, why)
 
 
 def _check_protected(
@@ -275,7 +291,7 @@ def _check_portable(part: str, argument: str, rel: str) -> None:
         raise InvalidPath(f"{argument} {rel!r}: {part[:20]!r}... is longer than {_NAME_MAX} bytes")
 
 
-def _check_case_collision(part: str, folder: Path, entries: frozenset[str], argument: str, rel: str) -> None:
+def _check_case_collision(part: str, folder: str, entries: frozenset[str], argument: str, rel: str) -> None:
     key = _fold(part)
     if key not in _folded(folder, entries):
         return
@@ -297,8 +313,8 @@ class _FoldedNames:
         self._known: dict[str, tuple[frozenset[str], Counter[str]]] = {}
         self._lock = threading.Lock()
 
-    def __call__(self, folder: Path, entries: frozenset[str]) -> Counter[str]:
-        key = str(folder)
+    def __call__(self, folder: str, entries: frozenset[str]) -> Counter[str]:
+        key = folder
         with self._lock:
             before, counts = self._known.pop(key, (frozenset(), Counter()))
             if before != entries:  # (counts is this cache's own: it was popped, and is changed in place)
@@ -318,7 +334,7 @@ class _FoldedNames:
 _folded = _FoldedNames()
 
 
-def _entries(folder: Path) -> frozenset[str]:
+def _entries(folder: str) -> frozenset[str]:
     try:
         return frozenset(os.listdir(folder))
     except (FileNotFoundError, NotADirectoryError):
