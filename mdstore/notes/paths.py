@@ -57,14 +57,14 @@ _RACY_SECONDS = 2.0
 
 
 class PathCache:
-    """What the checks of several paths share: each folder's listing, reused while the folder's
-    stat is unchanged (one ``stat`` instead of a ``listdir`` per path and component), and each
-    folder's resolved path (``realpath``, which lstat-s every component). Keep one for the paths
-    of one batch or one list: a folder resolved at its start is not resolved again."""
+    """What the checks of several paths share (a batch, a pull writing 1,000 notes): each folder's
+    listing, reused while the folder's stat is unchanged (one ``stat`` instead of a ``listdir`` per
+    path and component), and each folder's resolved path, reused while ``lstat`` of the folder
+    still finds the same entry (a folder replaced by a symlink is resolved again)."""
 
     def __init__(self) -> None:
         self._listings: dict[str, tuple[tuple[int, int, int], frozenset[str]]] = {}
-        self._real: dict[str, str] = {}
+        self._real: dict[str, tuple[tuple[int, int, int], str]] = {}
 
     def listing(self, folder: str) -> frozenset[str] | None:
         """The names in ``folder``: none when it does not exist, None when it is not a folder
@@ -85,14 +85,19 @@ class PathCache:
         return names
 
     def resolved(self, path: str) -> str:
-        """``os.path.realpath(path)``, the folder part resolved once for all the paths in it."""
+        """``os.path.realpath(path)``, its folder resolved once while it stays the same entry."""
         parent, sep, name = path.rpartition(os.sep)
         if not (parent and sep and name) or os.path.islink(path):
             return os.path.realpath(path)
-        real = self._real.get(parent)
-        if real is None:
-            real = self._real[parent] = os.path.realpath(parent)
-        return os.path.join(real, name)
+        try:
+            st = os.lstat(parent)
+        except OSError:
+            return os.path.realpath(path)
+        key = (st.st_dev, st.st_ino, st.st_mode)
+        known = self._real.get(parent)
+        if known is None or known[0] != key:
+            known = self._real[parent] = (key, os.path.realpath(parent))
+        return os.path.join(known[1], name)
 
 
 def validate_note_path(
