@@ -20,6 +20,7 @@ import importlib.util
 import json
 import os
 import random
+import resource
 import shutil
 import signal
 import subprocess
@@ -61,6 +62,29 @@ def clone(path: Path, url: str) -> Path:
         f'[team]\nurl = "{url}"\nspace = "{SPACE}"\npoll_seconds = 600.0\n[search]\nengine = "none"\nrelated = false\n'
     )
     return path
+
+
+def server_cpu(pg) -> float:  # type: ignore[no-untyped-def]
+    """CPU seconds used so far by the cluster: the postmaster, its running children (backends,
+    background writers) and the children it has reaped (backends of closed connections)."""
+    postmaster = (pg.data / "postmaster.pid").read_text().split("\n", 1)[0].strip()
+    total = 0
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            text = stat.read_text()
+        except OSError:
+            continue
+        fields = text[text.rindex(")") + 2 :].split()
+        if stat.parent.name == postmaster:
+            total += sum(int(f) for f in fields[11:15])
+        elif fields[1] == postmaster:
+            total += int(fields[11]) + int(fields[12])
+    return total / os.sysconf("SC_CLK_TCK")
+
+
+def client_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
 
 
 def timed(fn) -> float:  # type: ignore[no-untyped-def]
@@ -147,7 +171,12 @@ def sync_figures(pg, src: Path, parts: set[str], edits: int) -> dict[str, float]
             shutil.rmtree(p) if p.is_dir() else p.unlink()
     a, b = mdstore.open(a_root), mdstore.open(b_root)
     a.sync()  # a vault in use is indexed: the push takes what the index parsed
+    # The push's CPU on both sides: the server's part runs in one backend process (one transaction),
+    # which bounds how fast it can be on any number of cores.
+    server0, client0 = server_cpu(pg), client_cpu()
     out["initial_push_s"] = timed(a.team.sync)
+    out["initial_push_server_cpu_s"] = server_cpu(pg) - server0
+    out["initial_push_client_cpu_s"] = client_cpu() - client0
     noop = [timed(a.team.sync) for _ in range(20)]
     out["noop_sync_p50_ms"], out["noop_sync_p99_ms"] = percentiles(noop)
     # For comparison: the vault's own no-op sync, the same walk of every file without the server.

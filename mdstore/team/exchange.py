@@ -84,6 +84,9 @@ class Exchange:
         self.held: set[str] = set()  # paths left alone this sync ("fail" policy, a failed write)
         self.unwritable: list[str] = []  # server paths this file system cannot hold (reported)
         self.known: dict[str, dict[str, int]] = {}  # path -> {hash: its latest revision}, prefetched
+        # The notes a push sends and what the vault's index parsed of them (read once per push).
+        self.to_describe: list[str] = []
+        self.described: dict[str, tuple[str, dict[str, Any]]] | None = None
         self.out: dict[str, list[Any]] = {
             k: [] for k in ("pulled", "deleted", "moved", "merged", "pushed", "conflicts")
         }
@@ -316,7 +319,9 @@ class Exchange:
 
     def _push(self) -> remote.PushResult:
         changes = self._changes()
-        result = remote.push(self.conn, self.space, changes, self.state.cursor)
+        self.described = None
+        self.to_describe = [c.path for c in changes if c.kind == "note" and not c.deleted]
+        result = remote.push(self.conn, self.space, changes, self.state.cursor, fill=self._read)
         for change in changes:
             rev = result.accepted.get(change.path) or result.adopted.get(change.path)
             if rev is None:
@@ -332,38 +337,21 @@ class Exchange:
         return result
 
     def _changes(self) -> list[remote.Change]:
+        """What to push, with the hashes the look at the files found; the bytes are read when they
+        are written (``_read``)."""
         from ..index.scan import confirm_gone
 
-        config = replace(self.vault.config, team=self.settings)
         moved_to = {new: old for old, new in self.moves_here.items()}
         out: list[remote.Change] = []
         bases = self.state.bases
         differ, unfiled = self._differing()
-        changed = [(rel, self.local.files[rel]) for rel in differ if rel not in self.held]
-        notes = [rel for rel, f in changed if f.kind == "note"]
-        parsed = described_by_index(self.vault, notes) if len(notes) >= FROM_INDEX_AT else {}
-        for rel, f in changed:
-            base = self.state.bases.get(rel)
-            try:
-                data = (self.vault.root / rel).read_bytes()
-            except OSError:
+        for rel in differ:
+            if rel in self.held:
                 continue
-            digest = content_hash(data)
-            if f.kind != "note":
-                meta: dict[str, Any] = {"title": rel.rpartition("/")[2]}
-            elif rel in parsed and parsed[rel][0] == digest:
-                meta = parsed[rel][1]
-            else:
-                meta = describe_note(config, rel, data)
+            base, f = bases.get(rel), self.local.files[rel]
             out.append(
                 remote.Change(
-                    rel,
-                    base.revision if base else None,
-                    f.kind,
-                    data,
-                    digest,
-                    moved_from=moved_to.get(rel),
-                    meta=meta,
+                    rel, base.revision if base else None, f.kind, hash=f.hash, moved_from=moved_to.get(rel)
                 )
             )
         for rel in unfiled:
@@ -373,6 +361,33 @@ class Exchange:
                     self.vault.root, rel
                 ):
                     out.append(remote.Change(rel, base.revision, deleted=True, moved_from=None))
+        return out
+
+    def _read(self, changes: list[remote.Change]) -> list[remote.Change]:
+        """``changes`` with their bytes and what the server keeps beside a note's (taken from the
+        vault's index when it parsed these bytes); a file that can no longer be read is left out
+        (the next sync looks at it again). Runs beside the push's writes for a large push."""
+        config = replace(self.vault.config, team=self.settings)
+        if self.described is None:  # one query for the whole push: each costs a scan of the index
+            notes = self.to_describe
+            self.described = described_by_index(self.vault, notes) if len(notes) >= FROM_INDEX_AT else {}
+        parsed = self.described
+        out: list[remote.Change] = []
+        for change in changes:
+            if not change.deleted:
+                rel = change.path
+                try:
+                    data = (self.vault.root / rel).read_bytes()
+                except OSError:
+                    continue
+                change.content, change.hash = data, content_hash(data)
+                if change.kind != "note":
+                    change.meta = {"title": rel.rpartition("/")[2]}
+                elif rel in parsed and parsed[rel][0] == change.hash:
+                    change.meta = parsed[rel][1]
+                else:
+                    change.meta = describe_note(config, rel, data)
+            out.append(change)
         return out
 
     def _differing(self) -> tuple[list[str], list[str]]:

@@ -11,7 +11,8 @@ access control).
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import nullcontext
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -53,6 +54,11 @@ class Change:
     moved_from: str | None = None
     # body, frontmatter (or frontmatter_json, its JSON text), title, headings, tags, links
     meta: dict[str, Any] = field(default_factory=dict)
+
+
+# Reads the bytes (and the description) of the changes it is given, leaving out the files it
+# cannot read any more; a change's ``hash`` becomes the one of the bytes read.
+Fill = Callable[[list[Change]], list[Change]]
 
 
 @dataclass
@@ -159,9 +165,20 @@ def revisions_by_hash(
     return out
 
 
-def push(conn: psycopg.Connection[Any], space: str, changes: Sequence[Change], cursor: int) -> PushResult:
-    """Commit ``changes`` whose base is still the server's revision; one transaction."""
+def push(
+    conn: psycopg.Connection[Any],
+    space: str,
+    changes: Sequence[Change],
+    cursor: int,
+    fill: Fill | None = None,
+) -> PushResult:
+    """Commit ``changes`` whose base is still the server's revision; one transaction.
+
+    With ``fill``, the changes arrive without their bytes: a small push reads them first, a large
+    one while the server writes (the files of the next chunk are read while it writes this one)."""
     result = PushResult()
+    if fill is not None and len(changes) < COPY_AT:
+        changes, fill = fill(list(changes)), None
     if not changes:
         return result
     # A small push is pipelined: the locking read is one round trip, and the writes, the
@@ -211,14 +228,10 @@ def push(conn: psycopg.Connection[Any], space: str, changes: Sequence[Change], c
                 accepted.append(change)
             else:
                 result.rejected.append(change.path)
-        revision = current
-        if accepted:
-            written = []
-            for change in accepted:
-                revision += 1
-                result.accepted[change.path] = revision
-                written.append((change, revision))
-            _write_rows(conn, space, written)
+        written = _write_rows(conn, space, accepted, current, fill) if accepted else []
+        result.accepted.update((change.path, rev) for change, rev in written)
+        revision = written[-1][1] if written else current
+        if written:
             conn.execute(
                 "WITH bump AS (UPDATE team_spaces SET revision = %s WHERE name = %s RETURNING name) "
                 "SELECT pg_notify(%s, %s) FROM bump",
@@ -246,20 +259,18 @@ _UPSERT = (
 )
 
 
-def _write_rows(conn: psycopg.Connection[Any], space: str, rows: list[tuple[Change, int]]) -> None:
-    """Insert the revisions and upsert the current rows. A large push is COPY'd into a temporary
-    table and inserted from there (PostgreSQL refuses COPY FROM into a table under row-level
-    security); a small one is two pipelined ``executemany``."""
-    values = [
-        (
-            c.path, c.kind, c.content, c.hash, c.meta.get("body", ""), _frontmatter(c.meta),
-            c.meta.get("title", ""), c.meta.get("headings", ""), list(c.meta.get("tags", ())),
-            list(c.meta.get("links", ())), rev, c.deleted, c.moved_from, c.base,
-        )
-        for c, rev in rows
-    ]  # fmt: skip
-    with conn.cursor() as cur:
-        if len(values) < COPY_AT:
+def _write_rows(
+    conn: psycopg.Connection[Any], space: str, changes: list[Change], after: int, fill: Fill | None
+) -> list[tuple[Change, int]]:
+    """Insert the revisions and upsert the current rows of ``changes``, numbered from ``after`` + 1
+    in order; returns each change written with its revision. A small push is two pipelined
+    ``executemany``. A large one is COPY'd into a temporary table and inserted from there
+    (PostgreSQL refuses COPY FROM into a table under row-level security), chunk by chunk, so that
+    reading the files of the next chunk overlaps the server's work on this one."""
+    if len(changes) < COPY_AT:
+        rows = _numbered(fill(changes) if fill else changes, after)
+        values = _values(rows)
+        with conn.cursor() as cur:
             cur.executemany(
                 f"INSERT INTO team_revisions (space, {_REVISION_COLS}) VALUES (%s, %s, %s, %s, %s, %s, "
                 "%s, %s, %s, %s)",
@@ -269,31 +280,69 @@ def _write_rows(conn: psycopg.Connection[Any], space: str, rows: list[tuple[Chan
                 f"INSERT INTO team_notes (space, {_NOTE_COLS}) VALUES ({', '.join(['%s'] * 14)})" + _UPSERT,
                 [(space, *v[:13]) for v in values],
             )
-            return
-        # Binary COPY: bytes travel as they are (text COPY doubles them in hex), and the client
-        # spends less of the CPU the server needs. The frontmatter is JSON text until the INSERT.
+        return rows
+    chunks = [changes[:FIRST_CHUNK]]
+    chunks += [changes[i : i + CHUNK] for i in range(FIRST_CHUNK, len(changes), CHUNK)]
+    written: list[tuple[Change, int]] = []
+    with ThreadPoolExecutor(1, thread_name_prefix="mdstore-push-read") as reader, conn.cursor() as cur:
         # The staging rows are compressed too (a few KB each): with lz4 where the server has it.
+        # No JIT: these statements are estimated costly enough to be compiled, each chunk, and
+        # compiling costs more than it saves on a thousand rows.
         cur.execute(_LZ4_HERE)
+        cur.execute("SET LOCAL jit = off")
         cur.execute(
             "CREATE TEMP TABLE IF NOT EXISTS mdstore_push_rows (path text, kind text, content bytea, "
             "content_hash text, body text, frontmatter text, title text, headings text, tags text[], "
             "links text[], revision bigint, deleted boolean, moved_from text, base_revision bigint) "
             "ON COMMIT DELETE ROWS"
         )
-        with cur.copy(f"COPY mdstore_push_rows ({_COLS}) FROM STDIN (FORMAT BINARY)") as copy:
-            copy.set_types(_COPY_TYPES)
-            for value in values:
-                copy.write_row(value)
-        cur.execute(
-            f"INSERT INTO team_revisions (space, {_REVISION_COLS}) "
-            f"SELECT %s, {_as_jsonb(_REVISION_COLS)} FROM mdstore_push_rows",
-            (space,),
+        ahead = reader.submit(fill, chunks[0]) if fill else None
+        for i, chunk in enumerate(chunks):
+            ready = ahead.result() if ahead else chunk
+            if fill and i + 1 < len(chunks):
+                ahead = reader.submit(fill, chunks[i + 1])
+            rows = _numbered(ready, after + len(written))
+            if not rows:
+                continue
+            if written:
+                cur.execute("TRUNCATE mdstore_push_rows")
+            # Binary COPY: bytes travel as they are (text COPY doubles them in hex), and the client
+            # spends less of the CPU the server needs. The frontmatter is JSON text until the INSERT.
+            with cur.copy(f"COPY mdstore_push_rows ({_COLS}) FROM STDIN (FORMAT BINARY)") as copy:
+                copy.set_types(_COPY_TYPES)
+                for value in _values(rows):
+                    copy.write_row(value)
+            cur.execute(
+                f"INSERT INTO team_revisions (space, {_REVISION_COLS}) "
+                f"SELECT %s, {_as_jsonb(_REVISION_COLS)} FROM mdstore_push_rows",
+                (space,),
+            )
+            cur.execute(
+                f"INSERT INTO team_notes (space, {_NOTE_COLS}) SELECT %s, {_as_jsonb(_NOTE_COLS)} "
+                "FROM mdstore_push_rows" + _UPSERT,
+                (space,),
+            )
+            written += rows
+    return written
+
+
+FIRST_CHUNK = 250  # read before the server has anything to do: kept short
+CHUNK = 1000
+
+
+def _numbered(changes: list[Change], after: int) -> list[tuple[Change, int]]:
+    return [(change, after + i) for i, change in enumerate(changes, 1)]
+
+
+def _values(rows: list[tuple[Change, int]]) -> list[tuple[Any, ...]]:
+    return [
+        (
+            c.path, c.kind, c.content, c.hash, c.meta.get("body", ""), _frontmatter(c.meta),
+            c.meta.get("title", ""), c.meta.get("headings", ""), list(c.meta.get("tags", ())),
+            list(c.meta.get("links", ())), rev, c.deleted, c.moved_from, c.base,
         )
-        cur.execute(
-            f"INSERT INTO team_notes (space, {_NOTE_COLS}) SELECT %s, {_as_jsonb(_NOTE_COLS)} "
-            "FROM mdstore_push_rows" + _UPSERT,
-            (space,),
-        )
+        for c, rev in rows
+    ]  # fmt: skip
 
 
 _LZ4_HERE = (

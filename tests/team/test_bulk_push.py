@@ -48,17 +48,26 @@ def _rows(url: str, space: str) -> dict[str, tuple[Any, ...]]:
     return out
 
 
+def _add_space(url: str, name: str) -> None:
+    with connect(url) as conn:
+        conn.execute("INSERT INTO team_spaces (name) VALUES (%s)", (name,))
+        conn.commit()
+
+
+def _pushed(vault: mdstore.Vault, notes: dict[str, str]) -> mdstore.Vault:
+    """``vault`` holding ``notes``, indexed (the push takes what the index parsed), pushed in one sync."""
+    for rel, text in notes.items():
+        write(vault, rel, text)
+    vault.sync()
+    assert sorted(vault.team.sync().pushed) == sorted(notes)
+    return vault
+
+
 def test_a_large_push_stores_what_small_pushes_store(clone, team_url: str) -> None:  # type: ignore[no-untyped-def]
     notes = _notes(12)
     assert len(notes) >= max(COPY_AT, FROM_INDEX_AT)
-    with connect(team_url) as conn:
-        conn.execute("INSERT INTO team_spaces (name) VALUES ('small')")
-        conn.commit()
-    big = clone("big")
-    for rel, text in notes.items():
-        write(big, rel, text)
-    big.sync()  # indexed: the push takes what the index parsed, in one COPY
-    assert len(big.team.sync().pushed) == len(notes)
+    _add_space(team_url, "small")
+    big = _pushed(clone("big"), notes)
     small = clone("small", space="small")
     for rel, text in notes.items():  # one note per sync: parsed by the push itself, no COPY
         write(small, rel, text)
@@ -132,3 +141,78 @@ def test_a_database_made_by_an_earlier_version_upgrades_in_place(tmp_path, pg_ur
         assert a.team.find("priority > 5").column("path") == ["Ideas/New.md"]
     finally:
         a.close()
+
+
+def _revisions(url: str, space: str) -> list[tuple[Any, ...]]:
+    with connect(url) as conn:
+        return conn.execute(
+            "SELECT revision, path, content_hash, base_revision FROM team_revisions WHERE space = %s "
+            "ORDER BY revision",
+            (space,),
+        ).fetchall()
+
+
+def test_a_push_written_in_many_chunks_stores_what_one_chunk_stores(clone, team_url: str, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    # A large push is written chunk by chunk (the next chunk's files are read meanwhile): tiny
+    # chunks put many boundaries inside a push of ~100 notes.
+    from mdstore.team import remote
+
+    notes = _notes(12)
+    _add_space(team_url, "chunked")
+    whole = _pushed(clone("whole"), notes)
+    monkeypatch.setattr(remote, "FIRST_CHUNK", 3)
+    monkeypatch.setattr(remote, "CHUNK", 7)
+    chunked = _pushed(clone("chunked", space="chunked"), notes)
+    assert _rows(team_url, "chunked") == _rows(team_url, SPACE)
+    # One revision per note, numbered 1..n in order, whatever the chunks.
+    revisions = _revisions(team_url, "chunked")
+    assert [r[0] for r in revisions] == list(range(1, len(notes) + 1))
+    assert {r[1:] for r in revisions} == {r[1:] for r in _revisions(team_url, SPACE)}
+    status = chunked.team.status()
+    assert status["revision"] == status["server_revision"] == len(notes) and status["waiting"] == 0
+    assert not chunked.team.sync().pushed  # settled: nothing left to push
+    for filters in FILTERS:
+        assert chunked.team.find(*filters).column("path") == chunked.find(*filters).column("path"), filters
+    # An edit in one space leaves the typed frontmatter of the same path in another space alone.
+    write(chunked, "Copy00/Projects/Roof.md", "---\nstatus: replaced\n---\n")
+    assert chunked.team.sync(paths=["Copy00/Projects/Roof.md"]).pushed == ("Copy00/Projects/Roof.md",)
+    assert chunked.team.find("status = replaced").column("path") == ["Copy00/Projects/Roof.md"]
+    assert "Copy00/Projects/Roof.md" not in chunked.team.find("status = waiting").column("path")
+    assert "Copy00/Projects/Roof.md" in whole.team.find("status = waiting").column("path")
+
+
+def test_a_large_push_takes_the_bytes_read_when_files_change_meanwhile(clone, team_url: str, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    # The files of a large push are read while it is written: one deleted and one edited after
+    # the look at the files. The deleted one is left out (never shared), the edited one is pushed
+    # as it is now and recorded with those bytes, so the next sync has nothing to push.
+    from mdstore.team.exchange import Exchange
+
+    a = clone("a")
+    notes = _notes(12)
+    for rel, text in notes.items():
+        write(a, rel, text)
+    a.sync()
+    gone, edited = "Copy03/Ideas/Plain.md", "Copy07/Ideas/Plain.md"
+    assert gone in notes and edited in notes
+    read = Exchange._read
+
+    def racing_read(self, changes):  # type: ignore[no-untyped-def]
+        if (a.root / gone).exists():
+            (a.root / gone).unlink()
+            write(a, edited, "---\nstatus: edited meanwhile\n---\nnew words\n")
+        return read(self, changes)
+
+    monkeypatch.setattr(Exchange, "_read", racing_read)
+    report = a.team.sync()
+    assert gone not in report.pushed and edited in report.pushed
+    assert len(report.pushed) == len(notes) - 1
+    rows = _rows(team_url, SPACE)
+    assert gone not in rows
+    assert rows[edited][2] == {"status": "edited meanwhile"}  # frontmatter of the bytes read
+    monkeypatch.undo()
+    again = a.team.sync()
+    assert not again.pushed and not again.conflicts
+    b = clone("b")
+    b.team.sync()
+    assert (b.root / edited).read_bytes() == (a.root / edited).read_bytes()
+    assert not (b.root / gone).exists()

@@ -67,6 +67,7 @@ def test_team_find_gives_the_local_answers(clone) -> None:  # type: ignore[no-un
     write(a, "Projects/Roof.md", NOTES["Projects/Roof.md"].replace("waiting", "active"))
     a.team.sync()
     assert "Projects/Roof.md" in b.team.find("status = active").column("path")
+    assert "Projects/Roof.md" not in b.team.find("status = waiting").column("path")
     # A deleted note is gone from the answers.
     (a.root / "Ideas/Compost.md").unlink()
     a.team.sync()
