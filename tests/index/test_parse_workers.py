@@ -109,3 +109,60 @@ def test_a_file_gone_before_its_worker_reads_it_costs_no_other_note(
     assert not (tmp_path / "vault" / VICTIM).exists()
     assert _count(vault) == 119
     assert VICTIM not in {row["path"] for row in vault.sql("SELECT path FROM notes")}
+
+
+def _worker_children() -> list[int]:
+    """The parse workers this process started that are still running (Linux: read from /proc)."""
+    import os
+
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            ppid = int((entry / "stat").read_text().rpartition(")")[2].split()[1])
+            cmdline = (entry / "cmdline").read_bytes()
+        except (OSError, IndexError, ValueError):
+            continue
+        if ppid == os.getpid() and b"mdstore.index.workers" in cmdline:
+            found.append(int(entry.name))
+    return found
+
+
+linux_only = pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="reads /proc")
+
+
+@linux_only
+def test_workers_started_ahead_serve_the_next_parse_or_are_stopped(
+    make_vault: VaultFactory, tmp_path: Path
+) -> None:
+    from mdstore.index.workers import started_ahead
+
+    vault = make_vault({name: f"# {name}\n\nbody\n" for name in _names()}, index=PARALLEL)
+    with started_ahead(vault.config, 120):
+        assert len(_worker_children()) == 2
+        assert len(vault.sync().added) == 120  # parsed by those two
+        assert _worker_children() == []
+    with started_ahead(vault.config, 120):
+        pass  # no parse came: they are stopped
+    assert _worker_children() == []
+    with started_ahead(vault.config, 1):  # too few files for workers: none started
+        assert _worker_children() == []
+
+
+@linux_only
+def test_a_worker_started_ahead_that_died_loses_nothing(make_vault: VaultFactory, tmp_path: Path) -> None:
+    import os
+    import signal
+
+    from mdstore.index.workers import started_ahead
+
+    vault = make_vault({name: f"# {name}\n\nbody\n" for name in _names()}, index=PARALLEL)
+    with started_ahead(vault.config, 120):
+        for pid in _worker_children():
+            os.kill(pid, signal.SIGKILL)
+        report = vault.sync()
+    assert len(report.added) == 120
+    assert _count(vault) == 120
+    assert [e.kind for e in report.errors] == ["worker", "worker"]
+    assert _worker_children() == []
