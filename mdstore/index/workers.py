@@ -13,10 +13,6 @@ indexes. With ``rows`` (a cold build) the worker also turns its notes into the i
 of each note: the syncing process only resolves the links and appends, so it is not the one core
 that every note waits for.
 
-A caller that knows a large parse is coming (a pull writes its notes, then indexes them) can start
-the workers ahead (``started_ahead``), so that their start (a Python and the parser's imports, ~0.2 s
-of a core each) overlaps its own work instead of delaying the parse.
-
 A worker that dies (killed, out of memory, a crash in a parser) loses nothing: the chunk it was
 parsing is put back and parsed in this process, and the failure is reported. A file is never
 taken for vanished because its result is missing: only ``GONE``, which ``open`` itself said, means
@@ -35,7 +31,6 @@ import subprocess
 import sys
 import threading
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import IO, TYPE_CHECKING, Any
 
@@ -206,66 +201,6 @@ def load_notes(config: Config, items: Sequence[Item], progress: Progress | None 
     return Loaded(results, failures)
 
 
-_ahead: list[subprocess.Popen[bytes]] = []  # workers started ahead, not yet used by a parse
-_ahead_lock = threading.Lock()
-
-
-def _start_worker() -> subprocess.Popen[bytes]:
-    return subprocess.Popen(
-        [sys.executable, "-m", "mdstore.index.workers"],
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.DEVNULL,
-    )
-
-
-def _take_worker() -> subprocess.Popen[bytes]:
-    """A worker started ahead, else a new one."""
-    with _ahead_lock:
-        if _ahead:
-            return _ahead.pop()
-    return _start_worker()
-
-
-@contextmanager
-def started_ahead(config: Config, files: int) -> Iterator[None]:
-    """Start now the worker processes that a parse of ``files`` files in this process will use
-    (none when it would parse in-process), for a caller that does other work first; those not
-    used by the end of the block are stopped."""
-    workers = config.index.parse_workers or (os.cpu_count() or 1)
-    started: list[subprocess.Popen[bytes]] = []
-    if workers > 1 and files >= config.index.parallel_threshold:
-        with _ahead_lock:
-            wanted = max(0, workers - len(_ahead))
-        started = [_start_worker() for _ in range(wanted)]
-        with _ahead_lock:
-            _ahead.extend(started)
-    try:
-        yield
-    finally:
-        with _ahead_lock:
-            unused = [proc for proc in started if proc in _ahead]
-            for proc in unused:
-                _ahead.remove(proc)
-        for proc in unused:
-            _stop_worker(proc)
-
-
-def _stop_worker(proc: subprocess.Popen[bytes]) -> None:
-    """Close a worker's pipes (it ends at the end of its input) and wait for it."""
-    for stream in (proc.stdin, proc.stdout):
-        try:
-            if stream is not None:
-                stream.close()
-        except OSError:
-            pass  # a broken pipe to a dead worker
-    try:
-        proc.wait(timeout=30)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        proc.wait()
-
-
 def _send(stream: IO[bytes], obj: Any) -> None:
     data = pickle.dumps(obj, protocol=pickle.HIGHEST_PROTOCOL)
     stream.write(_HEADER.pack(len(data)))
@@ -322,7 +257,12 @@ def parse_stream(
             return chunks.pop(0) if chunks and not stop.is_set() else None
 
     def run_worker() -> None:
-        proc = _take_worker()
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "mdstore.index.workers"],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+        )
         assert proc.stdin is not None and proc.stdout is not None
         alive = True
         try:
@@ -352,7 +292,16 @@ def parse_stream(
                 out.put((part, answer[0], answer[1], [answer[2]]))
         finally:
             out.put(None)
-            _stop_worker(proc)
+            for stream in (proc.stdin, proc.stdout):
+                try:
+                    stream.close()
+                except OSError:
+                    pass  # a broken pipe to a dead worker
+            try:
+                proc.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
 
     threads = [threading.Thread(target=run_worker, daemon=True) for _ in range(max(1, workers))]
     for t in threads:

@@ -243,17 +243,10 @@ class Exchange:
 
     def _apply(self, plan: _Plan) -> set[str]:
         """Write the plan with compare-and-swap; the paths that could not be written."""
-        from ..index.workers import started_ahead
-
         failed: set[str] = set()
         ops: list[tuple[str, Any]] = [("move", m) for m in plan.moves] + [("trash", t) for t in plan.trash]
-        # The index parses the written notes when their batch is committed: with many, its worker
-        # processes start while the files are written (not when a watcher daemon owns the index:
-        # the daemon parses them).
-        ahead = len(plan.writes) if self.vault._core.client() is None else 0
-        with started_ahead(self.vault.config, ahead):
-            failed |= self._batch(ops)
-            failed |= self._batch([("write", w) for w in plan.writes])
+        failed |= self._batch(ops)
+        failed |= self._batch([("write", w) for w in plan.writes])
         return failed
 
     def _batch(self, ops: list[tuple[str, Any]]) -> set[str]:
