@@ -140,7 +140,7 @@ class VaultCore:
     ) -> SyncReport:
         """Bring the index up to date: through the daemon when one owns the index, through the
         owner's sync when this core owns it, else here."""
-        rels = None if paths is None else [self.rel(p) for p in paths]
+        rels = None if paths is None else self.rels(paths)
         client = self.client()
         if client is not None:
             report: SyncReport = client.call("sync", (rels,), {"rebuild": rebuild})
@@ -208,6 +208,13 @@ class VaultCore:
         from .notes.paths import vault_path
 
         return vault_path(self.root, path)
+
+    def rels(self, paths: Sequence[str | os.PathLike[str]]) -> list[str]:
+        """``rel`` of each path, the folders they share checked once (a pull names 1,000 notes)."""
+        from .notes.paths import PathCache, vault_path
+
+        cache = PathCache()
+        return [vault_path(self.root, path, cache=cache) for path in paths]
 
     def note_path(self, ref: str) -> str:
         """A note path from a path or a name: exact path, path + .md, else name/alias like a wikilink."""

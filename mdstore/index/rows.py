@@ -7,7 +7,7 @@ import datetime as dt
 import hashlib
 import json
 from collections.abc import Callable, Collection, Iterable, Mapping
-from typing import Any
+from typing import Any, NamedTuple
 
 from ..notes.links import link_key
 from ..notes.model import Link, Note
@@ -222,12 +222,15 @@ class RowSet:
         resolve: Callable[[Link, str], str | None],
         digests: Mapping[str, str] | None = None,
         skip: Collection[str] = (),
+        tables: Mapping[str, list[tuple[Any, ...]]] | None = None,
     ) -> None:
         """The note's row and its rows in the per-note tables, except the tables in ``skip`` (their
-        rows in the index are already these). ``digests`` are the note's ``table_digests`` when
-        the caller computed them already; they are stored in ``notes.digests``."""
+        rows in the index are already these). ``tables`` (``note_tables``) and ``digests`` (one
+        ``digest`` a table) are given when the caller made them already; the digests are stored
+        in ``notes.digests``."""
         p = note.path
-        tables = note_tables(note)
+        if tables is None:
+            tables = note_tables(note)
         if digests is None:
             digests = {table: digest(rows) for table, rows in tables.items()}
         for table, rows in tables.items():
@@ -333,21 +336,25 @@ def digest(rows: list[tuple[Any, ...]]) -> str:
 _EMPTY_DIGEST = hashlib.blake2b(repr([]).encode("utf-8"), digest_size=8).hexdigest()
 
 
-def table_digests(note: Note) -> dict[str, str]:
-    return {table: digest(rows) for table, rows in note_tables(note).items()}
+class Known(NamedTuple):
+    """What a sync worked out about a note the index holds already (``tables.unchanged_tables``)."""
+
+    digests: dict[str, str]  # its new table digests
+    same: frozenset[str]  # the per-note tables whose stored rows are these already
+    tables: dict[str, list[tuple[Any, ...]]]  # its ``note_tables``, made once for both uses
 
 
 def rows_for(
     notes: Iterable[Note],
     resolve: Callable[[Link, str], str | None],
-    unchanged: Mapping[str, tuple[Mapping[str, str], Collection[str]]] | None = None,
+    unchanged: Mapping[str, Known] | None = None,
 ) -> RowSet:
-    """Rows of ``notes``; ``unchanged`` maps a path to (its digests, tables to leave alone)."""
+    """Rows of ``notes``; ``unchanged`` holds what is known of the notes indexed already."""
     rows = RowSet()
     for note in notes:
         known = unchanged.get(note.path) if unchanged else None
         if known is None:
             rows.add_note(note, resolve)
         else:
-            rows.add_note(note, resolve, digests=known[0], skip=known[1])
+            rows.add_note(note, resolve, digests=known.digests, skip=known.same, tables=known.tables)
     return rows

@@ -413,7 +413,7 @@ class Syncer:
             # Per-note tables whose rows for a changed note are what the index holds already (a
             # frontmatter edit leaves tags, links, headings... alone) are not rewritten.
             unchanged = unchanged_tables(con, [n for n in upserts if n.path in state.notes])
-            skip = {path: tables for path, (_, tables) in unchanged.items()}
+            skip = {path: known.same for path, known in unchanged.items()}
             # Keys of names that appeared, vanished, moved or changed aliases: links with these keys
             # elsewhere in the vault may now resolve differently.
             affected: set[str] = set()

@@ -10,7 +10,7 @@ from contextlib import contextmanager
 from typing import Any
 
 from ..notes.model import Note
-from .rows import COLUMNS, RowSet, created_of, table_digests
+from .rows import COLUMNS, Known, RowSet, created_of, digest, note_tables
 
 # Up to this many values go to DuckDB as a list parameter (~0.1 ms); more as a registered Arrow
 # table (~2 ms to register, but matched by a hash join instead of value by value).
@@ -67,20 +67,21 @@ def rows_of(con: Any, columns: dict[str, tuple[str, list[Any]]]) -> Iterator[tup
         con.unregister(name)
 
 
-def unchanged_tables(con: Any, notes: list[Note]) -> dict[str, tuple[dict[str, str], frozenset[str]]]:
-    """For notes already indexed: path → (their new table digests, the per-note tables whose
-    stored digest is the same, i.e. whose rows need no rewrite)."""
+def unchanged_tables(con: Any, notes: list[Note]) -> dict[str, Known]:
+    """For notes already indexed: path → their new table digests and rows, and the per-note
+    tables whose stored digest is the same, i.e. whose rows need no rewrite."""
     if not notes:
         return {}
     import json
 
     with one_of(con, "path", [n.path for n in notes]) as (where, params):
         stored = dict(con.execute(f"SELECT path, digests FROM notes WHERE {where}", params).fetchall())
-    out: dict[str, tuple[dict[str, str], frozenset[str]]] = {}
+    out: dict[str, Known] = {}
     for note in notes:
         before = json.loads(stored[note.path]) if stored.get(note.path) else {}
-        now = table_digests(note)
-        out[note.path] = (now, frozenset(t for t, d in now.items() if before.get(t) == d))
+        tables = note_tables(note)
+        now = {table: digest(rows) for table, rows in tables.items()}
+        out[note.path] = Known(now, frozenset(t for t, d in now.items() if before.get(t) == d), tables)
     return out
 
 

@@ -18,13 +18,18 @@ or space, no component over 255 bytes, and no case-only collision with an existi
 folder (``Note.md`` when ``note.md`` exists), checked by listing the folder so it is caught on
 case-sensitive Linux too. ``# ^ [ ]`` are allowed: Obsidian accepts them in file names and only warns
 that wikilinks to such notes are awkward.
+
+Checking many paths (a batch, a pull of 1,000 notes) shares one ``PathCache``: each folder is listed
+once while it does not change, and resolved once, instead of once per path and component.
 """
 
 from __future__ import annotations
 
 import os
 import re
+import stat
 import threading
+import time
 import unicodedata
 from collections import Counter
 from collections.abc import Sequence
@@ -46,6 +51,53 @@ _WINDOWS_DEVICES = frozenset(
 )
 _DRIVE = re.compile(r"^[A-Za-z]:(?:$|[\\/])")
 _NAME_MAX = 255
+# A folder changed this recently may change again within the same tick of the file system's clock
+# without its mtime moving: its listing is not reused ("racy git").
+_RACY_SECONDS = 2.0
+
+
+class PathCache:
+    """What the checks of several paths share (a batch, a pull writing 1,000 notes): each folder's
+    listing, reused while the folder's stat is unchanged (one ``stat`` instead of a ``listdir`` per
+    path and component), and each folder's resolved path, reused while ``lstat`` of the folder
+    still finds the same entry (a folder replaced by a symlink is resolved again)."""
+
+    def __init__(self) -> None:
+        self._listings: dict[str, tuple[tuple[int, int, int], frozenset[str]]] = {}
+        self._real: dict[str, tuple[tuple[int, int, int], str]] = {}
+
+    def listing(self, folder: str) -> frozenset[str] | None:
+        """The names in ``folder``: none when it does not exist, None when it is not a folder
+        (a file, a dangling symlink)."""
+        try:
+            st = os.stat(folder)
+        except OSError:
+            return None if os.path.lexists(folder) else frozenset()
+        if not stat.S_ISDIR(st.st_mode):
+            return None
+        key = (st.st_ino, st.st_mtime_ns, st.st_ctime_ns)
+        known = self._listings.get(folder)
+        if known is not None and known[0] == key:
+            return known[1]
+        names = _entries(folder)
+        if time.time() - st.st_mtime > _RACY_SECONDS:
+            self._listings[folder] = (key, names)
+        return names
+
+    def resolved(self, path: str) -> str:
+        """``os.path.realpath(path)``, its folder resolved once while it stays the same entry."""
+        parent, sep, name = path.rpartition(os.sep)
+        if not (parent and sep and name) or os.path.islink(path):
+            return os.path.realpath(path)
+        try:
+            st = os.lstat(parent)
+        except OSError:
+            return os.path.realpath(path)
+        key = (st.st_dev, st.st_ino, st.st_mode)
+        known = self._real.get(parent)
+        if known is None or known[0] != key:
+            known = self._real[parent] = (key, os.path.realpath(parent))
+        return os.path.join(known[1], name)
 
 
 def validate_note_path(
@@ -56,6 +108,7 @@ def validate_note_path(
     add_extension: bool = True,
     must_exist: bool = False,
     argument: str = "path",
+    cache: PathCache | None = None,
 ) -> str:
     """Check ``rel`` as the path of a note in the vault at ``root``; return it normalised.
 
@@ -63,6 +116,7 @@ def validate_note_path(
     in a note extension (``extensions[0]`` is appended when the name has none and
     ``add_extension`` is true; the match is case-insensitive). ``must_exist`` raises
     ``NoteNotFound`` for a missing note. ``argument`` names the parameter in error messages.
+    ``cache`` is shared by the checks of many paths (see ``PathCache``).
     """
     parts = _split(rel, argument)
     if rel.endswith("/"):  # `create("x/")` must not quietly become x.md
@@ -71,7 +125,7 @@ def validate_note_path(
     if add_extension and not any(name.lower().endswith(ext.lower()) for ext in extensions):
         parts[-1] = name + extensions[0]
     normalised = "/".join(parts)
-    target = _check_parts(root, parts, argument, rel)
+    target = _check_parts(root, parts, argument, rel, cache or PathCache())
     if target.is_dir():
         raise InvalidPath(f"{argument} {rel!r}: is a folder, not a note")
     if must_exist and not os.path.lexists(target):
@@ -79,13 +133,20 @@ def validate_note_path(
     return normalised
 
 
-def validate_folder_path(root: Path, rel: str, *, must_exist: bool = False, argument: str = "folder") -> str:
+def validate_folder_path(
+    root: Path,
+    rel: str,
+    *,
+    must_exist: bool = False,
+    argument: str = "folder",
+    cache: PathCache | None = None,
+) -> str:
     """Check ``rel`` as a folder of the vault (e.g. for moving a folder); return it normalised.
 
     The vault root itself is refused: it cannot be moved or deleted through the API.
     """
     parts = _split(rel, argument)
-    target = _check_parts(root, parts, argument, rel)
+    target = _check_parts(root, parts, argument, rel, cache or PathCache())
     if os.path.lexists(target) and not target.is_dir():
         raise InvalidPath(f"{argument} {rel!r}: is a file, not a folder")
     if must_exist and not target.is_dir():
@@ -93,15 +154,32 @@ def validate_folder_path(root: Path, rel: str, *, must_exist: bool = False, argu
     return "/".join(parts)
 
 
-def vault_path(root: Path, path: str | os.PathLike[str], *, argument: str = "path") -> str:
+def vault_path(
+    root: Path, path: str | os.PathLike[str], *, argument: str = "path", cache: PathCache | None = None
+) -> str:
     """The vault-relative POSIX path a caller names (relative, or absolute inside the vault), or
     ``InvalidPath``: outside the vault, through a symlink that leaves it, or into ``.mdstore/`` or
-    ``.git/``. Nothing needs to exist (a deleted note's path is fine)."""
+    ``.git/``. Nothing needs to exist (a deleted note's path is fine). ``cache``: see ``PathCache``."""
     text = os.fspath(path) if isinstance(path, (str, os.PathLike)) else path
     if not isinstance(text, str):
         raise InvalidPath(f"{argument} must be a string, not {type(path).__name__}")
     if not text or "\x00" in text:
         raise InvalidPath(f"invalid {argument} {text!r}")
+    if os.sep == "/" and not text.startswith("/"):  # the common case, without pathlib
+        parts = [part for part in text.split("/") if part not in ("", ".")]
+    else:
+        parts = _parts_of(root, text, argument)
+    if any(part == ".." for part in parts) or not parts:
+        raise InvalidPath(f"{argument} {text!r} must stay inside the vault (no '..')")
+    _check_protected(parts, argument, text, PRIVATE_FOLDERS, "is not part of the notes")
+    target = os.path.join(root, *parts)
+    why = "is not part of the notes"
+    _check_inside(root, target, argument, text, cache or PathCache(), PRIVATE_FOLDERS, why)
+    return "/".join(parts)
+
+
+def _parts_of(root: Path, text: str, argument: str) -> list[str]:
+    """The components of ``text`` (relative, or absolute inside ``root``) after pathlib's reading."""
     p = Path(text)
     if p.is_absolute():
         # As written, or through the real path of its folder (the vault may be reached through a
@@ -114,12 +192,7 @@ def vault_path(root: Path, path: str | os.PathLike[str], *, argument: str = "pat
                 continue
         else:
             raise InvalidPath(f"{argument} {text!r} is outside the vault {root}")
-    parts = [part for part in p.as_posix().split("/") if part not in ("", ".")]
-    if any(part == ".." for part in parts) or not parts:
-        raise InvalidPath(f"{argument} {text!r} must stay inside the vault (no '..')")
-    _check_protected(parts, argument, text, PRIVATE_FOLDERS, "is not part of the notes")
-    _check_inside(root, root.joinpath(*parts), argument, text, PRIVATE_FOLDERS, "is not part of the notes")
-    return "/".join(parts)
+    return [part for part in p.as_posix().split("/") if part not in ("", ".")]
 
 
 def _split(rel: str, argument: str) -> list[str]:
@@ -145,39 +218,44 @@ def _split(rel: str, argument: str) -> list[str]:
     return parts
 
 
-def _check_parts(root: Path, parts: list[str], argument: str, rel: str) -> Path:
+def _check_parts(root: Path, parts: list[str], argument: str, rel: str, cache: PathCache) -> Path:
     _check_protected(parts, argument, rel)
     if is_temp_name(parts[-1]):
         raise InvalidPath(f"{argument} {rel!r}: is an mdstore temp-file name")
-    folder = root
+    folder = os.fspath(root)
     for index, part in enumerate(parts):
-        if index and os.path.lexists(folder) and not folder.is_dir():
-            raise InvalidPath(f"{argument} {rel!r}: {'/'.join(parts[:index])!r} is a file, not a folder")
-        entries = _entries(folder)
+        entries = cache.listing(folder)
+        if entries is None:
+            if index:
+                raise InvalidPath(f"{argument} {rel!r}: {'/'.join(parts[:index])!r} is a file, not a folder")
+            entries = frozenset()
         if part not in entries:
             _check_portable(part, argument, rel)
             _check_case_collision(part, folder, entries, argument, rel)
-        folder = folder / part
-    _check_inside(root, folder, argument, rel)
-    return folder
+        folder = os.path.join(folder, part)
+    _check_inside(root, folder, argument, rel, cache)
+    return Path(folder)
 
 
 def _check_inside(
     root: Path,
-    target: Path,
+    target: str,
     argument: str,
     rel: str,
+    cache: PathCache,
     folders: frozenset[str] = PROTECTED_FOLDERS,
     why: str = "is reserved and is never written through the API",
 ) -> None:
     """``target`` (under ``root``) must resolve inside the vault, and not into ``folders``."""
-    root_real = Path(os.path.realpath(root))
-    real = Path(os.path.realpath(target))
-    if real != root_real and root_real not in real.parents:
+    root_real = cache.resolved(os.fspath(root))
+    real = cache.resolved(target)
+    if real == root_real:
+        return
+    prefix = root_real if root_real.endswith(os.sep) else root_real + os.sep
+    if not real.startswith(prefix):
         raise InvalidPath(f"{argument} {rel!r}: resolves outside the vault (through a symlink)")
-    if real != root_real:
-        # A symlink inside the vault may still lead into .git/ or .mdstore/.
-        _check_protected(list(real.relative_to(root_real).parts), argument, rel, folders, why)
+    # A symlink inside the vault may still lead into .git/ or .mdstore/.
+    _check_protected(real[len(prefix) :].split(os.sep), argument, rel, folders, why)
 
 
 def _check_protected(
@@ -218,7 +296,7 @@ def _check_portable(part: str, argument: str, rel: str) -> None:
         raise InvalidPath(f"{argument} {rel!r}: {part[:20]!r}... is longer than {_NAME_MAX} bytes")
 
 
-def _check_case_collision(part: str, folder: Path, entries: frozenset[str], argument: str, rel: str) -> None:
+def _check_case_collision(part: str, folder: str, entries: frozenset[str], argument: str, rel: str) -> None:
     key = _fold(part)
     if key not in _folded(folder, entries):
         return
@@ -240,8 +318,8 @@ class _FoldedNames:
         self._known: dict[str, tuple[frozenset[str], Counter[str]]] = {}
         self._lock = threading.Lock()
 
-    def __call__(self, folder: Path, entries: frozenset[str]) -> Counter[str]:
-        key = str(folder)
+    def __call__(self, folder: str, entries: frozenset[str]) -> Counter[str]:
+        key = folder
         with self._lock:
             before, counts = self._known.pop(key, (frozenset(), Counter()))
             if before != entries:  # (counts is this cache's own: it was popped, and is changed in place)
@@ -261,7 +339,7 @@ class _FoldedNames:
 _folded = _FoldedNames()
 
 
-def _entries(folder: Path) -> frozenset[str]:
+def _entries(folder: str) -> frozenset[str]:
     try:
         return frozenset(os.listdir(folder))
     except (FileNotFoundError, NotADirectoryError):

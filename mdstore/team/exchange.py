@@ -263,10 +263,11 @@ class Exchange:
                     self.unwritable.append(path)  # retrying cannot help: do not hold the cursor
                     return set()
                 return {path}
-            failed: set[str] = set()
-            for op in ops:  # one by one: only the paths edited meanwhile wait for the next sync
-                failed |= self._batch([op])
-            return failed
+            # Each half again, and so on: only the paths edited meanwhile end up alone (they wait
+            # for the next sync), and the rest is still written in a few large batches rather than
+            # one by one (a batch each, with its own index update).
+            middle = len(ops) // 2
+            return self._batch(ops[:middle]) | self._batch(ops[middle:])
         for op in ops:
             self._done(*op)
         return set()

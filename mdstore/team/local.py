@@ -8,10 +8,11 @@ changed since the last sync (``ClientState.cached_hash``).
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, NamedTuple
 
-from ..notes.model import ParseIssue, content_hash
+from ..notes.model import ParseIssue, file_hash
 
 if TYPE_CHECKING:
     from ..config import Config
@@ -122,6 +123,7 @@ def scan_files(config: Config, state: ClientState) -> LocalView:
     redo.update((rel, None) for rel, mtime in last.recent.items() if mtime >= trusted_before)
     seen = state.seen
     recent: dict[str, float] = {}
+    root = os.fspath(config.root)
     for rel in redo:
         files.pop(rel, None)
         hashes.pop(rel, None)
@@ -146,7 +148,7 @@ def scan_files(config: Config, state: ClientState) -> LocalView:
             digest = known[2]
         else:
             try:
-                digest = content_hash((config.root / rel).read_bytes())
+                digest = file_hash(os.path.join(root, rel))
             except OSError as exc:
                 unreadable[rel] = ParseIssue(rel, f"cannot read: {exc.strerror or exc}", "unreadable")
                 continue
@@ -199,7 +201,7 @@ def refresh_files(config: Config, state: ClientState, paths: set[str]) -> LocalV
         digest = state.cached_hash(rel, st.st_mtime, st.st_size)
         if digest is None:
             try:
-                digest = content_hash(full.read_bytes())
+                digest = file_hash(os.fspath(full))
             except OSError as exc:
                 issues.append(ParseIssue(rel, f"cannot read: {exc.strerror or exc}", "unreadable"))
                 continue

@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..errors import InvalidPath, MdstoreError, NoteNotFound, NoteParseError, WriteConflict
 from ..notes.model import content_hash
+from ..notes.paths import PathCache
 
 if TYPE_CHECKING:
     from ..vault import Vault
@@ -62,6 +63,7 @@ class VaultBatch:
         self._state: dict[str, bytes | None] = {}  # content after the recorded ops (None: gone)
         self._done = False
         self._moved_folders: list[str] = []
+        self._paths = PathCache()  # the batch's path checks share folder listings
         self.touched: list[str] = []
         self.moves: list[MoveReport] = []
 
@@ -232,7 +234,9 @@ class VaultBatch:
 
         self._check_open()
         exts = self._vault.config.vault.extensions
-        rel = validate_note_path(self._vault.root, path, extensions=exts, add_extension=not any_file)
+        rel = validate_note_path(
+            self._vault.root, path, extensions=exts, add_extension=not any_file, cache=self._paths
+        )
         if must_exist and self._current(rel) is None:
             raise NoteNotFound(f"no note {rel!r} in {self._vault.root}")
         return rel
@@ -337,11 +341,11 @@ class VaultBatch:
         text = src.rstrip("/")
         full = root / text
         if text and full.is_dir() and not full.is_symlink():
-            folder = validate_folder_path(root, text, must_exist=True, argument="src")
+            folder = validate_folder_path(root, text, must_exist=True, argument="src", cache=self._paths)
             target = dst.rstrip("/")
             if (root / target).is_dir():
                 target = f"{target}/{folder.rpartition('/')[2]}"
-            new_folder = validate_folder_path(root, target, argument="dst")
+            new_folder = validate_folder_path(root, target, argument="dst", cache=self._paths)
             if new_folder == folder or new_folder.startswith(folder + "/"):
                 raise InvalidPath(f"dst {dst!r}: cannot move folder {folder!r} into itself")
             if os.path.lexists(root / new_folder):
@@ -354,13 +358,15 @@ class VaultBatch:
                 raise NoteNotFound(f"src {src!r}: the folder holds no files to move")
             self._moved_folders.append(folder)
             return pairs
-        old = validate_note_path(root, src, extensions=exts, must_exist=True, argument="src")
+        old = validate_note_path(
+            root, src, extensions=exts, must_exist=True, argument="src", cache=self._paths
+        )
         if self._current(old) is None:
             raise NoteNotFound(f"no note {old!r} in {root}")
         target = dst
         if dst.endswith("/") or (root / dst.rstrip("/")).is_dir():
             target = f"{dst.rstrip('/')}/{old.rpartition('/')[2]}"
-        new = validate_note_path(root, target, extensions=exts, argument="dst")
+        new = validate_note_path(root, target, extensions=exts, argument="dst", cache=self._paths)
         if new == old:
             raise InvalidPath(f"dst {dst!r}: is the note's own path")
         if self._current(new) is not None:

@@ -140,3 +140,15 @@ def test_sync_file_system_flushes_or_names_the_path(tmp_path: Path) -> None:
     with pytest.raises(FileNotFoundError) as info:
         sync_file_system(tmp_path / "missing")
     assert str(tmp_path / "missing") in str(info.value)
+
+
+def test_file_hash_is_the_content_hash_of_the_bytes(tmp_path: Path) -> None:
+    from mdstore.notes.model import content_hash, file_hash
+
+    for name, data in [("empty", b""), ("bad-utf8.md", b"\xff\xfe x"), ("big", b"0123456789" * 300_000)]:
+        (tmp_path / name).write_bytes(data)
+        assert file_hash(str(tmp_path / name)) == content_hash(data)
+    with pytest.raises(FileNotFoundError):
+        file_hash(str(tmp_path / "missing"))
+    with pytest.raises(IsADirectoryError):
+        file_hash(str(tmp_path))

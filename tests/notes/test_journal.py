@@ -171,6 +171,36 @@ def test_recover_on_a_vault_without_journal(tmp_path: Path) -> None:
     assert recover(tmp_path) == []
 
 
+_FAILING_BULK_BATCH = """
+import resource, sys
+from pathlib import Path
+from mdstore.notes.journal import Journal
+root = Path(sys.argv[1])
+resource.setrlimit(resource.RLIMIT_FSIZE, (1 << 20, resource.RLIM_INFINITY))  # files up to 1 MB
+try:
+    with Journal(root).begin() as batch:
+        for i in range(40):
+            batch.write(f"f{i % 4}/n{i:02}.md", b"new " * 10 + (b"x" * (2 << 20) if i == 23 else b""))
+except OSError as exc:
+    print("refused:", exc.strerror)
+"""
+
+
+def test_a_bulk_batch_whose_write_fails_changes_nothing(tmp_path: Path) -> None:
+    # 40 files, staged on several threads; one cannot be written (over the process's file size
+    # limit): every thread has ended before the roll-back, so no staged file is left behind.
+    for i in range(40):
+        (tmp_path / f"f{i % 4}").mkdir(exist_ok=True)
+        (tmp_path / f"f{i % 4}/n{i:02}.md").write_bytes(b"old")
+    done = subprocess.run(
+        [sys.executable, "-c", _FAILING_BULK_BATCH, str(tmp_path)], capture_output=True, text=True, check=True
+    )
+    assert done.stdout.strip() == "refused: File too large"
+    assert all(p.read_bytes() == b"old" for p in tmp_path.glob("f*/n*.md"))
+    assert len(list(tmp_path.glob("f*/n*.md"))) == 40
+    assert leftovers(tmp_path) == []
+
+
 def _kill_at_random(args: list[str], rng: random.Random, window: float) -> None:
     child = subprocess.Popen([sys.executable, str(HARNESS), *args], stdout=subprocess.PIPE)
     assert child.stdout is not None

@@ -176,3 +176,53 @@ def test_an_editor_save_during_a_pull_is_never_overwritten(team_url: str, clone:
     a.team.sync()
     assert (a.root / "Plan.md").read_text() == "ONE\ntwo\nthree\nFOUR (saved in an editor meanwhile)\n"
     assert tree(a) == tree(b)
+
+
+def test_an_editor_save_during_a_large_pull_is_kept_and_the_rest_written(team_url: str, clone: Clone) -> None:
+    """A pull of many notes goes through one journal batch (its files written on several
+    threads): the note saved in an editor meanwhile fails its compare-and-swap and is kept, every
+    other note is still written in a few large batches, and the index matches the files."""
+    from tests.conftest import dump_index
+
+    a, b = clone("a"), clone("b")
+    names = [f"notes/{i:02}.md" for i in range(40)]
+    for i, rel in enumerate(names):
+        write(a, rel, f"note {i}\nline two\n")
+    a.team.sync()
+    b.team.sync()
+    for i, rel in enumerate(names):
+        write(a, rel, f"NOTE {i}\nline two\n")
+    a.team.sync()
+    saved = "note 7\nline two\nsaved in an editor meanwhile\n"
+    generation = b.status()["generation"]
+    with psycopg.connect(team_url) as blocker:
+        blocker.execute("LOCK TABLE team_revisions IN ACCESS EXCLUSIVE MODE")
+        done: list[object] = []
+        thread = threading.Thread(target=lambda: done.append(b.team.sync()))
+        thread.start()
+        with psycopg.connect(team_url, autocommit=True) as watch:
+            while not watch.execute(
+                "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
+                "AND query LIKE '%FROM team_revisions%'"
+            ).fetchone()[0]:  # type: ignore[index]
+                pass
+        write(b, "notes/07.md", saved)
+        blocker.commit()
+        thread.join()
+    report = done[0]
+    # A few batches (halves of halves around the refused note), not one batch and index update per note.
+    assert b.status()["generation"] - generation <= 12
+    assert (b.root / "notes/07.md").read_text() == saved
+    assert sorted(report.pulled) == [rel for rel in names if rel != "notes/07.md"]  # type: ignore[attr-defined]
+    for i, rel in enumerate(names):
+        if rel != "notes/07.md":
+            assert (b.root / rel).read_text() == f"NOTE {i}\nline two\n"
+    assert not list(b.root.rglob(".mdstore-tmp.*"))  # no staged file left behind
+    b.sync()  # (the editor's save, which no watcher told the index about)
+    incremental = dump_index(b)
+    b.sync(rebuild=True)
+    assert dump_index(b) == incremental
+    b.team.sync()  # the edit made meanwhile is merged with a's, not lost
+    a.team.sync()
+    assert (a.root / "notes/07.md").read_text() == "NOTE 7\nline two\nsaved in an editor meanwhile\n"
+    assert tree(a) == tree(b)

@@ -131,6 +131,39 @@ def test_batch_is_all_or_nothing(vault):
     assert sorted(vault.find().column("path")) == ["a.md", "c.md", "templates/daily.md"]
 
 
+def _age(folder, seconds=60):
+    """Make ``folder`` look unchanged for a while (a listing of a fresh folder is never reused)."""
+    past = os.stat(folder).st_mtime - seconds
+    os.utime(folder, (past, past))
+
+
+def test_a_batch_sees_a_case_clash_created_in_a_folder_meanwhile(vault):
+    # The batch's path checks share each folder's listing while the folder is unchanged.
+    (vault.root / "f").mkdir()
+    (vault.root / "f/one.md").write_text("one")
+    _age(vault.root / "f")
+    with pytest.raises(InvalidPath, match="only in case"):
+        with vault.batch() as b:
+            b.write_bytes("f/two.md", b"two")
+            b.write_bytes("f/three.md", b"three")
+            (vault.root / "f/note.md").write_text("saved in an editor meanwhile")
+            b.write_bytes("f/Note.md", b"clash")
+    assert sorted(p.name for p in (vault.root / "f").iterdir()) == ["note.md", "one.md"]
+
+
+def test_a_batch_sees_a_folder_replaced_by_a_symlink_meanwhile(vault, tmp_path_factory):
+    outside = tmp_path_factory.mktemp("outside")
+    (vault.root / "f").mkdir()
+    _age(vault.root / "f")
+    with pytest.raises(InvalidPath, match="outside the vault"):
+        with vault.batch() as b:
+            b.write_bytes("f/two.md", b"two")
+            (vault.root / "f").rmdir()
+            (vault.root / "f").symlink_to(outside)
+            b.write_bytes("f/three.md", b"three")
+    assert list(outside.iterdir()) == []
+
+
 def test_exception_in_batch_block_discards(vault):
     with pytest.raises(RuntimeError):
         with vault.batch() as b:
