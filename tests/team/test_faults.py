@@ -10,11 +10,14 @@ import signal
 import subprocess
 import sys
 import threading
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import psycopg
 import pytest
 
+import mdstore
 from mdstore.errors import BackendUnavailable
 from tests.team.conftest import SPACE, Clone, tree, write
 
@@ -149,6 +152,26 @@ def test_a_restarted_server_is_reconnected_without_a_failed_sync(pg_cluster, clo
     assert a.team.sync().pushed == ("Two.md",)
 
 
+def _pull_held(team_url: str, vault: mdstore.Vault, meanwhile: Callable[[], None]) -> Any:
+    """``vault.team.sync()`` held after its decisions, before it reads the revisions it writes
+    (a lock on ``team_revisions``); ``meanwhile()`` runs while it waits. Returns the sync's report."""
+    with psycopg.connect(team_url) as blocker:
+        blocker.execute("LOCK TABLE team_revisions IN ACCESS EXCLUSIVE MODE")
+        done: list[Any] = []
+        thread = threading.Thread(target=lambda: done.append(vault.team.sync()))
+        thread.start()
+        with psycopg.connect(team_url, autocommit=True) as watch:
+            while not watch.execute(
+                "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
+                "AND query LIKE '%FROM team_revisions%'"
+            ).fetchone()[0]:  # type: ignore[index]
+                pass
+        meanwhile()
+        blocker.commit()
+        thread.join()
+    return done[0]
+
+
 def test_an_editor_save_during_a_pull_is_never_overwritten(team_url: str, clone: Clone) -> None:
     a, b = clone("a"), clone("b")
     write(a, "Plan.md", "one\ntwo\nthree\nfour\n")
@@ -157,21 +180,9 @@ def test_an_editor_save_during_a_pull_is_never_overwritten(team_url: str, clone:
     write(a, "Plan.md", "ONE\ntwo\nthree\nfour\n")
     a.team.sync()
     # Hold the pull between its decision (b's file is unchanged: take a's version) and its write.
-    with psycopg.connect(team_url) as blocker:
-        blocker.execute("LOCK TABLE team_revisions IN ACCESS EXCLUSIVE MODE")
-        done: list[object] = []
-        thread = threading.Thread(target=lambda: done.append(b.team.sync()))
-        thread.start()
-        with psycopg.connect(team_url, autocommit=True) as watch:
-            while not watch.execute(
-                "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
-                "AND query LIKE '%FROM team_revisions%'"
-            ).fetchone()[0]:  # type: ignore[index]
-                pass
-        write(b, "Plan.md", "one\ntwo\nthree\nFOUR (saved in an editor meanwhile)\n")
-        blocker.commit()
-        thread.join()
-    assert (b.root / "Plan.md").read_text() == "one\ntwo\nthree\nFOUR (saved in an editor meanwhile)\n"
+    saved = "one\ntwo\nthree\nFOUR (saved in an editor meanwhile)\n"
+    _pull_held(team_url, b, lambda: write(b, "Plan.md", saved))
+    assert (b.root / "Plan.md").read_text() == saved
     b.team.sync()  # the edit made meanwhile is merged with a's, not lost
     a.team.sync()
     assert (a.root / "Plan.md").read_text() == "ONE\ntwo\nthree\nFOUR (saved in an editor meanwhile)\n"
@@ -195,21 +206,7 @@ def test_an_editor_save_during_a_large_pull_is_kept_and_the_rest_written(team_ur
     a.team.sync()
     saved = "note 7\nline two\nsaved in an editor meanwhile\n"
     generation = b.status()["generation"]
-    with psycopg.connect(team_url) as blocker:
-        blocker.execute("LOCK TABLE team_revisions IN ACCESS EXCLUSIVE MODE")
-        done: list[object] = []
-        thread = threading.Thread(target=lambda: done.append(b.team.sync()))
-        thread.start()
-        with psycopg.connect(team_url, autocommit=True) as watch:
-            while not watch.execute(
-                "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
-                "AND query LIKE '%FROM team_revisions%'"
-            ).fetchone()[0]:  # type: ignore[index]
-                pass
-        write(b, "notes/07.md", saved)
-        blocker.commit()
-        thread.join()
-    report = done[0]
+    report = _pull_held(team_url, b, lambda: write(b, "notes/07.md", saved))
     # A few batches (halves of halves around the refused note), not one batch and index update per note.
     assert b.status()["generation"] - generation <= 12
     assert (b.root / "notes/07.md").read_text() == saved
