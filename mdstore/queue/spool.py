@@ -34,6 +34,7 @@ from typing import Any
 from ..errors import QueueError
 from . import names, owners
 from .files import TMP, fsync_dir, temp_owner, write_temp
+from .idindex import IDS, index_id, prune_ids, waiting_path
 from .job import Job, JobState, QueueStats, backoff, check_id, check_limit, check_priority, decode, encode
 from .job import job_id as make_job_id
 from .protocol import MessageHandler
@@ -43,7 +44,6 @@ from .sequence import Sequence
 log = logging.getLogger("mdstore.queue")
 
 CORRUPT = "corrupt"
-IDS = "ids"
 _FOLDERS = (*(s.value for s in JobState), CORRUPT, TMP, owners.OWNERS, IDS)
 _NAME = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 _LISTING_TTL = 0.25  # seconds a sorted listing of new/ is reused before a fresh look for priorities
@@ -166,7 +166,7 @@ class SpoolQueue:
             with self._seq.locked():
                 taken: Path | None = None
                 if keyed:
-                    waiting = self._waiting_path(jid)
+                    waiting = waiting_path(self.dir, jid)
                     if waiting is not None and not replace:
                         found = self._read(waiting)
                         if found is not None:
@@ -182,7 +182,7 @@ class SpoolQueue:
                 os.rename(staged, dest)
                 tmp = None
                 if keyed:
-                    self._index_id(jid, dest)
+                    index_id(self.dir, jid, dest)
             if self.durable:
                 fsync_dir(dest.parent)
         finally:
@@ -403,9 +403,7 @@ class SpoolQueue:
                 removed += names.unlink(self.dir / TMP / name)
         owners.remove_dead(self.dir)
         with self._seq.locked():
-            for name in names.listdir(self.dir / IDS):
-                if self._waiting_path(name) is None:
-                    names.unlink(self.dir / IDS / name)
+            prune_ids(self.dir)
         return removed + self._channels.prune()
 
     # -- pub/sub -------------------------------------------------------------------------------
@@ -554,31 +552,6 @@ class SpoolQueue:
             return self.dir / "new" / f"{stem}.json"
         # Rounded up: a job must not become due before its not_before, not even by a millisecond.
         return self.dir / "delayed" / f"{math.ceil(due * 1000):013d}.{stem}.json"
-
-    def _index_id(self, jid: str, dest: Path) -> None:
-        link = self.dir / IDS / jid
-        target = f"{dest.parent.name}/{dest.name}"
-        try:
-            os.symlink(target, link)
-        except FileExistsError:
-            os.unlink(link)
-            os.symlink(target, link)
-
-    def _waiting_path(self, jid: str) -> Path | None:
-        """The file of the job with this id that waits for its first run, if any (id index hint,
-        checked against the file system)."""
-        try:
-            target = os.readlink(self.dir / IDS / jid)
-        except OSError:
-            return None
-        path = self.dir / target
-        if path.exists():
-            return path
-        if target.startswith("delayed/"):
-            promoted = self.dir / "new" / path.name.partition(".")[2]
-            if promoted.exists():
-                return promoted
-        return None
 
     def _read(self, path: Path) -> Job | None:
         state = JobState(path.parent.name)
