@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 from collections.abc import Callable, Mapping
 from pathlib import Path
 
@@ -71,7 +73,9 @@ def cli_run(
     from mdstore.cli import cli
 
     argv = (["--vault", str(vault)] if vault is not None else []) + [str(a) for a in args]
-    result = CliRunner().invoke(cli, argv, input=stdin, env=dict(env) if env else None, catch_exceptions=False)
+    result = CliRunner().invoke(
+        cli, argv, input=stdin, env=dict(env) if env else None, catch_exceptions=False
+    )
     if code is not None:
         assert result.exit_code == code, result.output + result.stderr
     assert "Traceback (most recent call last)" not in result.output + result.stderr
@@ -112,3 +116,22 @@ def pg_url(pg_cluster) -> str:  # type: ignore[no-untyped-def]
 def team_rows():  # type: ignore[no-untyped-def]
     """tests/pg/teamrows.py: a team database with member roles, loaded with parsed notes."""
     return load_helper("pg/teamrows.py")
+
+
+def modules_loaded_by_cli(vault: Path | None, *args: str) -> set[str]:
+    """The modules a fresh interpreter has loaded after ``mdstore [--vault VAULT] ARGS`` ran in it
+    (the command's output is discarded; it must succeed)."""
+    prefix = [] if vault is None else ["--vault", str(vault)]
+    code = (
+        "import sys, io, contextlib\n"
+        "from mdstore.cli import main\n"
+        "with contextlib.redirect_stdout(io.StringIO()):\n"
+        "    try:\n"
+        f"        main([*{prefix!r}, *{list(args)!r}])\n"
+        "    except SystemExit as exc:\n"
+        "        assert not exc.code, exc.code\n"
+        "print('\\n'.join(sys.modules))\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    return set(done.stdout.split())

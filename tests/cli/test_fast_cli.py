@@ -12,6 +12,7 @@ import click
 import pytest
 
 import mdstore
+from tests.conftest import modules_loaded_by_cli
 
 HEAVY = ("sklearn", "whoosh", "scipy")
 
@@ -112,23 +113,6 @@ NOT_FOR_A_WRITE = (
 )
 
 
-def _loaded(vault: Path | None, *args: str) -> set[str]:
-    prefix = [] if vault is None else ["--vault", str(vault)]
-    code = (
-        "import sys, io, contextlib\n"
-        "from mdstore.cli import main\n"
-        "with contextlib.redirect_stdout(io.StringIO()):\n"
-        "    try:\n"
-        f"        main([*{prefix!r}, *{list(args)!r}])\n"
-        "    except SystemExit as exc:\n"
-        "        assert not exc.code, exc.code\n"
-        "print('\\n'.join(sys.modules))\n"
-    )
-    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
-    assert done.returncode == 0, done.stderr
-    return set(done.stdout.split())
-
-
 @pytest.mark.parametrize(
     "args",
     [
@@ -142,7 +126,7 @@ def test_a_one_note_write_loads_only_what_it_uses(indexed: Path, args: tuple[str
     (indexed / "n5.md").write_text("# Note 5\n\nsee [[n2]] and [[n1]]\n")  # a link for mv to rewrite
     with mdstore.open(indexed) as vault:
         vault.sync()
-    loaded = _loaded(indexed, *args)
+    loaded = modules_loaded_by_cli(indexed, *args)
     assert "mdstore.cli.write" in loaded
     assert sorted(m for m in NOT_FOR_A_WRITE if m in loaded) == []
     with mdstore.open(indexed) as vault:  # and it did its work
@@ -153,10 +137,11 @@ def test_help_lists_every_command_without_loading_one(indexed: Path):
     from mdstore.cli import cli, load_all
     from mdstore.cli.table import SUMMARIES
 
-    loaded = _loaded(None, "--help")
+    loaded = modules_loaded_by_cli(None, "--help")
     assert sorted(m for m in loaded if m.startswith("mdstore.cli.")) == [
         "mdstore.cli.table"  # the one-line help of each command
     ]
+
     def help_text(code: str) -> str:
         return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60).stdout
 

@@ -5,12 +5,11 @@ while the ``commits`` table stays what git says."""
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 import mdstore
 from mdstore.history.headfile import read_head
+from tests.conftest import modules_loaded_by_cli
 
 from .conftest import git, make_repo, write
 
@@ -74,18 +73,7 @@ def test_what_it_cannot_read_is_left_to_git(tmp_path: Path):
 
 
 def _write_loads_git(vault: Path, *args: str) -> bool:
-    code = (
-        "import sys\n"
-        "from mdstore.cli import main\n"
-        "try:\n"
-        f"    main(['--vault', {str(vault)!r}, *{list(args)!r}])\n"
-        "except SystemExit as exc:\n"
-        "    assert not exc.code, exc.code\n"
-        "print('git' in sys.modules)\n"
-    )
-    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
-    assert done.returncode == 0, done.stderr
-    return done.stdout.strip().splitlines()[-1] == "True"
+    return "git" in modules_loaded_by_cli(vault, *args)
 
 
 def _commits(vault: Path) -> dict[str, str]:
