@@ -18,6 +18,7 @@ from functools import cached_property
 from typing import Any, Protocol
 
 from ..config import Config
+from ..notes.fileio import RACY_SECONDS
 from ..notes.model import Note, ParseIssue, SyncReport
 from . import schema
 from .coldbuild import BUILDING_KEY, build_streamed, not_updated
@@ -32,7 +33,6 @@ from .workers import Unparsed, load_notes
 log = logging.getLogger("mdstore.sync")
 Progress = Callable[[int, int], None]
 _ROWS_PER_INSERT = 1000
-RACY_SECONDS = 2.0  # mtime granularity to distrust (FAT has 2 s; Linux file systems a clock tick)
 
 
 @dataclass

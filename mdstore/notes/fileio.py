@@ -32,6 +32,11 @@ _NAME_BUDGET = 80
 # A temp file named before names carried a pid: only removed once it is clearly abandoned.
 STALE_UNNAMED_SECONDS = 3600.0
 
+# A file changed this recently may change again within one tick of the file system's clock without
+# its mtime moving ("racy git"; FAT's clock ticks every 2 s), so a stat this recent proves nothing:
+# what was read of such a file is looked at again rather than trusted.
+RACY_SECONDS = 2.0
+
 
 def is_temp_name(name: str) -> bool:
     """True for a file name mdstore uses for a write in progress (scanner and watcher skip these)."""

@@ -36,7 +36,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from ..errors import InvalidPath, NoteNotFound
-from .fileio import is_temp_name
+from .fileio import RACY_SECONDS, is_temp_name
 
 # Obsidian refuses exactly these in a file name (its rename dialog lists them); they are also the
 # characters Windows reserves, plus the backslash, which Windows reads as a separator.
@@ -51,9 +51,6 @@ _WINDOWS_DEVICES = frozenset(
 )
 _DRIVE = re.compile(r"^[A-Za-z]:(?:$|[\\/])")
 _NAME_MAX = 255
-# A folder changed this recently may change again within the same tick of the file system's clock
-# without its mtime moving: its listing is not reused ("racy git").
-_RACY_SECONDS = 2.0
 
 
 class PathCache:
@@ -80,7 +77,7 @@ class PathCache:
         if known is not None and known[0] == key:
             return known[1]
         names = _entries(folder)
-        if time.time() - st.st_mtime > _RACY_SECONDS:
+        if time.time() - st.st_mtime > RACY_SECONDS:
             self._listings[folder] = (key, names)
         return names
 

@@ -98,7 +98,7 @@ def scan_files(config: Config, state: ClientState) -> LocalView:
     was last read (``ClientState.cached_hash``); the per-file work follows what changed since the
     last look of this process (``Listing``), only the walk itself visits every file."""
     from ..index.scan import IgnoreRules, scan
-    from .state import RACY_SECONDS
+    from ..notes.fileio import RACY_SECONDS
 
     listing = scan(config.root, IgnoreRules(config.root, config.vault.ignore), config.vault.extensions)
     limit = config.team.max_attachment_bytes

@@ -32,6 +32,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NamedTuple, TypeVar
 
+from ..notes.fileio import RACY_SECONDS
+
 if TYPE_CHECKING:
     from .local import Listing
 
@@ -39,7 +41,6 @@ STATE_FILE = "team/state.bin"
 LOG_FILE = "team/state.log"
 _FORMAT = 2
 _READS = (1, _FORMAT)  # format 1: the whole state in state.bin, no log
-RACY_SECONDS = 2.0
 _LOG_MIN = 256 * 1024  # the log is folded into state.bin past max(this, half of state.bin)
 _HEADER = struct.Struct("<I")
 
