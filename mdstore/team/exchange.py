@@ -84,6 +84,10 @@ class Exchange:
         self.held: set[str] = set()  # paths left alone this sync ("fail" policy, a failed write)
         self.unwritable: list[str] = []  # server paths this file system cannot hold (reported)
         self.known: dict[str, dict[str, int]] = {}  # path -> {hash: its latest revision}, prefetched
+        # A pull round touches each local path once: a row that would touch a path another row of
+        # the round already does (a moved note's old and new paths) waits for the next round.
+        self.claimed: set[str] = set()
+        self.deferred: set[str] = set()
         # The notes a push sends and what the vault's index parsed of them (read once per push).
         self.to_describe: list[str] = []
         self.described: dict[str, tuple[str, dict[str, Any]]] | None = None
@@ -104,7 +108,7 @@ class Exchange:
         for _ in range(ROUNDS):
             self._pull(rows)
             result = self._push()
-            again = set(result.rejected)
+            again = set(result.rejected) | self.deferred
             for path in result.clashes:
                 again.update(self._rename_clash(path))
             if not again:
@@ -132,25 +136,30 @@ class Exchange:
         if not rows:
             return
         plan = _Plan()
-        merges: list[tuple[remote.RemoteNote, Base | None]] = []
+        merges: list[tuple[remote.RemoteNote, Base | None, str]] = []
         files, bases = self.local.files, self.state.bases
         unknown = [
             r.path for r in rows if r.path in files and r.path not in bases and files[r.path].hash != r.hash
         ]
-        if len(unknown) > 1:  # rebuilding lost state: one query for all, not one per path
-            self.known = remote.revisions_by_hash(self.conn, self.space, unknown)
+        # Rebuilding lost state: one query for all, not one per path.
+        self.known = remote.revisions_by_hash(self.conn, self.space, unknown) if len(unknown) > 1 else {}
+        self.claimed, self.deferred = set(), set()
         for r in rows:
-            self._decide(r, plan, merges)
+            if r.path in self.claimed:
+                self.deferred.add(r.path)
+            else:
+                self.claimed.add(r.path)
+                self._decide(r, plan, merges)
         needed = [r.revision for _, d, _, r in plan.writes if r is not None and d is None]
-        needed += [r.revision for r, _ in merges] + [b.revision for _, b in merges if b]
+        needed += [r.revision for r, _, _ in merges] + [b.revision for _, b, _ in merges if b]
         data = remote.contents(self.conn, self.space, needed)
         plan.writes = [
             (p, data.get(r.revision, b"") if r is not None and d is None else d, h, r)
             for p, d, h, r in plan.writes
         ]
-        for r, base in merges:
-            self._merge(r, base, data, plan)
-        failed = self._apply(plan)
+        for r, base, dest in merges:
+            self._merge(r, base, dest, data, plan)
+        failed = self._apply(plan) | self.deferred
         top = max(r.revision for r in rows)
         stuck = [r.revision for r in rows if r.path in failed]
         self.state.cursor = max(self.state.cursor, (min(stuck) - 1) if stuck else top)
@@ -174,8 +183,16 @@ class Exchange:
             return
         if mine is None:
             target = self.moves_here.get(p)
-            if target is not None:  # moved here, edited there: the edit goes to the new place
-                plan.writes.append((target, None, self.local.files[target].hash, r))
+            moved = self.local.files.get(target) if target else None
+            if target and moved and base is not None:  # moved here, edited there
+                if target in self.claimed:
+                    self.deferred.add(p)
+                    return
+                self.claimed.add(target)
+                if moved.hash == base.hash:  # the moved note is as it was moved: take the edit
+                    plan.writes.append((target, None, moved.hash, r))
+                else:  # changed since (here, or by a pull): the edit is merged into it
+                    merges.append((r, base, target))
                 return
             source = r.moved_from
             src = self.local.files.get(source) if source else None
@@ -186,7 +203,9 @@ class Exchange:
                 and src_base
                 and src.hash == src_base.hash == r.hash
                 and p not in self.local.files
+                and source not in self.claimed
             ):
+                self.claimed.add(source)
                 plan.moves.append((source, p, r))
                 return
             plan.writes.append((p, None, None, r))  # new here, or deleted here but edited there
@@ -198,7 +217,7 @@ class Exchange:
         if base is not None and mine.hash == base.hash:
             plan.writes.append((p, None, mine.hash, r))
             return
-        merges.append((r, base))
+        merges.append((r, base, p))
 
     def _lost_base(self, path: str, digest: str) -> Base | None:
         if path in self.known:
@@ -207,13 +226,15 @@ class Exchange:
             revision = remote.revision_with_hash(self.conn, self.space, path, digest)
         return None if revision is None else Base(revision, digest)
 
-    def _merge(self, r: remote.RemoteNote, base: Base | None, data: dict[int, bytes], plan: _Plan) -> None:
-        p = r.path
+    def _merge(
+        self, r: remote.RemoteNote, base: Base | None, p: str, data: dict[int, bytes], plan: _Plan
+    ) -> None:
+        """Merge ``r`` into the local file ``p`` (its own path, or where this clone moved it)."""
         theirs = data.get(r.revision, b"")
         try:
             mine = (self.vault.root / p).read_bytes()
         except OSError:
-            self.held.add(p)
+            self.held.update((p, r.path))
             return
         mine_hash = content_hash(mine)
         merged = None
@@ -225,14 +246,14 @@ class Exchange:
             self.out["merged"].append(p)
             return
         if self.policy == "mine":
-            self.state.bases[p] = Base(r.revision, r.hash)
+            self.state.bases[r.path] = Base(r.revision, r.hash)
             self.out["conflicts"].append(p)
         elif self.policy == "theirs":
             plan.trash.append((p, mine_hash, None))
             plan.writes.append((p, theirs, None, r))
             self.out["conflicts"].append(p)
         elif self.policy == "fail":
-            self.held.add(p)
+            self.held.update((p, r.path))
             self.out["conflicts"].append(p)
         else:
             copy = copy_name(p, self.author(), self.local.files)

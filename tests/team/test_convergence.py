@@ -5,6 +5,7 @@ a trash folder after a delete), and each clone's index equals a rebuild."""
 
 from __future__ import annotations
 
+import difflib
 import os
 import random
 import signal
@@ -100,7 +101,7 @@ def _server_history(url: str, tokens: list[str]) -> str:
             needle = token.encode()
             rows = conn.execute(
                 "SELECT revision, path, base_revision, deleted, moved_from, updated_by,"
-                " position(%s::bytea in content) > 0 FROM team_revisions WHERE path IN"
+                " position(%s::bytea in content) > 0, content FROM team_revisions WHERE path IN"
                 " (SELECT path FROM team_revisions WHERE position(%s::bytea in content) > 0)"
                 " ORDER BY revision",
                 (needle, needle),
@@ -114,4 +115,13 @@ def _server_history(url: str, tokens: list[str]) -> str:
                 f"  rev {r[0]} {r[1]} base={r[2]} deleted={r[3]} moved_from={r[4]} by={r[5]} has_token={r[6]}"
                 for r in rows
             ]
+            # The revision that dropped it, against the one it was based on.
+            by_rev = {r[0]: r for r in rows}
+            for r in rows:
+                base = by_rev.get(r[2])
+                if base is not None and base[6] and not r[6]:
+                    before, after = (bytes(x[7]).decode(errors="replace").splitlines() for x in (base, r))
+                    diff = difflib.unified_diff(before, after, f"rev {base[0]}", f"rev {r[0]}", lineterm="")
+                    lines += [f"    {line}" for line in diff]
+                    break
     return "\n".join(lines)

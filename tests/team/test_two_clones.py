@@ -135,6 +135,51 @@ def test_moves_travel_as_moves_and_meet_edits(clone: Clone) -> None:
     assert "ONE" in read(b, "Archive/Plan.md") and not (b.root / "Projects/Plan.md").exists()
 
 
+def test_move_and_edit_here_edit_there_keeps_both_edits(clone: Clone) -> None:
+    """A note moved and then edited here before a sync (which looks like a delete and a new
+    note), edited at its old path elsewhere: the edit there beats the delete, both edits stay."""
+    a, b = _shared(clone)
+    b.move("Plan.md", "Archive/Plan.md")
+    write(b, "Archive/Plan.md", read(b, "Archive/Plan.md").replace("four\n", "four\nbob's line\n"))
+    write(a, "Plan.md", read(a, "Plan.md").replace("one\n", "ONE\n"))
+    a.team.sync()
+    b.team.sync()
+    a.team.sync()
+    assert tree(a) == tree(b)
+    assert "bob's line" in read(b, "Archive/Plan.md") and "ONE" in read(b, "Plan.md")
+
+
+def test_a_pulled_move_and_a_pulled_edit_of_its_old_path_keep_every_edit(clone: Clone) -> None:
+    """A clone that pulled a move but lost its state (killed before saving it) sees the move as
+    its own again. When the moved note was edited meanwhile and its old path revived by an edit
+    that met the delete, both edits end up in the moved note."""
+    a, b = _shared(clone)
+    c = clone("c")
+    c.team.sync()
+    state = b.root / ".mdstore" / "team"
+    before = {f.name: f.read_bytes() for f in state.iterdir() if f.is_file()}
+    write(c, "Plan.md", read(c, "Plan.md").replace("two\n", "TWO from c\n"))  # not yet synced
+    a.move("Plan.md", "Archive/Plan.md")
+    a.team.sync()
+    b.team.sync()  # pulls the move ...
+    for f in state.iterdir():  # ... and is killed before its state is written
+        if f.is_file() and f.name not in before:
+            f.unlink()
+    for name, data in before.items():
+        (state / name).write_bytes(data)
+    b.close()
+    a.append("Archive/Plan.md", "- a's line")
+    a.team.sync()
+    c.team.sync()  # c's edit meets the delete: the edit wins, Plan.md lives again
+    b = clone("b")
+    b.team.sync()
+    for v in (a, c, b, a, c):
+        v.team.sync()
+    assert tree(a) == tree(b) == tree(c)
+    everything = "".join(x.decode() for x in tree(a).values())
+    assert "a's line" in everything and "TWO from c" in everything, tree(a)
+
+
 def test_edit_here_move_there(clone: Clone) -> None:
     a, b = _shared(clone)
     write(b, "Plan.md", NOTE.replace("one\n", "ONE\n"))
