@@ -44,6 +44,10 @@ class Dialect:
     tag_sql: str  # "note n has tag ? or a tag under ?" (the second parameter ends with "/")
     props: str  # "EXISTS (SELECT 1 FROM <properties of n> p WHERE <same note> AND " ...
     key: str  # the lower-cased property key of a row p
+    # A row p's text value lower-cased. In PostgreSQL a stored column: under row-level security a
+    # condition that calls a function on a row's value (``lower`` is not leakproof) is checked only
+    # after the access rule, row by row, so no index can serve it.
+    lower_text: str = "lower(p.v_text)"
 
 
 LOCAL = Dialect(
@@ -300,25 +304,26 @@ def _property_condition(f: Filter, d: Dialect) -> tuple[str, list[Any]]:
         sql, params = _property_condition(Filter(f.key, positive, f.value), d)
         return f"NOT {sql}", params
     if f.op == "in":
-        parts = [_value_match("=", v) for v in f.value]
+        parts = [_value_match("=", v, d) for v in f.value]
         cond = "(" + " OR ".join(p[0] for p in parts) + ")"
         return exists + f"{d.key} = ? AND {cond})", [key] + [x for p in parts for x in p[1]]
     if f.op == "between":
         low, high = f.value
-        a, pa_ = _value_match(">=", low)
-        b, pb = _value_match("<=", high)
+        a, pa_ = _value_match(">=", low, d)
+        b, pb = _value_match("<=", high, d)
         return exists + f"{d.key} = ? AND {a} AND {b})", [key, *pa_, *pb]
     if f.op == "contains":
         if isinstance(f.value, str):
-            cond = "(lower(p.v_text) = lower(?) OR (p.idx IS NULL AND strpos(lower(p.v_text), lower(?)) > 0))"
+            low = d.lower_text
+            cond = f"({low} = lower(?) OR (p.idx IS NULL AND strpos({low}, lower(?)) > 0))"
             return exists + f"{d.key} = ? AND {cond})", [key, f.value, f.value]
-        cond, params = _value_match("=", f.value)
+        cond, params = _value_match("=", f.value, d)
         return exists + f"{d.key} = ? AND {cond})", [key, *params]
-    cond, params = _value_match(f.op, f.value)
+    cond, params = _value_match(f.op, f.value, d)
     return exists + f"{d.key} = ? AND {cond})", [key, *params]
 
 
-def _value_match(op: str, value: Any) -> tuple[str, list[Any]]:
+def _value_match(op: str, value: Any, d: Dialect) -> tuple[str, list[Any]]:
     """A typed comparison on one properties row ``p``; the literal's type picks the column."""
     if value is None:
         return ("p.type = 'null'" if op == "=" else "FALSE"), []
@@ -335,5 +340,5 @@ def _value_match(op: str, value: Any) -> tuple[str, list[Any]]:
     if not isinstance(value, str):
         raise QueryError(f"unsupported value {value!r}")
     if op == "=":
-        return "lower(p.v_text) = lower(?)", [value]
+        return f"{d.lower_text} = lower(?)", [value]
     return f"p.type = 'text' AND p.v_text {op} ?", [value]

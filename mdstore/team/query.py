@@ -46,6 +46,7 @@ TEAM = Dialect(
     tag_sql="EXISTS (SELECT 1 FROM unnest(n.tags) t WHERE lower(t) = ? OR starts_with(lower(t), ?))",
     props="EXISTS (SELECT 1 FROM team_properties p WHERE p.space = n.space AND p.path = n.path AND ",
     key="p.key",  # stored lower-cased
+    lower_text="p.v_lower",
 )
 _SELECT = (
     "SELECT n.path, n.title, {folder} AS folder, (n.updated_at AT TIME ZONE 'UTC') AS modified, "
@@ -115,7 +116,6 @@ def to_sql(q: Query, space: str, modified_by: str | None = None) -> tuple[str, l
     if modified_by is not None:
         where.append("lower(n.updated_by::text) = lower(?)")
         params.append(modified_by)
-    sql = f"{_SELECT} WHERE " + " AND ".join(where)
     order: list[str] = []
     for key, desc in q.sort:
         direction = "DESC" if desc else "ASC"
@@ -131,12 +131,23 @@ def to_sql(q: Query, space: str, modified_by: str | None = None) -> tuple[str, l
             )
             params.append(prop_key(key))
     order.append("n.path")
-    sql += " ORDER BY " + ", ".join(order)
+    ranked = f" WHERE {' AND '.join(where)} ORDER BY {', '.join(order)}"
     if q.limit is not None:
-        sql += " LIMIT ?"
+        ranked += " LIMIT ?"
         params.append(q.limit)
     if q.offset:
-        sql += " OFFSET ?"
+        ranked += " OFFSET ?"
         params.append(q.offset)
+    if q.limit is None:
+        sql = _SELECT + ranked
+    else:
+        # A page: the paths are found and ranked first (from the indexes, when the conditions and
+        # sort keys are on what they hold), and only the page's rows are read from the table.
+        sql = (
+            f"{_SELECT} JOIN unnest(ARRAY(SELECT n.path FROM team_notes n{ranked})) "
+            "WITH ORDINALITY AS page(path, pos) "
+            "ON n.space = ? AND n.path = page.path ORDER BY page.pos"
+        )
+        params.append(space)
     # No literal "?" or "%" is written in these conditions: every value is a parameter.
     return sql.replace("?", "%s"), params

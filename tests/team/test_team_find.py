@@ -54,6 +54,9 @@ def test_team_find_gives_the_local_answers(clone) -> None:  # type: ignore[no-un
     for filters in FILTERS:
         local = a.find(*filters).column("path")
         assert b.team.find(*filters).column("path") == local, filters
+        # A page of the answer (found and ranked first, then read) is the same page.
+        page = {"sort": ["-priority", "-path"], "limit": 2, "offset": 1}
+        assert b.team.find(*filters, **page).column("path") == a.find(*filters, **page).column("path"), filters
     assert b.team.find(folder="Projects", sort="-priority").column("path") == [
         "Projects/Garden.md",
         "Projects/Old.md",
