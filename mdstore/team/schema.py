@@ -339,8 +339,8 @@ END $f$;
 #   rule (``lower`` is not leakproof), row by row, so ``lower(v_text) = ...`` could use no index:
 #   the lower-cased text is now a stored column, compared with a plain ``=``;
 # - the typed frontmatter indexes carry the path, and the notes' key carries what find filters and
-#   sorts on most (modified, deleted, kind), so the candidates are found and ranked without reading
-#   a table row; only the page of results returned is read (``team/query.py``);
+#   sorts on most (modified, deleted, kind, tags), so the candidates are found and ranked without
+#   reading a table row; only the page of results returned is read (``team/query.py``);
 # - statistics on key and value together: each key has its own values (priority is a number,
 #   status a word), which the planner estimated an order of magnitude off from each column alone.
 _V6 = """
@@ -356,7 +356,7 @@ CREATE INDEX team_properties_time ON team_properties (space, key, v_time) INCLUD
 CREATE STATISTICS team_properties_key_num (mcv) ON key, v_num FROM team_properties;
 CREATE STATISTICS team_properties_key_text (mcv) ON key, v_lower FROM team_properties;
 ALTER TABLE team_notes DROP CONSTRAINT team_notes_pkey,
-    ADD CONSTRAINT team_notes_pkey PRIMARY KEY (space, path) INCLUDE (updated_at, deleted, kind);
+    ADD CONSTRAINT team_notes_pkey PRIMARY KEY (space, path) INCLUDE (updated_at, deleted, kind, tags);
 ANALYZE team_properties;
 """
 
