@@ -342,8 +342,13 @@ END $f$;
 #   sorts on most (modified, deleted, kind, tags), so the candidates are found and ranked without
 #   reading a table row; only the page of results returned is read (``team/query.py``);
 # - statistics on key and value together: each key has its own values (priority is a number,
-#   status a word), which the planner estimated an order of magnitude off from each column alone.
+#   status a word), which the planner estimated an order of magnitude off from each column alone;
+# - no GIN indexes on the notes' frontmatter and tags: no query of mdstore uses them (find reads the
+#   typed rows and the covering key), a member's own `@>` or `&&` condition cannot use them under
+#   row-level security (those operators are not leakproof), and each push paid for keeping them.
 _V6 = """
+DROP INDEX team_notes_frontmatter;
+DROP INDEX team_notes_tags;
 ALTER TABLE team_properties ADD COLUMN v_lower text GENERATED ALWAYS AS (lower(v_text)) STORED;
 DROP INDEX team_properties_text;
 CREATE INDEX team_properties_text ON team_properties (space, key, v_lower) INCLUDE (path);
