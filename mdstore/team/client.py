@@ -44,6 +44,7 @@ class Team:
         self._conn: psycopg.Connection[Any] | None = None
         self._loaded: tuple[tuple[tuple[int, int], ...], ClientState] | None = None
         self._name = ""
+        self._schema: tuple[psycopg.Connection[Any], int] | None = None  # (connection, its version)
 
     def close(self) -> None:
         """Close the team database connection (``Vault.close`` does it)."""
@@ -260,7 +261,8 @@ class Team:
         frontmatter."""
         from .query import find
 
-        return find(self._session(), self.settings.space, *filters, **options)
+        conn = self._session()
+        return find(conn, self.settings.space, *filters, schema=self._schema_version(conn), **options)
 
     # -- internals -------------------------------------------------------------------------------
 
@@ -290,6 +292,17 @@ class Team:
         if self._conn is None or self._conn.closed:
             self._conn = self._connect()
         return self._conn
+
+    def _schema_version(self, conn: psycopg.Connection[Any]) -> int:
+        """The team schema version of the database behind ``conn`` (read once per connection)."""
+        from ..pg.migrations import check_version
+        from .schema import COMPONENT, MIGRATIONS
+
+        if self._schema is None or self._schema[0] is not conn:
+            version = check_version(conn, COMPONENT, MIGRATIONS)
+            conn.commit()
+            self._schema = (conn, version)
+        return self._schema[1]
 
     def _server(self) -> str:
         from ..pg import describe

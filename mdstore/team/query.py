@@ -9,6 +9,7 @@ string, ``created`` and ``words`` name frontmatter keys, as any other unknown fi
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 from ..errors import QueryError
@@ -48,6 +49,7 @@ TEAM = Dialect(
     key="p.key",  # stored lower-cased
     lower_text="p.v_lower",
 )
+LOWER_TEXT_SINCE = 6  # the schema version that stores v_lower; before it, lower(v_text) is computed
 _SELECT = (
     "SELECT n.path, n.title, {folder} AS folder, (n.updated_at AT TIME ZONE 'UTC') AS modified, "
     "n.updated_by::text, n.revision, octet_length(n.content) AS size, n.tags, n.frontmatter "
@@ -77,9 +79,11 @@ def find(
     sort: str | Sequence[str] | None = None,
     limit: int | None = None,
     offset: int = 0,
+    schema: int = LOWER_TEXT_SINCE,
     **unsupported: Any,
 ) -> Result:
-    """The notes of ``space`` matching every filter, as ``Vault.find`` reads them."""
+    """The notes of ``space`` matching every filter, as ``Vault.find`` reads them (``schema``: the
+    database's team schema version, which an administrator may not have upgraded yet)."""
     for name, value in unsupported.items():
         if name not in _UNSUPPORTED:
             raise TypeError(f"find() got an unexpected keyword argument {name!r}")
@@ -96,18 +100,21 @@ def find(
         modified_after=modified_after,
         modified_before=modified_before,
     )
-    sql, params = to_sql(q, space, modified_by)
+    sql, params = to_sql(q, space, modified_by, schema)
     rows = conn.execute(sql.encode(), params).fetchall()
     conn.commit()
     return Result(COLUMNS, [tuple(r) for r in rows])
 
 
-def to_sql(q: Query, space: str, modified_by: str | None = None) -> tuple[str, list[Any]]:
+def to_sql(
+    q: Query, space: str, modified_by: str | None = None, schema: int = LOWER_TEXT_SINCE
+) -> tuple[str, list[Any]]:
     """``q`` as PostgreSQL with ``%s`` parameters (the shared conditions are written with ``?``)."""
+    dialect = TEAM if schema >= LOWER_TEXT_SINCE else replace(TEAM, lower_text="lower(p.v_text)")
     where = ["n.space = ?", "NOT n.deleted", "n.kind = 'note'"]
     params: list[Any] = [space]
     for f in q.filters:
-        sql, ps = condition(f, TEAM)
+        sql, ps = condition(f, dialect)
         where.append(sql)
         params += ps
     if q.folder is not None and q.folder.strip("/"):
@@ -119,7 +126,7 @@ def to_sql(q: Query, space: str, modified_by: str | None = None) -> tuple[str, l
     order: list[str] = []
     for key, desc in q.sort:
         direction = "DESC" if desc else "ASC"
-        builtin = builtin_of(key, TEAM)
+        builtin = builtin_of(key, dialect)
         if builtin:
             order.append(f"{builtin[0]} {direction} NULLS LAST")
             continue

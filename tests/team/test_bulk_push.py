@@ -123,6 +123,9 @@ def test_a_database_made_by_an_earlier_version_upgrades_in_place(tmp_path, pg_ur
         for rel, text in NOTES.items():
             write(a, rel, text)
         a.team.sync()
+        a.sync()
+        for filters in FILTERS:  # a newer mdstore answers from the older schema until it is upgraded
+            assert a.team.find(*filters).column("path") == a.find(*filters).column("path"), filters
         with connect(pg_url) as conn:
             applied = apply_migrations(conn, COMPONENT, MIGRATIONS)
             assert [m.version for m in applied] == [m.version for m in MIGRATIONS[3:]]
