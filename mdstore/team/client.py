@@ -158,7 +158,9 @@ class Team:
                 kept = self._conn is not None
                 try:
                     conn = self._session()
-                    exchange = Exchange(self._vault, conn, settings, state, partial(self._author, conn))
+                    # Search vectors are staged beside a large push where the schema can (version 7).
+                    side = partial(self._connect, check=False) if self._schema_version(conn) >= 7 else None
+                    exchange = Exchange(self._vault, conn, settings, state, partial(self._author, conn), side)
                     report = exchange.run(None if paths is None else set(paths))
                 except BaseException as exc:
                     self.close()  # a failed sync may leave the connection in any state: start afresh

@@ -71,6 +71,7 @@ class Exchange:
         settings: TeamSettings,
         state: ClientState,
         author: Callable[[], str],  # the name for conflict copies (looked up when needed)
+        side: Callable[[], psycopg.Connection[Any]] | None = None,  # a second session, for staging
     ) -> None:
         self.vault = vault
         self.conn = conn
@@ -79,6 +80,7 @@ class Exchange:
         self.policy = settings.policy
         self.state = state
         self.author = author
+        self.side = side
         self.local: LocalView = LocalView(LocalFiles(), [], [])
         self.moves_here: dict[str, str] = {}  # old path -> new path, moved in this clone
         self.held: set[str] = set()  # paths left alone this sync ("fail" policy, a failed write)
@@ -342,7 +344,14 @@ class Exchange:
         changes = self._changes()
         self.described = None
         self.to_describe = [c.path for c in changes if c.kind == "note" and not c.deleted]
-        result = remote.push(self.conn, self.space, changes, self.state.cursor, fill=self._read)
+        stage = remote.Stager(self.side, self.space) if self.side is not None else None
+        try:
+            result = remote.push(
+                self.conn, self.space, changes, self.state.cursor, fill=self._read, stage=stage
+            )
+        finally:
+            if stage is not None:
+                stage.close()
         for change in changes:
             rev = result.accepted.get(change.path) or result.adopted.get(change.path)
             if rev is None:

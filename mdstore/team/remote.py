@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Iterable, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import nullcontext
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -59,6 +59,8 @@ class Change:
 # Reads the bytes (and the description) of the changes it is given, leaving out the files it
 # cannot read any more; a change's ``hash`` becomes the one of the bytes read.
 Fill = Callable[[list[Change]], list[Change]]
+# Has the server compute the search vectors of filled changes in another session (``Stager``).
+Stage = Callable[[list[Change]], None]
 
 
 @dataclass
@@ -171,11 +173,14 @@ def push(
     changes: Sequence[Change],
     cursor: int,
     fill: Fill | None = None,
+    stage: Stage | None = None,
 ) -> PushResult:
     """Commit ``changes`` whose base is still the server's revision; one transaction.
 
     With ``fill``, the changes arrive without their bytes: a small push reads them first, a large
-    one while the server writes (the files of the next chunk are read while it writes this one)."""
+    one while the server writes (the files of the next chunk are read while it writes this one).
+    With ``stage``, a large push has the search vectors of each chunk computed in another session
+    while this one writes the chunk before."""
     result = PushResult()
     if fill is not None and len(changes) < COPY_AT:
         changes, fill = fill(list(changes)), None
@@ -228,7 +233,7 @@ def push(
                 accepted.append(change)
             else:
                 result.rejected.append(change.path)
-        written = _write_rows(conn, space, accepted, current, fill) if accepted else []
+        written = _write_rows(conn, space, accepted, current, fill, stage) if accepted else []
         result.accepted.update((change.path, rev) for change, rev in written)
         revision = written[-1][1] if written else current
         if written:
@@ -260,13 +265,19 @@ _UPSERT = (
 
 
 def _write_rows(
-    conn: psycopg.Connection[Any], space: str, changes: list[Change], after: int, fill: Fill | None
+    conn: psycopg.Connection[Any],
+    space: str,
+    changes: list[Change],
+    after: int,
+    fill: Fill | None,
+    stage: Stage | None = None,
 ) -> list[tuple[Change, int]]:
     """Insert the revisions and upsert the current rows of ``changes``, numbered from ``after`` + 1
     in order; returns each change written with its revision. A small push is two pipelined
     ``executemany``. A large one is COPY'd into a temporary table and inserted from there
     (PostgreSQL refuses COPY FROM into a table under row-level security), chunk by chunk, so that
-    reading the files of the next chunk overlaps the server's work on this one."""
+    reading the files of the next chunk (and the search vectors of a chunk staged in another
+    session, ``stage``) overlaps the server's work on this one."""
     if len(changes) < COPY_AT:
         rows = _numbered(fill(changes) if fill else changes, after)
         values = _values(rows)
@@ -284,7 +295,27 @@ def _write_rows(
     chunks = [changes[:FIRST_CHUNK]]
     chunks += [changes[i : i + CHUNK] for i in range(FIRST_CHUNK, len(changes), CHUNK)]
     written: list[tuple[Change, int]] = []
-    with ThreadPoolExecutor(1, thread_name_prefix="mdstore-push-read") as reader, conn.cursor() as cur:
+    staging = stage is not None and len(changes) >= STAGE_AT
+
+    def prepared(chunk: list[Change]) -> Future[list[Change]]:
+        """The chunk with its bytes read (on the reader's thread) and, when staging, its search
+        vectors staged (on the stager's, so that reading the next chunk goes on meanwhile)."""
+        read = reader.submit(fill, chunk) if fill else _done(chunk)
+        if not staging or stage is None:
+            return read
+
+        def staged() -> list[Change]:
+            ready = read.result()
+            stage(ready)
+            return ready
+
+        return stager.submit(staged)
+
+    with (
+        ThreadPoolExecutor(1, thread_name_prefix="mdstore-push-read") as reader,
+        ThreadPoolExecutor(1, thread_name_prefix="mdstore-push-stage") as stager,
+        conn.cursor() as cur,
+    ):
         # The staging rows are compressed too (a few KB each): with lz4 where the server has it.
         # No JIT: these statements are estimated costly enough to be compiled, each chunk, and
         # compiling costs more than it saves on a thousand rows.
@@ -296,11 +327,12 @@ def _write_rows(
             "links text[], revision bigint, deleted boolean, moved_from text, base_revision bigint) "
             "ON COMMIT DELETE ROWS"
         )
-        ahead = reader.submit(fill, chunks[0]) if fill else None
-        for i, chunk in enumerate(chunks):
-            ready = ahead.result() if ahead else chunk
-            if fill and i + 1 < len(chunks):
-                ahead = reader.submit(fill, chunks[i + 1])
+        # Two chunks ahead: while the server writes chunk i, chunk i + 1 is staged and i + 2 read.
+        ahead = [prepared(chunk) for chunk in chunks[:2]]
+        for i in range(len(chunks)):
+            ready = ahead[i].result()
+            if i + 2 < len(chunks):
+                ahead.append(prepared(chunks[i + 2]))
             rows = _numbered(ready, after + len(written))
             if not rows:
                 continue
@@ -328,6 +360,52 @@ def _write_rows(
 
 FIRST_CHUNK = 250  # read before the server has anything to do: kept short
 CHUNK = 1000
+STAGE_AT = 1000  # a push of fewer notes computes its search vectors in its own transaction
+
+
+class Stager:
+    """A ``Stage`` on its own connection (autocommit: what it stages is visible to the push's
+    transaction at once), opened at the first chunk and closed by ``close``. If staging fails, the
+    vectors are computed by the push itself, as for a small push: staging only saves time."""
+
+    def __init__(self, connect: Callable[[], psycopg.Connection[Any]], space: str) -> None:
+        self._connect = connect
+        self._space = space
+        self._conn: psycopg.Connection[Any] | None = None
+        self._failed = False
+
+    def __call__(self, changes: list[Change]) -> None:
+        import psycopg
+
+        notes = [c for c in changes if c.kind == "note" and not c.deleted]
+        if self._failed or not notes:
+            return
+        try:
+            if self._conn is None:
+                self._conn = self._connect()
+                self._conn.autocommit = True
+            self._conn.execute(
+                "SELECT mdstore_stage_search(%s, %s, %s, %s)",
+                (
+                    self._space,
+                    [c.meta.get("title", "") for c in notes],
+                    [c.meta.get("headings", "") for c in notes],
+                    [c.meta.get("body", "") for c in notes],
+                ),
+            )
+        except psycopg.Error:
+            self._failed = True
+
+    def close(self) -> None:
+        if self._conn is not None:
+            self._conn.close()
+            self._conn = None
+
+
+def _done(value: list[Change]) -> Future[list[Change]]:
+    future: Future[list[Change]] = Future()
+    future.set_result(value)
+    return future
 
 
 def _numbered(changes: list[Change], after: int) -> list[tuple[Change, int]]:

@@ -5,7 +5,7 @@
   is commit order: a reader that has seen revision n has seen every revision below it.
 - ``team_members``: which PostgreSQL role belongs to which space (and its display name).
 - ``team_notes``: the current state of every path in a space (tombstones included), with a
-  generated, weighted ``tsvector`` for search.
+  weighted ``tsvector`` for search (set by a trigger from the title, headings and body).
 - ``team_revisions``: every revision of every path, so a three-way merge always has its base.
 
 Row-level security (forced, so the tables' owner is subject to it too) lets a role see and change
@@ -365,6 +365,85 @@ ALTER TABLE team_notes DROP CONSTRAINT team_notes_pkey,
 ANALYZE team_properties;
 """
 
+# Search vectors computed beside a large push instead of inside it. A transaction's writes run in one
+# server process, and the weighted search vectors were the largest part of a first push's work
+# there. `search` becomes a plain column that a trigger always sets, so it is still a function of
+# the row's title, headings and body that no client can choose:
+# - from the vector staged for that very text (`mdstore_stage_search`, called by a pushing member
+#   on a second connection while the push's transaction writes the chunk before; the function
+#   checks the caller's membership and computes the vector itself, keyed by a digest of the text);
+# - else computed on the spot (any other write, as the generated column did);
+# - an update that leaves the text as it was keeps the vector it had.
+# Staged vectors are kept for ten minutes (the table is unlogged: a crash empties it, which only
+# means computing again).
+_V7 = """
+ALTER TABLE team_notes ALTER COLUMN search DROP EXPRESSION;
+
+CREATE FUNCTION mdstore_search_vector(title text, headings text, body text) RETURNS tsvector
+    LANGUAGE sql IMMUTABLE PARALLEL SAFE
+AS $f$
+    SELECT setweight(to_tsvector('english', title), 'A')
+        || setweight(to_tsvector('english', headings), 'B')
+        || setweight(to_tsvector('english', body), 'C')
+$f$;
+
+CREATE FUNCTION mdstore_search_digest(title text, headings text, body text) RETURNS bytea
+    LANGUAGE sql IMMUTABLE PARALLEL SAFE
+AS $f$
+    SELECT sha256(convert_to(length(title) || ':' || title || length(headings) || ':' || headings
+                             || body, 'UTF8'))
+$f$;
+
+CREATE UNLOGGED TABLE team_search_stage (
+    space text NOT NULL,
+    digest bytea NOT NULL,
+    search tsvector NOT NULL,
+    staged_at timestamptz NOT NULL DEFAULT now(),
+    PRIMARY KEY (space, digest)
+);
+
+CREATE FUNCTION mdstore_stage_search(p_space text, p_titles text[], p_headings text[], p_bodies text[])
+    RETURNS integer
+    LANGUAGE plpgsql SECURITY DEFINER SET search_path = public SET jit = off
+AS $f$
+DECLARE
+    staged integer;
+BEGIN
+    IF p_space IS NULL OR p_space NOT IN (SELECT mdstore_readable_spaces()) THEN
+        RAISE EXCEPTION 'team space % does not exist or this role is not a member of it', p_space
+            USING ERRCODE = 'insufficient_privilege';
+    END IF;
+    DELETE FROM team_search_stage WHERE space = p_space AND staged_at < now() - interval '10 minutes';
+    INSERT INTO team_search_stage (space, digest, search)
+        SELECT p_space, mdstore_search_digest(t, h, b), mdstore_search_vector(t, h, b)
+        FROM unnest(p_titles, p_headings, p_bodies) AS u(t, h, b)
+    ON CONFLICT (space, digest) DO NOTHING;
+    GET DIAGNOSTICS staged = ROW_COUNT;
+    RETURN staged;
+END $f$;
+REVOKE ALL ON FUNCTION mdstore_stage_search(text, text[], text[], text[]) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION mdstore_stage_search(text, text[], text[], text[]) TO mdstore_member;
+
+CREATE FUNCTION mdstore_set_search() RETURNS trigger
+    LANGUAGE plpgsql SECURITY DEFINER SET search_path = public
+AS $f$
+BEGIN
+    IF TG_OP = 'UPDATE' AND NEW.title = OLD.title AND NEW.headings = OLD.headings
+            AND NEW.body = OLD.body THEN
+        NEW.search := OLD.search;
+        RETURN NEW;
+    END IF;
+    SELECT s.search INTO NEW.search FROM team_search_stage s
+    WHERE s.space = NEW.space AND s.digest = mdstore_search_digest(NEW.title, NEW.headings, NEW.body);
+    IF NOT FOUND THEN
+        NEW.search := mdstore_search_vector(NEW.title, NEW.headings, NEW.body);
+    END IF;
+    RETURN NEW;
+END $f$;
+CREATE TRIGGER team_notes_search BEFORE INSERT OR UPDATE ON team_notes
+    FOR EACH ROW EXECUTE FUNCTION mdstore_set_search();
+"""
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "spaces, members, notes, revisions, row-level security", _V1),
     Migration(2, "team search through a function that filters on the caller's spaces", _V2),
@@ -372,4 +451,5 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(4, "lz4 compression of note bytes, partial indexes on typed frontmatter", _V4),
     Migration(5, "typed frontmatter upkeep through the path index, without JIT", _V5),
     Migration(6, "team find through covering indexes, lower-cased text stored", _V6),
+    Migration(7, "search vectors set by a trigger, staged beside a large push", _V7),
 )

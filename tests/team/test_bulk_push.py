@@ -139,9 +139,12 @@ def test_a_database_made_by_an_earlier_version_upgrades_in_place(tmp_path, pg_ur
         a.sync()
         for filters in FILTERS:  # the rows written before the upgrade answer through the new indexes
             assert a.team.find(*filters).column("path") == a.find(*filters).column("path"), filters
-        write(a, "Ideas/New.md", "---\npriority: 7\n---\n")
+        write(a, "Ideas/New.md", "---\npriority: 7\n---\nNew words about zucchini\n")
         a.team.sync()
         assert a.team.find("priority > 5").column("path") == ["Ideas/New.md"]
+        # Search vectors made before the upgrade (a generated column then) and after it.
+        assert "Projects/Garden.md" in a.team.search("garden").paths()
+        assert a.team.search("zucchini").paths() == ["Ideas/New.md"]
     finally:
         a.close()
 
@@ -156,8 +159,9 @@ def _revisions(url: str, space: str) -> list[tuple[Any, ...]]:
 
 
 def test_a_push_written_in_many_chunks_stores_what_one_chunk_stores(clone, team_url: str, monkeypatch) -> None:  # type: ignore[no-untyped-def]
-    # A large push is written chunk by chunk (the next chunk's files are read meanwhile): tiny
-    # chunks put many boundaries inside a push of ~100 notes.
+    # A large push is written chunk by chunk (the next chunk's files are read, and its search
+    # vectors computed in another session, meanwhile): tiny chunks put many boundaries inside a
+    # push of ~100 notes. The one-chunk push computes its vectors itself.
     from mdstore.team import remote
 
     notes = _notes(12)
@@ -165,8 +169,13 @@ def test_a_push_written_in_many_chunks_stores_what_one_chunk_stores(clone, team_
     whole = _pushed(clone("whole"), notes)
     monkeypatch.setattr(remote, "FIRST_CHUNK", 3)
     monkeypatch.setattr(remote, "CHUNK", 7)
+    monkeypatch.setattr(remote, "STAGE_AT", 1)
     chunked = _pushed(clone("chunked", space="chunked"), notes)
     assert _rows(team_url, "chunked") == _rows(team_url, SPACE)
+    with connect(team_url) as conn:
+        staged = conn.execute("SELECT space, count(*) FROM team_search_stage GROUP BY space").fetchall()
+    assert [space for space, count in staged if count > 0] == ["chunked"]  # (one row per distinct text)
+    assert chunked.team.search("garden").paths() == whole.team.search("garden").paths() != []
     # One revision per note, numbered 1..n in order, whatever the chunks.
     revisions = _revisions(team_url, "chunked")
     assert [r[0] for r in revisions] == list(range(1, len(notes) + 1))
