@@ -297,10 +297,10 @@ def _write_rows(
     written: list[tuple[Change, int]] = []
     staging = stage is not None and len(changes) >= STAGE_AT
 
-    def prepared(chunk: list[Change]) -> Future[list[Change]]:
-        """The chunk with its bytes read (on the reader's thread) and, when staging, its search
+    def prepared(i: int) -> Future[list[Change]]:
+        """Chunk ``i`` with its bytes read (on the reader's thread) and, when staging, its search
         vectors staged (on the stager's, so that reading the next chunk goes on meanwhile)."""
-        read = reader.submit(fill, chunk) if fill else _done(chunk)
+        read = reader.submit(fill, chunks[i]) if fill else _done(chunks[i])
         if not staging or stage is None:
             return read
 
@@ -328,11 +328,11 @@ def _write_rows(
             "ON COMMIT DELETE ROWS"
         )
         # Two chunks ahead: while the server writes chunk i, chunk i + 1 is staged and i + 2 read.
-        ahead = [prepared(chunk) for chunk in chunks[:2]]
+        ahead = [prepared(i) for i in range(min(2, len(chunks)))]
         for i in range(len(chunks)):
             ready = ahead[i].result()
             if i + 2 < len(chunks):
-                ahead.append(prepared(chunks[i + 2]))
+                ahead.append(prepared(i + 2))
             rows = _numbered(ready, after + len(written))
             if not rows:
                 continue
@@ -385,7 +385,7 @@ class Stager:
                 self._conn = self._connect()
                 self._conn.autocommit = True
             self._conn.execute(
-                "SELECT mdstore_stage_search(%s, %s, %s, %s)",
+                "SELECT mdstore_stage_search(%s, %b, %b, %b)",  # arrays in binary: no text to parse
                 (
                     self._space,
                     [c.meta.get("title", "") for c in notes],
