@@ -295,18 +295,18 @@ def _write_rows(
     chunks = [changes[:FIRST_CHUNK]]
     chunks += [changes[i : i + CHUNK] for i in range(FIRST_CHUNK, len(changes), CHUNK)]
     written: list[tuple[Change, int]] = []
-    staging = stage is not None and len(changes) >= STAGE_AT
+    staging = stage if len(changes) >= STAGE_AT else None
 
     def prepared(i: int) -> Future[list[Change]]:
         """Chunk ``i`` with its bytes read (on the reader's thread) and, when staging, its search
         vectors staged (on the stager's, so that reading the next chunk goes on meanwhile)."""
         read = reader.submit(fill, chunks[i]) if fill else _done(chunks[i])
-        if not staging or stage is None:
+        if staging is None:
             return read
 
         def staged() -> list[Change]:
             ready = read.result()
-            stage(ready)
+            staging(ready)
             return ready
 
         return stager.submit(staged)
@@ -377,6 +377,8 @@ class Stager:
     def __call__(self, changes: list[Change]) -> None:
         import psycopg
 
+        from ..errors import MdstoreError
+
         notes = [c for c in changes if c.kind == "note" and not c.deleted]
         if self._failed or not notes:
             return
@@ -393,7 +395,7 @@ class Stager:
                     [c.meta.get("body", "") for c in notes],
                 ),
             )
-        except psycopg.Error:
+        except (psycopg.Error, MdstoreError):  # (a second connection refused, say)
             self._failed = True
 
     def close(self) -> None:

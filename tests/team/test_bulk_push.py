@@ -158,7 +158,9 @@ def _revisions(url: str, space: str) -> list[tuple[Any, ...]]:
         ).fetchall()
 
 
-def test_a_push_written_in_many_chunks_stores_what_one_chunk_stores(clone, team_url: str, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+def test_a_push_written_in_many_chunks_stores_what_one_chunk_stores(
+    clone, team_url: str, monkeypatch
+) -> None:  # type: ignore[no-untyped-def]
     # A large push is written chunk by chunk (the next chunk's files are read, and its search
     # vectors computed in another session, meanwhile): tiny chunks put many boundaries inside a
     # push of ~100 notes. The one-chunk push computes its vectors itself.
@@ -193,7 +195,9 @@ def test_a_push_written_in_many_chunks_stores_what_one_chunk_stores(clone, team_
     assert "Copy00/Projects/Roof.md" in whole.team.find("status = waiting").column("path")
 
 
-def test_a_large_push_takes_the_bytes_read_when_files_change_meanwhile(clone, team_url: str, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+def test_a_large_push_takes_the_bytes_read_when_files_change_meanwhile(
+    clone, team_url: str, monkeypatch
+) -> None:  # type: ignore[no-untyped-def]
     # The files of a large push are read while it is written: one deleted and one edited after
     # the look at the files. The deleted one is left out (never shared), the edited one is pushed
     # as it is now and recorded with those bytes, so the next sync has nothing to push.
@@ -228,3 +232,33 @@ def test_a_large_push_takes_the_bytes_read_when_files_change_meanwhile(clone, te
     b.team.sync()
     assert (b.root / edited).read_bytes() == (a.root / edited).read_bytes()
     assert not (b.root / gone).exists()
+
+
+def test_a_member_s_large_push_stages_its_search_vectors_and_does_without_when_it_cannot(
+    clone, pg_cluster, team_url: str, monkeypatch
+) -> None:  # type: ignore[no-untyped-def]
+    # As member roles (the grants, not the administrator's rights): ann's push stages its vectors
+    # on a second connection; bob may open one connection only, so his push computes them itself.
+    from mdstore.team import remote
+
+    monkeypatch.setattr(remote, "STAGE_AT", 1)
+    dbname = team_url.split("/")[3].split("?")[0]
+    _add_space(team_url, "limited")
+    with connect(team_url) as conn:
+        for role, space, limit in (("ann_p", SPACE, -1), ("bob_p", "limited", 1)):
+            conn.execute(f"DO $$ BEGIN CREATE ROLE {role} LOGIN; EXCEPTION WHEN duplicate_object THEN END $$")
+            conn.execute(f"ALTER ROLE {role} CONNECTION LIMIT {limit}")
+            conn.execute(f"GRANT mdstore_member TO {role}")
+            conn.execute("INSERT INTO team_members (space, role) VALUES (%s, %s)", (space, role))
+        conn.commit()
+    notes = _notes(12)  # enough for the chunked push (COPY_AT)
+    ann = _pushed(clone("ann", url=pg_cluster.url(dbname, "ann_p")), notes)
+    bob = _pushed(clone("bob", url=pg_cluster.url(dbname, "bob_p"), space="limited"), notes)
+    with connect(team_url) as conn:
+        staged = dict(conn.execute("SELECT space, count(*) FROM team_search_stage GROUP BY space").fetchall())
+        wrong = conn.execute(
+            "SELECT count(*) FROM team_notes WHERE search <> mdstore_search_vector(title, headings, body)"
+        ).fetchone()
+    assert staged.get(SPACE, 0) > 0 and "limited" not in staged
+    assert wrong == (0,)
+    assert ann.team.search("garden").paths() == bob.team.search("garden").paths() != []
