@@ -58,6 +58,7 @@ def _keep(word: str) -> bool:
 
 def words(text: str) -> list[str]:
     """Folded, unstemmed words of ``text`` without stop words (the vocabulary users type)."""
+    # ``_keep`` written out: this runs for every word of every note a build analyses.
     return [w for w in _WORD.findall(fold(text)) if w not in STOP_WORDS and len(w) <= MAX_TOKEN_CHARS]
 
 

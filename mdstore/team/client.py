@@ -143,6 +143,7 @@ class Team:
         from ..index.lock import OwnerLock
         from .conflicts import POLICIES
         from .exchange import Exchange
+        from .schema import STAGED_SEARCH_SINCE
 
         settings = self.settings
         if policy is not None:
@@ -158,8 +159,9 @@ class Team:
                 kept = self._conn is not None
                 try:
                     conn = self._session()
-                    # Search vectors are staged beside a large push where the schema can (version 7).
-                    side = partial(self._connect, check=False) if self._schema_version(conn) >= 7 else None
+                    # Search vectors are staged beside a large push where the schema can.
+                    staging = self._schema_version(conn) >= STAGED_SEARCH_SINCE
+                    side = partial(self._connect, check=False) if staging else None
                     exchange = Exchange(self._vault, conn, settings, state, partial(self._author, conn), side)
                     report = exchange.run(None if paths is None else set(paths))
                 except BaseException as exc:

@@ -16,6 +16,7 @@ from ..errors import QueryError
 from ..index.expr import Filter
 from ..index.query import Dialect, Query, build_query, builtin_of, condition, prop_key
 from ..result import Result
+from .schema import LOWER_TEXT_SINCE
 
 if TYPE_CHECKING:
     import psycopg
@@ -49,7 +50,6 @@ TEAM = Dialect(
     key="p.key",  # stored lower-cased
     lower_text="p.v_lower",
 )
-LOWER_TEXT_SINCE = 6  # the schema version that stores v_lower; before it, lower(v_text) is computed
 _SELECT = (
     "SELECT n.path, n.title, {folder} AS folder, (n.updated_at AT TIME ZONE 'UTC') AS modified, "
     "n.updated_by::text, n.revision, octet_length(n.content) AS size, n.tags, n.frontmatter "

@@ -444,6 +444,10 @@ CREATE TRIGGER team_notes_search BEFORE INSERT OR UPDATE ON team_notes
     FOR EACH ROW EXECUTE FUNCTION mdstore_set_search();
 """
 
+# What a client may use only from a schema version on (an administrator may upgrade after members).
+LOWER_TEXT_SINCE = 6  # team_properties.v_lower; before it, find computes lower(v_text)
+STAGED_SEARCH_SINCE = 7  # mdstore_stage_search; before it, a push computes every search vector
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "spaces, members, notes, revisions, row-level security", _V1),
     Migration(2, "team search through a function that filters on the caller's spaces", _V2),
