@@ -143,7 +143,8 @@ class Team:
         from ..index.lock import OwnerLock
         from .conflicts import POLICIES
         from .exchange import Exchange
-        from .schema import STAGED_SEARCH_SINCE
+        from .remote import Stager
+        from .schema import MERGED_SEARCH_SINCE, STAGED_SEARCH_SINCE
 
         settings = self.settings
         if policy is not None:
@@ -159,10 +160,14 @@ class Team:
                 kept = self._conn is not None
                 try:
                     conn = self._session()
-                    # Search vectors are staged beside a large push where the schema can.
-                    staging = self._schema_version(conn) >= STAGED_SEARCH_SINCE
-                    side = partial(self._connect, check=False) if staging else None
-                    exchange = Exchange(self._vault, conn, settings, state, partial(self._author, conn), side)
+                    # A large push has a second session beside it where the schema can use one.
+                    version = self._schema_version(conn)
+                    side = partial(self._connect, check=False)
+                    merge = version >= MERGED_SEARCH_SINCE
+                    stager = partial(Stager, side, settings.space, merge=merge)
+                    staging = stager if version >= STAGED_SEARCH_SINCE else None
+                    author = partial(self._author, conn)
+                    exchange = Exchange(self._vault, conn, settings, state, author, staging)
                     report = exchange.run(None if paths is None else set(paths))
                 except BaseException as exc:
                     self.close()  # a failed sync may leave the connection in any state: start afresh

@@ -71,7 +71,7 @@ class Exchange:
         settings: TeamSettings,
         state: ClientState,
         author: Callable[[], str],  # the name for conflict copies (looked up when needed)
-        side: Callable[[], psycopg.Connection[Any]] | None = None,  # a second session, for staging
+        stager: Callable[[], remote.Stager] | None = None,  # a second session beside a large push
     ) -> None:
         self.vault = vault
         self.conn = conn
@@ -80,7 +80,7 @@ class Exchange:
         self.policy = settings.policy
         self.state = state
         self.author = author
-        self.side = side
+        self.stager = stager
         self.local: LocalView = LocalView(LocalFiles(), [], [])
         self.moves_here: dict[str, str] = {}  # old path -> new path, moved in this clone
         self.held: set[str] = set()  # paths left alone this sync ("fail" policy, a failed write)
@@ -90,9 +90,10 @@ class Exchange:
         # the round already does (a moved note's old and new paths) waits for the next round.
         self.claimed: set[str] = set()
         self.deferred: set[str] = set()
-        # The notes a push sends and what the vault's index parsed of them (read once per push).
+        # The notes a push sends not yet looked up in the vault's index, and what it parsed of them.
         self.to_describe: list[str] = []
-        self.described: dict[str, tuple[str, dict[str, Any]]] | None = None
+        self.described: dict[str, tuple[str, dict[str, Any]]] = {}
+        self.first_lookup = True
         self.out: dict[str, list[Any]] = {
             k: [] for k in ("pulled", "deleted", "moved", "merged", "pushed", "conflicts")
         }
@@ -342,9 +343,11 @@ class Exchange:
 
     def _push(self) -> remote.PushResult:
         changes = self._changes()
-        self.described = None
+        self.described, self.first_lookup = {}, True
         self.to_describe = [c.path for c in changes if c.kind == "note" and not c.deleted]
-        stage = remote.Stager(self.side, self.space) if self.side is not None else None
+        if len(self.to_describe) < FROM_INDEX_AT:
+            self.to_describe = []  # parsed as they are read: cheaper than a scan of the index
+        stage = self.stager() if self.stager is not None else None
         try:
             result = remote.push(
                 self.conn, self.space, changes, self.state.cursor, fill=self._read, stage=stage
@@ -398,9 +401,17 @@ class Exchange:
         vault's index when it parsed these bytes); a file that can no longer be read is left out
         (the next sync looks at it again). Runs beside the push's writes for a large push."""
         config = replace(self.vault.config, team=self.settings)
-        if self.described is None:  # one query for the whole push: each costs a scan of the index
-            notes = self.to_describe
-            self.described = described_by_index(self.vault, notes) if len(notes) >= FROM_INDEX_AT else {}
+        if self.to_describe:
+            # Each query scans the index, so a push's notes are looked up in two: the first
+            # chunk's alone (the server is waiting for that chunk), then all the rest at once.
+            wanted, rest = self.to_describe, []
+            if self.first_lookup:
+                self.first_lookup = False
+                mine = {c.path for c in changes}
+                wanted = [path for path in self.to_describe if path in mine]
+                rest = [path for path in self.to_describe if path not in mine]
+            self.described.update(described_by_index(self.vault, wanted))
+            self.to_describe = rest if len(rest) >= FROM_INDEX_AT else []
         parsed = self.described
         out: list[remote.Change] = []
         for change in changes:

@@ -59,8 +59,6 @@ class Change:
 # Reads the bytes (and the description) of the changes it is given, leaving out the files it
 # cannot read any more; a change's ``hash`` becomes the one of the bytes read.
 Fill = Callable[[list[Change]], list[Change]]
-# Has the server compute the search vectors of filled changes in another session (``Stager``).
-Stage = Callable[[list[Change]], None]
 
 
 @dataclass
@@ -173,14 +171,14 @@ def push(
     changes: Sequence[Change],
     cursor: int,
     fill: Fill | None = None,
-    stage: Stage | None = None,
+    stage: Stager | None = None,
 ) -> PushResult:
     """Commit ``changes`` whose base is still the server's revision; one transaction.
 
     With ``fill``, the changes arrive without their bytes: a small push reads them first, a large
     one while the server writes (the files of the next chunk are read while it writes this one).
     With ``stage``, a large push has the search vectors of each chunk computed in another session
-    while this one writes the chunk before."""
+    while this one writes the chunk before (and the search index's new entries merged there)."""
     result = PushResult()
     if fill is not None and len(changes) < COPY_AT:
         changes, fill = fill(list(changes)), None
@@ -270,7 +268,7 @@ def _write_rows(
     changes: list[Change],
     after: int,
     fill: Fill | None,
-    stage: Stage | None = None,
+    stage: Stager | None = None,
 ) -> list[tuple[Change, int]]:
     """Insert the revisions and upsert the current rows of ``changes``, numbered from ``after`` + 1
     in order; returns each change written with its revision. A small push is two pipelined
@@ -331,6 +329,10 @@ def _write_rows(
         ahead = [prepared(i) for i in range(min(2, len(chunks)))]
         for i in range(len(chunks)):
             ready = ahead[i].result()
+            if i == 0 and staging is not None and staging.merging:
+                # The search index's new entries wait in its pending list, merged into the index by
+                # the stager's session between chunks, instead of by this transaction's inserts.
+                cur.execute("SELECT set_config('gin_pending_list_limit', %s, true)", (str(PENDING_KB),))
             if i + 2 < len(chunks):
                 ahead.append(prepared(i + 2))
             rows = _numbered(ready, after + len(written))
@@ -361,44 +363,66 @@ def _write_rows(
 FIRST_CHUNK = 250  # read before the server has anything to do: kept short
 CHUNK = 1000
 STAGE_AT = 1000  # a push of fewer notes computes its search vectors in its own transaction
+PENDING_KB = 65536  # a staged push's pending search index entries (a 10k push makes ~60 MB)
 
 
 class Stager:
-    """A ``Stage`` on its own connection (autocommit: what it stages is visible to the push's
-    transaction at once), opened at the first chunk and closed by ``close``. If staging fails, the
-    vectors are computed by the push itself, as for a small push: staging only saves time."""
+    """The second session beside a large push (autocommit: what it stages is visible to the push's
+    transaction at once), opened at the first chunk and closed by ``close``. Each call stages the
+    search vectors of a chunk that the push will write next; with ``merge`` (schema 8), it then
+    merges the search index entries the push has written so far (GIN's pending list) into the
+    index, and ``close`` merges what the push left after its commit. If the session fails (a second
+    connection refused, say), the push computes the vectors and merges its entries itself, as a
+    small push does: the second session only saves time."""
 
-    def __init__(self, connect: Callable[[], psycopg.Connection[Any]], space: str) -> None:
+    def __init__(
+        self, connect: Callable[[], psycopg.Connection[Any]], space: str, *, merge: bool = False
+    ) -> None:
         self._connect = connect
         self._space = space
+        self._merge = merge
         self._conn: psycopg.Connection[Any] | None = None
         self._failed = False
 
+    @property
+    def merging(self) -> bool:
+        """Whether this session merges the search index entries (so the push need not)."""
+        return self._merge and self._conn is not None and not self._failed
+
     def __call__(self, changes: list[Change]) -> None:
+        notes = [c for c in changes if c.kind == "note" and not c.deleted]
+        if self._failed or not notes:
+            return
+        self._run(
+            "SELECT mdstore_stage_search(%s, %b, %b, %b)",  # arrays in binary: no text to parse
+            (
+                self._space,
+                [c.meta.get("title", "") for c in notes],
+                [c.meta.get("headings", "") for c in notes],
+                [c.meta.get("body", "") for c in notes],
+            ),
+        )
+        if self._merge:
+            self._run("SELECT mdstore_merge_search_pending()", ())
+
+    def _run(self, statement: str, params: tuple[Any, ...]) -> None:
         import psycopg
 
         from ..errors import MdstoreError
 
-        notes = [c for c in changes if c.kind == "note" and not c.deleted]
-        if self._failed or not notes:
+        if self._failed:
             return
         try:
             if self._conn is None:
                 self._conn = self._connect()
                 self._conn.autocommit = True
-            self._conn.execute(
-                "SELECT mdstore_stage_search(%s, %b, %b, %b)",  # arrays in binary: no text to parse
-                (
-                    self._space,
-                    [c.meta.get("title", "") for c in notes],
-                    [c.meta.get("headings", "") for c in notes],
-                    [c.meta.get("body", "") for c in notes],
-                ),
-            )
+            self._conn.execute(statement, params)
         except (psycopg.Error, MdstoreError):  # (a second connection refused, say)
             self._failed = True
 
     def close(self) -> None:
+        if self.merging:
+            self._run("SELECT mdstore_merge_search_pending()", ())
         if self._conn is not None:
             self._conn.close()
             self._conn = None

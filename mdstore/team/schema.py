@@ -444,9 +444,24 @@ CREATE TRIGGER team_notes_search BEFORE INSERT OR UPDATE ON team_notes
     FOR EACH ROW EXECUTE FUNCTION mdstore_set_search();
 """
 
+# The search index's new entries merged in the second session beside a large push. A GIN index
+# takes new entries into a pending list and merges the list into the index when it outgrows
+# gin_pending_list_limit (4 MB by default), in whichever write made it outgrow it: during a large
+# push, the push's own transaction, about a tenth of its work. A large push now raises the limit
+# for its own transaction, and its second session merges the list between chunks (only the owner of
+# an index may, hence the function) and once more after the push's commit.
+_V8 = """
+CREATE FUNCTION mdstore_merge_search_pending() RETURNS bigint
+    LANGUAGE sql SECURITY DEFINER SET search_path = public
+AS $f$ SELECT gin_clean_pending_list('team_notes_search'::regclass) $f$;
+REVOKE ALL ON FUNCTION mdstore_merge_search_pending() FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION mdstore_merge_search_pending() TO mdstore_member;
+"""
+
 # What a client may use only from a schema version on (an administrator may upgrade after members).
 LOWER_TEXT_SINCE = 6  # team_properties.v_lower; before it, find computes lower(v_text)
 STAGED_SEARCH_SINCE = 7  # mdstore_stage_search; before it, a push computes every search vector
+MERGED_SEARCH_SINCE = 8  # mdstore_merge_search_pending; before it, a push merges its own entries
 
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "spaces, members, notes, revisions, row-level security", _V1),
@@ -456,4 +471,5 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(5, "typed frontmatter upkeep through the path index, without JIT", _V5),
     Migration(6, "team find through covering indexes, lower-cased text stored", _V6),
     Migration(7, "search vectors set by a trigger, staged beside a large push", _V7),
+    Migration(8, "search index entries of a large push merged beside it", _V8),
 )

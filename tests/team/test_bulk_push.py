@@ -262,3 +262,55 @@ def test_a_member_s_large_push_stages_its_search_vectors_and_does_without_when_i
     assert staged.get(SPACE, 0) > 0 and "limited" not in staged
     assert wrong == (0,)
     assert ann.team.search("garden").paths() == bob.team.search("garden").paths() != []
+
+
+def test_a_staged_push_leaves_no_search_index_entries_to_merge(
+    clone, pg_cluster, team_url: str, monkeypatch
+) -> None:  # type: ignore[no-untyped-def]
+    # The new entries of the search index (GIN's pending list, which every search reads through)
+    # are merged by the push's second session, a member's, between chunks and after the commit.
+    from mdstore.team import remote
+
+    monkeypatch.setattr(remote, "STAGE_AT", 1)
+    monkeypatch.setattr(remote, "CHUNK", 40)
+    dbname = team_url.split("/")[3].split("?")[0]
+    with connect(team_url) as conn:
+        conn.execute("DO $$ BEGIN CREATE ROLE cat_p LOGIN; EXCEPTION WHEN duplicate_object THEN END $$")
+        conn.execute("GRANT mdstore_member TO cat_p")
+        conn.execute("INSERT INTO team_members (space, role) VALUES (%s, 'cat_p')", (SPACE,))
+        conn.commit()
+    cat = _pushed(clone("cat", url=pg_cluster.url(dbname, "cat_p")), _notes(12))
+    with connect(team_url) as conn:
+        left = conn.execute("SELECT gin_clean_pending_list('team_notes_search')").fetchone()
+    assert left == (0,)  # (pages of the pending list it merged: none were left)
+    assert cat.team.search("garden").paths() != []
+
+
+def test_a_staged_push_to_a_schema_7_database_stages_every_chunk(
+    tmp_path, pg_url: str, monkeypatch
+) -> None:  # type: ignore[no-untyped-def]
+    # Before schema 8 there is nothing to merge the search index's entries with: a push stages its
+    # vectors as before, chunk after chunk, and merges its own entries.
+    from mdstore.team import remote
+
+    monkeypatch.setattr(remote, "STAGE_AT", 1)
+    monkeypatch.setattr(remote, "FIRST_CHUNK", 3)
+    monkeypatch.setattr(remote, "CHUNK", 7)
+    with connect(pg_url) as conn:
+        apply_migrations(conn, COMPONENT, MIGRATIONS[:7])
+        conn.execute("INSERT INTO team_spaces (name) VALUES (%s)", (SPACE,))
+        conn.commit()
+    (tmp_path / "a").mkdir()
+    a = mdstore.open(tmp_path / "a", team={"url": pg_url, "space": SPACE}, search={"engine": "none"})
+    try:
+        notes = _notes(12)
+        _pushed(a, notes)
+        with connect(pg_url) as conn:
+            staged = conn.execute("SELECT count(*) FROM team_search_stage").fetchone()
+            texts = conn.execute(
+                "SELECT count(DISTINCT mdstore_search_digest(title, headings, body)) FROM team_notes"
+            ).fetchone()
+        assert staged == texts
+        assert a.team.search("garden").paths() != []
+    finally:
+        a.close()
