@@ -290,8 +290,12 @@ def _write_rows(
                 [(space, *v[:13]) for v in values],
             )
         return rows
+    # The first and the last chunk are short: before the first, the server has nothing to do; during
+    # the last, the second session has nothing left to stage.
+    last = max(FIRST_CHUNK, len(changes) - FIRST_CHUNK)
     chunks = [changes[:FIRST_CHUNK]]
-    chunks += [changes[i : i + CHUNK] for i in range(FIRST_CHUNK, len(changes), CHUNK)]
+    chunks += [changes[i : min(i + CHUNK, last)] for i in range(FIRST_CHUNK, last, CHUNK)]
+    chunks += [changes[last:]] if last < len(changes) else []
     written: list[tuple[Change, int]] = []
     staging = stage if len(changes) >= STAGE_AT else None
 
@@ -360,7 +364,7 @@ def _write_rows(
     return written
 
 
-FIRST_CHUNK = 250  # read before the server has anything to do: kept short
+FIRST_CHUNK = 250  # the size of the first chunk and of the last
 CHUNK = 1000
 STAGE_AT = 1000  # a push of fewer notes computes its search vectors in its own transaction
 PENDING_KB = 65536  # a staged push's pending search index entries (a 10k push makes ~60 MB)
