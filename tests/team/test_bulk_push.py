@@ -314,3 +314,33 @@ def test_a_staged_push_to_a_schema_7_database_stages_every_chunk(
         assert a.team.search("garden").paths() != []
     finally:
         a.close()
+
+
+def test_large_pushes_into_two_spaces_at_once_both_land_and_leave_nothing_to_merge(
+    clone, team_url: str, monkeypatch
+) -> None:  # type: ignore[no-untyped-def]
+    # Two staged pushes at the same time, into different spaces (so neither waits for the other's
+    # space lock): both insert into the one search index while both second sessions merge it.
+    from concurrent.futures import ThreadPoolExecutor
+
+    from mdstore.team import remote
+
+    monkeypatch.setattr(remote, "STAGE_AT", 1)
+    monkeypatch.setattr(remote, "FIRST_CHUNK", 5)
+    monkeypatch.setattr(remote, "CHUNK", 20)
+    _add_space(team_url, "other")
+    notes = _notes(12)
+    vaults = [clone("one"), clone("two", space="other")]
+    for vault in vaults:
+        for rel, text in notes.items():
+            write(vault, rel, text)
+        vault.sync()
+    with ThreadPoolExecutor(2) as pool:
+        reports = list(pool.map(lambda vault: vault.team.sync(), vaults))
+    assert [sorted(report.pushed) for report in reports] == [sorted(notes)] * 2
+    assert _rows(team_url, SPACE) == _rows(team_url, "other")
+    with connect(team_url) as conn:
+        left = conn.execute("SELECT gin_clean_pending_list('team_notes_search')").fetchone()
+    assert left == (0,)
+    for vault in vaults:
+        assert vault.team.search("garden").paths() == vaults[0].team.search("garden").paths() != []
