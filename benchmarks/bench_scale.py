@@ -4,8 +4,8 @@
 
 For each size and search engine (``none`` = the structured index alone), in a fresh process: the
 cold index (time, notes/s), the peak RSS and PSS of the whole process tree (the vault process, its
-parse and search workers, RSS sampled every 50 ms and PSS every 0.5 s from /proc), the no-op re-sync, a one-edit sync,
-find/search/related/backlinks p50, and the index size on disk. A second process polls the vault
+parse and search workers; from /proc, RSS every 50 ms and PSS every 0.5 s), the no-op re-sync, a
+one-edit sync, find/search/related/backlinks p50, and the index size on disk. A second process polls the vault
 meanwhile, as a user would, and records when ``find`` first answers and when ``search_status``
 first says search and related notes are ready. Prints a table, writes benchmarks/out/scale.json
 and, with matplotlib installed, draws docs/scale.png.
