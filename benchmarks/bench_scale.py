@@ -65,6 +65,7 @@ def tree_kb(pid, with_pss):
     # less often: for it the kernel walks each process's page tables, holding its memory map lock
     # (at every 50 ms it made the build it measures 0.7 s slower to finish its structured index).
     rss = pss = 0
+    each = []  # (process name, RSS in kB) of each process of the tree
     todo = [pid]
     while todo:
         p = todo.pop()
@@ -72,8 +73,11 @@ def tree_kb(pid, with_pss):
             continue
         try:
             for line in open(f"/proc/{p}/status"):
+                if line.startswith("Name:"):
+                    name = line.split(None, 1)[1].strip()
                 if line.startswith("VmRSS:"):
                     rss += int(line.split()[1])
+                    each.append((name, int(line.split()[1])))
             for line in open(f"/proc/{p}/smaps_rollup") if with_pss else ():
                 if line.startswith("Pss:"):
                     pss += int(line.split()[1])
@@ -81,14 +85,17 @@ def tree_kb(pid, with_pss):
                 todo += [int(c) for c in open(f"/proc/{p}/task/{task}/children").read().split()]
         except (OSError, ValueError):
             pass
-    return rss, pss
+    return rss, pss, each
 
 peak = [0, 0]
+peak_where = {}  # when the RSS peak was sampled and how the tree's processes shared it
 stop = threading.Event()
 def sample():
-    me, n = os.getpid(), 0
+    me, n, t0 = os.getpid(), 0, time.perf_counter()
     while not stop.is_set():
-        rss, pss = tree_kb(me, n % 10 == 0)
+        rss, pss, each = tree_kb(me, n % 10 == 0)
+        if rss > peak[0]:
+            peak_where.update(at_s=round(time.perf_counter() - t0, 2), mb=[[k, v // 1024] for k, v in each])
         peak[0], peak[1] = max(peak[0], rss), max(peak[1], pss)
         n += 1
         time.sleep(0.05)
@@ -127,6 +134,7 @@ print(json.dumps({
     "notes": notes, "cold_s": cold,
     "find_ready_s": ready["find_s"], "search_ready_s": ready["search_s"],
     "notes_per_s": notes / cold, "peak_rss_mb": peak[0] / 1024, "peak_pss_mb": peak[1] / 1024,
+    "peak_rss_where": peak_where,
     "noop_s": noop, "edit_s": sorted(edits)[len(edits) // 2], "p50_ms": lat, "index_mb": size / 2**20,
 }))
 """
