@@ -131,7 +131,8 @@ def _kill_workers_while_draining(url: str, tmp_path: Path, total: int) -> None:
 
     @local.handler("n")
     def count(job: Job) -> None:
-        (logs / "local.log").open("a").write(f"{job.id} {job.payload}\n")
+        with (logs / "local.log").open("a") as log:
+            log.write(f"{job.id} {job.payload}\n")
 
     deadline = time.monotonic() + 120
     while queue.stats().done < total:
