@@ -162,12 +162,13 @@ class Team:
                     conn = self._session()
                     # A large push has a second session beside it where the schema can use one.
                     version = self._schema_version(conn)
-                    side = partial(self._connect, check=False)
-                    merge = version >= MERGED_SEARCH_SINCE
-                    stager = partial(Stager, side, settings.space, merge=merge)
-                    staging = stager if version >= STAGED_SEARCH_SINCE else None
+                    stager = None
+                    if version >= STAGED_SEARCH_SINCE:
+                        side = partial(self._connect, check=False)
+                        merge = version >= MERGED_SEARCH_SINCE
+                        stager = partial(Stager, side, settings.space, merge=merge)
                     author = partial(self._author, conn)
-                    exchange = Exchange(self._vault, conn, settings, state, author, staging)
+                    exchange = Exchange(self._vault, conn, settings, state, author, stager)
                     report = exchange.run(None if paths is None else set(paths))
                 except BaseException as exc:
                     self.close()  # a failed sync may leave the connection in any state: start afresh

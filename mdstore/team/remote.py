@@ -395,7 +395,7 @@ class Stager:
 
     def __call__(self, changes: list[Change]) -> None:
         notes = [c for c in changes if c.kind == "note" and not c.deleted]
-        if self._failed or not notes:
+        if not notes:
             return
         self._run(
             "SELECT mdstore_stage_search(%s, %b, %b, %b)",  # arrays in binary: no text to parse

@@ -63,6 +63,30 @@ def _pushed(vault: mdstore.Vault, notes: dict[str, str]) -> mdstore.Vault:
     return vault
 
 
+def _staged_in_chunks(monkeypatch, first: int | None = None, chunk: int | None = None) -> None:  # type: ignore[no-untyped-def]
+    """Every push from here on has its search vectors staged beside it (STAGE_AT 1), written in
+    chunks of the sizes given (the defaults where None)."""
+    from mdstore.team import remote
+
+    monkeypatch.setattr(remote, "STAGE_AT", 1)
+    if first is not None:
+        monkeypatch.setattr(remote, "FIRST_CHUNK", first)
+    if chunk is not None:
+        monkeypatch.setattr(remote, "CHUNK", chunk)
+
+
+def _member_url(pg_cluster, team_url: str, role: str, space: str = SPACE, connections: int = -1) -> str:  # type: ignore[no-untyped-def]
+    """A URL to the team database as ``role``, a member of ``space`` (created if need be) allowed
+    ``connections`` at once (-1: no limit)."""
+    with connect(team_url) as conn:
+        conn.execute(f"DO $$ BEGIN CREATE ROLE {role} LOGIN; EXCEPTION WHEN duplicate_object THEN END $$")
+        conn.execute(f"ALTER ROLE {role} CONNECTION LIMIT {connections}")
+        conn.execute(f"GRANT mdstore_member TO {role}")
+        conn.execute("INSERT INTO team_members (space, role) VALUES (%s, %s)", (space, role))
+        conn.commit()
+    return str(pg_cluster.url(team_url.split("/")[3].split("?")[0], role))
+
+
 def test_a_large_push_stores_what_small_pushes_store(clone, team_url: str) -> None:  # type: ignore[no-untyped-def]
     notes = _notes(12)
     assert len(notes) >= max(COPY_AT, FROM_INDEX_AT)
@@ -164,14 +188,10 @@ def test_a_push_written_in_many_chunks_stores_what_one_chunk_stores(
     # A large push is written chunk by chunk (the next chunk's files are read, and its search
     # vectors computed in another session, meanwhile): tiny chunks put many boundaries inside a
     # push of ~100 notes. The one-chunk push computes its vectors itself.
-    from mdstore.team import remote
-
     notes = _notes(12)
     _add_space(team_url, "chunked")
     whole = _pushed(clone("whole"), notes)
-    monkeypatch.setattr(remote, "FIRST_CHUNK", 3)
-    monkeypatch.setattr(remote, "CHUNK", 7)
-    monkeypatch.setattr(remote, "STAGE_AT", 1)
+    _staged_in_chunks(monkeypatch, first=3, chunk=7)
     chunked = _pushed(clone("chunked", space="chunked"), notes)
     assert _rows(team_url, "chunked") == _rows(team_url, SPACE)
     with connect(team_url) as conn:
@@ -239,21 +259,13 @@ def test_a_member_s_large_push_stages_its_search_vectors_and_does_without_when_i
 ) -> None:  # type: ignore[no-untyped-def]
     # As member roles (the grants, not the administrator's rights): ann's push stages its vectors
     # on a second connection; bob may open one connection only, so his push computes them itself.
-    from mdstore.team import remote
-
-    monkeypatch.setattr(remote, "STAGE_AT", 1)
-    dbname = team_url.split("/")[3].split("?")[0]
+    _staged_in_chunks(monkeypatch)
     _add_space(team_url, "limited")
-    with connect(team_url) as conn:
-        for role, space, limit in (("ann_p", SPACE, -1), ("bob_p", "limited", 1)):
-            conn.execute(f"DO $$ BEGIN CREATE ROLE {role} LOGIN; EXCEPTION WHEN duplicate_object THEN END $$")
-            conn.execute(f"ALTER ROLE {role} CONNECTION LIMIT {limit}")
-            conn.execute(f"GRANT mdstore_member TO {role}")
-            conn.execute("INSERT INTO team_members (space, role) VALUES (%s, %s)", (space, role))
-        conn.commit()
+    ann_url = _member_url(pg_cluster, team_url, "ann_p")
+    bob_url = _member_url(pg_cluster, team_url, "bob_p", "limited", connections=1)
     notes = _notes(12)  # enough for the chunked push (COPY_AT)
-    ann = _pushed(clone("ann", url=pg_cluster.url(dbname, "ann_p")), notes)
-    bob = _pushed(clone("bob", url=pg_cluster.url(dbname, "bob_p"), space="limited"), notes)
+    ann = _pushed(clone("ann", url=ann_url), notes)
+    bob = _pushed(clone("bob", url=bob_url, space="limited"), notes)
     with connect(team_url) as conn:
         staged = dict(conn.execute("SELECT space, count(*) FROM team_search_stage GROUP BY space").fetchall())
         wrong = conn.execute(
@@ -269,17 +281,8 @@ def test_a_staged_push_leaves_no_search_index_entries_to_merge(
 ) -> None:  # type: ignore[no-untyped-def]
     # The new entries of the search index (GIN's pending list, which every search reads through)
     # are merged by the push's second session, a member's, between chunks and after the commit.
-    from mdstore.team import remote
-
-    monkeypatch.setattr(remote, "STAGE_AT", 1)
-    monkeypatch.setattr(remote, "CHUNK", 40)
-    dbname = team_url.split("/")[3].split("?")[0]
-    with connect(team_url) as conn:
-        conn.execute("DO $$ BEGIN CREATE ROLE cat_p LOGIN; EXCEPTION WHEN duplicate_object THEN END $$")
-        conn.execute("GRANT mdstore_member TO cat_p")
-        conn.execute("INSERT INTO team_members (space, role) VALUES (%s, 'cat_p')", (SPACE,))
-        conn.commit()
-    cat = _pushed(clone("cat", url=pg_cluster.url(dbname, "cat_p")), _notes(12))
+    _staged_in_chunks(monkeypatch, chunk=40)
+    cat = _pushed(clone("cat", url=_member_url(pg_cluster, team_url, "cat_p")), _notes(12))
     with connect(team_url) as conn:
         left = conn.execute("SELECT gin_clean_pending_list('team_notes_search')").fetchone()
     assert left == (0,)  # (pages of the pending list it merged: none were left)
@@ -291,11 +294,7 @@ def test_a_staged_push_to_a_schema_7_database_stages_every_chunk(
 ) -> None:  # type: ignore[no-untyped-def]
     # Before schema 8 there is nothing to merge the search index's entries with: a push stages its
     # vectors as before, chunk after chunk, and merges its own entries.
-    from mdstore.team import remote
-
-    monkeypatch.setattr(remote, "STAGE_AT", 1)
-    monkeypatch.setattr(remote, "FIRST_CHUNK", 3)
-    monkeypatch.setattr(remote, "CHUNK", 7)
+    _staged_in_chunks(monkeypatch, first=3, chunk=7)
     with connect(pg_url) as conn:
         apply_migrations(conn, COMPONENT, MIGRATIONS[:7])
         conn.execute("INSERT INTO team_spaces (name) VALUES (%s)", (SPACE,))
@@ -323,11 +322,7 @@ def test_large_pushes_into_two_spaces_at_once_both_land_and_leave_nothing_to_mer
     # space lock): both insert into the one search index while both second sessions merge it.
     from concurrent.futures import ThreadPoolExecutor
 
-    from mdstore.team import remote
-
-    monkeypatch.setattr(remote, "STAGE_AT", 1)
-    monkeypatch.setattr(remote, "FIRST_CHUNK", 5)
-    monkeypatch.setattr(remote, "CHUNK", 20)
+    _staged_in_chunks(monkeypatch, first=5, chunk=20)
     _add_space(team_url, "other")
     notes = _notes(12)
     vaults = [clone("one"), clone("two", space="other")]
