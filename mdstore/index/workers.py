@@ -166,12 +166,16 @@ def stream_notes(
         chunk = max(32, min(400, len(items) // (workers * 6) or 32, size))
         pending: Chunk = ([], [], [], [])
         stream = parse_stream(root, list(items), max_bytes, style, workers, chunk, failures, derive, rows)
+        # The last chunks go on as they come: what the caller does with the last one is all that
+        # is left to do once the workers are done, so it should be small.
+        unsent = len(items)
         for part, results, derived, tables in stream:
             pending[0].extend(part)
             pending[1].extend(results)
             pending[2].extend(derived)
             pending[3].extend(tables)
-            if len(pending[0]) >= size:
+            unsent -= len(part)
+            if len(pending[0]) >= size or unsent <= chunk * workers:
                 yield pending
                 pending = ([], [], [], [])
         if pending[0]:
@@ -232,6 +236,16 @@ def _describe(proc: subprocess.Popen[bytes], exc: BaseException) -> str:
     return f"exited with status {code}" if code else f"{type(exc).__name__}: {exc}"
 
 
+def _chunked(items: list[Item], chunk: int, workers: int) -> list[list[Item]]:
+    """``items`` in chunks of ``chunk``, but the last ones a quarter of that: the workers then
+    finish within a short chunk of each other, and no core idles while one parses a whole chunk."""
+    short = max(1, chunk // 4)
+    tail = min(len(items) // 4, workers * chunk) // short * short
+    body = len(items) - tail
+    chunks = [items[i : min(i + chunk, body)] for i in range(0, body, chunk)]
+    return chunks + [items[i : i + short] for i in range(body, len(items), short)]
+
+
 def parse_stream(
     root: str,
     items: list[Item],
@@ -247,7 +261,7 @@ def parse_stream(
     processes finish them (not in order), so a caller can write each chunk and let it go: memory
     follows the chunk, not the vault. A worker that dies has its chunk parsed again in this process
     and its failure appended to ``failures``; every item is answered exactly once."""
-    chunks = [items[i : i + chunk] for i in range(0, len(items), chunk)]
+    chunks = _chunked(items, chunk, workers)
     lock = threading.Lock()
     out: queue.Queue[Chunk | None] = queue.Queue(maxsize=workers * 2)
     stop = threading.Event()  # the consumer went away: workers stop taking chunks

@@ -27,6 +27,7 @@ from .values import parse_inline_value
 
 if TYPE_CHECKING:
     from markdown_it import MarkdownIt
+    from markdown_it.rules_core import StateCore
     from markdown_it.rules_inline import StateInline
     from markdown_it.token import Token
 
@@ -153,6 +154,24 @@ def _markup_rule(rules: Mapping[str, tuple[InlineRule, ...]]) -> InlineRule:
     return markup
 
 
+# A character without which none of the parser's inline rules but the line break's can match: those
+# of the markup rule above (an image or embed starts "![", so "[" stands for "!"), emphasis, escapes
+# and entities. Keep it in step with the rules.
+_INLINE_STARTS = re.compile(r"[`\[<*_\\&]")
+
+
+def _inline_where_needed(state: StateCore) -> None:
+    """markdown-it's core ``inline`` rule, but for the inline tokens (paragraphs, headings, table
+    cells) with none of ``_INLINE_STARTS``: their children would be their text and its line breaks
+    only, so they get none and the walker reads their content. About half the inline tokens of a
+    vault are such plain text."""
+    parse = state.md.inline.parse
+    for token in state.tokens:
+        if token.type == "inline" and _INLINE_STARTS.search(token.content):
+            token.children = []
+            parse(token.content, state.md, state.env, token.children)
+
+
 # --- the parser, one per process -------------------------------------------------------------------
 
 _MD: MarkdownIt | None = None
@@ -177,6 +196,7 @@ def _parser() -> MarkdownIt:
         }
         md.inline.ruler.at("backticks", _markup_rule(by_first_character))
         md.disable(["link", "image", "autolink", "html_inline"])
+        md.core.ruler.at("inline", _inline_where_needed)
         _MD = md
     return _MD
 
@@ -284,6 +304,8 @@ class _Walker:
         lines = _Lines(src, self._line(token))
         children = token.children or []
         plain: list[str] = []
+        if not children:  # plain text (``_inline_where_needed``), its line breaks read as spaces
+            plain.append(src.replace("\n", " "))
         masked_spans: list[tuple[int, int]] = []
         open_links: list[tuple[Token, int]] = []  # link_open and the index of its text in ``plain``
         for child in children:

@@ -175,11 +175,17 @@ class TantivyBackend:
         return self._ix
 
     def _searcher(self) -> Any:
-        ix = self._index()
-        if ix is None:
-            return None
-        ix.reload()  # see commits of other processes (and our own) at once
-        return ix.searcher()
+        for _ in range(2):
+            ix = self._index()
+            if ix is None:
+                return None
+            try:
+                ix.reload()  # see commits of other processes (and our own) at once
+            except ValueError:  # its folder was deleted or replaced meanwhile: open it again
+                self._ix = None
+                continue
+            return ix.searcher()
+        return None  # unreadable: read as missing, rebuilt by the next write
 
     def _meta(self, searcher: Any) -> Any:
         found = searcher.search(self.t.Query.term_query(self._schema, "meta", META_KEY), 1, count=False)
@@ -240,7 +246,13 @@ class TantivyBackend:
         return out
 
     def _commit(self, writer: Any) -> None:
-        writer.commit()
+        """Commit ``writer`` and let it go; one whose commit fails (a full disk, a folder deleted
+        meanwhile) is let go too, so that the next writer is not kept waiting for its lock."""
+        try:
+            writer.commit()
+        except BaseException:
+            _let_go(writer)
+            raise
         writer.wait_merging_threads()  # also releases the writer lock
 
     def apply(self, upserts: Sequence[Note], deletes: Sequence[str], stamp: int) -> None:
@@ -260,7 +272,7 @@ class TantivyBackend:
                     writer.delete_documents_by_term("meta", META_KEY)
                     writer.add_document(self._meta_document(stamp))
             except BaseException:
-                writer.rollback()
+                _let_go(writer)
                 raise
             self._commit(writer)
 
@@ -285,7 +297,7 @@ class TantivyBackend:
             try:
                 writer.delete_all_documents()  # takes effect with the commit: readers keep the old notes
             except BaseException:
-                writer.rollback()
+                _let_go(writer)
                 raise
             return TantivyBuild(self, writer, stamp)
 
@@ -392,8 +404,13 @@ class TantivyBuild:
             self._backend._commit(self._writer)
 
     def cancel(self) -> None:
+        _let_go(self._writer)
+
+
+def _let_go(writer: Any) -> None:
+    """Drop what ``writer`` holds and release its lock (``wait_merging_threads`` releases it)."""
+    for step in (writer.rollback, writer.wait_merging_threads):
         try:
-            self._writer.rollback()
-            self._writer.wait_merging_threads()  # releases the writer lock
-        except Exception:  # noqa: BLE001 - a writer that already failed has nothing left to release
+            step()
+        except Exception:  # noqa: BLE001, PERF203 - a writer that already failed has less to let go
             pass

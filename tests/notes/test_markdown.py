@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 
 import pytest
+from hypothesis import HealthCheck, example, given, settings
+from hypothesis import strategies as st
 
+from mdstore.notes import markdown
 from mdstore.notes.markdown import extract, find_wikilinks, normalize_field_key, normalize_tag, parse_wikilink
 from mdstore.notes.model import Link
 
@@ -228,3 +232,32 @@ def test_helpers() -> None:
 def test_empty_body() -> None:
     assert extract("") == extract("\n\n")
     assert extract("").word_count == 0
+
+
+# Plain text, a decoy of every inline rule, and each rule's opening character alone.
+_INLINE_PIECES = [
+    *["a", "word", " ", "  ", "\n", "\n\n", "\t", "-", ":", "#", "#tag", "key:: v", "^id", "|"],
+    *["`", "``", "[", "]", "(", ")", "!", "<", ">", "*", "_", "\\", "&", "~~", "&amp;", "&#35;"],
+    *["[[a|b]]", "![[e#h]]", "[t](u)", "![i](p.png)", "<http://a.b>", "<span>", "`[[no]]`"],
+    *["- [ ] ", "> ", "# ", "    ", "```\n", "| a | b |\n|---|---|\n", "[x]: /url\n", "%%c%%"],
+]
+
+
+@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@example(body="# _a_\n")
+@example(body="# *a*\n")
+@example(body="# a \\# b\n")
+@example(body="# a &amp; b\n")
+@example(body="# `a`\n")
+@example(body="# [[a]]\n")
+@example(body="# <b>a</b>\n")
+@given(body=st.lists(st.sampled_from(_INLINE_PIECES), max_size=40).map("".join))
+def test_plain_text_read_without_the_inline_parser_extracts_the_same(
+    body: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # An inline token with no character an inline rule starts at is read as its text: whatever
+    # the body, the extraction must equal the one with every inline token parsed.
+    fast = extract(body, first_line=3)
+    with monkeypatch.context() as patch:
+        patch.setattr(markdown, "_INLINE_STARTS", re.compile(""))  # matches every content
+        assert extract(body, first_line=3) == fast

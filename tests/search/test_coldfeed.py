@@ -10,6 +10,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import numpy as np
@@ -135,3 +136,58 @@ def test_the_document_and_counts_a_cold_build_derives_at_once_equal_the_separate
     expected_columns, expected_values = term_counts(note)
     assert doc == build_document(note)
     assert np.array_equal(columns, expected_columns) and np.array_equal(values, expected_values)
+
+
+@pytest.mark.parametrize("deleted", ["folder", "segments"])
+def test_a_search_index_deleted_during_the_build_fails_alone_and_is_rebuilt_next_sync(
+    tmp_path: Path, deleted: str
+) -> None:
+    # The engine's commit fails for real (its files are gone), beside the related-notes model's,
+    # which must still commit; the failed writer must let its lock go for the next sync to repair.
+    write_files(tmp_path, notes(120))
+    engine_dir = tmp_path / ".mdstore" / "search" / "tantivy"
+
+    def delete_engine(done: int, total: int) -> None:
+        if done < total:  # the last chunk is fed: the engine's commit is next
+            return
+        if deleted == "folder":
+            shutil.rmtree(engine_dir, ignore_errors=True)
+        else:  # what the build wrote so far, not the index's lock and its last commit
+            for path in engine_dir.iterdir():
+                if not path.name.endswith(".lock") and path.name != "meta.json":
+                    path.unlink()
+
+    search = {"engine": "tantivy", "related": True}
+    with mdstore.open(tmp_path, index=STREAMED, search=search) as vault:
+        report = vault.sync(progress=delete_engine)
+        assert [(e.path, e.kind) for e in report.errors] == [("(search index)", "listener")]
+        status = vault.search_status()
+        assert status["related"]["ready"] and not status["search"]["ready"]
+        started = time.monotonic()
+        assert not vault.sync().errors
+        assert time.monotonic() - started < 5  # not kept waiting for a lock held by the failed writer
+        assert vault.search_status()["search"]["ready"]
+        assert vault.search("topic3", limit=200).total == len([i for i in range(120) if i % 7 == 3])
+
+
+def test_a_related_notes_commit_that_fails_leaves_search_committed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from mdstore.search.tfidf import ModelBuild
+
+    def disk_full(self: ModelBuild) -> None:
+        raise OSError(28, "No space left on device")
+
+    write_files(tmp_path, notes(120))
+    search = {"engine": "tantivy", "related": True}
+    with monkeypatch.context() as patch, mdstore.open(tmp_path, index=STREAMED, search=search) as vault:
+        patch.setattr(ModelBuild, "commit", disk_full)
+        report = vault.sync()
+        assert [(e.path, e.kind) for e in report.errors] == [("(search index)", "listener")]
+        assert "No space left on device" in report.errors[0].message
+        status = vault.search_status()
+        assert status["search"]["ready"] and not status["related"]["ready"]
+    with mdstore.open(tmp_path, search=search) as vault:
+        assert not vault.sync().errors
+        assert vault.search_status()["related"]["ready"]
+        assert vault.related("f0/n0000.md", k=3).first() is not None
