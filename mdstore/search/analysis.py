@@ -72,11 +72,6 @@ def analyzed(text: str) -> str:
     return " ".join(tokens(text))
 
 
-def stemmed(kept: list[str]) -> str:
-    """``analyzed`` of a text whose ``words`` are ``kept``."""
-    return " ".join(map(stem, kept))
-
-
 def token_spans(text: str) -> Iterator[tuple[int, int, str, str]]:
     """``(start, end, word, token)`` for every kept word of ``text``, offsets into the original text.
 

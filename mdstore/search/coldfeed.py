@@ -49,19 +49,14 @@ def document_and_counts(note: Note) -> tuple[SearchDocument, Counts]:
     analysed terms: ``note_text``'s tokens are the title's twice, then the aliases', the tags',
     the headings' and the body's, which the document holds already (all but the tags)."""
     from mdstore.search.analysis import tokens
-    from mdstore.search.documents import build_document
+    from mdstore.search.documents import analysed_document
     from mdstore.search.tfidf import token_counts
 
-    doc = build_document(note)
-    terms = [
-        *doc.title_terms.split(),
-        *doc.title_terms.split(),
-        *doc.alias_terms.split(),
-        *(token for tag in note.tags for token in tokens(tag)),
-        *doc.heading_terms.split(),
-        *doc.body_terms.split(),
-    ]
-    return doc, token_counts(terms)
+    doc, terms = analysed_document(note)
+    tags = [token for tag in note.tags for token in tokens(tag)]
+    return doc, token_counts(
+        [*terms.title, *terms.title, *terms.aliases, *tags, *terms.headings, *terms.body]
+    )
 
 
 class ColdFeed:

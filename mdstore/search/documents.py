@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from typing import NamedTuple
 
 from mdstore.notes.model import Note
-from mdstore.search.analysis import analyzed, fold, stemmed, words
+from mdstore.search.analysis import analyzed, fold, stem, words
 
 SCHEMA_VERSION = 2
 """Bump when the fields or the analysis change: an index with another version reads as outdated."""
@@ -45,7 +46,21 @@ def _with_parents(value: str) -> list[str]:
     return ["/".join(parts[: i + 1]) for i in range(len(parts)) if parts[i]]
 
 
+class Terms(NamedTuple):
+    """The index terms of a document's analysed texts, as lists (``analysed_document``)."""
+
+    title: list[str]
+    aliases: list[str]
+    headings: list[str]
+    body: list[str]
+
+
 def build_document(note: Note) -> SearchDocument:
+    return analysed_document(note)[0]
+
+
+def analysed_document(note: Note) -> tuple[SearchDocument, Terms]:
+    """``build_document(note)`` and the terms its analysed fields were joined from."""
     tags: dict[str, None] = {}
     for tag in note.tags:
         for value in _with_parents(fold(tag.lstrip("#"))):
@@ -57,21 +72,23 @@ def build_document(note: Note) -> SearchDocument:
     texts = (note.title, alias_text, heading_text, note.body)
     title, aliases, headings, body = (words(text) for text in texts)
     vocabulary = dict.fromkeys([*title, *aliases, *headings, *body])
-    return SearchDocument(
+    terms = Terms(*(list(map(stem, kept)) for kept in (title, aliases, headings, body)))
+    document = SearchDocument(
         path=note.path,
         title=note.title,
         body=note.body,
         hash=note.hash,
         mtime_ms=int(note.mtime * 1000),
-        title_terms=stemmed(title),
-        alias_terms=stemmed(aliases),
-        heading_terms=stemmed(headings),
-        body_terms=stemmed(body),
+        title_terms=" ".join(terms.title),
+        alias_terms=" ".join(terms.aliases),
+        heading_terms=" ".join(terms.headings),
+        body_terms=" ".join(terms.body),
         name_terms=analyzed(note.name),
         tags=tuple(tags),
         folders=tuple(_with_parents(note.folder)) if note.folder else (),
         vocabulary=" ".join(w for w in vocabulary if not w.isdigit()),
     )
+    return document, terms
 
 
 @dataclass(frozen=True)

@@ -20,7 +20,6 @@ from __future__ import annotations
 import os
 import time
 import zlib
-from collections import Counter
 from collections.abc import Collection, Iterable, Sequence
 from functools import lru_cache
 from pathlib import Path
@@ -59,19 +58,13 @@ def text_counts(text: str) -> Counts:
     return token_counts(tokens(text))
 
 
-def token_counts(terms: Iterable[str]) -> Counts:
+def token_counts(terms: Sequence[str]) -> Counts:
     """``text_counts`` of a text whose ``tokens`` are ``terms`` (in any order)."""
     import numpy as np
 
-    counts = Counter(terms)
-    columns = np.fromiter(map(_column, counts), dtype=np.int32, count=len(counts))
-    tf = np.fromiter(counts.values(), dtype=np.float32, count=len(counts))
-    order = np.argsort(columns)
-    columns, tf = columns[order], tf[order]
-    if len(columns) > 1 and not np.all(columns[1:] != columns[:-1]):  # words sharing a column: one count
-        columns, inverse = np.unique(columns, return_inverse=True)
-        tf = np.bincount(inverse, weights=tf).astype(np.float32)
-    return columns, (1.0 + np.log(tf)).astype(np.float32)
+    hashed = np.fromiter(map(_column, terms), dtype=np.int32, count=len(terms))
+    columns, tf = np.unique(hashed, return_counts=True)  # words sharing a column: one count
+    return columns, (1.0 + np.log(tf.astype(np.float32))).astype(np.float32)
 
 
 @lru_cache(maxsize=200_000)
