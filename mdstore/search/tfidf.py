@@ -276,7 +276,14 @@ class TfidfModel:
         self._paths, self._hashes, self._stamp = paths, hashes, stamp
         self._rows = {path: i for i, path in enumerate(paths)}
         self._fitted_count = len(paths)
-        self._save()
+        try:
+            self._save()
+        except BaseException:
+            # Not saved, so not fitted: the files (if any) are read again, and their stamp tells
+            # the next sync to fit the model again.
+            self._clear()
+            self._loaded_mtime = None
+            raise
 
     def update(self, upserts: Sequence[Note], deletes: Sequence[str], stamp: int | None = None) -> None:
         """Re-vectorise ``upserts`` and drop ``deletes`` with the current vocabulary (no refit);
@@ -380,7 +387,7 @@ class TfidfModel:
         """Read the files if another process (or nobody yet) changed them since the last read."""
         try:
             mtime = (self.folder / MODEL_FILE).stat().st_mtime_ns
-        except FileNotFoundError:
+        except (FileNotFoundError, NotADirectoryError):  # no model (its folder may be a file)
             if self._loaded_mtime is not None:
                 self._clear()
                 self._loaded_mtime = None
