@@ -166,16 +166,16 @@ def stream_notes(
         chunk = max(32, min(400, len(items) // (workers * 6) or 32, size))
         pending: Chunk = ([], [], [], [])
         stream = parse_stream(root, list(items), max_bytes, style, workers, chunk, failures, derive, rows)
-        # The last chunks go on as they come: what the caller does with the last one is all that
-        # is left to do once the workers are done, so it should be small.
-        unsent = len(items)
+        # The short last chunks (``_chunked``) go on as they come: what the caller does with the
+        # last one is all that is left to do once the workers are done.
+        unsent, tail = len(items), _tail(len(items), chunk, workers)
         for part, results, derived, tables in stream:
             pending[0].extend(part)
             pending[1].extend(results)
             pending[2].extend(derived)
             pending[3].extend(tables)
             unsent -= len(part)
-            if len(pending[0]) >= size or unsent <= chunk * workers:
+            if len(pending[0]) >= size or unsent <= tail:
                 yield pending
                 pending = ([], [], [], [])
         if pending[0]:
@@ -236,12 +236,17 @@ def _describe(proc: subprocess.Popen[bytes], exc: BaseException) -> str:
     return f"exited with status {code}" if code else f"{type(exc).__name__}: {exc}"
 
 
+def _tail(total: int, chunk: int, workers: int) -> int:
+    """How many of ``total`` items go in the short chunks at the end (``_chunked``)."""
+    short = max(1, chunk // 4)
+    return min(total // 4, workers * chunk) // short * short
+
+
 def _chunked(items: list[Item], chunk: int, workers: int) -> list[list[Item]]:
     """``items`` in chunks of ``chunk``, but the last ones a quarter of that: the workers then
     finish within a short chunk of each other, and no core idles while one parses a whole chunk."""
     short = max(1, chunk // 4)
-    tail = min(len(items) // 4, workers * chunk) // short * short
-    body = len(items) - tail
+    body = len(items) - _tail(len(items), chunk, workers)
     chunks = [items[i : min(i + chunk, body)] for i in range(0, body, chunk)]
     return chunks + [items[i : i + short] for i in range(body, len(items), short)]
 

@@ -16,7 +16,6 @@ that says it must be repaired.
 
 from __future__ import annotations
 
-import functools
 import json
 import logging
 import os
@@ -133,29 +132,35 @@ class ColdFeed:
                 self._info["phase"] = "committing"
                 self._write_marker()
                 engine, self.engine = self.engine, None
-                commit = functools.partial(_commit_engine, engine, failed, spent)
+
+                def commit_engine() -> None:
+                    started = time.perf_counter()
+                    try:
+                        engine.commit()
+                    except Exception as exc:  # noqa: BLE001 - raised below, after the model's commit
+                        failed.append(exc)
+                    spent["engine"] = time.perf_counter() - started
+
                 if self.model is not None and not self._counts_from_engine:
-                    beside = threading.Thread(target=commit, name="mdstore-search-commit", daemon=True)
+                    beside = threading.Thread(target=commit_engine, name="mdstore-search-commit", daemon=True)
                     beside.start()
                 else:
-                    commit()
+                    commit_engine()
             if self.model is not None:
                 model, self.model = self.model, None
                 if not failed or not self._counts_from_engine:  # else its counts are missing
                     started = time.perf_counter()
                     model.commit()
                     spent["related notes"] = time.perf_counter() - started
-            if beside is not None:
-                beside.join()
-            log.info(
-                "search side of a cold build committed: engine %.1f s, related notes %.1f s",
-                spent["engine"],
-                spent["related notes"],
-            )
         finally:
             if beside is not None:
                 beside.join()  # the engine's commit ends (or fails) before anything is let go
             self.abort()
+        log.info(
+            "search side of a cold build committed: engine %.1f s, related notes %.1f s",
+            spent["engine"],
+            spent["related notes"],
+        )
         if failed:
             raise failed[0]
 
@@ -166,13 +171,3 @@ class ColdFeed:
             engine.cancel()
         self.model = None
         self._marker.unlink(missing_ok=True)
-
-
-def _commit_engine(engine: Any, failed: list[Exception], spent: dict[str, float]) -> None:
-    """``engine.commit()``, its error appended to ``failed`` and its time to ``spent``."""
-    started = time.perf_counter()
-    try:
-        engine.commit()
-    except Exception as exc:  # noqa: BLE001 - ColdFeed.finish raises it, after the model's commit
-        failed.append(exc)
-    spent["engine"] = time.perf_counter() - started
