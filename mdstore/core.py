@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import os
 import threading
+import unicodedata
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol, cast
@@ -217,9 +218,15 @@ class VaultCore:
         return [vault_path(self.root, path, cache=cache) for path in paths]
 
     def note_path(self, ref: str) -> str:
-        """A note path from a path or a name: exact path, path + .md, else name/alias like a wikilink."""
+        """A note path from a path or a name: the note file (``ref``, or ``ref`` + .md), else a
+        name or alias, like a wikilink. Only a file with a note extension is a note: ``TODO`` is
+        ``TODO.md`` even beside a file named ``TODO``. Names compare in NFC, as wikilinks do, so a
+        name typed on Linux finds a note whose file name macOS stored decomposed."""
         rel = self.rel(ref)
-        for candidate in (rel, *(rel + ext for ext in self.config.vault.extensions)):
+        exts = self.config.vault.extensions
+        is_note = rel.lower().endswith(tuple(ext.lower() for ext in exts))
+        candidates = [rel] if is_note else [rel + ext for ext in exts]
+        for candidate in candidates:
             if (self.root / candidate).is_file():
                 return self.rel(candidate)  # ``name`` may pass the rule while ``name.md`` leaves it
         found = self.query(
@@ -227,6 +234,14 @@ class VaultCore:
             "UNION ALL SELECT path FROM aliases WHERE lower(alias) = lower(?)",
             [rel, rel.rsplit("/", 1)[-1], rel],
         ).column("path")
+        if not found:  # the slower comparison, only for what the fast one missed
+            nfc = unicodedata.normalize("NFC", rel)
+            found = self.query(
+                "SELECT path FROM notes WHERE list_contains(?, nfc_normalize(path)) "
+                "OR lower(nfc_normalize(name)) = lower(?) "
+                "UNION ALL SELECT path FROM aliases WHERE lower(nfc_normalize(alias)) = lower(?)",
+                [[unicodedata.normalize("NFC", c) for c in candidates], nfc.rsplit("/", 1)[-1], nfc],
+            ).column("path")
         if found:
             return sorted(found, key=lambda p: (p.count("/"), len(p), p))[0]
         raise NoteNotFound(f"no note {ref!r} in {self.root}")

@@ -44,6 +44,25 @@ class State:
             self._vault = open_vault(self.vault_path, search={"flush_at_close": False})
         return self._vault
 
+    def note(self, ref: str) -> str:
+        """``ref`` for the vault's methods, refused when it is a name that several notes share (in
+        different folders, or as an alias), listing them: a command never picks one silently."""
+        from ..errors import QueryError
+
+        vault = self.vault()
+        if "/" in ref or any(
+            (vault.root / (ref + ext)).is_file() for ext in ("", *vault.config.vault.extensions)
+        ):
+            return ref  # a path (or a path suffix): the vault resolves it
+        found = vault.sql(
+            "SELECT path FROM notes WHERE lower(name) = lower(?) "
+            "UNION SELECT path FROM aliases WHERE lower(alias) = lower(?) ORDER BY path",
+            [ref, ref],
+        ).column("path")
+        if len(found) > 1:
+            raise QueryError(f"{ref!r} names {len(found)} notes: {', '.join(found)} (give the path of one)")
+        return ref
+
     def close(self) -> None:
         if self._vault is not None:
             self._vault.close()
@@ -145,18 +164,25 @@ class _Group(_TableGroup):
         self.commands = _Commands({name: module for module, names in _MODULES.items() for name in names})
 
     def invoke(self, ctx: click.Context) -> Any:
+        failure: MdstoreError | None = None
         try:
             return super().invoke(ctx)
         except MdstoreError as exc:
-            state = ctx.find_object(State)
-            if state is not None and state.debug:
-                traceback.print_exc()
-            click.echo(f"Error: {exc}", err=True)
-            ctx.exit(exc.exit_code)
+            failure = exc
         finally:
+            # Closing the vault writes what it held back (a journal, an index): an error there is
+            # reported like the command's own, after the command's own if both failed.
             state = ctx.find_object(State)
-            if state is not None:
-                state.close()
+            try:
+                if state is not None:
+                    state.close()
+            except MdstoreError as exc:
+                failure = failure or exc
+            if failure is not None:
+                if state is not None and state.debug:
+                    traceback.print_exception(failure)
+                click.echo(f"Error: {failure}", err=True)
+                ctx.exit(failure.exit_code)
 
 
 @click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})

@@ -5,14 +5,11 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import click
 
 from . import State, api_command, pass_state
-
-if TYPE_CHECKING:
-    from ..vault import Vault
 from .options import filter_options, json_option
 from .output import done, emit_rows, emit_value, message, use_json
 
@@ -124,7 +121,7 @@ def show(state: State, path: str, body: bool, as_json: bool) -> None:
     import dataclasses
 
     vault = state.vault()
-    note = vault.get(_one_note(vault, path))
+    note = vault.get(state.note(path))
     if body:
         click.echo(note.body, nl=False)
         return
@@ -150,32 +147,13 @@ def show(state: State, path: str, body: bool, as_json: bool) -> None:
         click.echo(f"  [{task.status}] {task.text}")
 
 
-def _one_note(vault: Vault, ref: str) -> str:
-    """``ref`` unchanged when it is a file or names one note; a name that several notes share
-    (in different folders, or as an alias) is an error that lists them."""
-    from ..errors import QueryError
-
-    if "/" in ref or any(
-        (vault.root / (ref + ext)).is_file() for ext in ("", *vault.config.vault.extensions)
-    ):
-        return ref  # a path (or a path suffix): the vault resolves it
-    found = vault.sql(
-        "SELECT path FROM notes WHERE lower(name) = lower(?) "
-        "UNION SELECT path FROM aliases WHERE lower(alias) = lower(?) ORDER BY path",
-        [ref, ref],
-    ).column("path")
-    if len(found) > 1:
-        raise QueryError(f"{ref!r} names {len(found)} notes: {', '.join(found)} (give the path of one)")
-    return ref
-
-
 @api_command("links")
 @click.argument("path")
 @json_option
 @pass_state
 def links(state: State, path: str, as_json: bool) -> None:
     """Links written in a note, with where they resolve (Vault.outlinks)."""
-    emit_rows(state.vault().outlinks(path).to_dicts(), as_json)
+    emit_rows(state.vault().outlinks(state.note(path)).to_dicts(), as_json)
 
 
 @api_command("backlinks")
@@ -184,7 +162,7 @@ def links(state: State, path: str, as_json: bool) -> None:
 @pass_state
 def backlinks(state: State, path: str, as_json: bool) -> None:
     """Notes that link to a note."""
-    emit_rows(state.vault().backlinks(path).to_dicts(), as_json)
+    emit_rows(state.vault().backlinks(state.note(path)).to_dicts(), as_json)
 
 
 @api_command("neighbors")
@@ -194,7 +172,7 @@ def backlinks(state: State, path: str, as_json: bool) -> None:
 @pass_state
 def neighbors(state: State, path: str, depth: int, as_json: bool) -> None:
     """Notes within DEPTH link hops of a note, in either direction."""
-    emit_rows(state.vault().neighbors(path, depth=depth).to_dicts(), as_json)
+    emit_rows(state.vault().neighbors(state.note(path), depth=depth).to_dicts(), as_json)
 
 
 @api_command("orphans")
@@ -232,6 +210,8 @@ def tags(state: State, as_json: bool) -> None:
 @pass_state
 def tasks(state: State, as_json: bool, **kwargs: Any) -> None:
     """Tasks across the vault."""
+    if kwargs["path"] is not None:
+        kwargs["path"] = state.note(kwargs["path"])
     result = state.vault().tasks(**kwargs)
     emit_rows(result.to_dicts(), as_json, columns=["path", "line", "status", "text"])
 

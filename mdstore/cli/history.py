@@ -50,7 +50,7 @@ def history(state: State, path: str, limit: int | None, as_json: bool) -> None:
     """Commits that changed a note, newest first (renames followed)."""
     vault = state.vault()
     _say_repository(vault)
-    revs = vault.history(path, limit=limit)
+    revs = vault.history(state.note(path), limit=limit)
     rows = [{**dataclasses.asdict(r), "subject": r.subject} for r in revs]
     for row in rows:
         row.pop("message")
@@ -67,7 +67,7 @@ def diff(state: State, path: str, rev_a: str, rev_b: str | None, as_json: bool) 
     """Unified diff of a note between two revisions (default: HEAD and the file on disk)."""
     vault = state.vault()
     _say_repository(vault)
-    text = vault.diff(path, rev_a, rev_b)
+    text = vault.diff(state.note(path), rev_a, rev_b)
     if as_json:
         emit_value({"path": path, "rev_a": rev_a, "rev_b": rev_b, "diff": text}, True)
     else:
@@ -82,7 +82,7 @@ def diff(state: State, path: str, rev_a: str, rev_b: str | None, as_json: bool) 
 @pass_state
 def restore(state: State, path: str, rev: str, if_hash: str | None, as_json: bool) -> None:
     """Write a note's content at REV back to it (refused if the file changed since indexed)."""
-    note = state.vault().restore(path, rev, if_hash=if_hash)
+    note = state.vault().restore(state.note(path), rev, if_hash=if_hash)
     done({"restored": note.path, "rev": rev, "hash": note.hash}, as_json, f"Restored {note.path} from {rev}")
 
 
@@ -131,7 +131,7 @@ def show_revision(state: State, path: str, rev: str, as_json: bool) -> None:
     """The bytes of a note at revision REV (a commit, tag or HEAD~2), as they were committed."""
     vault = state.vault()
     _say_repository(vault)
-    data = vault.show_revision(path, rev)
+    data = vault.show_revision(state.note(path), rev)
     if as_json:
         emit_value({"path": path, "rev": rev, "text": data.decode("utf-8", errors="replace")}, True)
     else:

@@ -78,7 +78,7 @@ def _summary(results: SearchResults) -> None:
 @pass_state
 def related(state: State, path: str, k: int, exclude_linked: bool, as_json: bool) -> None:
     """Notes most similar to the note at PATH (TF-IDF), best first."""
-    result = state.vault().related(path, k=k, exclude_linked=exclude_linked)
+    result = state.vault().related(state.note(path), k=k, exclude_linked=exclude_linked)
     emit_rows(result.to_dicts(), as_json, columns=["path", "title", "score"])
 
 

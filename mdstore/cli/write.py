@@ -176,10 +176,8 @@ def edit(state: State, path: str, editor: str | None, as_json: bool) -> None:
     import subprocess
 
     from ..errors import MdstoreError
-    from .core import _one_note
-
     vault = state.vault()
-    note = vault.get(_one_note(vault, path))
+    note = vault.get(state.note(path))
     command = editor or os.environ.get("VISUAL") or os.environ.get("EDITOR") or "vi"
     try:
         code = subprocess.call([*shlex.split(command), str(vault.root / note.path)])

@@ -81,6 +81,27 @@ def test_show_a_name_that_several_notes_share_lists_them(vault: Path):
     assert json.loads(out)["path"] == "Solo.md"
 
 
+@pytest.mark.parametrize(
+    "args",
+    [
+        ("links", "Plans"),
+        ("backlinks", "Plans"),
+        ("neighbors", "Plans"),
+        ("related", "Plans"),
+        ("tasks", "--path", "Plans"),
+        ("edit", "Plans"),
+        ("history", "Plans"),
+        ("restore", "Plans", "HEAD"),
+    ],
+)
+def test_every_command_refuses_a_name_that_several_notes_share(vault: Path, args: tuple[str, ...]):
+    before = {p: p.read_bytes() for p in vault.rglob("*.md")}
+    code, out, err = run(vault, *args, env={"EDITOR": "false"})
+    assert code == mdstore.QueryError.exit_code and out == ""
+    assert "'Plans' names 2 notes: Home/Plans.md, Work/Plans.md" in err and err.count("\n") == 1
+    assert {p: p.read_bytes() for p in vault.rglob("*.md")} == before
+
+
 def test_status_prints_nested_values_as_indented_lines(monkeypatch: pytest.MonkeyPatch, vault: Path):
     as_on_a_terminal(monkeypatch)
     code, out, _ = run(vault, "status")
@@ -110,3 +131,16 @@ def test_clip_middle_and_fit_widths():
     assert fit_widths([40, 10], [4, 5], 30, [True, False]) == [20, 8]
     assert fit_widths([5, 5], [4, 5], 100, [False, False]) == [5, 5]
     assert fit_widths([40, 40], [4, 5], 10, [False, False]) == [8, 8]  # never below the floor
+
+
+def test_an_error_while_closing_the_vault_is_one_line_with_its_exit_code(vault: Path):
+    # The insight waits in the memory journal and is written when the command closes the vault;
+    # a file where its folder belongs makes that write fail.
+    (vault / "Memory").mkdir()
+    (vault / "Memory" / "insights").write_text("in the way\n")
+    args = ("memory", "store-insight", "Ann likes tea", "--user", "ann", "--source", "agent")
+    code, out, err = run(vault, *args, "--category", "preference")
+    assert json.loads(out)["content"] == "Ann likes tea"  # taken: it waits in the journal
+    assert code == mdstore.InvalidPath.exit_code
+    assert err.startswith("Error: ") and "'Memory/insights' is a file" in err and err.count("\n") == 1
+    assert "Traceback" not in err

@@ -287,3 +287,26 @@ def test_relative_dates_follow_the_clock(make_vault) -> None:
     assert paths(v.find("due between -4d and +0d")) == ["three.md", "today.md"]
     assert paths(v.find("due in (today, -3d)")) == ["three.md", "today.md"]
     assert paths(v.find("due = '-3d'")) == []  # quoted: text
+
+
+def test_a_name_finds_a_note_whose_file_name_is_decomposed(make_vault):
+    import unicodedata
+
+    nfd = unicodedata.normalize("NFD", "Dossier é/Résumé.md")
+    v = make_vault({nfd: "# CV\n", "links.md": "[[Résumé]]\n"})
+    v.sync()
+    for ref in ("Résumé", "Dossier é/Résumé", "Dossier é/Résumé.md"):  # typed in NFC
+        assert v.get(ref).path == nfd, ref
+    assert [r["source"] for r in v.backlinks("Résumé").to_dicts()] == ["links.md"]
+
+
+def test_a_file_without_a_note_extension_is_never_taken_for_the_note(make_vault):
+    v = make_vault({"TODO.md": "# The note\n"})
+    (v.root / "TODO").write_text("not a note\n")
+    (v.root / ".env").write_text("TOKEN=abc\n")
+    v.sync()
+    assert v.get("TODO").title == "The note"
+    with pytest.raises(mdstore.NoteNotFound):
+        v.get(".env")
+    v.delete("TODO")
+    assert (v.root / "TODO").read_text() == "not a note\n" and not (v.root / "TODO.md").exists()
