@@ -12,6 +12,7 @@ code (listed in ``mdstore/errors.py`` and ``docs/errors.md``).
 from __future__ import annotations
 
 import importlib
+import re
 import traceback
 from collections.abc import Callable, Iterator, MutableMapping
 from dataclasses import dataclass, field
@@ -215,10 +216,46 @@ def cli(ctx: click.Context, vault_path: Path | None, debug: bool) -> None:
 pass_state = click.make_pass_decorator(State)
 
 
+_OPTION_LIKE = re.compile(r"--?[A-Za-z][\w-]*(=.*)?", re.S)
+
+
 class ApiCommand(click.Command):
     """A command of the command table; ``api`` is its entry (the method it calls, its options)."""
 
     api: Command
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        return super().parse_args(ctx, self._text_last(args))
+
+    def _text_last(self, args: list[str]) -> list[str]:
+        """``args`` with every argument after ``--`` when one of them starts with ``-`` but cannot
+        be an option (``- [ ] call Ada``, ``-#draft``, ``-7d``): click would take it for an
+        unknown option, or for a run of short ones. The options (with their values) keep their
+        places before the ``--``, the arguments their order after it."""
+        dashed = (a for a in args if a[:1] == "-" and len(a) > 1)
+        if "--" in args or all(_OPTION_LIKE.fullmatch(a) for a in dashed):
+            return args
+        takes_value = {
+            name: opt.nargs
+            for opt in self.params
+            if isinstance(opt, click.Option) and not opt.is_flag and not opt.count
+            for name in opt.opts
+        }
+        options: list[str] = []
+        texts: list[str] = []
+        i = 0
+        while i < len(args):
+            arg = args[i]
+            if _OPTION_LIKE.fullmatch(arg):
+                options.append(arg)
+                name, has_value = arg.split("=", 1)[0], "=" in arg
+                if name in takes_value and not has_value:
+                    options += args[i + 1 : i + 1 + takes_value[name]]
+                    i += takes_value[name]
+            else:
+                texts.append(arg)
+            i += 1
+        return [*options, "--", *texts]
 
 
 def api_command(name: str, **settings: Any) -> Callable[[Callable[..., Any]], ApiCommand]:

@@ -144,3 +144,17 @@ def test_an_error_while_closing_the_vault_is_one_line_with_its_exit_code(vault: 
     assert code == mdstore.InvalidPath.exit_code
     assert err.startswith("Error: ") and "'Memory/insights' is a file" in err and err.count("\n") == 1
     assert "Traceback" not in err
+
+
+def test_text_that_starts_with_a_dash_is_text_not_an_option(vault: Path):
+    code, out, err = run(vault, "append", "Solo.md", "- [ ] call Ada")
+    assert code == 0, err
+    code, out, err = run(vault, "append", "Solo.md", "-7 degrees", "--json")  # an option after it
+    assert code == 0 and json.loads(out)["appended"] == "Solo.md"
+    assert (vault / "Solo.md").read_text().endswith("# Solo\n- [ ] call Ada\n-7 degrees\n")
+    run(vault, "set", "Solo.md", "tags=draft")
+    code, out, err = run(vault, "find", "-#draft", "--sort", "path", "--json")
+    assert code == 0, err
+    assert [json.loads(line)["path"] for line in out.splitlines()] == ["Home/Plans.md", "Work/Plans.md"]
+    code, out, err = run(vault, "find", "--sortt", "path")  # a mistyped option is still one
+    assert code == 2 and "No such option '--sortt'" in err
