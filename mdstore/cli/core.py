@@ -11,7 +11,7 @@ import click
 
 from . import State, api_command, pass_state
 from .options import filter_options, json_option
-from .output import done, emit_rows, emit_value, message, use_json
+from .output import done, echo_mapping, emit_rows, emit_value, message, use_json
 
 
 @api_command("init")
@@ -134,9 +134,7 @@ def show(state: State, path: str, body: bool, as_json: bool) -> None:
     click.echo(f"{note.title}  ({note.path})")
     if note.error:
         click.echo(f"  problem: {note.error}")
-    for key, value in note.frontmatter.items():
-        if key not in ("tags", "tag"):  # shown normalised below
-            click.echo(f"  {key}: {value}")
+    echo_mapping({k: v for k, v in note.frontmatter.items() if k not in ("tags", "tag")}, "  ")  # tags below
     if note.tags:
         click.echo("  tags: " + ", ".join("#" + t for t in note.tags))
     for link in note.links:

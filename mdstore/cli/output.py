@@ -82,17 +82,17 @@ def emit_value(value: Any, as_json: bool) -> None:
         sys.stdout.write(dumps(value) + "\n")
         return
     if isinstance(value, Mapping):
-        _echo_mapping(value, "")
+        echo_mapping(value, "")
     else:
         click.echo(_cell(value))
 
 
-def _echo_mapping(value: Mapping[str, Any], indent: str) -> None:
+def echo_mapping(value: Mapping[str, Any], indent: str) -> None:
     """``key: value`` lines; a nested mapping is indented under its key, not printed as JSON."""
     for key, item in value.items():
         if isinstance(item, Mapping) and item:
             click.echo(f"{indent}{key}:")
-            _echo_mapping(item, indent + "  ")
+            echo_mapping(item, indent + "  ")
         else:
             click.echo(f"{indent}{key}: {_cell(item)}")
 

@@ -51,7 +51,8 @@ def _assignments(pairs: tuple[str, ...]) -> dict[str, Any]:
         if not eq or not key.strip():
             raise QueryError(f"expected KEY=VALUE, got {pair!r}")
         text = value.strip()
-        out[key.strip()] = _flow_value(text, pair) if text[:1] in ("[", "{") else parse_value(value, pair)
+        flow = text[:1] in ("[", "{")
+        out[key.strip()] = _flow_value(text, pair) if flow else parse_value(value, pair, "setting")
     return out
 
 

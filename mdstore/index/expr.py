@@ -171,8 +171,9 @@ def _filter_value(text: str, source: str) -> Any:
     return dt.date.today() + dt.timedelta(days=sign * days)
 
 
-def parse_value(text: str, source: str = "") -> Any:
-    """A typed literal: quoted text, true/false/null, number, date, datetime, today/now, or bare text."""
+def parse_value(text: str, source: str = "", what: str = "filter") -> Any:
+    """A typed literal: quoted text, true/false/null, number, date, datetime, today/now, or bare text.
+    A malformed date names ``source``, the ``what`` it came from (a filter, a --set pair)."""
     text = text.strip()
     if len(text) >= 2 and text[0] == text[-1] and text[0] in "\"'":
         return text[1:-1]
@@ -191,14 +192,18 @@ def parse_value(text: str, source: str = "") -> Any:
         try:
             return dt.date.fromisoformat(_pad_date(text))
         except ValueError:
-            raise QueryError(f"malformed date {text!r} in filter {source!r} (use YYYY-MM-DD)") from None
+            raise QueryError(f"malformed date {text!r}{_within(what, source)} (use YYYY-MM-DD)") from None
     if _DATETIME.match(text):
         try:
             value = dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
         except ValueError:
-            raise QueryError(f"malformed datetime {text!r} in filter {source!r} (use ISO 8601)") from None
+            raise QueryError(f"malformed datetime {text!r}{_within(what, source)} (use ISO 8601)") from None
         return value
     return text
+
+
+def _within(what: str, source: str) -> str:
+    return f" in {what} {source!r}" if source else ""
 
 
 def _pad_date(text: str) -> str:

@@ -130,6 +130,15 @@ def _checked(f: Filter) -> Filter:
 
     if f.op not in OPERATORS:
         raise QueryError(f"unknown operator {f.op!r} for {f.key!r} (use {', '.join(OPERATORS)})")
+    if f.op in ("exists", "not exists"):
+        return Filter(f.key, f.op)
+    many = isinstance(f.value, list | tuple | set | frozenset)
+    if f.op == "between" and not (many and len(f.value) == 2):
+        raise QueryError(f"{f.key!r}: 'between' takes two values (low, high), not {f.value!r}")
+    if f.op in ("in", "not in") and not (many and f.value):
+        raise QueryError(f"{f.key!r}: {f.op!r} takes a list of values, not {f.value!r}")
+    if f.op in ("in", "not in", "between"):
+        return Filter(f.key, f.op, tuple(f.value))
     return f
 
 
@@ -139,7 +148,7 @@ def _as_time(value: Any, name: str) -> Any:
     if isinstance(value, str):
         from .expr import parse_value
 
-        parsed = parse_value(value, f"{name}={value}")
+        parsed = parse_value(value, f"{name}={value}", "argument")
         if isinstance(parsed, dt.datetime | dt.date):
             return parsed
     raise QueryError(f"{name} must be a date or datetime (YYYY-MM-DD), not {value!r}")

@@ -226,7 +226,9 @@ class _Parser:
             if depth >= MAX_DEPTH:
                 raise QueryError(f"search query nested more than {MAX_DEPTH} levels deep")
             after = self.peek()
-            if after is not None and after.kind == ")":
+            if after is None:
+                raise QueryError(f"unbalanced parentheses: the ( at column {token.pos} is never closed")
+            if after.kind == ")":
                 raise QueryError(f"empty parentheses at column {token.pos}")
             node = self.parse_or(field, depth + 1)
             close = self.peek()

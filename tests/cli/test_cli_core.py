@@ -99,7 +99,10 @@ def test_check_exits_1_on_problems(demo: Path):
     "args, code, fragment",
     [
         (["find", "priority => 2"], 6, "unknown operator"),
-        (["find", "due < 2026-99-01"], 6, "malformed date"),
+        (["find", "due < 2026-99-01"], 6, "malformed date '2026-99-01' in filter 'due < 2026-99-01'"),
+        (["set", "Welcome.md", "due=2026-99-01"], 6, "malformed date '2026-99-01' in setting 'due=2026-99-01'"),
+        (["sql", "SELECT ?", "--param", "2026-99-01"], 6, "malformed date '2026-99-01' (use YYYY-MM-DD)"),
+        (["search", "("], 6, "the ( at column 1 is never closed"),
         (["sql", "DELETE FROM notes"], 6, "read-only"),
         (["show", "missing-note"], 4, "no note"),
         (["show", "../outside.md"], 5, "inside the vault"),

@@ -158,3 +158,11 @@ def test_text_that_starts_with_a_dash_is_text_not_an_option(vault: Path):
     assert [json.loads(line)["path"] for line in out.splitlines()] == ["Home/Plans.md", "Work/Plans.md"]
     code, out, err = run(vault, "find", "--sortt", "path")  # a mistyped option is still one
     assert code == 2 and "No such option '--sortt'" in err
+
+
+def test_show_prints_nested_frontmatter_as_indented_lines(monkeypatch: pytest.MonkeyPatch, vault: Path):
+    (vault / "Nested.md").write_text("---\nowner:\n  name: Ann\n  team: [a, b]\nsize: 2\n---\n# Nested\n")
+    as_on_a_terminal(monkeypatch)
+    code, out, err = run(vault, "show", "Nested")
+    assert code == 0, err
+    assert out.splitlines()[1:5] == ["  owner:", "    name: Ann", "    team: a, b", "  size: 2"]

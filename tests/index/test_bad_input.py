@@ -255,6 +255,23 @@ def test_malformed_find_filters(make_vault, expr, fragment):
 
 
 @pytest.mark.parametrize(
+    "where, fragment",
+    [
+        ({"p": ("between", (1,))}, "'between' takes two values"),
+        ({"p": ("between", 1)}, "'between' takes two values"),
+        ({"s": ("in", "active")}, "'in' takes a list"),  # not the letters of "active"
+        ({"s": ("not in", [])}, "'not in' takes a list"),
+        ({"s": ("~", "x")}, "unknown operator"),
+    ],
+)
+def test_malformed_where_values_are_query_errors(make_vault, where, fragment):
+    vault, _ = synced(make_vault, {"a.md": "---\np: 2\ns: active\n---\n"})
+    with pytest.raises(mdstore.QueryError, match=fragment):
+        vault.find(where=where)
+    assert vault.find(where={"s": ("in", ["active"]), "p": ("between", [1, 3])}).paths() == ["a.md"]
+
+
+@pytest.mark.parametrize(
     "statement",
     [
         "DELETE FROM notes",

@@ -83,6 +83,8 @@ def test_stop_words_only_is_none() -> None:
     [
         ('"open', r'the " at column 1 is never closed'),
         ("a (b", r"the \( at column 3 is never closed"),
+        ("(", r"the \( at column 1 is never closed"),
+        ("a (", r"the \( at column 3 is never closed"),
         ("a b)", r"the \) at column 4 has no matching"),
         ("colour:red", "unknown search field 'colour'"),
         ("http://example.com", "unknown search field 'http'"),
