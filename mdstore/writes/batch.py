@@ -42,11 +42,14 @@ class _Pending:
 
 @dataclass(frozen=True)
 class MoveReport:
-    """What ``move`` did: every file moved (old path, new path) and the notes whose links changed."""
+    """What ``move`` did: every file moved (old path, new path) and the notes whose links changed.
+    ``skipped``: notes whose links to the moved files were left as they are because the note is not
+    UTF-8 text (mdstore never rewrites such a file); fix those links by hand."""
 
     moved: tuple[tuple[str, str], ...]
     rewritten: tuple[str, ...]
     links: int  # links rewritten, in all notes
+    skipped: tuple[str, ...] = ()
 
 
 class VaultBatch:
@@ -160,10 +163,11 @@ class VaultBatch:
 
     def move(self, src: str, dst: str, *, update_links: bool = True) -> MoveReport:
         """Record the move of a note or a folder (every file in it), and the link rewrites it needs."""
-        from .moves import plan_move
+        from .moves import MovePlan, plan_move
 
         pairs = self._move_pairs(src, dst)
-        rewrites = plan_move(self._vault._core, dict(pairs), self._current) if update_links else {}
+        plan = plan_move(self._vault._core, dict(pairs), self._current) if update_links else MovePlan()
+        rewrites = plan.rewrites
         links = 0
         for old, new in pairs:
             edit = rewrites.pop(old, None)
@@ -175,7 +179,7 @@ class VaultBatch:
         for rel, (data, count) in rewrites.items():
             links += count
             self._write(rel, data, if_hash=self._hash_now(rel))
-        report = MoveReport(tuple(pairs), tuple(sorted(rewrites)), links)
+        report = MoveReport(tuple(pairs), tuple(sorted(rewrites)), links, tuple(sorted(plan.skipped)))
         self.moves.append(report)
         return report
 
@@ -316,6 +320,7 @@ class VaultBatch:
         atomic_write(target, op.data)
 
     def _template(self, name: str, rel: str, variables: Mapping[str, Any] | None) -> bytes:
+        from ..notes.fmedit import utf8_text
         from ..notes.paths import validate_note_path
         from .templates import TEMPLATE_FOLDER, render
 
@@ -328,7 +333,7 @@ class VaultBatch:
             )
         except NoteNotFound:
             raise NoteNotFound(f"no template {name!r} in {self._vault.root}") from None
-        text = (self._vault.root / tpl).read_bytes().decode("utf-8", "surrogateescape")
+        text = utf8_text((self._vault.root / tpl).read_bytes(), tpl)
         title = rel.rpartition("/")[2].rpartition(".")[0]
         return render(text, title, variables).encode("utf-8", "surrogateescape")
 
