@@ -65,7 +65,8 @@ class VaultBatch:
         self._writes: dict[str, _Pending] = {}  # path -> its write op (later writes merge into it)
         self._state: dict[str, bytes | None] = {}  # content after the recorded ops (None: gone)
         self._done = False
-        self._moved_folders: list[str] = []
+        # Each folder moved: (its path, its new path, every folder under it, relative to it).
+        self._moved_folders: list[tuple[str, str, list[str]]] = []
         self._paths = PathCache()  # the batch's path checks share folder listings
         self.touched: list[str] = []
         self.moves: list[MoveReport] = []
@@ -216,7 +217,7 @@ class VaultBatch:
             if op.dst is not None:
                 touched[op.dst] = None
         self.touched = list(touched)
-        self._remove_empty_folders()
+        self._finish_folder_moves()
         return self.touched
 
     def discard(self) -> None:
@@ -356,12 +357,13 @@ class VaultBatch:
             if os.path.lexists(root / new_folder):
                 raise WriteConflict(f"{new_folder}: already exists; a move never overwrites")
             pairs = []
-            for path in sorted(_files_under(full, folder)):
+            files, folders = _tree_under(full, folder)
+            for path in sorted(files):
                 old = f"{folder}/{path}"
                 pairs.append((old, f"{new_folder}/{path}"))
             if not pairs:
                 raise NoteNotFound(f"src {src!r}: the folder holds no files to move")
-            self._moved_folders.append(folder)
+            self._moved_folders.append((folder, new_folder, folders))
             return pairs
         old = validate_note_path(
             root, src, extensions=exts, must_exist=True, argument="src", cache=self._paths
@@ -378,10 +380,18 @@ class VaultBatch:
             raise WriteConflict(f"{new}: already exists; a move never overwrites")
         return [(old, new)]
 
-    def _remove_empty_folders(self) -> None:
-        """A moved folder is moved file by file; its emptied folders go too, as with ``mv``."""
-        for folder in self._moved_folders:
-            top = self._vault.root / folder
+    def _finish_folder_moves(self) -> None:
+        """A moved folder is moved file by file; then the folders that held no file (already empty
+        before the move) are made at the destination, so the whole tree arrives, and the emptied
+        folders at the source go, as with ``mv``. A crash in between leaves empty folders behind,
+        never loses one."""
+        from ..notes.fileio import make_folders
+
+        root = self._vault.root
+        for folder, new_folder, subfolders in self._moved_folders:
+            for sub in subfolders:
+                make_folders(root / new_folder / sub)
+            top = root / folder
             for dirpath, _dirs, _files in sorted(os.walk(top), key=lambda w: -len(w[0])):
                 try:
                     os.rmdir(dirpath)
@@ -389,9 +399,11 @@ class VaultBatch:
                     pass  # not empty: something appeared there meanwhile; leave it
 
 
-def _files_under(folder: Path, rel: str) -> list[str]:
-    """The files under ``folder`` (the vault folder ``rel``), relative to it."""
+def _tree_under(folder: Path, rel: str) -> tuple[list[str], list[str]]:
+    """The files and the folders under ``folder`` (the vault folder ``rel``), relative to it;
+    ``.git`` folders are left out (a repository is not moved piecemeal)."""
     out: list[str] = []
+    folders: list[str] = []
 
     def unreadable(exc: OSError) -> None:
         # A folder that cannot be listed is not empty: moving part of it would scatter the notes.
@@ -403,6 +415,7 @@ def _files_under(folder: Path, rel: str) -> list[str]:
     for dirpath, dirnames, filenames in os.walk(folder, onerror=unreadable):
         dirnames[:] = [d for d in dirnames if d != ".git"]
         base = Path(dirpath).relative_to(folder)
+        folders.extend((base / d).as_posix() for d in dirnames if not os.path.islink(Path(dirpath, d)))
         for name in filenames:
             out.append((base / name).as_posix())
-    return out
+    return out, folders

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from mdstore.errors import WriteConflict
+from tests.conftest import cli_run
 
 TESTS = Path(__file__).resolve().parents[1]
 DENDRON = TESTS.parent.parent / "shared" / "corpora" / "dendron-site"
@@ -95,6 +96,23 @@ def test_folder_move_and_relative_links_inside(make_vault):
     assert (v.root / "archive/proj2/a.md").read_text() == "[b](b.md) [[b]] ![img](img/p%20q.png)\n"
     assert v.broken_links().rows == []
     assert sorted(v.find().column("path")) == ["archive/proj2/a.md", "archive/proj2/b.md", "root.md"]
+
+
+def test_folder_move_takes_its_empty_subfolders_along(make_vault):
+    v = make_vault({"Projects/a.md": "[[b]]\n", "Projects/Sub/b.md": "b\n", "templates/t.md": "t\n"})
+    for empty in ("Projects/Sub Folder", "Projects/Sub/deeper/deepest", "Projects/Sub/none"):
+        (v.root / empty).mkdir(parents=True)
+    v.sync()
+    report = v.move("Projects", "templates")  # an existing folder: Projects goes inside it
+    assert len(report.moved) == 2 and not (v.root / "Projects").exists()
+    moved = v.root / "templates/Projects"
+    assert sorted(p.relative_to(moved).as_posix() for p in moved.rglob("*")) == [
+        "Sub", "Sub Folder", "Sub/b.md", "Sub/deeper", "Sub/deeper/deepest", "Sub/none", "a.md"
+    ]
+    (v.root / "Other/Empty").mkdir(parents=True)
+    (v.root / "Other/x.md").write_text("x\n")
+    assert cli_run("mv", "Other", "Moved", vault=v.root).exit_code == 0
+    assert (v.root / "Moved/Empty").is_dir() and not (v.root / "Other").exists()
 
 
 def test_move_into_existing_folder_and_never_over(make_vault):
