@@ -21,6 +21,8 @@ that wikilinks to such notes are awkward.
 
 Checking many paths (a batch, a pull of 1,000 notes) shares one ``PathCache``: each folder is listed
 once while it does not change, and resolved once, instead of once per path and component.
+A batch also tells the cache the paths it will create (``PathCache.plan``), so two new names of one
+batch that differ only in case are refused like a new name that differs only in case from a file.
 """
 
 from __future__ import annotations
@@ -57,11 +59,25 @@ class PathCache:
     """What the checks of several paths share (a batch, a pull writing 1,000 notes): each folder's
     listing, reused while the folder's stat is unchanged (one ``stat`` instead of a ``listdir`` per
     path and component), and each folder's resolved path, reused while ``lstat`` of the folder
-    still finds the same entry (a folder replaced by a symlink is resolved again)."""
+    still finds the same entry (a folder replaced by a symlink is resolved again), and the names
+    of the paths a batch will create (``plan``)."""
 
     def __init__(self) -> None:
         self._listings: dict[str, tuple[tuple[int, int, int], frozenset[str]]] = {}
         self._real: dict[str, tuple[tuple[int, int, int], str]] = {}
+        self._planned: dict[str, dict[str, str]] = {}  # folder -> {folded name: name}
+
+    def plan(self, root: Path, rel: str) -> None:
+        """Count ``rel`` (a checked vault path that a batch will create) and its folders as
+        names of their parent folders in later case checks."""
+        folder = os.fspath(root)
+        for part in rel.split("/"):
+            self._planned.setdefault(folder, {}).setdefault(_fold(part), part)
+            folder = os.path.join(folder, part)
+
+    def planned(self, folder: str) -> dict[str, str]:
+        """The names ``plan`` put in ``folder``, by their folded form."""
+        return self._planned.get(folder, {})
 
     def listing(self, folder: str) -> frozenset[str] | None:
         """The names in ``folder``: none when it does not exist, None when it is not a folder
@@ -228,7 +244,7 @@ def _check_parts(root: Path, parts: list[str], argument: str, rel: str, cache: P
             entries = frozenset()
         if part not in entries:
             _check_portable(part, argument, rel)
-            _check_case_collision(part, folder, entries, argument, rel)
+            _check_case_collision(part, folder, entries, argument, rel, cache.planned(folder))
         folder = os.path.join(folder, part)
     _check_inside(root, folder, argument, rel, cache)
     return Path(folder)
@@ -293,16 +309,23 @@ def _check_portable(part: str, argument: str, rel: str) -> None:
         raise InvalidPath(f"{argument} {rel!r}: {part[:20]!r}... is longer than {_NAME_MAX} bytes")
 
 
-def _check_case_collision(part: str, folder: str, entries: frozenset[str], argument: str, rel: str) -> None:
+def _check_case_collision(
+    part: str, folder: str, entries: frozenset[str], argument: str, rel: str, planned: dict[str, str]
+) -> None:
+    """``part``, a new name in ``folder``, must not differ only in case from an entry of it, nor
+    from a name the same batch creates there (``planned``)."""
     key = _fold(part)
-    if key not in _folded(folder, entries):
-        return
-    for entry in entries:
-        if _fold(entry) == key:
-            raise InvalidPath(
-                f"{argument} {rel!r}: {part!r} differs only in case from the existing {entry!r}, "
-                "which is the same file on macOS and Windows"
-            )
+    other = planned.get(key)
+    if other is not None and other != part:
+        clash = f"{other!r}, which this batch also writes: the same file"
+    else:
+        if key not in _folded(folder, entries):
+            return
+        entry = next((e for e in entries if _fold(e) == key), None)
+        if entry is None:
+            return
+        clash = f"the existing {entry!r}, which is the same file"
+    raise InvalidPath(f"{argument} {rel!r}: {part!r} differs only in case from {clash} on macOS and Windows")
 
 
 class _FoldedNames:

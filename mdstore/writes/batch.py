@@ -167,6 +167,8 @@ class VaultBatch:
         from .moves import MovePlan, plan_move
 
         pairs = self._move_pairs(src, dst)
+        for _old, new in pairs:
+            self._paths.plan(self._vault.root, new)
         plan = plan_move(self._vault._core, dict(pairs), self._current) if update_links else MovePlan()
         rewrites = plan.rewrites
         links = 0
@@ -295,6 +297,8 @@ class VaultBatch:
                 # Compare-and-swap on what was read, always: an editor's save meanwhile wins over us.
                 if_hash = content_hash(base) if base is not None else self._hash_now(rel)
             pending = _Pending("write", rel, data=data, if_hash=if_hash, create=create)
+            if create:
+                self._paths.plan(self._vault.root, rel)
             self._writes[rel] = pending
             self._ops.append(pending)
         self._state[rel] = data
