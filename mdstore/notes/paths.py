@@ -122,6 +122,7 @@ def validate_note_path(
     must_exist: bool = False,
     argument: str = "path",
     cache: PathCache | None = None,
+    renaming: str | None = None,
 ) -> str:
     """Check ``rel`` as the path of a note in the vault at ``root``; return it normalised.
 
@@ -129,7 +130,9 @@ def validate_note_path(
     in a note extension (``extensions[0]`` is appended when the name has none and
     ``add_extension`` is true; the match is case-insensitive). ``must_exist`` raises
     ``NoteNotFound`` for a missing note. ``argument`` names the parameter in error messages.
-    ``cache`` is shared by the checks of many paths (see ``PathCache``).
+    ``cache`` is shared by the checks of many paths (see ``PathCache``). ``renaming``: the vault
+    path of the note being moved to ``rel``, whose own entry is no case clash (``Home.md`` to
+    ``home.md`` renames the note, it does not make a second one).
     """
     parts = _split(rel, argument)
     if rel.endswith("/"):  # `create("x/")` must not quietly become x.md
@@ -138,7 +141,7 @@ def validate_note_path(
     if add_extension and not any(name.lower().endswith(ext.lower()) for ext in extensions):
         parts[-1] = name + extensions[0]
     normalised = "/".join(parts)
-    target = _check_parts(root, parts, argument, rel, cache or PathCache())
+    target = _check_parts(root, parts, argument, rel, cache or PathCache(), renaming)
     if target.is_dir():
         raise InvalidPath(f"{argument} {rel!r}: is a folder, not a note")
     if must_exist and not os.path.lexists(target):
@@ -231,7 +234,26 @@ def _split(rel: str, argument: str) -> list[str]:
     return parts
 
 
-def _check_parts(root: Path, parts: list[str], argument: str, rel: str, cache: PathCache) -> Path:
+def case_rename(old: str, new: str) -> bool:
+    """Whether moving vault path ``old`` to ``new`` only changes the case (or the Unicode
+    normalisation) of its name: one file on macOS and Windows, so it is renamed in two steps."""
+    return old != new and _fold(old) == _fold(new)
+
+
+def renamed_in_place(root: Path, old: str, new: str) -> bool:
+    """A case-only rename whose destination already is the source itself: the file system (macOS,
+    Windows) ignores case, so ``new`` is found although nothing else is there."""
+    if not case_rename(old, new):
+        return False
+    try:
+        return os.path.samestat(os.lstat(root / old), os.lstat(root / new))
+    except OSError:
+        return False
+
+
+def _check_parts(
+    root: Path, parts: list[str], argument: str, rel: str, cache: PathCache, renaming: str | None = None
+) -> Path:
     _check_protected(parts, argument, rel)
     if is_temp_name(parts[-1]):
         raise InvalidPath(f"{argument} {rel!r}: is an mdstore temp-file name")
@@ -244,6 +266,8 @@ def _check_parts(root: Path, parts: list[str], argument: str, rel: str, cache: P
             entries = frozenset()
         if part not in entries:
             _check_portable(part, argument, rel)
+            if renaming is not None and index == len(parts) - 1 and case_rename(renaming, "/".join(parts)):
+                entries = entries - {renaming.rpartition("/")[2]}  # the note's own name is no clash
             _check_case_collision(part, folder, entries, argument, rel, cache.planned(folder))
         folder = os.path.join(folder, part)
     _check_inside(root, folder, argument, rel, cache)

@@ -343,7 +343,7 @@ class VaultBatch:
         return render(text, title, variables).encode("utf-8", "surrogateescape")
 
     def _move_pairs(self, src: str, dst: str) -> list[tuple[str, str]]:
-        from ..notes.paths import validate_folder_path, validate_note_path
+        from ..notes.paths import renamed_in_place, validate_folder_path, validate_note_path
 
         self._check_open()
         root = self._vault.root
@@ -377,10 +377,12 @@ class VaultBatch:
         target = dst
         if dst.endswith("/") or (root / dst.rstrip("/")).is_dir():
             target = f"{dst.rstrip('/')}/{old.rpartition('/')[2]}"
-        new = validate_note_path(root, target, extensions=exts, argument="dst", cache=self._paths)
+        new = validate_note_path(
+            root, target, extensions=exts, argument="dst", cache=self._paths, renaming=old
+        )
         if new == old:
             raise InvalidPath(f"dst {dst!r}: is the note's own path")
-        if self._current(new) is not None:
+        if self._current(new) is not None and not renamed_in_place(root, old, new):
             raise WriteConflict(f"{new}: already exists; a move never overwrites")
         return [(old, new)]
 

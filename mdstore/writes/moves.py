@@ -15,6 +15,9 @@ only when its target after the move is not the moved version of its target befor
 - a Markdown link gets the new relative path, URL-encoded as needed; a ``/``-rooted one stays rooted;
 - the alias, anchor (``#Heading``, ``#^block``), title and the rest of the link are kept as written.
 
+A note renamed only in case (``Home.md`` to ``home.md``) is still reached by every link to it (names
+match ignoring case), but its links are written again with the new spelling all the same.
+
 A note that is not UTF-8 text is never rewritten (``fmedit.utf8_text``): when its links would need
 it, it is listed in ``MovePlan.skipped`` instead, and the move goes ahead.
 """
@@ -28,6 +31,7 @@ from typing import TYPE_CHECKING
 
 from ..notes.links import LinkResolver, link_key, name_keys
 from ..notes.model import Link
+from ..notes.paths import case_rename
 
 if TYPE_CHECKING:
     from ..core import Core
@@ -94,7 +98,9 @@ def plan_move(core: Core, mapping: Mapping[str, str], read: Callable[[str], byte
             if was is None:
                 continue  # broken before the move: nothing to preserve
             wanted = mapping.get(was, was)
-            if after.resolve(span.link, new_source) == wanted:
+            # A link still reaches a note renamed only in case (names match ignoring case), but it
+            # is written again all the same, so that it spells the new name.
+            if after.resolve(span.link, new_source) == wanted and not case_rename(was, wanted):
                 continue
             written = _new_target(span, wanted, new_source, after)
             if written is not None and written != span.written:

@@ -145,7 +145,8 @@ def test_a_batch_refuses_two_names_that_differ_only_in_case(vault, first, second
         with vault.batch() as b:
             b.move("b.md", first)
             b.write_bytes(second, b"2")
-    assert sorted(p.name for p in vault.root.iterdir() if p.name != ".mdstore") == ["a.md", "b.md", "templates"]
+    names = sorted(p.name for p in vault.root.iterdir() if p.name != ".mdstore")
+    assert names == ["a.md", "b.md", "templates"]
     with vault.batch() as b:  # the same name twice is not a case clash
         b.create("Inbox/One.md", body="1")
         b.create("Inbox/Two.md", body="2")
