@@ -22,7 +22,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from .config import STATE_DIR
+from .config import STATE_DIR, in_vault
 from .errors import BackupError
 
 MANIFEST = "MANIFEST.json"
@@ -49,7 +49,7 @@ def backup(root: str | os.PathLike[str], dest: str | os.PathLike[str] | None = N
         stamp = dt.datetime.now().strftime("%Y%m%d-%H%M%S")
         target = target / f"{root.name}-{stamp}.mdstore.tar.gz"
     target = target.resolve()
-    if target.is_relative_to(root) and not target.is_relative_to(root / STATE_DIR):
+    if in_vault(target, root) is not None:
         raise BackupError(f"{target}: write the backup outside the vault (or under {STATE_DIR}/)")
     files: dict[str, dict[str, object]] = {}
     fd, tmp_name = tempfile.mkstemp(prefix=".backup-", dir=target.parent)

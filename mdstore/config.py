@@ -188,6 +188,21 @@ def find_vault_root(start: Path) -> Path | None:
     return None
 
 
+def in_vault(target: Path, root: Path | None = None) -> Path | None:
+    """The root of the vault that ``target`` (resolved) is a file of, or None: the vault at
+    ``root``, or by default the one ``find_vault_root`` finds above it. ``.mdstore/`` does not
+    count (it is mdstore's, not the user's). A file mdstore writes for the user elsewhere (a
+    backup, an export) must not land among the notes as if it were one."""
+    target = target.resolve()
+    root = root or find_vault_root(target.parent)
+    if root is None:
+        return None
+    root = root.resolve()
+    if target.is_relative_to(root) and not target.is_relative_to(root / STATE_DIR):
+        return root
+    return None
+
+
 def ensure_state_dir(state_dir: Path) -> None:
     """Create the state folder (if missing) with a ``.gitignore`` of ``*`` in it, so that git never
     sees the indexes, whatever the vault's own ``.gitignore`` says."""

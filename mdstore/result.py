@@ -79,15 +79,22 @@ class Result:
         (default: from the file's extension); returns the number of rows. Lists and mappings
         become JSON text in CSV; Parquet keeps them as nested types where every row agrees on
         their shape, else as a JSON column (as ``arrow()`` does)."""
+        from .config import in_vault
         from .errors import QueryError
 
         path = Path(dest)
-        kind = (format or path.suffix.lstrip(".")).lower()
-        kind = {"json": "jsonl", "ndjson": "jsonl", "pq": "parquet"}.get(kind, kind)
+        named = _format_of(path.suffix.lstrip("."))
+        kind = _format_of(format) if format else named
         if kind not in EXPORT_FORMATS:
             raise QueryError(
                 f"cannot export to {path.name!r}: format {kind or '(none)'!r} is not one of "
                 f"{', '.join(EXPORT_FORMATS)} (give --format or a .csv, .jsonl or .parquet name)"
+            )
+        if named != kind and in_vault(path) is not None:
+            # A note, or any file the vault reads as one, is never overwritten by an export.
+            raise QueryError(
+                f"cannot export to {path}: it is in a vault, where an export is written only to a "
+                f"file named for its format (.{kind}), never over a note"
             )
         try:
             if kind == "csv":
@@ -117,6 +124,13 @@ class Result:
 
 
 EXPORT_FORMATS = ("csv", "jsonl", "parquet")
+_ALIASES = {"json": "jsonl", "ndjson": "jsonl", "pq": "parquet"}
+
+
+def _format_of(name: str) -> str:
+    """The export format a name (a file's extension, or --format) stands for."""
+    name = name.lower()
+    return _ALIASES.get(name, name)
 
 
 def _json(value: Any) -> str:

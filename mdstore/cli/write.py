@@ -147,6 +147,7 @@ def mv(state: State, src: str, dst: str, update_links: bool, as_json: bool) -> N
             "moved": [list(m) for m in report.moved],
             "rewritten": list(report.rewritten),
             "links": report.links,
+            "skipped": list(report.skipped),
         },
         as_json,
     )

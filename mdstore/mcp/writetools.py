@@ -98,6 +98,7 @@ class WriteTools:
             "moved": [list(pair) for pair in report.moved],
             "rewritten": list(report.rewritten),
             "links": report.links,
+            "skipped": list(report.skipped),
         }
 
     def delete_note(self, path: Path, if_hash: IfHash = None) -> dict[str, Any]:

@@ -27,6 +27,10 @@ each level the longest existing dotted prefix is taken. New keys go at the end o
 leaves ``a: {}``; when the whole block ends up empty (nothing but blank lines) it is removed, so
 adding then removing a key restores the original file.
 
+Only UTF-8 text is edited: a note holding a NUL byte, a byte that is not UTF-8, or a UTF-16/32
+byte-order mark (``utf8_text``) raises ``NoteParseError``, since writing UTF-8 into it would mix
+two encodings in one file.
+
 Errors: a block that does not parse (invalid YAML/TOML/JSON, a duplicate key, not a mapping, an
 unclosed fence, non-UTF-8) raises ``NoteParseError``, never a silent rewrite. An impossible edit
 (``a.b`` where ``a`` is a string, an unsupported value type, ``None`` in TOML) raises
@@ -46,9 +50,16 @@ from .editrules import to_newline
 from .structedit import edit_json, edit_toml
 from .yamledit import edit_yaml, fresh_yaml
 
-__all__ = ["append_text", "replace_body", "section_span", "set_keys"]
+__all__ = ["append_text", "replace_body", "section_span", "set_keys", "utf8_text"]
 
 _BOM = b"\xef\xbb\xbf"
+# Longest first: the UTF-32 LE mark starts with the UTF-16 LE one.
+_OTHER_BOMS = (
+    (b"\xff\xfe\x00\x00", "UTF-32"),
+    (b"\x00\x00\xfe\xff", "UTF-32"),
+    (b"\xff\xfe", "UTF-16"),
+    (b"\xfe\xff", "UTF-16"),
+)
 
 
 _FENCES = {b"---": "yaml", b"+++": "toml"}
@@ -139,7 +150,7 @@ def append_text(data: bytes, text: str, under_heading: str | None = None, *, pat
     if not text:
         return data
     parts = _split(data, path)
-    body = parts.body.decode("utf-8", "surrogateescape")
+    body = parts.body.decode("utf-8")  # _split let only UTF-8 text through
     nl = parts.newline
     text = to_newline(text, nl)
     if not text.endswith(("\n", "\r")):
@@ -158,10 +169,31 @@ def append_text(data: bytes, text: str, under_heading: str | None = None, *, pat
     return parts.prefix + _encode_body(new_body)
 
 
+def utf8_text(data: bytes, path: str) -> str:
+    """The note ``data`` decoded, or ``NoteParseError`` naming ``path`` when it is not UTF-8 text:
+    a UTF-16/32 byte-order mark, a NUL byte or a byte that is not UTF-8. Every edit of a note's
+    bytes checks this first, since UTF-8 written into such a file would mix two encodings."""
+    bom = next((enc for mark, enc in _OTHER_BOMS if data.startswith(mark)), None)
+    problem = None if bom is None else f"it starts with a {bom} byte-order mark"
+    nul = data.find(b"\x00")
+    if problem is None and nul >= 0:
+        problem = f"it holds a NUL byte at offset {nul} (a binary file?)"
+    if problem is None:
+        try:
+            return data.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            problem = f"it has a byte that is not UTF-8 at offset {exc.start}"
+    raise NoteParseError(
+        f"{path}: is not UTF-8 text ({problem}); mdstore writes UTF-8 only, so it left the file "
+        "as it is: convert the file to UTF-8 to edit it"
+    )
+
+
 # --- splitting -------------------------------------------------------------------------------
 
 
 def _split(data: bytes, path: str) -> _Parts:
+    utf8_text(data, path)
     bom = _BOM if data.startswith(_BOM) else b""
     rest = data[len(bom) :]
     first_end = rest.find(b"\n")
@@ -203,7 +235,7 @@ def _decode(block: bytes, path: str) -> str:
 
 
 def _encode_body(text: str) -> bytes:
-    # surrogateescape: bytes that were not UTF-8 in the original body go back unchanged.
+    # surrogateescape: a str that carries undecodable bytes (os.fsdecode's) gets those bytes back.
     return text.encode("utf-8", "surrogateescape")
 
 

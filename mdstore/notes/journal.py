@@ -59,6 +59,7 @@ from .fileio import (
     write_new,
 )
 from .model import content_hash
+from .paths import case_rename, renamed_in_place
 
 __all__ = ["Batch", "Journal", "recover"]
 
@@ -179,7 +180,8 @@ class Journal:
                 raise WriteConflict(f"{op.path}: already exists; create never overwrites")
             if op.kind in ("delete", "move") and not exists:
                 raise NoteNotFound(f"{op.path}: no such note")
-            if op.dst is not None and os.path.lexists(self.root / op.dst):
+            dst_taken = op.dst is not None and os.path.lexists(self.root / op.dst)
+            if dst_taken and not renamed_in_place(self.root, op.path, op.dst or ""):
                 raise WriteConflict(f"{op.dst}: already exists; a move never overwrites")
             if op.if_hash is not None:
                 current = _hash_of(target)
@@ -203,6 +205,8 @@ class Journal:
                 entry["dst"] = op.dst
             if op.kind == "delete":
                 entry["trash"] = trash.get(index)
+            if op.kind == "move" and op.dst is not None and case_rename(op.path, op.dst):
+                entry["via"] = os.path.relpath(folder / f"{index}.via", self.root)
             if op.data is not None:
                 target_rel = op.dst or op.path
                 target = self.root / target_rel
@@ -286,6 +290,9 @@ class Journal:
                 dirty.add(path.parent)
             return [rel]
         dst = self.root / entry["dst"]
+        if entry.get("via"):
+            self._rename_case(path, dst, self.root / entry["via"], staged, dirty)
+            return [rel, entry["dst"]]
         if staged is not None:  # a move that also rewrites the content
             if staged.exists():
                 self._replace(staged, dst, dirty)
@@ -310,6 +317,30 @@ class Journal:
                     )
             dirty.update((path.parent, dst.parent))
         return [rel, entry["dst"]]
+
+    def _rename_case(self, path: Path, dst: Path, via: Path, staged: Path | None, dirty: set[Path]) -> None:
+        """A move to a name that differs only in case. On a case-insensitive file system both
+        names are one entry, so linking one and unlinking the other would delete the note: the
+        file goes to ``via`` (in the batch's folder) first, then to ``dst``. Each step looks at
+        what is done already, so a crash anywhere is finished by the next recovery."""
+        if path.name in os.listdir(path.parent):  # the old name, spelled exactly so, is still there
+            os.rename(path, via)
+            dirty.add(path.parent)
+        if not os.path.lexists(via):
+            return  # done before a crash
+        if staged is not None:
+            if staged.exists():
+                self._replace(staged, dst, dirty)
+            os.unlink(via)  # the new content is in place
+            return
+        if not os.path.lexists(dst):
+            os.link(via, dst, follow_symlinks=False)  # link + unlink never overwrites
+            dirty.add(dst.parent)
+        if os.path.samestat(os.lstat(via), os.lstat(dst)):
+            os.unlink(via)
+        else:  # dst appeared meanwhile: the note goes back to its old name rather than be lost
+            _log.warning("journal: %s appeared during a rename; %s left in place", dst, path)
+            os.rename(via, path)
 
     def _replace(self, staged: Path, target: Path, dirty: set[Path]) -> None:
         make_folders(target.parent, fsync=self.fsync)

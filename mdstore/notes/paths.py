@@ -21,6 +21,8 @@ that wikilinks to such notes are awkward.
 
 Checking many paths (a batch, a pull of 1,000 notes) shares one ``PathCache``: each folder is listed
 once while it does not change, and resolved once, instead of once per path and component.
+A batch also tells the cache the paths it will create (``PathCache.plan``), so two new names of one
+batch that differ only in case are refused like a new name that differs only in case from a file.
 """
 
 from __future__ import annotations
@@ -57,11 +59,25 @@ class PathCache:
     """What the checks of several paths share (a batch, a pull writing 1,000 notes): each folder's
     listing, reused while the folder's stat is unchanged (one ``stat`` instead of a ``listdir`` per
     path and component), and each folder's resolved path, reused while ``lstat`` of the folder
-    still finds the same entry (a folder replaced by a symlink is resolved again)."""
+    still finds the same entry (a folder replaced by a symlink is resolved again), and the names
+    of the paths a batch will create (``plan``)."""
 
     def __init__(self) -> None:
         self._listings: dict[str, tuple[tuple[int, int, int], frozenset[str]]] = {}
         self._real: dict[str, tuple[tuple[int, int, int], str]] = {}
+        self._planned: dict[str, dict[str, str]] = {}  # folder -> {folded name: name}
+
+    def plan(self, root: Path, rel: str) -> None:
+        """Count ``rel`` (a checked vault path that a batch will create) and its folders as
+        names of their parent folders in later case checks."""
+        folder = os.fspath(root)
+        for part in rel.split("/"):
+            self._planned.setdefault(folder, {}).setdefault(_fold(part), part)
+            folder = os.path.join(folder, part)
+
+    def planned(self, folder: str) -> dict[str, str]:
+        """The names ``plan`` put in ``folder``, by their folded form."""
+        return self._planned.get(folder, {})
 
     def listing(self, folder: str) -> frozenset[str] | None:
         """The names in ``folder``: none when it does not exist, None when it is not a folder
@@ -106,6 +122,7 @@ def validate_note_path(
     must_exist: bool = False,
     argument: str = "path",
     cache: PathCache | None = None,
+    renaming: str | None = None,
 ) -> str:
     """Check ``rel`` as the path of a note in the vault at ``root``; return it normalised.
 
@@ -113,7 +130,9 @@ def validate_note_path(
     in a note extension (``extensions[0]`` is appended when the name has none and
     ``add_extension`` is true; the match is case-insensitive). ``must_exist`` raises
     ``NoteNotFound`` for a missing note. ``argument`` names the parameter in error messages.
-    ``cache`` is shared by the checks of many paths (see ``PathCache``).
+    ``cache`` is shared by the checks of many paths (see ``PathCache``). ``renaming``: the vault
+    path of the note being moved to ``rel``, whose own entry is no case clash (``Home.md`` to
+    ``home.md`` renames the note, it does not make a second one).
     """
     parts = _split(rel, argument)
     if rel.endswith("/"):  # `create("x/")` must not quietly become x.md
@@ -122,7 +141,7 @@ def validate_note_path(
     if add_extension and not any(name.lower().endswith(ext.lower()) for ext in extensions):
         parts[-1] = name + extensions[0]
     normalised = "/".join(parts)
-    target = _check_parts(root, parts, argument, rel, cache or PathCache())
+    target = _check_parts(root, parts, argument, rel, cache or PathCache(), renaming)
     if target.is_dir():
         raise InvalidPath(f"{argument} {rel!r}: is a folder, not a note")
     if must_exist and not os.path.lexists(target):
@@ -215,7 +234,26 @@ def _split(rel: str, argument: str) -> list[str]:
     return parts
 
 
-def _check_parts(root: Path, parts: list[str], argument: str, rel: str, cache: PathCache) -> Path:
+def case_rename(old: str, new: str) -> bool:
+    """Whether moving vault path ``old`` to ``new`` only changes the case (or the Unicode
+    normalisation) of its name: one file on macOS and Windows, so it is renamed in two steps."""
+    return old != new and _fold(old) == _fold(new)
+
+
+def renamed_in_place(root: Path, old: str, new: str) -> bool:
+    """A case-only rename whose destination already is the source itself: the file system (macOS,
+    Windows) ignores case, so ``new`` is found although nothing else is there."""
+    if not case_rename(old, new):
+        return False
+    try:
+        return os.path.samestat(os.lstat(root / old), os.lstat(root / new))
+    except OSError:
+        return False
+
+
+def _check_parts(
+    root: Path, parts: list[str], argument: str, rel: str, cache: PathCache, renaming: str | None = None
+) -> Path:
     _check_protected(parts, argument, rel)
     if is_temp_name(parts[-1]):
         raise InvalidPath(f"{argument} {rel!r}: is an mdstore temp-file name")
@@ -228,7 +266,9 @@ def _check_parts(root: Path, parts: list[str], argument: str, rel: str, cache: P
             entries = frozenset()
         if part not in entries:
             _check_portable(part, argument, rel)
-            _check_case_collision(part, folder, entries, argument, rel)
+            if renaming is not None and index == len(parts) - 1 and case_rename(renaming, "/".join(parts)):
+                entries = entries - {renaming.rpartition("/")[2]}  # the note's own name is no clash
+            _check_case_collision(part, folder, entries, argument, rel, cache.planned(folder))
         folder = os.path.join(folder, part)
     _check_inside(root, folder, argument, rel, cache)
     return Path(folder)
@@ -293,16 +333,23 @@ def _check_portable(part: str, argument: str, rel: str) -> None:
         raise InvalidPath(f"{argument} {rel!r}: {part[:20]!r}... is longer than {_NAME_MAX} bytes")
 
 
-def _check_case_collision(part: str, folder: str, entries: frozenset[str], argument: str, rel: str) -> None:
+def _check_case_collision(
+    part: str, folder: str, entries: frozenset[str], argument: str, rel: str, planned: dict[str, str]
+) -> None:
+    """``part``, a new name in ``folder``, must not differ only in case from an entry of it, nor
+    from a name the same batch creates there (``planned``)."""
     key = _fold(part)
-    if key not in _folded(folder, entries):
-        return
-    for entry in entries:
-        if _fold(entry) == key:
-            raise InvalidPath(
-                f"{argument} {rel!r}: {part!r} differs only in case from the existing {entry!r}, "
-                "which is the same file on macOS and Windows"
-            )
+    other = planned.get(key)
+    if other is not None and other != part:
+        clash = f"{other!r}, which this batch also writes: the same file"
+    else:
+        if key not in _folded(folder, entries):
+            return
+        entry = next((e for e in entries if _fold(e) == key), None)
+        if entry is None:
+            return
+        clash = f"the existing {entry!r}, which is the same file"
+    raise InvalidPath(f"{argument} {rel!r}: {part!r} differs only in case from {clash} on macOS and Windows")
 
 
 class _FoldedNames:

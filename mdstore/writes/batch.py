@@ -42,11 +42,14 @@ class _Pending:
 
 @dataclass(frozen=True)
 class MoveReport:
-    """What ``move`` did: every file moved (old path, new path) and the notes whose links changed."""
+    """What ``move`` did: every file moved (old path, new path) and the notes whose links changed.
+    ``skipped``: notes whose links to the moved files were left as they are because the note is not
+    UTF-8 text (mdstore never rewrites such a file); fix those links by hand."""
 
     moved: tuple[tuple[str, str], ...]
     rewritten: tuple[str, ...]
     links: int  # links rewritten, in all notes
+    skipped: tuple[str, ...] = ()
 
 
 class VaultBatch:
@@ -62,7 +65,8 @@ class VaultBatch:
         self._writes: dict[str, _Pending] = {}  # path -> its write op (later writes merge into it)
         self._state: dict[str, bytes | None] = {}  # content after the recorded ops (None: gone)
         self._done = False
-        self._moved_folders: list[str] = []
+        # Each folder moved: (its path, its new path, every folder under it, relative to it).
+        self._moved_folders: list[tuple[str, str, list[str]]] = []
         self._paths = PathCache()  # the batch's path checks share folder listings
         self.touched: list[str] = []
         self.moves: list[MoveReport] = []
@@ -160,10 +164,13 @@ class VaultBatch:
 
     def move(self, src: str, dst: str, *, update_links: bool = True) -> MoveReport:
         """Record the move of a note or a folder (every file in it), and the link rewrites it needs."""
-        from .moves import plan_move
+        from .moves import MovePlan, plan_move
 
         pairs = self._move_pairs(src, dst)
-        rewrites = plan_move(self._vault._core, dict(pairs), self._current) if update_links else {}
+        for _old, new in pairs:
+            self._paths.plan(self._vault.root, new)
+        plan = plan_move(self._vault._core, dict(pairs), self._current) if update_links else MovePlan()
+        rewrites = plan.rewrites
         links = 0
         for old, new in pairs:
             edit = rewrites.pop(old, None)
@@ -175,7 +182,7 @@ class VaultBatch:
         for rel, (data, count) in rewrites.items():
             links += count
             self._write(rel, data, if_hash=self._hash_now(rel))
-        report = MoveReport(tuple(pairs), tuple(sorted(rewrites)), links)
+        report = MoveReport(tuple(pairs), tuple(sorted(rewrites)), links, tuple(sorted(plan.skipped)))
         self.moves.append(report)
         return report
 
@@ -212,7 +219,7 @@ class VaultBatch:
             if op.dst is not None:
                 touched[op.dst] = None
         self.touched = list(touched)
-        self._remove_empty_folders()
+        self._finish_folder_moves()
         return self.touched
 
     def discard(self) -> None:
@@ -290,6 +297,8 @@ class VaultBatch:
                 # Compare-and-swap on what was read, always: an editor's save meanwhile wins over us.
                 if_hash = content_hash(base) if base is not None else self._hash_now(rel)
             pending = _Pending("write", rel, data=data, if_hash=if_hash, create=create)
+            if create:
+                self._paths.plan(self._vault.root, rel)
             self._writes[rel] = pending
             self._ops.append(pending)
         self._state[rel] = data
@@ -316,6 +325,7 @@ class VaultBatch:
         atomic_write(target, op.data)
 
     def _template(self, name: str, rel: str, variables: Mapping[str, Any] | None) -> bytes:
+        from ..notes.fmedit import utf8_text
         from ..notes.paths import validate_note_path
         from .templates import TEMPLATE_FOLDER, render
 
@@ -328,12 +338,12 @@ class VaultBatch:
             )
         except NoteNotFound:
             raise NoteNotFound(f"no template {name!r} in {self._vault.root}") from None
-        text = (self._vault.root / tpl).read_bytes().decode("utf-8", "surrogateescape")
+        text = utf8_text((self._vault.root / tpl).read_bytes(), tpl)
         title = rel.rpartition("/")[2].rpartition(".")[0]
         return render(text, title, variables).encode("utf-8", "surrogateescape")
 
     def _move_pairs(self, src: str, dst: str) -> list[tuple[str, str]]:
-        from ..notes.paths import validate_folder_path, validate_note_path
+        from ..notes.paths import renamed_in_place, validate_folder_path, validate_note_path
 
         self._check_open()
         root = self._vault.root
@@ -351,12 +361,13 @@ class VaultBatch:
             if os.path.lexists(root / new_folder):
                 raise WriteConflict(f"{new_folder}: already exists; a move never overwrites")
             pairs = []
-            for path in sorted(_files_under(full, folder)):
+            files, folders = _tree_under(full, folder)
+            for path in sorted(files):
                 old = f"{folder}/{path}"
                 pairs.append((old, f"{new_folder}/{path}"))
             if not pairs:
                 raise NoteNotFound(f"src {src!r}: the folder holds no files to move")
-            self._moved_folders.append(folder)
+            self._moved_folders.append((folder, new_folder, folders))
             return pairs
         old = validate_note_path(
             root, src, extensions=exts, must_exist=True, argument="src", cache=self._paths
@@ -366,17 +377,27 @@ class VaultBatch:
         target = dst
         if dst.endswith("/") or (root / dst.rstrip("/")).is_dir():
             target = f"{dst.rstrip('/')}/{old.rpartition('/')[2]}"
-        new = validate_note_path(root, target, extensions=exts, argument="dst", cache=self._paths)
+        new = validate_note_path(
+            root, target, extensions=exts, argument="dst", cache=self._paths, renaming=old
+        )
         if new == old:
             raise InvalidPath(f"dst {dst!r}: is the note's own path")
-        if self._current(new) is not None:
+        if self._current(new) is not None and not renamed_in_place(root, old, new):
             raise WriteConflict(f"{new}: already exists; a move never overwrites")
         return [(old, new)]
 
-    def _remove_empty_folders(self) -> None:
-        """A moved folder is moved file by file; its emptied folders go too, as with ``mv``."""
-        for folder in self._moved_folders:
-            top = self._vault.root / folder
+    def _finish_folder_moves(self) -> None:
+        """A moved folder is moved file by file; then the folders that held no file (already empty
+        before the move) are made at the destination, so the whole tree arrives, and the emptied
+        folders at the source go, as with ``mv``. A crash in between leaves empty folders behind,
+        never loses one."""
+        from ..notes.fileio import make_folders
+
+        root = self._vault.root
+        for folder, new_folder, subfolders in self._moved_folders:
+            for sub in subfolders:
+                make_folders(root / new_folder / sub)
+            top = root / folder
             for dirpath, _dirs, _files in sorted(os.walk(top), key=lambda w: -len(w[0])):
                 try:
                     os.rmdir(dirpath)
@@ -384,9 +405,11 @@ class VaultBatch:
                     pass  # not empty: something appeared there meanwhile; leave it
 
 
-def _files_under(folder: Path, rel: str) -> list[str]:
-    """The files under ``folder`` (the vault folder ``rel``), relative to it."""
+def _tree_under(folder: Path, rel: str) -> tuple[list[str], list[str]]:
+    """The files and the folders under ``folder`` (the vault folder ``rel``), relative to it;
+    ``.git`` folders are left out (a repository is not moved piecemeal)."""
     out: list[str] = []
+    folders: list[str] = []
 
     def unreadable(exc: OSError) -> None:
         # A folder that cannot be listed is not empty: moving part of it would scatter the notes.
@@ -398,6 +421,7 @@ def _files_under(folder: Path, rel: str) -> list[str]:
     for dirpath, dirnames, filenames in os.walk(folder, onerror=unreadable):
         dirnames[:] = [d for d in dirnames if d != ".git"]
         base = Path(dirpath).relative_to(folder)
+        folders.extend((base / d).as_posix() for d in dirnames if not os.path.islink(Path(dirpath, d)))
         for name in filenames:
             out.append((base / name).as_posix())
-    return out
+    return out, folders

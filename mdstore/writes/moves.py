@@ -14,16 +14,24 @@ only when its target after the move is not the moved version of its target befor
 - a path link gets the new path (``.md`` kept or omitted as written), a ``./`` link a relative one;
 - a Markdown link gets the new relative path, URL-encoded as needed; a ``/``-rooted one stays rooted;
 - the alias, anchor (``#Heading``, ``#^block``), title and the rest of the link are kept as written.
+
+A note renamed only in case (``Home.md`` to ``home.md``) is still reached by every link to it (names
+match ignoring case), but its links are written again with the new spelling all the same.
+
+A note that is not UTF-8 text is never rewritten (``fmedit.utf8_text``): when its links would need
+it, it is listed in ``MovePlan.skipped`` instead, and the move goes ahead.
 """
 
 from __future__ import annotations
 
 import posixpath
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from ..notes.links import LinkResolver, link_key, name_keys
 from ..notes.model import Link
+from ..notes.paths import case_rename
 
 if TYPE_CHECKING:
     from ..core import Core
@@ -32,11 +40,21 @@ if TYPE_CHECKING:
 _ENCODE = {" ": "%20", "(": "%28", ")": "%29", "%": "%25", "<": "%3C", ">": "%3E"}
 
 
-def plan_move(
-    core: Core, mapping: Mapping[str, str], read: Callable[[str], bytes | None]
-) -> dict[str, tuple[bytes, int]]:
-    """``{current path: (new bytes, links rewritten)}`` for every note a move of ``mapping``
-    (old path -> new path) must rewrite. ``read`` gives a note's current bytes."""
+@dataclass
+class MovePlan:
+    """The link rewrites a move needs: ``rewrites`` is ``{current path: (new bytes, links
+    rewritten)}``; ``skipped`` lists the notes (at their path after the move) whose links would need
+    rewriting but that are not UTF-8 text, which mdstore never rewrites (their links stay as written)."""
+
+    rewrites: dict[str, tuple[bytes, int]] = field(default_factory=dict)
+    skipped: list[str] = field(default_factory=list)
+
+
+def plan_move(core: Core, mapping: Mapping[str, str], read: Callable[[str], bytes | None]) -> MovePlan:
+    """What a move of ``mapping`` (old path -> new path) must rewrite. ``read`` gives a note's
+    current bytes."""
+    from ..errors import NoteParseError
+    from ..notes.fmedit import utf8_text
     from ..notes.rewrite import link_spans
 
     style = core.config.vault.link_style
@@ -52,14 +70,18 @@ def plan_move(
     sources.update(dict.fromkeys(p for p in old_paths if p.lower().endswith(exts)))
     texts: dict[str, str] = {}
     spans: dict[str, list[LinkSpan]] = {}
+    not_text: set[str] = set()
     for path in sources:
         data = read(path)
         if data is None:
             continue
         try:
-            text = data.decode("utf-8")
-        except UnicodeDecodeError:
-            continue  # never rewrite what cannot be decoded losslessly; check reports the broken link
+            text = utf8_text(data, path)
+        except NoteParseError:
+            # Never rewritten (that would mix encodings), but read to tell whether it is left behind
+            # (the Markdown parser reads NUL as U+FFFD, and spans are found in what it reads).
+            not_text.add(path)
+            text = data.decode("utf-8", "surrogateescape").replace("\x00", "\ufffd")
         found = link_spans(text, link_style=style)
         if found:
             texts[path] = text
@@ -67,7 +89,7 @@ def plan_move(
     keys = {link_key(s.link.target) for found in spans.values() for s in found}
     keys |= set(new_keys) | set().union(*(name_keys(p) for p in old_paths))
     before, after = _resolvers(core, keys, mapping)
-    result: dict[str, tuple[bytes, int]] = {}
+    plan = MovePlan()
     for path, found in spans.items():
         new_source = mapping.get(path, path)
         edits: list[tuple[LinkSpan, str]] = []
@@ -76,16 +98,20 @@ def plan_move(
             if was is None:
                 continue  # broken before the move: nothing to preserve
             wanted = mapping.get(was, was)
-            if after.resolve(span.link, new_source) == wanted:
+            # A link still reaches a note renamed only in case (names match ignoring case), but it
+            # is written again all the same, so that it spells the new name.
+            if after.resolve(span.link, new_source) == wanted and not case_rename(was, wanted):
                 continue
             written = _new_target(span, wanted, new_source, after)
             if written is not None and written != span.written:
                 edits.append((span, written))
-        if edits:
+        if edits and path in not_text:
+            plan.skipped.append(new_source)
+        elif edits:
             from ..notes.rewrite import replace_spans
 
-            result[path] = (replace_spans(texts[path], edits).encode("utf-8"), len(edits))
-    return result
+            plan.rewrites[path] = (replace_spans(texts[path], edits).encode("utf-8"), len(edits))
+    return plan
 
 
 def _resolvers(core: Core, keys: set[str], mapping: Mapping[str, str]) -> tuple[LinkResolver, LinkResolver]:

@@ -92,6 +92,23 @@ def test_export_errors_are_one_line(vault: Path, tmp_path: Path, args: list[str]
     assert err.startswith("Error: ") and fragment in err and err.count("\n") == 1
 
 
+def test_export_never_writes_over_a_note(vault: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    before = (vault / "Gamma.md").read_bytes()
+    monkeypatch.chdir(vault / "Projects")
+    for dest, fmt in [("../Gamma.md", "csv"), (str(vault / "Gamma.md"), "parquet"), ("New.md", "jsonl")]:
+        code, _, err = run(vault, "export", dest, "--format", fmt)
+        assert code == mdstore.QueryError.exit_code, err
+        assert "never over a note" in err and err.count("\n") == 1
+    assert (vault / "Gamma.md").read_bytes() == before and not (vault / "Projects/New.md").exists()
+    with mdstore.open(vault) as v, pytest.raises(mdstore.QueryError, match="never over a note"):
+        v.find().export(vault / "Gamma.md", "csv")
+    assert (vault / "Gamma.md").read_bytes() == before
+    for _ in range(2):  # a file named for its format may be written in the vault, and again
+        assert run(vault, "export", "out.csv")[0] == 0
+    assert (vault / "Projects/out.csv").read_text().startswith("path,")
+    assert run(vault, "export", str(tmp_path / "out.md"), "--format", "csv")[0] == 0  # not in a vault
+
+
 def test_edit_runs_the_editor_and_indexes_the_save(vault: Path):
     editor = f"{sys.executable} -c \"import sys; open(sys.argv[1], 'a').write('#edited\\n')\""
     code, out, err = run(vault, "edit", "Gamma", "--editor", editor, "--json")

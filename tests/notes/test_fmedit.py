@@ -26,7 +26,7 @@ nested:
       2]  # flow
 empty:  # nothing here
 ---
-Body *bytes*\xff kept
+Body *bytes* caf\xc3\xa9 kept
 no final newline"""
 BODY = NOTE[NOTE.index(b"Body") :]
 
@@ -171,6 +171,27 @@ def test_values_of_every_supported_type() -> None:
 def test_broken_frontmatter_is_never_rewritten(data: bytes) -> None:
     with pytest.raises(NoteParseError, match="notes/x.md"):
         set_keys(data, {"k": 1}, path="notes/x.md")
+
+
+@pytest.mark.parametrize(
+    ("data", "why"),
+    [
+        ("# x\n".encode("utf-16"), "UTF-16 byte-order mark"),
+        ("# x\n".encode("utf-32"), "UTF-32 byte-order mark"),
+        (b"---\na: 1\n---\nbody\x00\n", "NUL byte at offset 17"),
+        ("Caf\xe9\n".encode("latin-1"), "not UTF-8 at offset 3"),
+        (b"---\na: 1\n---\nok \xff\n", "not UTF-8 at offset 16"),
+    ],
+)
+def test_a_note_that_is_not_utf8_text_is_never_edited(data: bytes, why: str) -> None:
+    for edit in (
+        lambda: set_keys(data, {"k": "Zo\xeb"}, path="x.md"),
+        lambda: set_keys(data, unset=["a"], path="x.md"),
+        lambda: replace_body(data, "new", path="x.md"),
+        lambda: append_text(data, "more", "Log", path="x.md"),
+    ):
+        with pytest.raises(NoteParseError, match=f"^x.md: is not UTF-8 text .*{why}"):
+            edit()
 
 
 def test_impossible_edits() -> None:

@@ -167,6 +167,31 @@ def test_recover_rolls_forward_a_committed_batch(tmp_path: Path) -> None:
     assert recover(tmp_path) == []  # idempotent
 
 
+@pytest.mark.parametrize("first_step_done", [False, True])
+def test_a_case_only_rename_goes_through_a_temp_name(tmp_path: Path, first_step_done: bool) -> None:
+    # Two steps, so that a file system that ignores case never sees a link and an unlink of one
+    # entry; a crash between them is finished by recovery.
+    (tmp_path / "Home.md").write_bytes(b"home")
+    journal = Journal(tmp_path)
+    batch = journal.begin()
+    batch.move("Home.md", "home.md")
+    ops = batch._ops
+    trash = journal._check(ops)
+    folder = journal.folder / "00000000000000000001-test"
+    folder.mkdir(parents=True)
+    plan = journal._stage(ops, folder, trash)
+    (folder / "plan.json").write_text(json.dumps(plan))
+    batch.discard()
+    via = plan["ops"][0]["via"]
+    assert via.startswith(".mdstore/journal/")
+    if first_step_done:
+        os.rename(tmp_path / "Home.md", tmp_path / via)
+    assert recover(tmp_path) == ["Home.md", "home.md"]
+    assert sorted(p.name for p in tmp_path.iterdir() if p.is_file()) == ["home.md"]
+    assert (tmp_path / "home.md").read_bytes() == b"home"
+    assert leftovers(tmp_path) == []
+
+
 def test_recover_on_a_vault_without_journal(tmp_path: Path) -> None:
     assert recover(tmp_path) == []
 

@@ -131,6 +131,37 @@ def test_batch_is_all_or_nothing(vault):
     assert sorted(vault.find().column("path")) == ["a.md", "c.md", "templates/daily.md"]
 
 
+@pytest.mark.parametrize(
+    ("first", "second"),
+    [("X.md", "x.md"), ("Inbox/Note.md", "inbox/note.md"), ("Inbox/Note.md", "INBOX/other.md")],
+)
+def test_a_batch_refuses_two_names_that_differ_only_in_case(vault, first, second):
+    with pytest.raises(InvalidPath, match="differs only in case"):
+        with vault.batch() as b:
+            b.create("c.md", body="c")
+            b.create(first, body="1")
+            b.create(second, body="2")
+    with pytest.raises(InvalidPath, match="differs only in case"):
+        with vault.batch() as b:
+            b.move("b.md", first)
+            b.write_bytes(second, b"2")
+    names = sorted(p.name for p in vault.root.iterdir() if p.name != ".mdstore")
+    assert names == ["a.md", "b.md", "templates"]
+    with vault.batch() as b:  # the same name twice is not a case clash
+        b.create("Inbox/One.md", body="1")
+        b.create("Inbox/Two.md", body="2")
+    assert sorted(p.name for p in (vault.root / "Inbox").iterdir()) == ["One.md", "Two.md"]
+
+
+def test_cli_batch_refuses_two_names_that_differ_only_in_case(vault):
+    from tests.conftest import cli_run
+
+    lines = '{"op": "create", "path": "Inbox/Note.md"}\n{"op": "create", "path": "inbox/note.md"}\n'
+    result = cli_run("batch", vault=vault.root, stdin=lines)
+    assert result.exit_code == InvalidPath.exit_code and "differs only in case" in result.output
+    assert not (vault.root / "Inbox").exists() and not (vault.root / "inbox").exists()
+
+
 def _age(folder, seconds=60):
     """Make ``folder`` look unchanged for a while (a listing of a fresh folder is never reused)."""
     past = os.stat(folder).st_mtime - seconds

@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from mdstore.errors import WriteConflict
+from mdstore.errors import InvalidPath, WriteConflict
+from tests.conftest import cli_run
 
 TESTS = Path(__file__).resolve().parents[1]
 DENDRON = TESTS.parent.parent / "shared" / "corpora" / "dendron-site"
@@ -95,6 +96,50 @@ def test_folder_move_and_relative_links_inside(make_vault):
     assert (v.root / "archive/proj2/a.md").read_text() == "[b](b.md) [[b]] ![img](img/p%20q.png)\n"
     assert v.broken_links().rows == []
     assert sorted(v.find().column("path")) == ["archive/proj2/a.md", "archive/proj2/b.md", "root.md"]
+
+
+def test_folder_move_takes_its_empty_subfolders_along(make_vault):
+    v = make_vault({"Projects/a.md": "[[b]]\n", "Projects/Sub/b.md": "b\n", "templates/t.md": "t\n"})
+    for empty in ("Projects/Sub Folder", "Projects/Sub/deeper/deepest", "Projects/Sub/none"):
+        (v.root / empty).mkdir(parents=True)
+    v.sync()
+    report = v.move("Projects", "templates")  # an existing folder: Projects goes inside it
+    assert len(report.moved) == 2 and not (v.root / "Projects").exists()
+    moved = v.root / "templates/Projects"
+    assert sorted(p.relative_to(moved).as_posix() for p in moved.rglob("*")) == [
+        "Sub", "Sub Folder", "Sub/b.md", "Sub/deeper", "Sub/deeper/deepest", "Sub/none", "a.md"
+    ]
+    (v.root / "Other/Empty").mkdir(parents=True)
+    (v.root / "Other/x.md").write_text("x\n")
+    assert cli_run("mv", "Other", "Moved", vault=v.root).exit_code == 0
+    assert (v.root / "Moved/Empty").is_dir() and not (v.root / "Other").exists()
+
+
+def test_a_case_only_rename_renames_the_note_and_its_links(make_vault):
+    v = make_vault({
+        "Home.md": "# Home\n",
+        "ref.md": "[[Home]] [h](Home.md) [[Home.md|alias]]\n",
+        "Sub/Inbox.md": "inbox\n",
+        "other.md": "o\n",
+    })
+    v.sync()
+    result = cli_run("mv", "Home.md", "home.md", "--json", vault=v.root)
+    assert result.exit_code == 0, result.output
+    assert sorted(p.name for p in v.root.iterdir() if p.is_file()) == ["home.md", "other.md", "ref.md"]
+    assert (v.root / "home.md").read_text() == "# Home\n"
+    assert (v.root / "ref.md").read_text() == "[[home]] [h](home.md) [[home.md|alias]]\n"
+    assert v.find().paths() == sorted(v.find().paths()) and "home.md" in v.find().paths()
+    assert not (v.root / ".mdstore/journal").exists() or not any((v.root / ".mdstore/journal").iterdir())
+    report = v.move("Sub/Inbox.md", "Sub/INBOX")
+    assert report.moved == (("Sub/Inbox.md", "Sub/INBOX.md"),)
+    assert [p.name for p in (v.root / "Sub").iterdir()] == ["INBOX.md"]
+    with pytest.raises(InvalidPath, match="differs only in case"):
+        v.move("other.md", "HOME.md")  # another note's name in other case is still refused
+    with pytest.raises(InvalidPath, match="differs only in case"):
+        v.move("Sub/INBOX.md", "sub/inbox.md")  # the folder is not renamed by a note's move
+    with pytest.raises(InvalidPath, match="differs only in case"):
+        v.move("Sub", "sub")  # a folder renamed only in case: not supported
+    assert (v.root / "other.md").exists() and (v.root / "Sub/INBOX.md").exists()
 
 
 def test_move_into_existing_folder_and_never_over(make_vault):
