@@ -134,7 +134,7 @@ def replace_body(data: bytes, body: str, *, path: str = "note") -> bytes:
     new = _encode_body(to_newline(body, parts.newline))
     if new and parts.format is not None and not parts.prefix.endswith((b"\n", b"\r")):
         new = parts.newline.encode() + new  # the closing fence was the last line, without a newline
-    return parts.prefix + new
+    return _with_body(parts, new)
 
 
 def append_text(data: bytes, text: str, under_heading: str | None = None, *, path: str = "note") -> bytes:
@@ -166,7 +166,17 @@ def append_text(data: bytes, text: str, under_heading: str | None = None, *, pat
             new_body = _join_lines(body[:at], text, nl) + body[at:]
     if parts.format is not None and not body and not parts.prefix.endswith((b"\n", b"\r")):
         new_body = nl + new_body
-    return parts.prefix + _encode_body(new_body)
+    return _with_body(parts, _encode_body(new_body))
+
+
+def _with_body(parts: _Parts, body: bytes) -> bytes:
+    """``parts``' frontmatter followed by a new ``body``. A note without frontmatter whose new body
+    starts with a line that opens a block (``---``, ``+++``, a lone ``{``) gets an empty YAML block
+    first: text written as the body is never read back as frontmatter."""
+    if parts.format is None and _opener(body)[1] is not None:
+        fence = b"---" + parts.newline.encode()
+        return parts.bom + fence + fence + body
+    return parts.prefix + body
 
 
 def utf8_text(data: bytes, path: str) -> str:
@@ -198,10 +208,9 @@ def _split(data: bytes, path: str) -> _Parts:
     rest = data[len(bom) :]
     first_end = rest.find(b"\n")
     newline = "\r\n" if first_end > 0 and rest[first_end - 1 : first_end] == b"\r" else "\n"
-    first = rest if first_end < 0 else rest[: first_end + 1]
+    first, fmt = _opener(rest)
     opener = first.rstrip(b"\r\n").rstrip(b" \t")
-    if opener in _FENCES:
-        fmt = _FENCES[opener]
+    if fmt in ("yaml", "toml"):
         pos = len(first)
         while pos < len(rest):
             end = rest.find(b"\n", pos)
@@ -212,7 +221,7 @@ def _split(data: bytes, path: str) -> _Parts:
             pos = line_end
         fence = opener.decode()
         raise NoteParseError(f"{path}: the frontmatter opened by {fence} on line 1 is never closed")
-    if opener == b"{" and first_end >= 0:
+    if fmt == "json":
         text = _decode(rest, path)
         try:
             _, end = json.JSONDecoder().raw_decode(text)
@@ -225,6 +234,16 @@ def _split(data: bytes, path: str) -> _Parts:
         after = len(rest) if nl_at < 0 else nl_at + 1
         return _Parts(bom, "json", b"", rest[:cut], rest[cut:after], rest[after:], newline)
     return _Parts(bom, None, b"", b"", b"", rest, newline)
+
+
+def _opener(rest: bytes) -> tuple[bytes, str | None]:
+    """The first line of ``rest`` (with its newline) and the frontmatter format it opens, if any."""
+    end = rest.find(b"\n")
+    first = rest if end < 0 else rest[: end + 1]
+    opener = first.rstrip(b"\r\n").rstrip(b" \t")
+    if opener in _FENCES:
+        return first, _FENCES[opener]
+    return first, "json" if opener == b"{" and end >= 0 else None
 
 
 def _decode(block: bytes, path: str) -> str:

@@ -83,7 +83,7 @@ class VaultBatch:
         variables: Mapping[str, Any] | None = None,
     ) -> str:
         """Record a new note; ``WriteConflict`` (at once or at commit) if ``path`` exists."""
-        from ..notes.fmedit import append_text, set_keys
+        from ..notes.fmedit import append_text, replace_body, set_keys
 
         rel = self._note(path)
         if self._current(rel) is not None:
@@ -94,7 +94,7 @@ class VaultBatch:
             if body:
                 data = append_text(data, body, path=rel)
         elif body:
-            data = body.encode("utf-8")
+            data = replace_body(b"", body, path=rel)  # a body is never read back as frontmatter
         if frontmatter:
             data = set_keys(data, dict(frontmatter), path=rel)
         self._write(rel, data, create=True)

@@ -152,3 +152,16 @@ def test_delete_of_a_waiting_insight(tmp_path: Path) -> None:
         assert m.search_insights("temporary") == []
         assert m.flush() == 0
         assert _notes(tmp_path) == []
+
+
+def test_an_insight_that_starts_like_frontmatter_is_stored_as_written(tmp_path: Path) -> None:
+    texts = ["---\nMeeting notes\n---\nAnn owns the deploy", "---\nowner: ops\n---\nDeploys happen on Fridays"]
+    with mdstore.open(tmp_path, **LATER) as vault:
+        m = vault.memory
+        stored = [m.store_insight(t, user="ann", source="agent", category="fact") for t in texts]
+        after = m.store_insight("Bob likes tea", user="bob", source="agent", category="fact")
+        assert m.flush() == 3
+    with mdstore.open(tmp_path, **LATER) as vault:
+        assert [vault.memory.get_insight(s.id).content for s in stored] == texts
+        assert vault.memory.get_insight(after.id).content == "Bob likes tea"
+        assert "owner" not in vault.get(stored[1].path).frontmatter

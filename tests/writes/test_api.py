@@ -237,3 +237,26 @@ def test_case_collision_sees_names_added_and_removed_since_the_last_write(vault)
         vault.create(f"big/n{n}.md", body="x")
     with pytest.raises(InvalidPath, match="case"):
         vault.create("big/N39.md", body="x")
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "---\nMeeting notes\n---\nAnn owns the deploy\n",  # a block that is not YAML
+        "---\nowner: ops\n---\nDeploys happen on Fridays\n",  # a block that is YAML
+        "+++\nx = 1\n+++\nafter\n",
+        '{\n  "a": 1\n}\n',
+        "---\nnever closed\n",
+    ],
+)
+def test_a_body_that_looks_like_frontmatter_stays_the_body(vault, text):
+    assert vault.create("fm1.md", body=text).body == text
+    note = vault.create("fm2.md", {"status": "new"}, text)
+    assert note.body == text and note.frontmatter == {"status": "new"}
+    vault.update("b.md", body=text)
+    assert vault.get("b.md").body == text and vault.get("b.md").frontmatter == {}
+    vault.create("empty.md")
+    vault.append("empty.md", text)
+    assert vault.get("empty.md").body == text and vault.get("empty.md").frontmatter == {}
+    vault.update("fm1.md", set={"k": 1})  # the empty block that keeps it body takes the key
+    assert vault.get("fm1.md").body == text and vault.get("fm1.md").frontmatter == {"k": 1}
