@@ -165,6 +165,21 @@ def revisions_by_hash(
     return out
 
 
+def moves_from(
+    conn: psycopg.Connection[Any], space: str, paths: Sequence[str], after: int
+) -> list[tuple[str, str, int]]:
+    """Where each of ``paths`` was last moved to by a revision above ``after``, as (old path, new
+    path, revision): a move is a revision whose ``moved_from`` names the old path."""
+    rows = conn.execute(
+        "SELECT DISTINCT ON (moved_from) moved_from, path, revision FROM team_revisions "
+        "WHERE space = %s AND revision > %s AND moved_from = ANY(%s) AND NOT deleted "
+        "ORDER BY moved_from, revision DESC",
+        (space, after, list(paths)),
+    ).fetchall()
+    conn.commit()
+    return [(str(old), str(new), int(rev)) for old, new, rev in rows]
+
+
 def push(
     conn: psycopg.Connection[Any],
     space: str,
