@@ -7,7 +7,7 @@ installs and runs without it (``pip install 'mdstore[team]'`` adds it).
 
 from __future__ import annotations
 
-from .connect import connect, describe, holds_password, redact, refuse_password
+from .connect import connect, describe, holds_password, not_allowed, redact, refuse_password
 from .migrations import Migration, apply_migrations, schema_versions
 
 __all__ = [
@@ -16,6 +16,7 @@ __all__ = [
     "connect",
     "describe",
     "holds_password",
+    "not_allowed",
     "redact",
     "refuse_password",
     "schema_versions",

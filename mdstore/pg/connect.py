@@ -110,6 +110,18 @@ def connect(
         raise ConfigError(f"invalid team database URL for {label}: {redact(str(exc))}") from None
 
 
+def first_line(exc: BaseException) -> str:
+    """The first line of a database error's message, with any password redacted."""
+    lines = [line for line in str(exc).splitlines() if line.strip()]
+    return redact(lines[0].strip() if lines else type(exc).__name__)
+
+
+def not_allowed(label: str, exc: BaseException, what: str, remedy: str) -> BackendUnavailable:
+    """The error for a role that logged in to ``label`` but may not use ``what`` (a permission
+    denied), with what to do about it."""
+    return BackendUnavailable(f"this role may not use {what} on {label} ({first_line(exc)}): {remedy}")
+
+
 def _reason(exc: Exception) -> str:
     """libpq's message, first meaningful line only, with any password redacted."""
     lines = [line.strip() for line in str(exc).splitlines() if line.strip()]

@@ -381,7 +381,6 @@ def _is_connection_loss(exc: BaseException) -> bool:
 
 
 def _translated(exc: Exception) -> str:
-    from ..pg import redact
+    from ..pg.connect import first_line
 
-    lines = [line for line in str(exc).splitlines() if line.strip()]
-    return redact(lines[0] if lines else type(exc).__name__)
+    return first_line(exc)

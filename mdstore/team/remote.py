@@ -73,7 +73,9 @@ class PushResult:
 
 def open_space(url: str, space: str) -> psycopg.Connection[Any]:
     """A connection to ``url`` checked to hold the team schema and to let this role use ``space``."""
-    from ..pg import connect, describe
+    import psycopg
+
+    from ..pg import connect, describe, not_allowed
     from ..pg.migrations import check_version
     from .schema import COMPONENT, MIGRATIONS
 
@@ -93,6 +95,10 @@ def open_space(url: str, space: str) -> psycopg.Connection[Any]:
             raise BackendUnavailable(
                 f"team space {space!r} on {describe(url)} does not exist or this role is not a member of it"
             )
+    except psycopg.errors.InsufficientPrivilege as exc:  # a login role outside mdstore_member
+        conn.close()
+        remedy = f"an administrator makes it a member with `mdstore team members add ROLE --space {space}`"
+        raise not_allowed(describe(url), exc, "the team database", remedy) from None
     except BaseException:
         conn.close()
         raise

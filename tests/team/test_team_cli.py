@@ -172,3 +172,31 @@ def test_a_member_joins_with_init_and_cannot_create_spaces(pg_cluster, team_url:
     assert "cannot set up space 'elsewhere'" in refused.stderr
     bad = _run(_folder(tmp_path, "joe3"), "team", "init", "--space", "no/slash", env=member_env)
     assert bad.exit_code == 10 and "space 'no/slash'" in bad.stderr
+
+
+def test_a_login_role_outside_the_members_gets_one_line(pg_cluster, team_url: str, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    pg_cluster.sql(
+        "DO $$ BEGIN CREATE ROLE stranger_m LOGIN; EXCEPTION WHEN duplicate_object THEN END $$"
+    )  # may log in, was never made a member: no rights on mdstore's tables
+    dbname = team_url.split("/")[3].split("?")[0]
+    env = {"MDSTORE_TEAM_URL": pg_cluster.url(dbname, "stranger_m")}
+    root = _folder(tmp_path, "v")
+    (root / "mdstore.toml").write_text(
+        f'[tier]\nname = "team"\n[team]\nurl = "${{MDSTORE_TEAM_URL}}"\nspace = "{SPACE}"\n'
+    )
+    commands = [
+        ["team", "sync"],
+        ["team", "search", "garden"],
+        ["team", "find", "status=active"],
+        ["team", "log"],
+        ["queue", "stats"],
+        ["team", "clone", "${MDSTORE_TEAM_URL}", str(tmp_path / "c"), "--space", SPACE],
+    ]
+    for args in commands:
+        done = CliRunner().invoke(cli, ["--vault", str(root), *args], env=env)
+        lines = done.stderr.strip().splitlines()
+        assert done.exit_code == 11, (args, done.output, done.exception)
+        assert len(lines) == 1 and lines[0].startswith("Error: "), (args, done.stderr)
+        assert "stranger_m@" in lines[0] and dbname in lines[0], (args, lines[0])
+    status = json.loads(_run(root, "team", "status", "--json", env=env).stdout)
+    assert status["reachable"] is False and "stranger_m@" in status["last_error"]
