@@ -28,6 +28,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..errors import InvalidPath, MdstoreError, NoteNotFound, WriteConflict
 from ..notes.model import content_hash
+from ..notes.paths import _fold  # the vault's own test for two names that cannot live side by side
 from . import remote
 from .conflicts import copy_name
 from .local import (
@@ -228,6 +229,13 @@ class Exchange:
                 and source not in self.claimed
             ):
                 self.claimed.add(source)
+                if _fold(source) == _fold(p):
+                    # Only the case (or Unicode form) changed: the vault refuses a name beside its
+                    # twin, so the old file goes to the trash first and the new name is written
+                    # from the server's bytes (the same as the file's) afterwards.
+                    plan.trash.append((source, src.hash, None))
+                    plan.writes.append((p, None, None, r))
+                    return
                 plan.moves.append((source, p, r))
                 return
             plan.writes.append((p, None, None, r))  # new here, or deleted here but edited there

@@ -11,6 +11,7 @@ access control).
 from __future__ import annotations
 
 import json
+import unicodedata
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import nullcontext
@@ -19,6 +20,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from ..errors import BackendUnavailable, ConfigError
+from ..notes.paths import _fold  # the vault's own test for two names that cannot live side by side
 
 if TYPE_CHECKING:
     import psycopg
@@ -209,7 +211,10 @@ def push(
     # counter's bump and the commit another (COPY, for a large one, cannot be pipelined).
     with conn.pipeline() if len(changes) < COPY_AT else nullcontext(), conn.transaction():
         paths = [c.path for c in changes]
-        lowered = [p.lower() for p in paths]
+        # Names that differ only in case or in Unicode form (NFC "café", NFD "café" as macOS
+        # writes it) cannot live side by side in a vault: their lower-cased forms in both Unicode
+        # forms find the server's twins of a name through the index on lower(path).
+        lowered = sorted({unicodedata.normalize(form, p).lower() for p in paths for form in ("NFC", "NFD")})
         # Lock the space's row, then read the server's rows of these paths in a second statement:
         # under READ COMMITTED each statement reads from a snapshot taken when it starts, so a read
         # joined into the locking statement would see the rows from before the lock was granted
@@ -226,18 +231,18 @@ def push(
             raise BackendUnavailable(f"team space {space!r} is gone or no longer shared with this role")
         current = int(row[0])
         server: dict[str, tuple[int, str, bool]] = {}
-        live_lower: set[str] = set()
+        live_twins: set[str] = set()
         wanted = set(paths)
         for path, rev, digest, deleted in found.fetchall():
             if path in wanted:
                 server[path] = (int(rev), digest, bool(deleted))
             else:
-                live_lower.add(path.lower())
-        # A name created now that differs only in case from another live name (Note.md, note.md).
+                live_twins.add(_fold(path))
+        # A name created now that differs only in case or Unicode form from another live name.
         taken = {
             c.path
             for c in changes
-            if not c.deleted and (c.path not in server or server[c.path][2]) and c.path.lower() in live_lower
+            if not c.deleted and (c.path not in server or server[c.path][2]) and _fold(c.path) in live_twins
         }
         accepted: list[Change] = []
         for change in changes:

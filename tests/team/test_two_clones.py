@@ -279,6 +279,34 @@ def test_case_only_name_clash_keeps_both(clone: Clone) -> None:
     assert report.conflicts and read(b, report.conflicts[0]) == "bob's note\n"
 
 
+def test_a_case_only_rename_reaches_the_other_clone(clone: Clone) -> None:
+    a, b = _shared(clone)
+    (a.root / "Plan.md").rename(a.root / "plan.md")
+    a.team.sync()
+    b.team.sync()
+    assert set(tree(b)) == {"plan.md"} and b.team.status()["revision"] == a.team.status()["revision"]
+    write(a, "plan.md", read(a, "plan.md").replace("one\n", "ONE\n"))
+    write(b, "plan.md", read(b, "plan.md").replace("four\n", "FOUR\n"))
+    for v in (a, b, a):
+        v.team.sync()
+    assert (
+        tree(a) == tree(b) == {"plan.md": NOTE.replace("one\n", "ONE\n").replace("four\n", "FOUR\n").encode()}
+    )
+
+
+def test_names_differing_only_in_unicode_form_keep_both(clone: Clone) -> None:
+    nfc, nfd = "caf\u00e9.md", "cafe\u0301.md"  # NFD is how macOS writes names
+    a, b = clone("a"), clone("b")
+    write(a, nfc, "ann's note\n")
+    write(b, nfd, "bob's note\n")
+    a.team.sync()
+    report = b.team.sync()
+    a.team.sync()
+    assert tree(a) == tree(b)
+    assert set(tree(b)) == {nfc, report.conflicts[0]} and read(b, report.conflicts[0]) == "bob's note\n"
+    assert b.team.status()["revision"] == a.team.status()["revision"]
+
+
 def test_lost_state_is_rebuilt_without_conflicts(clone: Clone) -> None:
     a, b = _shared(clone)
     a.update("Plan.md", set={"status": "done"})
