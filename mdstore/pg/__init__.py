@@ -7,7 +7,17 @@ installs and runs without it (``pip install 'mdstore[team]'`` adds it).
 
 from __future__ import annotations
 
-from .connect import connect, describe, redact
+from .connect import connect, describe, holds_password, not_allowed, redact, refuse_password
 from .migrations import Migration, apply_migrations, schema_versions
 
-__all__ = ["Migration", "apply_migrations", "connect", "describe", "redact", "schema_versions"]
+__all__ = [
+    "Migration",
+    "apply_migrations",
+    "connect",
+    "describe",
+    "holds_password",
+    "not_allowed",
+    "redact",
+    "refuse_password",
+    "schema_versions",
+]

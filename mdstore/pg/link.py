@@ -17,7 +17,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from ..errors import BackendUnavailable
-from .connect import CONNECT_TIMEOUT, connect, describe
+from .connect import CONNECT_TIMEOUT, connect, describe, not_allowed
 
 if TYPE_CHECKING:
     import psycopg
@@ -66,6 +66,14 @@ class Link:
                         self._conn = self.open()
                         self._connected_once = True
                     return fn(self._conn)
+                except psycopg.errors.InsufficientPrivilege as exc:  # logged in, without rights
+                    raise not_allowed(
+                        self.label,
+                        exc,
+                        "the team queue",
+                        "an administrator grants it rights on the queue's tables, or "
+                        '[queue] backend = "spool" keeps the jobs local',
+                    ) from None
                 except (psycopg.OperationalError, psycopg.InterfaceError, BackendUnavailable) as exc:
                     self._drop()
                     now = time.monotonic()

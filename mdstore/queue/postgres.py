@@ -84,7 +84,11 @@ class PostgresQueue:
             url, timeout=timeout, reconnect_seconds=reconnect_seconds, application_name="mdstore-queue"
         )
         if migrate:
-            self._link.call(self._migrate)
+            try:
+                self._link.call(self._migrate)
+            except BaseException:
+                self._link.close()  # nobody else will: the queue was never made
+                raise
         self._listener: psycopg.Connection[Any] | None = None
         self._listen_lock = threading.Lock()
         self._next_reap = 0.0

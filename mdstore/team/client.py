@@ -66,20 +66,21 @@ class Team:
         ``${MDSTORE_TEAM_URL}`` reference unless ``url`` is given; never a password), apply the
         schema migrations and create the space. Returns what was done."""
         from ..config import load_config
-        from ..pg import apply_migrations, connect, describe, redact
+        from ..pg import apply_migrations, connect, describe, refuse_password
         from .schema import COMPONENT, MIGRATIONS
         from .settings_file import write_team_settings
 
-        if url is not None and redact(url) != url:
-            raise ConfigError("the team URL holds a password: keep it in PGPASSWORD or ~/.pgpass instead")
+        if url is not None:
+            refuse_password(url)
         if not _SPACE_NAME.match(space):
             raise ConfigError(f"space {space!r}: use letters, digits, '_', '.' or '-' (at most 63)")
-        write_team_settings(self._vault.root, url or URL_REFERENCE, space)
-        self._config = load_config(self._vault.root)
-        if not self.settings.url:
+        stored = url or URL_REFERENCE
+        # mdstore.toml is written only once the connection works: a failed init leaves it as it was.
+        expanded = load_config(self._vault.root, overrides={"team": {"url": stored}}).team.url
+        if not expanded:
             raise ConfigError("no team database URL: set MDSTORE_TEAM_URL (or pass --url)")
-        server = describe(self.settings.url)
-        with connect(self.settings.url) as conn:
+        server = describe(expanded)
+        with connect(expanded) as conn:
             import psycopg  # installed: connect() said so
 
             try:
@@ -95,6 +96,8 @@ class Team:
                     f"this role cannot set up space {space!r} on {server}: an administrator runs "
                     f"`mdstore team init --space {space}` and `mdstore team members add ROLE --space {space}`"
                 ) from None
+        write_team_settings(self._vault.root, stored, space)
+        self._config = load_config(self._vault.root)
         return {"space": space, "server": server, "migrations": applied}
 
     def upgrade(
@@ -378,7 +381,6 @@ def _is_connection_loss(exc: BaseException) -> bool:
 
 
 def _translated(exc: Exception) -> str:
-    from ..pg import redact
+    from ..pg.connect import first_line
 
-    lines = [line for line in str(exc).splitlines() if line.strip()]
-    return redact(lines[0] if lines else type(exc).__name__)
+    return first_line(exc)

@@ -25,13 +25,12 @@ def prepare_clone(url: str, path: str | os.PathLike[str], *, space: str) -> Path
     pulls the space and calls ``finish_clone``."""
     from ..config import load_config
     from ..notes.fileio import atomic_write
-    from ..pg import describe, redact
+    from ..pg import describe, refuse_password
     from .client import _SPACE_NAME
     from .remote import open_space
     from .settings_file import write_settings
 
-    if redact(url) != url:
-        raise ConfigError("the team URL holds a password: keep it in PGPASSWORD or ~/.pgpass instead")
+    refuse_password(url)
     if not _SPACE_NAME.match(space):
         raise ConfigError(f"space {space!r}: use letters, digits, '_', '.' or '-' (at most 63)")
     root = Path(path).expanduser().resolve()

@@ -10,7 +10,8 @@ agreed on) and the server's:
 - both changed: three-way merge against the base revision (``merge.py``); a true overlap follows
   the policy (keep-both makes a conflict copy). A delete never beats an edit: an edited note whose
   remote copy was deleted is kept and pushed again; a note deleted here but edited elsewhere comes
-  back.
+  back. A delete that was a move (the server's history holds a revision ``moved_from`` the path) is
+  no delete: the note edited here moves to the new path, merged with the server's version there.
 
 Files are written through the vault's lossless batch writer with a compare-and-swap on the bytes
 the decision was made from, so an editor's save in the meantime is never overwritten: that path is
@@ -27,6 +28,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..errors import InvalidPath, MdstoreError, NoteNotFound, WriteConflict
 from ..notes.model import content_hash
+from ..notes.paths import _fold  # the vault's own test for two names that cannot live side by side
 from . import remote
 from .conflicts import copy_name
 from .local import (
@@ -58,6 +60,9 @@ class _Plan:
     """A pull round's decisions, applied in two batches (moves and deletes, then writes)."""
 
     moves: list[tuple[str, str, remote.RemoteNote]] = field(default_factory=list)
+    # A note edited here that another clone moved: (old path, new path, bytes, expected local
+    # hash of the old path, the new path's row or None for a conflict copy).
+    carries: list[tuple[str, str, bytes, str, remote.RemoteNote | None]] = field(default_factory=list)
     trash: list[tuple[str, str, remote.RemoteNote | None]] = field(default_factory=list)
     # (path, bytes or None for the remote revision's, expected local hash or None to create, row)
     writes: list[tuple[str, bytes | None, str | None, remote.RemoteNote | None]] = field(default_factory=list)
@@ -90,6 +95,8 @@ class Exchange:
         # the round already does (a moved note's old and new paths) waits for the next round.
         self.claimed: set[str] = set()
         self.deferred: set[str] = set()
+        # Paths whose row of the round was decided together with another's (a move and its tombstone).
+        self.settled: set[str] = set()
         # The notes a push sends not yet looked up in the vault's index, and what it parsed of them.
         self.to_describe: list[str] = []
         self.described: dict[str, tuple[str, dict[str, Any]]] = {}
@@ -139,29 +146,42 @@ class Exchange:
         if not rows:
             return
         plan = _Plan()
-        merges: list[tuple[remote.RemoteNote, Base | None, str]] = []
+        merges: list[tuple[remote.RemoteNote, Base | None, str, str | None]] = []
         files, bases = self.local.files, self.state.bases
         unknown = [
             r.path for r in rows if r.path in files and r.path not in bases and files[r.path].hash != r.hash
         ]
         # Rebuilding lost state: one query for all, not one per path.
         self.known = remote.revisions_by_hash(self.conn, self.space, unknown) if len(unknown) > 1 else {}
-        self.claimed, self.deferred = set(), set()
+        self.claimed, self.deferred, self.settled = set(), set(), set()
+        away = self._moved_away(rows)
+        into = {to.path: old for old, to in away.items()}
         for r in rows:
-            if r.path in self.claimed:
+            old = r.path if r.path in away else into.get(r.path)
+            if r.path in self.settled:
+                continue
+            if old is not None:  # moved there, edited here: decided with the move's other half
+                to = away[old]
+                if {old, to.path} & self.claimed:
+                    self.deferred.add(r.path)
+                    continue
+                self.claimed |= {old, to.path}
+                self.settled |= {old, to.path}
+                merges.append((to, self.state.bases[old], to.path, old))
+            elif r.path in self.claimed:
                 self.deferred.add(r.path)
             else:
                 self.claimed.add(r.path)
                 self._decide(r, plan, merges)
         needed = [r.revision for _, d, _, r in plan.writes if r is not None and d is None]
-        needed += [r.revision for r, _, _ in merges] + [b.revision for _, b, _ in merges if b]
+        needed += [r.revision for r, _, _, _ in merges] + [b.revision for _, b, _, _ in merges if b]
         data = remote.contents(self.conn, self.space, needed)
         plan.writes = [
             (p, data.get(r.revision, b"") if r is not None and d is None else d, h, r)
             for p, d, h, r in plan.writes
         ]
-        for r, base, dest in merges:
-            self._merge(r, base, dest, data, plan)
+        for r, base, dest, source in merges:
+            self._merge(r, base, dest, data, plan, source)
         failed = self._apply(plan) | self.deferred
         top = max(r.revision for r in rows)
         stuck = [r.revision for r in rows if r.path in failed]
@@ -195,7 +215,7 @@ class Exchange:
                 if moved.hash == base.hash:  # the moved note is as it was moved: take the edit
                     plan.writes.append((target, None, moved.hash, r))
                 else:  # changed since (here, or by a pull): the edit is merged into it
-                    merges.append((r, base, target))
+                    merges.append((r, base, target, None))
                 return
             source = r.moved_from
             src = self.local.files.get(source) if source else None
@@ -209,6 +229,13 @@ class Exchange:
                 and source not in self.claimed
             ):
                 self.claimed.add(source)
+                if _fold(source) == _fold(p):
+                    # Only the case (or Unicode form) changed: the vault refuses a name beside its
+                    # twin, so the old file goes to the trash first and the new name is written
+                    # from the server's bytes (the same as the file's) afterwards.
+                    plan.trash.append((source, src.hash, None))
+                    plan.writes.append((p, None, None, r))
+                    return
                 plan.moves.append((source, p, r))
                 return
             plan.writes.append((p, None, None, r))  # new here, or deleted here but edited there
@@ -220,7 +247,39 @@ class Exchange:
         if base is not None and mine.hash == base.hash:
             plan.writes.append((p, None, mine.hash, r))
             return
-        merges.append((r, base, p))
+        merges.append((r, base, p, None))
+
+    def _moved_away(self, rows: list[remote.RemoteNote]) -> dict[str, remote.RemoteNote]:
+        """Notes edited here whose path another clone deleted by moving the note: old path -> the
+        server's row of the new path. The move is the revision ``moved_from`` the old path (in
+        this round, or in the history when the moved note was edited since)."""
+        files, bases = self.local.files, self.state.bases
+        edited: dict[str, Base] = {}
+        for r in rows:
+            mine, base = files.get(r.path), bases.get(r.path)
+            if not (r.deleted and mine and base and base.hash) or r.revision <= base.revision:
+                continue
+            if mine.hash != base.hash:
+                edited[r.path] = base
+        if not edited:
+            return {}
+        current = {r.path: r for r in rows}
+        moved = {r.moved_from: r.path for r in rows if r.moved_from in edited and not r.deleted}
+        rest = [p for p in edited if p not in moved]
+        if rest:
+            after = min(edited[p].revision for p in rest)
+            for old, new, revision in remote.moves_from(self.conn, self.space, rest, after):
+                if revision > edited[old].revision:
+                    moved[old] = new
+        missing = [new for new in moved.values() if new not in current]
+        current.update((r.path, r) for r in remote.notes_at(self.conn, self.space, missing) if missing)
+        # A new path deleted or moved on since, or one this clone holds a file at, is left to the
+        # rules for deletes and new notes (the edit here is kept at the old path).
+        return {
+            old: current[new]
+            for old, new in moved.items()
+            if new in current and not current[new].deleted and new not in files
+        }
 
     def _lost_base(self, path: str, digest: str) -> Base | None:
         if path in self.known:
@@ -230,38 +289,60 @@ class Exchange:
         return None if revision is None else Base(revision, digest)
 
     def _merge(
-        self, r: remote.RemoteNote, base: Base | None, p: str, data: dict[int, bytes], plan: _Plan
+        self,
+        r: remote.RemoteNote,
+        base: Base | None,
+        p: str,
+        data: dict[int, bytes],
+        plan: _Plan,
+        source: str | None = None,
     ) -> None:
-        """Merge ``r`` into the local file ``p`` (its own path, or where this clone moved it)."""
+        """Merge ``r`` into the local file ``p`` (its own path, or where this clone moved it). With
+        ``source``, the local file is still at the path another clone moved ``p`` from: the result
+        goes to ``p`` and the old path is removed."""
+        here = source or p
         theirs = data.get(r.revision, b"")
         try:
-            mine = (self.vault.root / p).read_bytes()
+            mine = (self.vault.root / here).read_bytes()
         except OSError:
-            self.held.update((p, r.path))
+            self.held.update((here, p, r.path))
             return
         mine_hash = content_hash(mine)
         merged = None
-        if base is not None and base.hash and r.kind == "note":  # a tombstone is no base to merge on
-            newer = _mtime(self.vault, p) > r.updated_at.timestamp()
+        if source is not None and base is not None and base.hash == r.hash:
+            merged = mine  # moved there as it was: the edit here goes with it
+        elif base is not None and base.hash and r.kind == "note":  # a tombstone is no base to merge on
+            newer = _mtime(self.vault, here) > r.updated_at.timestamp()
             merged = merge(data.get(base.revision, b""), mine, theirs, ours_newer=newer)
         if merged is not None:
-            plan.writes.append((p, merged, mine_hash, r))
-            self.out["merged"].append(p)
+            if source is None:
+                plan.writes.append((p, merged, mine_hash, r))
+            else:
+                plan.carries.append((source, p, merged, mine_hash, r))
+            if source is None or base is None or base.hash != r.hash:
+                self.out["merged"].append(p)
             return
         if self.policy == "mine":
-            self.state.bases[r.path] = Base(r.revision, r.hash)
+            if source is None:
+                self.state.bases[r.path] = Base(r.revision, r.hash)
+            else:  # the carry sets the new path's base once the file is there
+                plan.carries.append((source, p, mine, mine_hash, r))
             self.out["conflicts"].append(p)
         elif self.policy == "theirs":
-            plan.trash.append((p, mine_hash, None))
+            plan.trash.append((here, mine_hash, r if source else None))
             plan.writes.append((p, theirs, None, r))
             self.out["conflicts"].append(p)
         elif self.policy == "fail":
-            self.held.update((p, r.path))
+            self.held.update((here, p, r.path))
             self.out["conflicts"].append(p)
         else:
             copy = copy_name(p, self.author(), self.local.files)
-            plan.writes.append((copy, mine, None, None))
-            plan.writes.append((p, theirs, mine_hash, r))
+            if source is None:
+                plan.writes.append((copy, mine, None, None))
+                plan.writes.append((p, theirs, mine_hash, r))
+            else:
+                plan.carries.append((source, copy, mine, mine_hash, None))
+                plan.writes.append((p, theirs, None, r))
             self.local.files[copy] = LocalFile(mine_hash, r.kind)
             self.out["conflicts"].append(copy)
 
@@ -269,6 +350,7 @@ class Exchange:
         """Write the plan with compare-and-swap; the paths that could not be written."""
         failed: set[str] = set()
         ops: list[tuple[str, Any]] = [("move", m) for m in plan.moves] + [("trash", t) for t in plan.trash]
+        ops += [("carry", c) for c in plan.carries]
         failed |= self._batch(ops)
         failed |= self._batch([("write", w) for w in plan.writes])
         return failed
@@ -286,7 +368,7 @@ class Exchange:
                 if isinstance(exc, InvalidPath) and "differs only in case" not in str(exc):
                     self.unwritable.append(path)  # retrying cannot help: do not hold the cursor
                     return set()
-                return {path}
+                return {path, ops[0][1][0]} if ops[0][0] == "carry" else {path}
             # Each half again, and so on: only the paths edited meanwhile end up alone (they wait
             # for the next sync), and the rest is still written in a few large batches rather than
             # one by one (a batch each, with its own index update).
@@ -307,6 +389,10 @@ class Exchange:
         elif kind == "trash":
             path, expect, _r = op
             b.delete(path, if_hash=expect, any_file=True)
+        elif kind == "carry":
+            src, dst, data, expect, _r = op
+            b.write_bytes(dst, data, any_file=True)
+            b.delete(src, if_hash=expect, permanent=True, any_file=True)  # its bytes are in dst
         else:
             path, data, expect, _r = op
             b.write_bytes(path, data, if_hash=expect, any_file=True)
@@ -328,6 +414,15 @@ class Exchange:
             if r is not None:
                 bases.pop(path, None)
                 self.out["deleted"].append(path)
+        elif kind == "carry":
+            src, dst, data, _expect, r = op
+            files[dst] = LocalFile(content_hash(data), files.pop(src).kind)
+            bases.pop(src, None)
+            self.state.seen.pop(src, None)
+            remember_written(config, self.state, dst, files[dst].hash)
+            if r is not None:  # the other clone's move, with the edit made here
+                bases[dst] = Base(r.revision, r.hash)
+                self.out["moved"].append((src, dst))
         else:
             path, data, _expect, r = op
             files[path] = LocalFile(content_hash(data), r.kind if r else "note")
@@ -473,7 +568,7 @@ class Exchange:
 
 
 def _path_of(kind: str, op: Any) -> str:
-    return str(op[1] if kind == "move" else op[0])
+    return str(op[1] if kind in ("move", "carry") else op[0])
 
 
 def _is_note(vault: Vault, path: str) -> bool:

@@ -11,6 +11,7 @@ access control).
 from __future__ import annotations
 
 import json
+import unicodedata
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import nullcontext
@@ -19,6 +20,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from ..errors import BackendUnavailable, ConfigError
+from ..notes.paths import _fold  # the vault's own test for two names that cannot live side by side
 
 if TYPE_CHECKING:
     import psycopg
@@ -73,7 +75,9 @@ class PushResult:
 
 def open_space(url: str, space: str) -> psycopg.Connection[Any]:
     """A connection to ``url`` checked to hold the team schema and to let this role use ``space``."""
-    from ..pg import connect, describe
+    import psycopg
+
+    from ..pg import connect, describe, not_allowed
     from ..pg.migrations import check_version
     from .schema import COMPONENT, MIGRATIONS
 
@@ -93,6 +97,10 @@ def open_space(url: str, space: str) -> psycopg.Connection[Any]:
             raise BackendUnavailable(
                 f"team space {space!r} on {describe(url)} does not exist or this role is not a member of it"
             )
+    except psycopg.errors.InsufficientPrivilege as exc:  # a login role outside mdstore_member
+        conn.close()
+        remedy = f"an administrator makes it a member with `mdstore team members add ROLE --space {space}`"
+        raise not_allowed(describe(url), exc, "the team database", remedy) from None
     except BaseException:
         conn.close()
         raise
@@ -165,6 +173,21 @@ def revisions_by_hash(
     return out
 
 
+def moves_from(
+    conn: psycopg.Connection[Any], space: str, paths: Sequence[str], after: int
+) -> list[tuple[str, str, int]]:
+    """Where each of ``paths`` was last moved to by a revision above ``after``, as (old path, new
+    path, revision): a move is a revision whose ``moved_from`` names the old path."""
+    rows = conn.execute(
+        "SELECT DISTINCT ON (moved_from) moved_from, path, revision FROM team_revisions "
+        "WHERE space = %s AND revision > %s AND moved_from = ANY(%s) AND NOT deleted "
+        "ORDER BY moved_from, revision DESC",
+        (space, after, list(paths)),
+    ).fetchall()
+    conn.commit()
+    return [(str(old), str(new), int(rev)) for old, new, rev in rows]
+
+
 def push(
     conn: psycopg.Connection[Any],
     space: str,
@@ -188,7 +211,10 @@ def push(
     # counter's bump and the commit another (COPY, for a large one, cannot be pipelined).
     with conn.pipeline() if len(changes) < COPY_AT else nullcontext(), conn.transaction():
         paths = [c.path for c in changes]
-        lowered = [p.lower() for p in paths]
+        # Names that differ only in case or in Unicode form (NFC "café", NFD "café" as macOS
+        # writes it) cannot live side by side in a vault: their lower-cased forms in both Unicode
+        # forms find the server's twins of a name through the index on lower(path).
+        lowered = sorted({unicodedata.normalize(form, p).lower() for p in paths for form in ("NFC", "NFD")})
         # Lock the space's row, then read the server's rows of these paths in a second statement:
         # under READ COMMITTED each statement reads from a snapshot taken when it starts, so a read
         # joined into the locking statement would see the rows from before the lock was granted
@@ -205,18 +231,18 @@ def push(
             raise BackendUnavailable(f"team space {space!r} is gone or no longer shared with this role")
         current = int(row[0])
         server: dict[str, tuple[int, str, bool]] = {}
-        live_lower: set[str] = set()
+        live_twins: set[str] = set()
         wanted = set(paths)
         for path, rev, digest, deleted in found.fetchall():
             if path in wanted:
                 server[path] = (int(rev), digest, bool(deleted))
             else:
-                live_lower.add(path.lower())
-        # A name created now that differs only in case from another live name (Note.md, note.md).
+                live_twins.add(_fold(path))
+        # A name created now that differs only in case or Unicode form from another live name.
         taken = {
             c.path
             for c in changes
-            if not c.deleted and (c.path not in server or server[c.path][2]) and c.path.lower() in live_lower
+            if not c.deleted and (c.path not in server or server[c.path][2]) and _fold(c.path) in live_twins
         }
         accepted: list[Change] = []
         for change in changes:

@@ -17,7 +17,9 @@ short by a crash is ignored, which is the same as a sync whose state write never
 The state is a cache of what the server and the files say. If it is lost or belongs to another
 database or space, the next sync starts from cursor 0 and rebuilds every base by comparing hashes,
 which never produces a conflict copy or overwrites a file; a lost record leaves older bases, which
-the next sync settles the same way (the server already holds those bytes).
+the next sync settles the same way (the server already holds those bytes). A state loaded for
+another database or space starts empty and is not written over the other's until its sync has
+pulled or pushed something: a mistyped URL that never reaches a server changes nothing.
 """
 
 from __future__ import annotations
@@ -143,6 +145,9 @@ class ClientState:
     _epoch: str = field(default="", repr=False, compare=False)  # of state.bin; "" until written
     _saved: tuple[int, str | None] | None = field(default=None, repr=False, compare=False)
     _sizes: tuple[int, int] = field(default=(0, 0), repr=False, compare=False)  # state.bin, log
+    # state.bin holds another server's (or space's) state: a mistyped URL must not wipe it, so it is
+    # written over only once this state has agreed on something with its own server.
+    _replaces: bool = field(default=False, repr=False, compare=False)
     # The last full look at the files, kept in memory only (local.scan_files).
     listing: Listing | None = field(default=None, repr=False, compare=False)
 
@@ -159,8 +164,10 @@ class ClientState:
             raw = marshal.loads(whole)
         except (OSError, ValueError, EOFError, TypeError):
             return cls(server=server)
-        if not isinstance(raw, dict) or raw.get("format") not in _READS or raw.get("server") != server:
+        if not isinstance(raw, dict) or raw.get("format") not in _READS:
             return cls(server=server)
+        if raw.get("server") != server:
+            return cls(server=server, _replaces=True)
         try:
             state = cls(
                 server=server,
@@ -214,6 +221,8 @@ class ClientState:
         bases, seen = self.bases, self.seen
         if (self.cursor, self.last_error) == self._saved and not bases.dirty and not seen.dirty:
             return
+        if self._replaces and not self.cursor and not bases:
+            return  # nothing learnt from this server yet (it was never reached, say)
         whole, logged = self._sizes
         if self._epoch and logged <= max(_LOG_MIN, whole // 2):
             record = marshal.dumps(

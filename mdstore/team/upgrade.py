@@ -72,11 +72,10 @@ def upgrade(
 ) -> UpgradeReport:
     import time
 
-    from ..pg import describe, redact
+    from ..pg import describe, refuse_password
 
     started = time.perf_counter()
-    if redact(url) != url:
-        raise ConfigError("the team URL holds a password: keep it in PGPASSWORD or ~/.pgpass instead")
+    refuse_password(url)
     config = _team_config(vault, url, space)
     server = describe(config.team.url)
     record = _Record.load(vault.config.state_dir)

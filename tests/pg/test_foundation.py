@@ -7,7 +7,15 @@ import psycopg
 import pytest
 
 from mdstore.errors import BackendUnavailable, ConfigError
-from mdstore.pg import Migration, apply_migrations, connect, describe, redact, schema_versions
+from mdstore.pg import (
+    Migration,
+    apply_migrations,
+    connect,
+    describe,
+    holds_password,
+    redact,
+    schema_versions,
+)
 from mdstore.pg.migrations import check_version
 
 STEPS = [
@@ -67,6 +75,16 @@ def test_unknown_host_is_one_line() -> None:
 def test_redact_and_describe() -> None:
     assert redact("postgresql://ann:s3cret@h/db") == "postgresql://ann:***@h/db"
     assert redact("host=h password='a b' user=x") == "host=h password=*** user=x"
+    assert redact("host=h sslpassword=k2 user=x") == "host=h sslpassword=*** user=x"
+    # libpq decodes a URI's query keys: an encoded "password" key is a password too.
+    assert redact("see postgresql://ann@h/db?pass%77ord=s3cret&port=5 now") == (
+        "see postgresql://ann@h/db?pass%77ord=***&port=5 now"
+    )
+    assert redact("postgres://h/db?%70assword=s3cret") == "postgres://h/db?%70assword=***"
+    assert holds_password("postgresql://ann@h/db?pass%77ord=s3cret")
+    assert holds_password("host=h sslpassword=k")
+    assert not holds_password("postgresql://ann@h/db?passfile=/tmp/x")
+    assert not holds_password("${MDSTORE_TEAM_URL}")
     assert describe("postgresql://ann:s3cret@db.example:6543/notes") == "ann@db.example:6543/notes"
     with pytest.raises(ConfigError):
         describe("host=h port")

@@ -132,3 +132,37 @@ def test_a_state_written_before_the_log_keeps_its_bases(clone: Clone) -> None:
     b.team.sync()
     assert tree(a) == tree(b)
     assert marshal.loads(whole.read_bytes())["format"] == 2  # written in the new format
+
+
+@pytest.mark.parametrize("wrong", ["database", "role", "port"])
+def test_a_mistyped_server_keeps_the_state(pg_cluster, team_url: str, clone: Clone, wrong: str) -> None:  # type: ignore[no-untyped-def]
+    text = "# Plan\n\none\ntwo\nthree\nfour\n"
+    a, b = clone("a"), clone("b")
+    write(a, "Plan.md", text)
+    a.team.sync()
+    b.team.sync()
+    write(a, "Plan.md", text.replace("one", "ONE by ann"))  # waiting to be pushed
+    write(b, "Plan.md", text.replace("four", "FOUR by bob"))
+    b.team.sync()
+    before = a.team.status()
+    a.close()
+    dbname = team_url.split("/")[3].split("?")[0]
+    typo = {
+        "database": pg_cluster.url(dbname + "x"),
+        "role": pg_cluster.url(dbname, "nobody_here"),
+        "port": team_url.replace(f"port={pg_cluster.port}", "port=1"),
+    }[wrong]
+    mistyped = clone("a", url=typo)
+    with pytest.raises(BackendUnavailable):
+        mistyped.team.sync()
+    assert mistyped.team.status()["reachable"] is False
+    mistyped.close()
+    a = clone("a")
+    after = a.team.status()
+    assert after["revision"] == before["revision"] and after["last_sync"] == before["last_sync"]
+    assert after["waiting"] == 1
+    report = a.team.sync()
+    assert report.merged == ("Plan.md",) and report.conflicts == ()
+    b.team.sync()
+    both = text.replace("one", "ONE by ann").replace("four", "FOUR by bob")
+    assert tree(a) == tree(b) == {"Plan.md": both.encode()}

@@ -7,6 +7,7 @@ import json
 from pathlib import Path
 
 import psycopg
+import pytest
 from click.testing import CliRunner
 
 import mdstore
@@ -43,14 +44,39 @@ def test_init_writes_the_reference_losslessly_and_sync_prints_what_moved(tmp_pat
     assert _run(root, "team", "conflicts", "--json", env=env).stdout == ""
 
 
-def test_a_password_in_the_url_is_refused_and_never_written(tmp_path: Path, pg_url: str) -> None:
+@pytest.mark.parametrize("where", ["user info", "query", "encoded key", "encoded key 2", "key password"])
+def test_a_password_in_the_url_is_refused_and_never_written(tmp_path: Path, pg_url: str, where: str) -> None:
     root = tmp_path / "v"
     root.mkdir()
     (root / "mdstore.toml").write_text("")
-    url = pg_url.replace("postgres@", "postgres:hunter2@")
+    url = {
+        "user info": pg_url.replace("postgres@", "postgres:hunter2@"),
+        "query": pg_url + "&password=hunter2",
+        "encoded key": pg_url + "&pass%77ord=hunter2",  # libpq decodes the key: a password all the same
+        "encoded key 2": pg_url + "&%70assword=hunter2",
+        "key password": pg_url + "&sslpassword=hunter2",  # the client key's
+    }[where]
     done = _run(root, "team", "init", "--space", SPACE, "--url", url)
-    assert done.exit_code == 10 and "hunter2" not in done.output
+    assert done.exit_code == 10 and "hunter2" not in done.output, done.output
     assert "hunter2" not in (root / "mdstore.toml").read_text()
+    cloned = CliRunner().invoke(cli, ["team", "clone", url, str(tmp_path / "c"), "--space", SPACE])
+    assert cloned.exit_code == 10 and "hunter2" not in cloned.output, cloned.output
+    assert not (tmp_path / "c").exists()
+
+
+def test_init_writes_nothing_until_the_connection_works(pg_cluster, tmp_path: Path, pg_url: str) -> None:  # type: ignore[no-untyped-def]
+    root = tmp_path / "v"
+    root.mkdir()
+    (root / "mdstore.toml").write_text("# mine\n")
+    dbname = pg_url.split("/")[3].split("?")[0]
+    url = pg_cluster.url(dbname + "_missing") + "&passfile=/nonexistent/pgpass"
+    done = _run(root, "team", "init", "--space", SPACE, "--url", url)
+    assert done.exit_code == 11 and "_missing" in done.output, done.output
+    assert (root / "mdstore.toml").read_text() == "# mine\n"
+    done = _run(root, "team", "init", "--space", SPACE, env={"MDSTORE_TEAM_URL": url})
+    assert done.exit_code == 11 and (root / "mdstore.toml").read_text() == "# mine\n"
+    assert _run(root, "team", "init", "--space", SPACE, "--url", pg_url).exit_code == 0
+    assert f'url = "{pg_url}"' in (root / "mdstore.toml").read_text()
 
 
 def test_members_and_row_level_security(pg_cluster, team_url: str, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
@@ -146,3 +172,31 @@ def test_a_member_joins_with_init_and_cannot_create_spaces(pg_cluster, team_url:
     assert "cannot set up space 'elsewhere'" in refused.stderr
     bad = _run(_folder(tmp_path, "joe3"), "team", "init", "--space", "no/slash", env=member_env)
     assert bad.exit_code == 10 and "space 'no/slash'" in bad.stderr
+
+
+def test_a_login_role_outside_the_members_gets_one_line(pg_cluster, team_url: str, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    pg_cluster.sql(
+        "DO $$ BEGIN CREATE ROLE stranger_m LOGIN; EXCEPTION WHEN duplicate_object THEN END $$"
+    )  # may log in, was never made a member: no rights on mdstore's tables
+    dbname = team_url.split("/")[3].split("?")[0]
+    env = {"MDSTORE_TEAM_URL": pg_cluster.url(dbname, "stranger_m")}
+    root = _folder(tmp_path, "v")
+    (root / "mdstore.toml").write_text(
+        f'[tier]\nname = "team"\n[team]\nurl = "${{MDSTORE_TEAM_URL}}"\nspace = "{SPACE}"\n'
+    )
+    commands = [
+        ["team", "sync"],
+        ["team", "search", "garden"],
+        ["team", "find", "status=active"],
+        ["team", "log"],
+        ["queue", "stats"],
+        ["team", "clone", "${MDSTORE_TEAM_URL}", str(tmp_path / "c"), "--space", SPACE],
+    ]
+    for args in commands:
+        done = CliRunner().invoke(cli, ["--vault", str(root), *args], env=env)
+        lines = done.stderr.strip().splitlines()
+        assert done.exit_code == 11, (args, done.output, done.exception)
+        assert len(lines) == 1 and lines[0].startswith("Error: "), (args, done.stderr)
+        assert "stranger_m@" in lines[0] and dbname in lines[0], (args, lines[0])
+    status = json.loads(_run(root, "team", "status", "--json", env=env).stdout)
+    assert status["reachable"] is False and "stranger_m@" in status["last_error"]

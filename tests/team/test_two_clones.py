@@ -192,6 +192,80 @@ def test_edit_here_move_there(clone: Clone) -> None:
     assert any("ONE" in t for t in texts)  # the edit survives (in the moved note or beside it)
 
 
+@pytest.mark.parametrize("first", ["mover", "editor"])
+def test_moved_there_edited_here_ends_at_the_new_path_with_the_edit(clone: Clone, first: str) -> None:
+    a, b = _shared(clone)
+    (a.root / "Archive").mkdir()
+    (a.root / "Plan.md").rename(a.root / "Archive/Plan.md")  # a plain mv, outside mdstore
+    write(b, "Plan.md", NOTE + "bob's line\n")
+    if first == "mover":
+        a.team.sync()
+        report = b.team.sync()
+        assert report.moved == (("Plan.md", "Archive/Plan.md"),) and report.pushed == ("Archive/Plan.md",)
+        assert report.conflicts == ()
+        a.team.sync()
+    else:
+        b.team.sync()
+        a.team.sync()
+        b.team.sync()
+    assert tree(a) == tree(b) == {"Archive/Plan.md": (NOTE + "bob's line\n").encode()}
+
+
+def test_a_folder_renamed_there_carries_the_edit_made_here(clone: Clone) -> None:
+    a, b = clone("a"), clone("b")
+    write(a, "Dir/d1.md", "# d1\nd1\n")
+    write(a, "Dir/d2.md", "# d2\nd2\n")
+    a.team.sync()
+    b.team.sync()
+    (a.root / "Dir").rename(a.root / "Dir2")
+    write(b, "Dir/d1.md", "# d1\nd1\nbob's edit\n")
+    a.team.sync()
+    b.team.sync()
+    a.team.sync()
+    assert tree(a) == tree(b) == {"Dir2/d1.md": b"# d1\nd1\nbob's edit\n", "Dir2/d2.md": b"# d2\nd2\n"}
+
+
+def test_moved_and_edited_there_edited_here_merges_at_the_new_path(clone: Clone) -> None:
+    a, b = _shared(clone)
+    a.move("Plan.md", "Archive/Plan.md")
+    a.team.sync()
+    write(a, "Archive/Plan.md", NOTE.replace("one\n", "ONE\n"))
+    a.team.sync()  # the new path's latest revision is an edit: only the history says it was moved
+    write(b, "Plan.md", NOTE.replace("four\n", "FOUR\n"))
+    report = b.team.sync()
+    assert report.merged == ("Archive/Plan.md",) and report.conflicts == ()
+    a.team.sync()
+    both = NOTE.replace("one\n", "ONE\n").replace("four\n", "FOUR\n").encode()
+    assert tree(a) == tree(b) == {"Archive/Plan.md": both}
+
+
+@pytest.mark.parametrize("policy", ["keep-both", "mine", "theirs"])
+def test_moved_and_edited_there_overlapping_edit_here_follows_the_policy(clone: Clone, policy: str) -> None:
+    a, b = _shared(clone)
+    write(a, "Plan.md", NOTE.replace("two\n", "ann's two\n"))
+    a.team.sync()
+    a.move("Plan.md", "Archive/Plan.md")
+    a.team.sync()  # the move's revision carries ann's edit, which b has not pulled
+    write(b, "Plan.md", NOTE.replace("two\n", "bob's two\n"))
+    with pytest.raises(SyncConflict, match="Archive/Plan.md"):
+        b.team.sync(policy="fail")
+    assert "bob's two" in read(b, "Plan.md") and not (b.root / "Archive/Plan.md").exists()
+    report = b.team.sync(policy=policy)
+    a.team.sync()
+    assert tree(a) == tree(b)
+    assert not (b.root / "Plan.md").exists()
+    if policy == "keep-both":
+        (copy,) = report.conflicts
+        assert copy.startswith("Archive/Plan (conflict ") and set(tree(b)) == {"Archive/Plan.md", copy}
+        assert "ann's two" in read(b, "Archive/Plan.md") and "bob's two" in read(b, copy)
+    elif policy == "mine":
+        assert set(tree(b)) == {"Archive/Plan.md"} and "bob's two" in read(b, "Archive/Plan.md")
+    else:
+        assert set(tree(b)) == {"Archive/Plan.md"} and "ann's two" in read(b, "Archive/Plan.md")
+        trashed = [p.read_text() for p in (b.root / ".trash").rglob("*.md")]
+        assert any("bob's two" in t for t in trashed)
+
+
 def test_case_only_name_clash_keeps_both(clone: Clone) -> None:
     a, b = clone("a"), clone("b")
     write(a, "Note.md", "ann's note\n")
@@ -203,6 +277,34 @@ def test_case_only_name_clash_keeps_both(clone: Clone) -> None:
     names = sorted(tree(b))
     assert "Note.md" in names and "note.md" not in names and len(names) == 2
     assert report.conflicts and read(b, report.conflicts[0]) == "bob's note\n"
+
+
+def test_a_case_only_rename_reaches_the_other_clone(clone: Clone) -> None:
+    a, b = _shared(clone)
+    (a.root / "Plan.md").rename(a.root / "plan.md")
+    a.team.sync()
+    b.team.sync()
+    assert set(tree(b)) == {"plan.md"} and b.team.status()["revision"] == a.team.status()["revision"]
+    write(a, "plan.md", read(a, "plan.md").replace("one\n", "ONE\n"))
+    write(b, "plan.md", read(b, "plan.md").replace("four\n", "FOUR\n"))
+    for v in (a, b, a):
+        v.team.sync()
+    assert (
+        tree(a) == tree(b) == {"plan.md": NOTE.replace("one\n", "ONE\n").replace("four\n", "FOUR\n").encode()}
+    )
+
+
+def test_names_differing_only_in_unicode_form_keep_both(clone: Clone) -> None:
+    nfc, nfd = "caf\u00e9.md", "cafe\u0301.md"  # NFD is how macOS writes names
+    a, b = clone("a"), clone("b")
+    write(a, nfc, "ann's note\n")
+    write(b, nfd, "bob's note\n")
+    a.team.sync()
+    report = b.team.sync()
+    a.team.sync()
+    assert tree(a) == tree(b)
+    assert set(tree(b)) == {nfc, report.conflicts[0]} and read(b, report.conflicts[0]) == "bob's note\n"
+    assert b.team.status()["revision"] == a.team.status()["revision"]
 
 
 def test_lost_state_is_rebuilt_without_conflicts(clone: Clone) -> None:
