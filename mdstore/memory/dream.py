@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..errors import NotAGitRepo, NoteNotFound
 from .insights import from_fields, link
+from .journal import remove_idle
 from .records import DreamReport, Entry, Insight, iso, utc_now
 from .sessions import journal_folder, parse_entries
 
@@ -277,13 +278,11 @@ class Dream:
         return moved
 
     def _clear_journals(self) -> None:
-        """Remove the journal folders of sessions with nothing waiting (temporary data)."""
-        import shutil
-
+        """Remove the journal folders of sessions with nothing waiting (temporary data); one that
+        a process is writing or flushing right now is left for the next cycle."""
         base = self.vault.config.state_dir / "memory" / "sessions"
         for folder in base.glob("*") if base.is_dir() else []:
-            if not any(folder.glob("r-*.jsonl")) and not _has_lines(folder / "live.jsonl"):
-                shutil.rmtree(folder, ignore_errors=True)
+            remove_idle(folder)
 
     def _decay(self, now: dt.datetime) -> int:
         """Halve relevance every ``half_life_days``; steps at least a day apart, so a rerun the

@@ -260,3 +260,66 @@ def test_unknown_memory_setting(tmp_path: Path) -> None:
     (tmp_path / "mdstore.toml").write_text("[memory]\nhalf_life_days = 0\n")
     with mdstore.open(tmp_path) as vault, pytest.raises(mdstore.ConfigError, match="memory.half_life_days"):
         vault.memory  # noqa: B018
+
+
+def test_dream_in_another_process_leaves_a_running_agents_log_working(vault: mdstore.Vault) -> None:
+    """Dream removes the journal folders with nothing waiting, also that of a session another
+    process still has open: its next append makes the folder anew instead of failing for good."""
+    log = vault.memory.log("chat")
+    log.append("first turn about the garden")
+    log.flush()
+    out = subprocess.run(
+        [sys.executable, "-m", "mdstore", "--vault", str(vault.root), "dream"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert out.returncode == 0, out.stderr
+    log.append("second turn after the dream")
+    log.append("third turn")
+    assert log.length() == 3
+    vault.close()
+    with mdstore.open(vault.root) as again:
+        assert [e.content for e in again.memory.log("chat").entries()] == [
+            "first turn about the garden",
+            "second turn after the dream",
+            "third turn",
+        ]
+
+
+def test_dream_leaves_a_journal_another_process_is_writing(vault: mdstore.Vault) -> None:
+    from mdstore.memory.sessions import journal_folder
+
+    log = vault.memory.log("busy")
+    log.append("a turn")
+    log.flush()
+    folder = journal_folder(vault, "busy")
+    # Another process in the middle of an append: it holds the journal's lock.
+    holder = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "import fcntl, os, sys\n"
+            "fd = os.open(sys.argv[1], os.O_RDWR | os.O_CREAT)\n"
+            "fcntl.flock(fd, fcntl.LOCK_EX)\n"
+            "print('held', flush=True)\n"
+            "sys.stdin.readline()\n",
+            str(folder / "lock"),
+        ],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert holder.stdout is not None and holder.stdout.readline().strip() == "held"
+        vault.memory.dream()
+        assert (folder / "lock").exists()
+    finally:
+        assert holder.stdin is not None and holder.stdout is not None
+        holder.stdin.close()
+        holder.wait(timeout=30)
+        holder.stdout.close()
+    vault.memory.dream()  # nothing holds it now: removed
+    assert not folder.exists()
+    log.append("another turn")
+    assert (folder / "meta.json").exists()  # the remade folder names its session for other flushers
