@@ -268,9 +268,11 @@ class SessionLog:
         if not fresh:
             return 0
         held = sum(1 for _ in _MARK.finditer(last.body))
-        # A part the index cannot read (written by hand or by an older version with a NUL byte,
-        # or over the size limit) is left as it is: the session goes on in a new part.
-        full = self._settings.part_entries if not last.indexed else held
+        # A part Dream archived is consolidated, and one the index cannot read (a NUL byte written
+        # by hand or by an older version, over the size limit) would stay unread: either is left
+        # as it is, and the session goes on in a new part (under sessions/, for the next Dream).
+        archived = path.startswith(f"{self._folder}/archive/")
+        full = self._settings.part_entries if archived or not last.indexed else held
         here, *rest = self._chunks(fresh, full, len(last.body.encode("utf-8")))
         with self._vault.batch() as b:
             if here:
@@ -282,7 +284,7 @@ class SessionLog:
                     offset = int(last.front.get("offset") or 0) + held + len(here)
                 except (TypeError, ValueError):
                     offset = held + len(here)
-                added = self._new_parts(b, rest, number, offset, path)
+                added = self._new_parts(b, rest, number, offset, None if archived else path)
         if rest:
             self._parts = parts + added
         return len(fresh)
@@ -312,9 +314,10 @@ class SessionLog:
         after: str | None,
     ) -> list[str]:
         """Create a note for each of ``chunks`` from part ``number`` on, in ``batch``, beside the
-        part ``after``. Each part's ``started`` is its own first entry's time, so Dream's window
-        sees each part for the time it covers."""
-        # The first part goes under the day of its first entry; later ones beside the part before.
+        part ``after`` (None: under ``sessions/``). Each part's ``started`` is its own first
+        entry's time, so Dream's window sees each part for the time it covers."""
+        # A first part (or one after an archived part) goes under the day of its first entry;
+        # later ones beside the part before.
         folder = (
             f"{self._folder}/sessions/{str(chunks[0][0]['time'])[:10]}"
             if after is None

@@ -323,3 +323,32 @@ def test_dream_leaves_a_journal_another_process_is_writing(vault: mdstore.Vault)
     assert not folder.exists()
     log.append("another turn")
     assert (folder / "meta.json").exists()  # the remade folder names its session for other flushers
+
+
+def test_turns_after_dream_archived_the_session_reach_the_next_dream(vault: mdstore.Vault) -> None:
+    """They went into the archived note, where no later Dream looked."""
+    log = vault.memory.log("chat")
+    log.append("hello")
+    log.append("We decided to use Postgres")
+    first = vault.memory.dream()
+    assert first.sessions == 1 and first.entries == 2
+    log.append("We decided to deploy on Thursday")
+    second = vault.memory.dream()
+    assert second.sessions == 1 and second.entries == 1 and second.insights_created >= 1
+    decisions = vault.memory.search_insights(
+        "decided", limit=10, filter=mdstore.memory.InsightFilter(category="decision")
+    )
+    assert {i.content for i in decisions} == {
+        "We decided to use Postgres",
+        "We decided to deploy on Thursday",
+    }
+    parts = log.parts()
+    assert [p.rsplit("/", 1)[1] for p in parts] == ["chat.md", "chat (2).md"]
+    assert all(p.startswith("Memory/archive/") for p in parts)
+    assert vault.get(parts[1]).frontmatter["offset"] == 2
+    assert [e.content for e in log.entries()] == [
+        "hello",
+        "We decided to use Postgres",
+        "We decided to deploy on Thursday",
+    ]
+    assert vault.memory.dream().sessions == 0
