@@ -13,7 +13,7 @@ import json
 import logging
 import re
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
@@ -139,8 +139,16 @@ class Dream:
         """Merge near-duplicate insights of the same user into the oldest of them (the survivor),
         which records each merged one's id, text and provenance; the merged notes move to the
         archive with ``merged_into``. Never both of a pair: the survivor never moves."""
-        insights = [i for i in self.memory._insights.all() if i.content]
-        groups = near_duplicates(insights, self.settings.merge_threshold)
+        # A pattern insight stands for its word (found again by its id): never merged.
+        insights = [i for i in self.memory._insights.all() if i.content and i.category != "pattern"]
+        # The texts merged before stay in the corpus: the words' weights are those the last run
+        # saw, so a rerun with nothing new finds no pair it did not find then.
+        merged_before = self.vault.sql(
+            "SELECT body FROM notes WHERE starts_with(path, ?) ORDER BY path",
+            [f"{self.folder}/archive/insights/"],
+        ).column("body")
+        background = [str(body or "").strip() for body in merged_before]
+        groups = near_duplicates(insights, self.settings.merge_threshold, background=background)
         merged = 0
         if not groups:
             return 0
@@ -228,11 +236,16 @@ class Dream:
     ) -> tuple[int, int]:
         """A word that recurs in at least ``pattern_min_sessions`` sessions of the window becomes a
         ``pattern`` insight, or raises the one that exists (once per window)."""
+        from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
+
         from ..search.analysis import words
+
+        def topical(word: str) -> bool:  # "about", "would", "there" recur everywhere
+            return len(word) >= 5 and not word.isdigit() and word not in ENGLISH_STOP_WORDS
 
         spread: Counter[str] = Counter()
         for es in entries.values():
-            spread.update({w for e in es for w in words(e.content) if len(w) >= 5 and not w.isdigit()})
+            spread.update({w for e in es for w in words(e.content) if topical(w)})
         window = f"{iso(start)}/{iso(end)}"
         created = raised = 0
         common = [(w, n) for w, n in spread.most_common(5) if n >= self.settings.pattern_min_sessions]
@@ -351,19 +364,27 @@ class Dream:
             self.commits.append(str(getattr(done, "sha", None) or getattr(done, "hexsha", None) or done))
 
 
-def near_duplicates(insights: list[Insight], threshold: float) -> list[list[Insight]]:
+def near_duplicates(
+    insights: list[Insight], threshold: float, *, background: Sequence[str] = ()
+) -> list[list[Insight]]:
     """Groups of insights of one user that say the same thing: TF-IDF cosine similarity of at
-    least ``threshold``, and no word *replaced* — one may add or drop words, but two texts that
-    each have a word the other lacks ("the dog is Rex" / "the dog is Max") are different facts
-    unless they are nearly identical (cosine ≥ 0.95). Single link: a chain of pairs is one group."""
+    least ``threshold``, the same numbers in the same order ("port 8080" / "port 9090", "fact 5" /
+    "fact 0" are different facts), and no word *replaced* — one may add or drop words, but two
+    texts that each have a word the other lacks ("the dog is Rex" / "the dog is Max") are
+    different facts unless they are nearly identical (cosine ≥ 0.95, a typo fixed). The words'
+    weights (IDF) are fitted on the insights and the ``background`` texts. Single link: a chain of
+    pairs is one group."""
     from sklearn.feature_extraction.text import TfidfVectorizer
 
     from ..search.analysis import tokens
 
     if len(insights) < 2:
         return []
-    matrix = TfidfVectorizer(analyzer=tokens, sublinear_tf=True).fit_transform([i.content for i in insights])
-    terms = [set(tokens(i.content)) for i in insights]
+    texts = [i.content for i in insights]
+    model = TfidfVectorizer(analyzer=tokens, sublinear_tf=True).fit([*texts, *background])
+    matrix = model.transform(texts)
+    terms = [set(tokens(text)) for text in texts]
+    numbers = [[t for t in tokens(text) if any(c.isdigit() for c in t)] for text in texts]
     parent = list(range(len(insights)))
 
     def root(n: int) -> int:
@@ -377,7 +398,12 @@ def near_duplicates(insights: list[Insight], threshold: float) -> list[list[Insi
         close = block.data >= threshold  # most pairs share a word or two: drop them before the loop
         for a, b, sim in zip(block.row[close], block.col[close], block.data[close], strict=True):
             a += first
-            if a < b and sim >= threshold and insights[a].user == insights[b].user:
+            if (
+                a < b
+                and sim >= threshold
+                and insights[a].user == insights[b].user
+                and numbers[a] == numbers[b]
+            ):
                 replaced = terms[a] - terms[b] and terms[b] - terms[a]
                 if not replaced or sim >= 0.95:
                     parent[root(a)] = root(b)

@@ -98,15 +98,12 @@ def test_second_run_changes_nothing(vault: mdstore.Vault) -> None:
 
 def test_two_duplicates_are_never_both_removed(vault: mdstore.Vault) -> None:
     m = vault.memory
-    a = m.store_insight("the deploy key lives in the vault", user="ann", source="agent", category="fact")
-    b = m.store_insight(
-        "the deploy key lives in the vault!", user="ann", source="agent", category="fact", id="later"
-    )
-    c = m.store_insight(
-        "The deploy key lives in the vault, really", user="ann", source="agent", category="fact", id="third"
-    )
-    vault.memory.dream()
-    vault.memory.dream()
+    key = "the deploy key for production lives in the team vault"
+    a = m.store_insight(key, user="ann", source="agent", category="fact")
+    b = m.store_insight(f"{key}!", user="ann", source="agent", category="fact", id="later")
+    c = m.store_insight(f"{key}, really", user="ann", source="agent", category="fact", id="third")
+    assert vault.memory.dream().insights_merged == 2
+    assert vault.memory.dream().insights_merged == 0
     left = [p for p in _insight_notes(vault) if p.startswith("Memory/insights/")]
     assert len([p for p in left if p.rsplit("/", 1)[1][:-3] in {a.id, b.id, c.id}]) == 1
     survivor = vault.memory.get_insight(a.id)  # the oldest survives
@@ -352,3 +349,83 @@ def test_turns_after_dream_archived_the_session_reach_the_next_dream(vault: mdst
         "We decided to deploy on Thursday",
     ]
     assert vault.memory.dream().sessions == 0
+
+
+def test_a_rerun_with_nothing_new_changes_nothing(vault: mdstore.Vault) -> None:
+    """The second run merged more (the words' weights refitted on a corpus the first run had
+    changed), merged the pattern insights of different words into one another, and merged facts
+    that differ in a number; "about" became a pattern."""
+    m = vault.memory
+    for s in range(4):
+        log = m.log(f"sess{s}")
+        for t in range(12):
+            if t % 4 == 0:
+                log.append(f"s{s} t{t} talk about kubernetes and postgres; we decided option {s}-{t}")
+            else:
+                log.append(f"s{s} t{t} chatter about gardens {t}")
+    for i in range(12):
+        m.store_insight(
+            f"Fact number {i} about topic {i % 3} and more words", user="ann", source="agent", category="fact"
+        )
+        m.store_insight(
+            f"Fact number {i} about topic {i % 3} and more words too",
+            user="ann",
+            source="agent",
+            category="fact",
+        )
+    m.store_insight("The staging server listens on port 8080", user="ops", source="agent", category="fact")
+    m.store_insight("The staging server listens on port 9090", user="ops", source="agent", category="fact")
+    first = m.dream()
+    assert first.insights_merged == 12  # each fact and its rewording "... too"; nothing else
+    survivors = [i.content for i in m._insights.all()]
+    assert sum(c.startswith("Fact number") for c in survivors) == 12
+    assert {"The staging server listens on port 8080", "The staging server listens on port 9090"} <= set(
+        survivors
+    )
+    patterns = sorted(p for p in vault.find(folder="Memory/insights").column("path") if "/pattern-" in p)
+    assert "Memory/insights/pattern-kubernetes.md" in patterns
+    assert "Memory/insights/pattern-about.md" not in patterns
+    before = {p: (vault.root / p).read_bytes() for p in vault.find().column("path")}
+    again = m.dream()
+    assert (again.sessions, again.insights_merged, again.insights_created) == (0, 0, 0)
+    assert {p: (vault.root / p).read_bytes() for p in vault.find().column("path")} == before
+
+
+def test_a_rerun_weighs_words_as_the_first_run_did(tmp_path: Path) -> None:
+    """The words' weights were refitted on the insights left after the first run's merges: the
+    pair the first run left apart came out closer, and a rerun with nothing new merged it."""
+    root = tmp_path / "v"
+    root.mkdir()
+    with mdstore.open(root, memory={"merge_threshold": 0.6}) as vault:
+        m = vault.memory
+        m.store_insight("kettle lamp mirror nickel", user="ann", source="agent", category="fact")
+        m.store_insight("kettle lamp mirror nickel pillow", user="ann", source="agent", category="fact")
+        for j in range(6):  # six pairs of rewordings sharing the pair's words: six merges
+            m.store_insight(
+                f"kettle lamp mirror nickel orchid{j} plum{j}", user="ann", source="agent", category="fact"
+            )
+            m.store_insight(
+                f"kettle lamp mirror nickel orchid{j} plum{j} again",
+                user="ann",
+                source="agent",
+                category="fact",
+            )
+        assert m.dream().insights_merged == 6
+        assert m.dream().insights_merged == 0
+        assert len(vault.find(folder="Memory/insights").rows) == 8
+
+
+def test_pattern_insights_of_different_words_never_merge(vault: mdstore.Vault) -> None:
+    """With their words common among the insights, "Recurring topic: postgres" and "Recurring
+    topic: kubernetes" were nearly identical to the TF-IDF cosine, and a rerun merged them."""
+    m = vault.memory
+    for s in range(3):
+        m.log(f"s{s}").append(f"kubernetes and postgres upgrades, round {s}")
+    for i in range(30):
+        m.store_insight(
+            f"user {i} runs kubernetes with postgres", user=f"u{i}", source="agent", category="fact"
+        )
+    assert m.dream().insights_created >= 2
+    assert m.dream().insights_merged == 0
+    patterns = vault.find(where={"category": "pattern"}, folder="Memory/insights").column("path")
+    assert {"Memory/insights/pattern-kubernetes.md", "Memory/insights/pattern-postgres.md"} <= set(patterns)
