@@ -429,3 +429,27 @@ def test_pattern_insights_of_different_words_never_merge(vault: mdstore.Vault) -
     assert m.dream().insights_merged == 0
     patterns = vault.find(where={"category": "pattern"}, folder="Memory/insights").column("path")
     assert {"Memory/insights/pattern-kubernetes.md", "Memory/insights/pattern-postgres.md"} <= set(patterns)
+
+
+def test_bad_window_hours(vault: mdstore.Vault) -> None:
+    """1e20 raised OverflowError, 0 silently meant 24 h, and -5 (a window ending before it
+    starts) still decayed insights and rewrote MEMORY.md."""
+    for bad in (0, -5, 1e20, float("nan"), float("inf"), "24", True):
+        with pytest.raises(mdstore.ValidationError, match="window_hours"):
+            vault.memory.dream(window_hours=bad)  # type: ignore[arg-type]
+    assert not (vault.root / "MEMORY.md").exists()
+    runner = CliRunner()
+    for bad in ("0", "-5", "1e20", "nan"):
+        out = runner.invoke(cli, ["--vault", str(vault.root), "dream", "--window-hours", bad])
+        assert out.exit_code == 2 and "--window-hours" in out.output and "Traceback" not in out.output
+    assert not (vault.root / "MEMORY.md").exists()
+    report = vault.memory.dream(window_hours=0.5)
+    assert report.window_end - report.window_start == dt.timedelta(minutes=30)
+    out = runner.invoke(cli, ["--vault", str(vault.root), "dream", "--window-hours", "2", "--json"])
+    assert out.exit_code == 0, out.output
+
+
+def test_dream_hours_settings_are_bounded(tmp_path: Path) -> None:
+    (tmp_path / "mdstore.toml").write_text("[memory]\ndream_window_hours = 1e20\n")
+    with mdstore.open(tmp_path) as vault, pytest.raises(mdstore.ConfigError, match="dream_window_hours"):
+        vault.memory  # noqa: B018
