@@ -9,6 +9,7 @@ deletes a note. In a git vault each phase that changed something is one commit o
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 import json
 import logging
 import re
@@ -340,13 +341,13 @@ class Dream:
         except NoteNotFound:
             self.vault.create(path, None, f"# Memory\n\n{section}\n")
             return
-        body = note.body
+        body = _raw_body(note.body, (self.vault.root / path).read_bytes())
         if START in body and END in body.split(START, 1)[1]:
             before, rest = body.split(START, 1)
             after = rest.split(END, 1)[1]
             new = before + section + after
-        else:
-            new = body.rstrip("\n") + "\n\n" + section + "\n"
+        else:  # appended: what is there stays as it is
+            new = body + ("" if body.endswith(("\n", "\r")) or not body else "\n") + "\n" + section + "\n"
         if new != body:
             self.vault.update(path, body=new, if_hash=note.hash)
 
@@ -447,6 +448,23 @@ def pending_sessions(vault: Vault) -> list[str]:
             except (OSError, ValueError, KeyError):
                 log.warning("memory journal %s names no session; left as it is", folder)
     return [n for n in names if journal_folder(vault, n).is_dir()]
+
+
+def _raw_body(body: str, data: bytes) -> str:
+    """The body of the note ``data`` with its line ends as in the file (``body`` is as parsed,
+    with LF): a body written back keeps its CRLF lines where the file mixes them. ``body`` when
+    the file does not read back to it (not UTF-8, or changed meanwhile)."""
+    text = data.decode("utf-8", "surrogateescape").removeprefix("\ufeff")
+    normal = text.replace("\r\n", "\n").replace("\r", "\n")
+    if not body or not normal.endswith(body):
+        return body
+    skip = normal[: len(normal) - len(body)].count("\n")  # the frontmatter's lines
+    ends = [found.end() for found in itertools.islice(_LINE_END.finditer(text), skip)]
+    raw = text[ends[-1] :] if ends else text
+    return raw if raw.replace("\r\n", "\n").replace("\r", "\n") == body else body
+
+
+_LINE_END = re.compile(r"\r\n|\r|\n")
 
 
 def _has_lines(path: Any) -> bool:

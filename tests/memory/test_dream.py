@@ -453,3 +453,31 @@ def test_dream_hours_settings_are_bounded(tmp_path: Path) -> None:
     (tmp_path / "mdstore.toml").write_text("[memory]\ndream_window_hours = 1e20\n")
     with mdstore.open(tmp_path) as vault, pytest.raises(mdstore.ConfigError, match="dream_window_hours"):
         vault.memory  # noqa: B018
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        b"# Mine\n\nkeep this\n"
+        + START.encode()
+        + b"\nold\n"
+        + END.encode()
+        + b"\ntail one\r\ntail two  \n\n\n",
+        b"---\nx: 1\n---\n# Mine\r\n\r\nhand-written\n\n\n",  # no markers: appended after it all
+        b"# Mine\r\n" + START.encode() + b"\r\nold\r\n" + END.encode() + b"\r\ntail\r\n",
+    ],
+)
+def test_memory_file_outside_the_markers_is_left_byte_for_byte(vault: mdstore.Vault, data: bytes) -> None:
+    """A CRLF line after the end marker of a file with LF lines became LF (the body was written
+    back as parsed); trailing blank lines were dropped when the markers were appended."""
+    (vault.root / "MEMORY.md").write_bytes(data)
+    vault.sync()
+    vault.memory.store_insight("x fact", user="u", source="agent", category="fact")
+    vault.memory.dream()
+    out = (vault.root / "MEMORY.md").read_bytes()
+    assert b"x fact" in out
+    if START.encode() in data:
+        assert out.split(START.encode())[0] == data.split(START.encode())[0]
+        assert out.split(END.encode())[-1] == data.split(END.encode())[-1]
+    else:
+        assert out.startswith(data)
