@@ -207,11 +207,23 @@ def schedule_dream(state: State, as_json: bool) -> None:
     done(job.to_dict(), as_json, f"Dream job {job.id} enqueued.")
 
 
+def _hours(ctx: click.Context, param: click.Parameter, value: float | None) -> float | None:
+    """The API's rule for Dream's window, as a usage error."""
+    from ..errors import ValidationError
+    from ..memory.memory import dream_hours
+
+    try:
+        return None if value is None else dream_hours(value, "--window-hours")
+    except ValidationError as exc:
+        raise click.BadParameter(str(exc).removeprefix("--window-hours "), ctx, param) from exc
+
+
 @api_command("dream")
 @click.option(
     "--window-hours",
     type=float,
-    help="Sessions of this many past hours (default: [memory] dream_window_hours).",
+    callback=_hours,
+    help="Sessions of this many past hours, more than 0 (default: [memory] dream_window_hours).",
 )
 @click.option("--dry-run", is_flag=True, help="Only report what the window holds.")
 @json_option

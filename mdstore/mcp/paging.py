@@ -19,6 +19,10 @@ MAX_LIMIT = 200
 MAX_TEXT = 20_000
 """The most characters of note text one call returns (about 5k tokens)."""
 
+MAX_DAYS = 36_600
+"""The longest look back of ``recent_changes`` and ``weekly_review``: a century (a longer one
+would reach before the year 1)."""
+
 MAX_RESULT = 60_000
 """The most characters of JSON one result may hold; rows beyond it move to the next page."""
 

@@ -6,7 +6,7 @@ import datetime as dt
 from typing import TYPE_CHECKING, Any
 
 from .gate import Gate
-from .paging import MAX_TEXT
+from .paging import MAX_DAYS, MAX_TEXT
 
 if TYPE_CHECKING:
     from mcp.server.mcpserver import MCPServer
@@ -16,8 +16,9 @@ _LIST = 100  # notes listed in a prompt at most
 
 def add_prompts(server: MCPServer[Any], gate: Gate) -> None:
     def weekly_review(days: str = "7") -> str:
-        """Summarise what changed in the vault recently (default: the last 7 days)."""
-        span = int(days) if days.strip().isdigit() and int(days) > 0 else 7
+        """Summarise what changed in the vault recently (default: the last 7 days; at most a
+        century)."""
+        span = min(int(days), MAX_DAYS) if days.strip().isdigit() and int(days) > 0 else 7
         since = dt.date.today() - dt.timedelta(days=span)
         with gate.use(index=True) as vault:
             res = vault.find(modified_after=since, sort="-modified", limit=_LIST + 1)

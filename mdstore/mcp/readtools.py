@@ -12,7 +12,7 @@ from pydantic import Field
 from ..errors import QueryError
 from ..notes.fmedit import section_span
 from .gate import Gate
-from .paging import MAX_LIMIT, MAX_TEXT, check_page, clip, page, plain
+from .paging import MAX_DAYS, MAX_LIMIT, MAX_TEXT, check_page, clip, page, plain
 
 Path = Annotated[str, Field(description="Note path, or a name resolved like a [[wikilink]]")]
 Limit = Annotated[int, Field(ge=1, le=MAX_LIMIT, description="Page size")]
@@ -164,7 +164,9 @@ class ReadTools:
 
     def recent_changes(
         self,
-        days: Annotated[int, Field(ge=1, description="Changed in the last this many days")] = 7,
+        days: Annotated[
+            int, Field(ge=1, le=MAX_DAYS, description="Changed in the last this many days (up to a century)")
+        ] = 7,
         folder: str | None = None,
         limit: Limit = 20,
         offset: Offset = 0,

@@ -9,16 +9,18 @@ deletes a note. In a git vault each phase that changed something is one commit o
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 import json
 import logging
 import re
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 from ..errors import NotAGitRepo, NoteNotFound
 from .insights import from_fields, link
+from .journal import remove_idle
 from .records import DreamReport, Entry, Insight, iso, utc_now
 from .sessions import journal_folder, parse_entries
 
@@ -138,8 +140,16 @@ class Dream:
         """Merge near-duplicate insights of the same user into the oldest of them (the survivor),
         which records each merged one's id, text and provenance; the merged notes move to the
         archive with ``merged_into``. Never both of a pair: the survivor never moves."""
-        insights = [i for i in self.memory._insights.all() if i.content]
-        groups = near_duplicates(insights, self.settings.merge_threshold)
+        # A pattern insight stands for its word (found again by its id): never merged.
+        insights = [i for i in self.memory._insights.all() if i.content and i.category != "pattern"]
+        # The texts merged before stay in the corpus: the words' weights are those the last run
+        # saw, so a rerun with nothing new finds no pair it did not find then.
+        merged_before = self.vault.sql(
+            "SELECT body FROM notes WHERE starts_with(path, ?) ORDER BY path",
+            [f"{self.folder}/archive/insights/"],
+        ).column("body")
+        background = [str(body or "").strip() for body in merged_before]
+        groups = near_duplicates(insights, self.settings.merge_threshold, background=background)
         merged = 0
         if not groups:
             return 0
@@ -227,11 +237,16 @@ class Dream:
     ) -> tuple[int, int]:
         """A word that recurs in at least ``pattern_min_sessions`` sessions of the window becomes a
         ``pattern`` insight, or raises the one that exists (once per window)."""
+        from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
+
         from ..search.analysis import words
+
+        def topical(word: str) -> bool:  # "about", "would", "there" recur everywhere
+            return len(word) >= 5 and not word.isdigit() and word not in ENGLISH_STOP_WORDS
 
         spread: Counter[str] = Counter()
         for es in entries.values():
-            spread.update({w for e in es for w in words(e.content) if len(w) >= 5 and not w.isdigit()})
+            spread.update({w for e in es for w in words(e.content) if topical(w)})
         window = f"{iso(start)}/{iso(end)}"
         created = raised = 0
         common = [(w, n) for w, n in spread.most_common(5) if n >= self.settings.pattern_min_sessions]
@@ -277,13 +292,11 @@ class Dream:
         return moved
 
     def _clear_journals(self) -> None:
-        """Remove the journal folders of sessions with nothing waiting (temporary data)."""
-        import shutil
-
+        """Remove the journal folders of sessions with nothing waiting (temporary data); one that
+        a process is writing or flushing right now is left for the next cycle."""
         base = self.vault.config.state_dir / "memory" / "sessions"
         for folder in base.glob("*") if base.is_dir() else []:
-            if not any(folder.glob("r-*.jsonl")) and not _has_lines(folder / "live.jsonl"):
-                shutil.rmtree(folder, ignore_errors=True)
+            remove_idle(folder)
 
     def _decay(self, now: dt.datetime) -> int:
         """Halve relevance every ``half_life_days``; steps at least a day apart, so a rerun the
@@ -328,13 +341,13 @@ class Dream:
         except NoteNotFound:
             self.vault.create(path, None, f"# Memory\n\n{section}\n")
             return
-        body = note.body
+        body = _raw_body(note.body, (self.vault.root / path).read_bytes())
         if START in body and END in body.split(START, 1)[1]:
             before, rest = body.split(START, 1)
             after = rest.split(END, 1)[1]
             new = before + section + after
-        else:
-            new = body.rstrip("\n") + "\n\n" + section + "\n"
+        else:  # appended: what is there stays as it is
+            new = body + ("" if body.endswith(("\n", "\r")) or not body else "\n") + "\n" + section + "\n"
         if new != body:
             self.vault.update(path, body=new, if_hash=note.hash)
 
@@ -352,19 +365,27 @@ class Dream:
             self.commits.append(str(getattr(done, "sha", None) or getattr(done, "hexsha", None) or done))
 
 
-def near_duplicates(insights: list[Insight], threshold: float) -> list[list[Insight]]:
+def near_duplicates(
+    insights: list[Insight], threshold: float, *, background: Sequence[str] = ()
+) -> list[list[Insight]]:
     """Groups of insights of one user that say the same thing: TF-IDF cosine similarity of at
-    least ``threshold``, and no word *replaced* — one may add or drop words, but two texts that
-    each have a word the other lacks ("the dog is Rex" / "the dog is Max") are different facts
-    unless they are nearly identical (cosine ≥ 0.95). Single link: a chain of pairs is one group."""
+    least ``threshold``, the same numbers in the same order ("port 8080" / "port 9090", "fact 5" /
+    "fact 0" are different facts), and no word *replaced* — one may add or drop words, but two
+    texts that each have a word the other lacks ("the dog is Rex" / "the dog is Max") are
+    different facts unless they are nearly identical (cosine ≥ 0.95, a typo fixed). The words'
+    weights (IDF) are fitted on the insights and the ``background`` texts. Single link: a chain of
+    pairs is one group."""
     from sklearn.feature_extraction.text import TfidfVectorizer
 
     from ..search.analysis import tokens
 
     if len(insights) < 2:
         return []
-    matrix = TfidfVectorizer(analyzer=tokens, sublinear_tf=True).fit_transform([i.content for i in insights])
-    terms = [set(tokens(i.content)) for i in insights]
+    texts = [i.content for i in insights]
+    model = TfidfVectorizer(analyzer=tokens, sublinear_tf=True).fit([*texts, *background])
+    matrix = model.transform(texts)
+    terms = [set(tokens(text)) for text in texts]
+    numbers = [[t for t in tokens(text) if any(c.isdigit() for c in t)] for text in texts]
     parent = list(range(len(insights)))
 
     def root(n: int) -> int:
@@ -378,7 +399,12 @@ def near_duplicates(insights: list[Insight], threshold: float) -> list[list[Insi
         close = block.data >= threshold  # most pairs share a word or two: drop them before the loop
         for a, b, sim in zip(block.row[close], block.col[close], block.data[close], strict=True):
             a += first
-            if a < b and sim >= threshold and insights[a].user == insights[b].user:
+            if (
+                a < b
+                and sim >= threshold
+                and insights[a].user == insights[b].user
+                and numbers[a] == numbers[b]
+            ):
                 replaced = terms[a] - terms[b] and terms[b] - terms[a]
                 if not replaced or sim >= 0.95:
                     parent[root(a)] = root(b)
@@ -422,6 +448,23 @@ def pending_sessions(vault: Vault) -> list[str]:
             except (OSError, ValueError, KeyError):
                 log.warning("memory journal %s names no session; left as it is", folder)
     return [n for n in names if journal_folder(vault, n).is_dir()]
+
+
+def _raw_body(body: str, data: bytes) -> str:
+    """The body of the note ``data`` with its line ends as in the file (``body`` is as parsed,
+    with LF): a body written back keeps its CRLF lines where the file mixes them. ``body`` when
+    the file does not read back to it (not UTF-8, or changed meanwhile)."""
+    text = data.decode("utf-8", "surrogateescape").removeprefix("\ufeff")
+    normal = text.replace("\r\n", "\n").replace("\r", "\n")
+    if not body or not normal.endswith(body):
+        return body
+    skip = normal[: len(normal) - len(body)].count("\n")  # the frontmatter's lines
+    ends = [found.end() for found in itertools.islice(_LINE_END.finditer(text), skip)]
+    raw = text[ends[-1] :] if ends else text
+    return raw if raw.replace("\r\n", "\n").replace("\r", "\n") == body else body
+
+
+_LINE_END = re.compile(r"\r\n|\r|\n")
 
 
 def _has_lines(path: Any) -> bool:

@@ -41,6 +41,7 @@ class SessionJournal:
         self._threads = threading.Lock()
         self._live_fd: int | None = None
         self._live_ino: int | None = None
+        self._remember = False  # remember_session was called: a remade folder gets meta.json again
 
     # -- writing -------------------------------------------------------------------------------
 
@@ -98,14 +99,28 @@ class SessionJournal:
     def flushing(self, wait: float = 0.0) -> Iterator[bool]:
         """The flush turn of this session (one flusher at a time, across processes); yields
         False when another flusher still has it after ``wait`` seconds."""
-        self.folder.mkdir(parents=True, exist_ok=True)
-        fd = os.open(self.folder / "flush.lock", os.O_RDWR | os.O_CREAT, 0o644)
+        while True:
+            self.folder.mkdir(parents=True, exist_ok=True)
+            try:
+                fd = os.open(self.folder / "flush.lock", os.O_RDWR | os.O_CREAT, 0o644)
+            except FileNotFoundError:  # removed between the two: make it anew
+                continue
+            mine = flock_within(fd, wait)
+            if not mine or _same_file(fd, self.folder / "flush.lock"):
+                break
+            os.close(fd)  # a turn taken on a removed folder's lock excludes no one: take it again
         try:
-            yield flock_within(fd, wait)
+            yield mine
         finally:
             os.close(fd)  # closing releases the flock
 
     def remember_session(self) -> None:
+        """Name the session in ``meta.json`` (how other processes find what waits in a journal);
+        written again whenever the folder has to be made anew."""
+        self._remember = True
+        self._write_meta()
+
+    def _write_meta(self) -> None:
         meta = self.folder / META
         if not meta.exists():
             self.folder.mkdir(parents=True, exist_ok=True)
@@ -125,14 +140,33 @@ class SessionJournal:
     @contextmanager
     def _locked(self, mode: int) -> Iterator[None]:
         with self._threads:
-            if self._lock_fd is None:
-                self.folder.mkdir(parents=True, exist_ok=True)
-                self._lock_fd = os.open(self.folder / "lock", os.O_RDWR | os.O_CREAT, 0o644)
-            fcntl.flock(self._lock_fd, mode)
+            fd = self._lock()
+            fcntl.flock(fd, mode)
             try:
                 yield
             finally:
-                fcntl.flock(self._lock_fd, fcntl.LOCK_UN)
+                fcntl.flock(fd, fcntl.LOCK_UN)
+
+    def _lock(self) -> int:
+        """The lock file's descriptor, holding no lock yet. Dream removes a journal folder with
+        nothing waiting (under its lock, remove_idle): a descriptor of a lock file that is no
+        longer in the folder locks nothing, so the folder is made anew and the lock reopened."""
+        while True:
+            if self._lock_fd is None:
+                try:
+                    self.folder.mkdir(parents=True, exist_ok=True)
+                    self._lock_fd = os.open(self.folder / "lock", os.O_RDWR | os.O_CREAT, 0o644)
+                    if self._remember:
+                        self._write_meta()
+                except FileNotFoundError:  # removed again between the two: make it anew
+                    continue
+            if _same_file(self._lock_fd, self.folder / "lock"):
+                return self._lock_fd
+            # Removed: the live file went with it, and appends must go to the new folder's.
+            for fd in (self._lock_fd, self._live_fd):
+                if fd is not None:
+                    os.close(fd)
+            self._lock_fd = self._live_fd = self._live_ino = None
 
     def _live(self) -> int:
         """The live file's descriptor, reopened when a flush (of any process) rotated it away."""
@@ -144,9 +178,52 @@ class SessionJournal:
         if self._live_fd is None or ino != self._live_ino:
             if self._live_fd is not None:
                 os.close(self._live_fd)
+                self._live_fd = None  # closed: never closed twice, even if the open fails
             self._live_fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
             self._live_ino = os.fstat(self._live_fd).st_ino
         return self._live_fd
+
+
+def remove_idle(folder: Path) -> bool:
+    """Remove a session journal's folder if nothing waits in it and no process is writing or
+    flushing it (both its locks taken without waiting); False when it was left. A process that
+    still holds the journal open makes the folder anew at its next write (``_lock``)."""
+    import shutil
+
+    fds = []
+    try:
+        for name in ("flush.lock", "lock"):  # the order of a flush: its turn, then the journal
+            try:
+                fd = os.open(folder / name, os.O_RDWR | os.O_CREAT, 0o644)
+            except FileNotFoundError:
+                return False  # removed meanwhile
+            fds.append(fd)
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                return False
+            if not _same_file(fd, folder / name):
+                return False  # removed and made anew meanwhile
+        try:
+            live = (folder / LIVE).stat().st_size
+        except FileNotFoundError:
+            live = 0
+        if live or any(folder.glob("r-*.jsonl")):
+            return False
+        shutil.rmtree(folder, ignore_errors=True)
+        return True
+    finally:
+        for fd in fds:
+            os.close(fd)
+
+
+def _same_file(fd: int, path: Path) -> bool:
+    try:
+        there = path.stat()
+    except FileNotFoundError:
+        return False
+    here = os.fstat(fd)
+    return (here.st_ino, here.st_dev) == (there.st_ino, there.st_dev)
 
 
 def read_records(path: Path) -> list[dict[str, Any]]:

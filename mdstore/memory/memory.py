@@ -7,11 +7,12 @@ and read through the public ``Vault`` methods, so find, search, history, sync an
 from __future__ import annotations
 
 import datetime as dt
+import math
 import threading
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
-from ..errors import ConfigError
+from ..errors import ConfigError, ValidationError
 from .embeddings import EmbeddingProvider, LsaEmbeddings
 from .insights import Insights
 from .preferences import Preferences
@@ -25,6 +26,19 @@ if TYPE_CHECKING:
 Consolidator = Callable[[list[Any]], str]
 """Writes a window's summary from its entries (e.g. an LLM call) instead of the extractive one."""
 
+MAX_HOURS = 100 * 366 * 24  # a Dream window or interval of a century: anything longer is a mistake
+
+
+def dream_hours(value: object, label: str = "window_hours") -> float:
+    """``value`` as a number of hours for Dream: more than 0, at most a century."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise ValidationError(f"{label} must be a number of hours, not {value!r}")
+    if not (math.isfinite(value) and 0 < value <= MAX_HOURS):
+        raise ValidationError(
+            f"{label} must be more than 0 and at most {MAX_HOURS} (a century), not {value!r}"
+        )
+    return float(value)
+
 
 class Memory:
     """Preferences, insights, session logs and the Dream cycle of one vault."""
@@ -34,6 +48,9 @@ class Memory:
         for key in ("half_life_days", "flush_seconds", "dream_interval_hours", "dream_window_hours"):
             if getattr(settings, key) <= 0:
                 raise ConfigError(f"setting memory.{key} must be greater than 0")
+        for key in ("dream_interval_hours", "dream_window_hours"):
+            if getattr(settings, key) > MAX_HOURS:
+                raise ConfigError(f"setting memory.{key} must be at most {MAX_HOURS} (a century)")
         for key in (
             "flush_entries",
             "part_entries",
@@ -193,11 +210,13 @@ class Memory:
         consolidator: Consolidator | None = None,
         dry_run: bool = False,
     ) -> DreamReport:
-        """Run one consolidation cycle over the sessions of the last ``window_hours``."""
+        """Run one consolidation cycle over the sessions of the last ``window_hours`` (more than
+        0, at most a century; default ``[memory] dream_window_hours``)."""
         from .dream import Dream
 
+        hours = self.settings.dream_window_hours if window_hours is None else dream_hours(window_hours)
         return Dream(self, self._vault, consolidator=consolidator).run(
-            window_hours=window_hours or self.settings.dream_window_hours, now=now, dry_run=dry_run
+            window_hours=hours, now=now, dry_run=dry_run
         )
 
     def schedule_dream(self) -> Any:

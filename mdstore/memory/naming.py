@@ -13,7 +13,7 @@ _UNSAFE = re.compile(r"[^\w.-]+")
 def note_stem(name: object, label: str) -> str:
     """A file name stem for ``name`` (a user, a session): the name itself when it is safe, else
     a slug plus a short hash, so two names never share a file."""
-    if not isinstance(name, str) or not name.strip() or "\n" in name:
+    if not isinstance(name, str) or not name.strip() or "\n" in name or not encodable(name):
         raise ValidationError(f"{label} must be a non-empty one-line string, not {name!r}")
     slug = _UNSAFE.sub("-", name.strip()).strip("-.")[:60]
     if slug == name:
@@ -23,3 +23,11 @@ def note_stem(name: object, label: str) -> str:
 
 def digest(text: str) -> str:
     return hashlib.sha1(text.encode("utf-8")).hexdigest()
+
+
+def encodable(text: str) -> bool:
+    try:
+        text.encode("utf-8")  # a lone surrogate cannot be written to a file
+    except UnicodeEncodeError:
+        return False
+    return True

@@ -23,11 +23,12 @@ import threading
 import uuid
 from collections.abc import Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from ..errors import MdstoreError, NoteNotFound, ValidationError, WriteConflict
+from ..notes.frontmatter import read_frontmatter
 from .journal import SessionJournal
-from .naming import digest, note_stem
+from .naming import digest, encodable, note_stem
 from .records import Entry, as_utc, iso, utc_now
 from .writebehind import WriteBehind
 
@@ -39,12 +40,29 @@ if TYPE_CHECKING:
 _MARK = re.compile(r"^<!-- entry ([\w-]+) -->$", re.MULTILINE)
 _ESCAPED = re.compile(r"^(\\*<!-- entry )", re.MULTILINE)
 _UNESCAPE = re.compile(r"^\\(\\*<!-- entry )", re.MULTILINE)
-_HEAD = re.compile(r"^\*\*(.+?)\*\* · (\S+)$")
+_HEAD = re.compile(r"^\*\*(.+?)\*\* · (\S+)( · escaped)?$")
+# A NUL byte makes the note a binary file (indexed by path only); a CR is read as a line end. An
+# entry holding either is written "escaped": those and backslashes as JSON writes them.
+_NOT_TEXT = re.compile(r"[\x00\r]")
+_CHAR = re.compile(r"[\\\x00\r]")
+_UNCHAR = re.compile(r"\\(\\|u[0-9a-f]{4})")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+# Room for a part's frontmatter and title beside its entries, under [vault] max_note_bytes.
+_PART_OVERHEAD = 1024
 
 
 def render(record: Mapping[str, Any]) -> str:
-    content = _ESCAPED.sub(r"\\\1", str(record["content"]).rstrip("\n"))
-    return f"<!-- entry {record['id']} -->\n**{record['role']}** · {record['time']}\n\n{content}\n"
+    content = str(record["content"]).rstrip("\n")
+    flag = ""
+    if _NOT_TEXT.search(content):
+        content = _CHAR.sub(lambda m: "\\\\" if m.group() == "\\" else f"\\u{ord(m.group()):04x}", content)
+        flag = " · escaped"
+    content = _ESCAPED.sub(r"\\\1", content)
+    return f"<!-- entry {record['id']} -->\n**{record['role']}** · {record['time']}{flag}\n\n{content}\n"
+
+
+def _unescape(text: str) -> str:
+    return _UNCHAR.sub(lambda m: "\\" if m.group(1) == "\\" else chr(int(m.group(1)[1:], 16)), text)
 
 
 def parse_entries(body: str) -> list[Entry]:
@@ -61,6 +79,8 @@ def parse_entries(body: str) -> list[Entry]:
         except MdstoreError:
             moment = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
         content = _UNESCAPE.sub(r"\1", rest.removeprefix("\n").rstrip("\n"))
+        if found and found.group(3):
+            content = _unescape(content)
         out.append(Entry(mark.group(1), role, content, moment))
     return out
 
@@ -122,11 +142,29 @@ class SessionLog:
             content, moment = entry, utc_now()
         if not isinstance(content, str) or not content.strip():
             raise ValidationError(f"session {self.session!r}: an entry needs non-empty text content")
-        if not isinstance(role, str) or not role.strip() or "\n" in role or "*" in role or len(role) > 40:
+        if not encodable(content):
             raise ValidationError(
-                f"session {self.session!r}: role {role!r} must be one short line without '*'"
+                f"session {self.session!r}: the entry's content is not Unicode text (a lone surrogate)"
+            )
+        if (
+            not isinstance(role, str)
+            or not role.strip()
+            or "*" in role
+            or len(role) > 40
+            or _CONTROL.search(role)
+            or not encodable(role)
+        ):
+            raise ValidationError(
+                f"session {self.session!r}: role {role!r} must be one short line without '*' "
+                "or control characters"
             )
         record = {"id": uuid.uuid4().hex[:16], "role": role.strip(), "content": content, "time": iso(moment)}
+        size = len(render(record).encode("utf-8"))
+        if size > self._part_limit():
+            raise ValidationError(
+                f"session {self.session!r}: the entry ({size} bytes) does not fit in a session note "
+                f"([vault] max_note_bytes is {self._vault.config.vault.max_note_bytes})"
+            )
         if not self._remembered:
             self._journal.remember_session()
             self._remembered = True
@@ -148,9 +186,9 @@ class SessionLog:
         pending = self._journal.pending()  # first: a flush meanwhile only moves them into the note
         written = []
         for path in self.parts():
-            indexed = self._indexed(path)
-            if indexed is not None:
-                written += parse_entries(indexed[1])
+            part = self._part(path)
+            if part is not None:
+                written += parse_entries(part.body)
         seen = {e.id for e in written}
         for r in pending:
             if r["id"] not in seen:
@@ -183,20 +221,28 @@ class SessionLog:
         found = self._vault.find(
             where={"type": "session", "session": self.session}, folder=self._folder, limit=None
         )
-        numbered = sorted(
-            (_part_number(row.get("frontmatter")), str(row["path"])) for row in found.to_dicts()
-        )
-        self._parts = [path for _, path in numbered]
+        numbered = {str(row["path"]): _part_number(row.get("frontmatter")) for row in found.to_dicts()}
+        for path in self._unindexed():
+            front = self._part(path)
+            if front is not None and front.front.get("session") == self.session:
+                numbered[path] = _part_number(front.front)
+        self._parts = [path for path, _ in sorted(numbered.items(), key=lambda item: (item[1], item[0]))]
         return list(self._parts)
 
     # -- internals -----------------------------------------------------------------------------
+
+    def _part_limit(self) -> int:
+        """The bytes a part's body may take: past ``[vault] max_note_bytes`` a note is indexed by
+        path only, and its entries could no longer be read from the index."""
+        name = len(self.session.encode("utf-8"))
+        return self._vault.config.vault.max_note_bytes - _PART_OVERHEAD - 4 * name
 
     def _write(self, records: list[dict[str, Any]]) -> int:
         unique = list({r["id"]: r for r in records}.values())
         parts = self.parts()
         if not parts:  # the first flush creates the note with its entries
             with self._vault.batch() as b:
-                self._parts = self._new_parts(b, unique, 1, 0, None)
+                self._parts = self._new_parts(b, self._chunks(unique, 0, 0), 1, 0, None)
             return len(unique)
         try:
             return self._append(parts, unique)
@@ -210,56 +256,76 @@ class SessionLog:
         the last part (and the one before it, for the ids a crashed flush may have written): the
         cost does not grow with the session."""
         path = parts[-1]
-        indexed = self._indexed(path)
-        if indexed is None:
+        last = self._part(path)
+        if last is None:
             raise NoteNotFound(f"session note {path} disappeared")
-        digest_, body = indexed
-        known = {m.group(1) for m in _MARK.finditer(body)}
+        known = {m.group(1) for m in _MARK.finditer(last.body)}
         for before in parts[-2:-1]:
-            earlier = self._indexed(before)
+            earlier = self._part(before)
             if earlier is not None:
-                known |= {m.group(1) for m in _MARK.finditer(earlier[1])}
+                known |= {m.group(1) for m in _MARK.finditer(earlier.body)}
         fresh = [r for r in records if r["id"] not in known]
         if not fresh:
             return 0
-        front = self._front(path)
-        held = sum(1 for _ in _MARK.finditer(body))
-        room = max(self._settings.part_entries - held, 0)
-        here, rest = fresh[:room], fresh[room:]
+        held = sum(1 for _ in _MARK.finditer(last.body))
+        # A part Dream archived is consolidated, and one the index cannot read (a NUL byte written
+        # by hand or by an older version, over the size limit) would stay unread: either is left
+        # as it is, and the session goes on in a new part (under sessions/, for the next Dream).
+        archived = path.startswith(f"{self._folder}/archive/")
+        full = self._settings.part_entries if archived or not last.indexed else held
+        here, *rest = self._chunks(fresh, full, len(last.body.encode("utf-8")))
         with self._vault.batch() as b:
             if here:
-                b.append(path, "\n" + "\n".join(render(r) for r in here), if_hash=digest_)
+                b.append(path, "\n" + "\n".join(render(r) for r in here), if_hash=last.hash)
                 b.update(path, set={"entries": held + len(here), "last": here[-1]["time"]})
             if rest:
-                number = _part_number(front) + 1
-                offset = int(front.get("offset") or 0) + held + len(here)
-                added = self._new_parts(b, rest, number, offset, path)
+                number = _part_number(last.front) + 1
+                try:
+                    offset = int(last.front.get("offset") or 0) + held + len(here)
+                except (TypeError, ValueError):
+                    offset = held + len(here)
+                added = self._new_parts(b, rest, number, offset, None if archived else path)
         if rest:
             self._parts = parts + added
         return len(fresh)
 
+    def _chunks(self, records: list[dict[str, Any]], count: int, size: int) -> list[list[dict[str, Any]]]:
+        """``records`` cut into parts: the first continues a part of ``count`` entries and ``size``
+        bytes (it may get none), each further one is a new part. A part holds at most
+        ``part_entries`` entries and ``_part_limit()`` bytes (but always one entry)."""
+        limit = self._part_limit()
+        chunks: list[list[dict[str, Any]]] = [[]]
+        for record in records:
+            more = len(render(record).encode("utf-8")) + 1
+            if count >= self._settings.part_entries or (count and size + more > limit):
+                chunks.append([])
+                count = size = 0
+            chunks[-1].append(record)
+            count += 1
+            size += more
+        return chunks
+
     def _new_parts(
         self,
         batch: Any,
-        records: list[dict[str, Any]],
+        chunks: list[list[dict[str, Any]]],
         number: int,
         offset: int,
         after: str | None,
     ) -> list[str]:
-        """Create the notes for ``records`` from part ``number`` on, in ``batch``, beside the part
-        ``after``. Each part's ``started`` is its own first entry's time, so Dream's window sees
-        each part for the time it covers."""
-        size = self._settings.part_entries
-        # The first part goes under the day of its first entry; later ones beside the part before.
+        """Create a note for each of ``chunks`` from part ``number`` on, in ``batch``, beside the
+        part ``after`` (None: under ``sessions/``). Each part's ``started`` is its own first
+        entry's time, so Dream's window sees each part for the time it covers."""
+        # A first part (or one after an archived part) goes under the day of its first entry;
+        # later ones beside the part before.
         folder = (
-            f"{self._folder}/sessions/{str(records[0]['time'])[:10]}"
+            f"{self._folder}/sessions/{str(chunks[0][0]['time'])[:10]}"
             if after is None
             else after.rsplit("/", 1)[0]
         )
         stem = note_stem(self.session, "session")
         paths = []
-        for start in range(0, len(records), size):
-            chunk = records[start : start + size]
+        for chunk in chunks:
             name = stem if number == 1 else f"{stem} ({number})"
             path = f"{folder}/{name}.md"
             front: dict[str, Any] = {
@@ -280,14 +346,42 @@ class SessionLog:
             offset += len(chunk)
         return paths
 
-    def _front(self, path: str) -> dict[str, Any]:
-        row = self._vault.sql("SELECT frontmatter FROM notes WHERE path = ?", [path]).first()
-        data = json.loads(row["frontmatter"]) if row and isinstance(row["frontmatter"], str) else None
-        return data if isinstance(data, dict) else {}
+    def _part(self, path: str) -> _Part | None:
+        """A part's hash, frontmatter and body as indexed. Cheaper than ``get`` (which parses the
+        whole Markdown of a long session); writes made through mdstore are indexed before they
+        return, and a hand edit not yet indexed fails the write's hash check instead of being
+        lost. A part the index holds by path only (a NUL byte, over the size limit) is read from
+        its file."""
+        row = self._vault.sql(
+            "SELECT hash, frontmatter, body, error FROM notes WHERE path = ?", [path]
+        ).first()
+        if row is None:
+            return None
+        if row["error"] and not row["body"]:
+            try:
+                raw = (self._vault.root / path).read_bytes()
+            except OSError:
+                return None
+            text = raw.decode("utf-8", errors="replace").removeprefix("\ufeff")
+            found = read_frontmatter(text.replace("\r\n", "\n"))
+            return _Part(str(row["hash"]), found.data, found.body, indexed=False)
+        data = json.loads(row["frontmatter"]) if isinstance(row["frontmatter"], str) else None
+        front = data if isinstance(data, dict) else {}
+        return _Part(str(row["hash"]), front, str(row["body"] or ""), indexed=True)
 
-    def _indexed(self, path: str) -> tuple[str, str] | None:
-        """The note's hash and body as indexed. Cheaper than ``get`` (which parses the whole
-        Markdown of a long session); writes made through mdstore are indexed before they return,
-        and a hand edit not yet indexed fails the write's hash check instead of being lost."""
-        row = self._vault.sql("SELECT hash, body FROM notes WHERE path = ?", [path]).first()
-        return (str(row["hash"]), str(row["body"] or "")) if row else None
+    def _unindexed(self) -> list[str]:
+        """Notes named like this session's parts that the index holds by path only."""
+        stem = note_stem(self.session, "session")
+        rows = self._vault.sql(
+            "SELECT path FROM notes WHERE error IS NOT NULL AND coalesce(body, '') = '' "
+            "AND starts_with(path, ?) AND (name = ? OR starts_with(name, ?))",
+            [f"{self._folder}/", stem, f"{stem} ("],
+        )
+        return [str(r["path"]) for r in rows.to_dicts()]
+
+
+class _Part(NamedTuple):
+    hash: str
+    front: dict[str, Any]
+    body: str
+    indexed: bool  # False: read from the file (the index holds the note by path only)

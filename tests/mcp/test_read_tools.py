@@ -122,3 +122,10 @@ def test_history_and_diff_of_a_git_vault(server: Any, agent: Any, vault: mdstore
 def test_status(server: Any, agent: Any, vault: mdstore.Vault) -> None:
     got = agent.ok(agent.call(server, "status", {}))
     assert got["notes"] == vault.status()["notes"] == 4
+
+
+def test_recent_changes_days_is_bounded(server: Any, agent: Any) -> None:
+    """days=100000000 raised OverflowError: the client saw only "Error executing tool"."""
+    message = agent.error(agent.call(server, "recent_changes", {"days": 100_000_000}))
+    assert "days" in message and "36600" in message
+    assert len(agent.ok(agent.call(server, "recent_changes", {"days": 36_600}))["rows"]) == 4

@@ -85,3 +85,13 @@ def test_prompts(server: Any, agent: Any, vault: mdstore.Vault) -> None:
     week_text = week.messages[0].content.text
     assert "last 3 days" in week_text and "Projects/Garden.md" in week_text
     assert "We chose raised beds" in cont.messages[0].content.text
+
+
+def test_weekly_review_of_a_huge_span_is_a_century(server: Any, agent: Any) -> None:
+    """days="999999999" raised OverflowError."""
+
+    async def body(client: Any) -> Any:
+        return await client.get_prompt("weekly_review", {"days": "999999999"})
+
+    text = agent.run(server, body).messages[0].content.text
+    assert "last 36600 days" in text and "Projects/Garden.md" in text

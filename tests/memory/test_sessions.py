@@ -53,6 +53,81 @@ def test_bad_entries(vault: mdstore.Vault) -> None:
         log.range("1")  # type: ignore[arg-type]
     with pytest.raises(mdstore.ValidationError, match="session"):
         vault.memory.log("")
+    with pytest.raises(mdstore.ValidationError, match="control characters"):
+        log.append("x", role="a\x00b")
+    with pytest.raises(mdstore.ValidationError, match="not Unicode text"):
+        log.append("half a pair: \ud800")
+    with pytest.raises(mdstore.ValidationError, match="session"):
+        vault.memory.log("\udc80")
+    assert log.length() == 0
+
+
+def test_entries_with_nul_and_carriage_returns_round_trip(vault: mdstore.Vault) -> None:
+    """A NUL byte would make the note a binary file the index holds by path only (the whole
+    session vanished and every later flush failed); a CR would be read back as a line end."""
+    texts = [
+        "We decided to deploy on Thursday",
+        "pasted output: a\x00b",
+        "windows lines\r\nand a lone \r, a literal \\u0000 and \\\\ backslashes",
+        "\\<!-- entry abc -->\n<!-- entry def -->\x00",
+        "ok",
+    ]
+    log = vault.memory.log("chat")
+    for text in texts:
+        log.append(text)
+    log.flush()
+    path = log.path()
+    assert path is not None and b"\x00" not in (vault.root / path).read_bytes()
+    assert vault.get(path).error is None
+    vault.close()
+    with mdstore.open(vault.root) as again:
+        log = again.memory.log("chat")
+        assert [e.content for e in log.entries()] == texts
+        assert [h.content for h in again.memory.search_sessions("pasted output")][:1] == [texts[1]]
+        log.append("one more")
+        assert log.flush() == 1 and log.length() == 6
+
+
+def test_parts_stay_under_the_note_size_limit(tmp_path: Path) -> None:
+    """A part over [vault] max_note_bytes would be indexed by path only: its entries vanished
+    from the memory and every later flush failed. Parts roll over by size too."""
+    root = tmp_path / "v"
+    root.mkdir()
+    with mdstore.open(root, vault={"max_note_bytes": 50_000}) as vault:
+        log = vault.memory.log("chat")
+        for n in range(10):
+            log.append({"role": "assistant", "content": f"turn {n} about the deploy " + "lorem ipsum " * 700})
+        log.flush()
+        parts = log.parts()
+        assert len(parts) == 2 and all((root / p).stat().st_size <= 50_000 for p in parts)
+        assert all(vault.get(p).error is None for p in parts)
+        assert [int(e.content.split()[1]) for e in log.entries()] == list(range(10))
+        assert len(vault.memory.search_sessions("deploy", limit=20)) == 10
+        log.append("one more")
+        assert log.flush() == 1 and log.length() == 11
+        with pytest.raises(mdstore.ValidationError, match="max_note_bytes"):
+            log.append("x" * 60_000)
+        assert log.length() == 11
+
+
+def test_a_part_the_index_cannot_read_does_not_stop_the_log(vault: mdstore.Vault) -> None:
+    """A part holding a NUL byte (written by an older version, or by hand) is read from its
+    file, and the session goes on in a new part."""
+    log = vault.memory.log("old")
+    log.append("first")
+    log.flush()
+    path = log.path() or ""
+    note = vault.root / path
+    note.write_bytes(note.read_bytes().replace(b"first", b"fir\x00st"))
+    vault.sync()
+    assert vault.get(path).error is not None
+    log = vault.memory.log("old")
+    assert [e.content for e in log.entries()] == ["fir\x00st"]
+    log.append("second")
+    assert log.flush() == 1
+    assert [e.content for e in log.entries()] == ["fir\x00st", "second"]
+    assert [p.rsplit("/", 1)[1] for p in log.parts()] == ["old.md", "old (2).md"]
+    assert vault.get(log.parts()[1]).frontmatter["offset"] == 1
 
 
 def test_background_flush_writes_the_note(vault: mdstore.Vault) -> None:
