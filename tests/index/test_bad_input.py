@@ -3,6 +3,7 @@ of the vault still indexed, nothing lost."""
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import os
 import subprocess
@@ -296,3 +297,34 @@ def test_paths_escaping_the_vault_are_refused(make_vault):
             vault.get(bad)
     with pytest.raises(mdstore.NoteNotFound):
         vault.get("missing.md")
+
+
+ZONED_OUT_OF_RANGE = {
+    "early.md": "---\nstart: 0001-01-01T00:00:00+05:00\n---\n# Early\n",
+    "late.md": "---\nend: 9999-12-31T23:59:00-05:00\n---\n# Late\n",
+    "inline.md": "# Inline\nwhen:: 0001-01-01T00:00+05:00\n",
+}
+
+
+@pytest.mark.parametrize("index", [{}, {"build_chunk": 2, "parse_workers": 2, "parallel_threshold": 2}])
+def test_a_zoned_time_outside_python_years_is_kept_as_text(make_vault, index) -> None:
+    """Its UTC time would be in year 0 or 10000: the note is indexed, the value stays its text (as an
+    impossible date does), on the cold build (one batch or streamed) and the incremental path."""
+    vault = make_vault({"good.md": GOOD, **ZONED_OUT_OF_RANGE}, index=index)
+    report = vault.sync()
+    assert report.errors == ()
+    assert sorted(vault.find().paths()) == ["early.md", "good.md", "inline.md", "late.md"]
+    rows = vault.sql("SELECT path, key, type, v_text, v_time FROM properties WHERE key <> 'status'")
+    assert sorted(rows.rows) == [
+        ("early.md", "start", "text", "0001-01-01T00:00:00+05:00", None),
+        ("inline.md", "when", "text", "0001-01-01T00:00:00+05:00", None),
+        ("late.md", "end", "text", "9999-12-31T23:59:00-05:00", None),
+    ]
+    assert vault.find("start = '0001-01-01T00:00:00+05:00'").paths() == ["early.md"]
+    # The incremental path, through the API: written, then indexed.
+    zone = dt.timezone(dt.timedelta(hours=5))
+    vault.update("good.md", set={"minw": dt.datetime(1, 1, 1, tzinfo=zone)})
+    assert vault.find("minw exists").paths() == ["good.md"]
+    assert vault.sql("SELECT type FROM properties WHERE key = 'minw'").first() == {"type": "text"}
+    (vault.root / "more.md").write_text("---\nstart: 9999-12-31T23:59:00-05:00\n---\n")
+    assert vault.sync().added == ("more.md",)
