@@ -281,6 +281,10 @@ class RowSet:
             json.dumps(digests, sort_keys=True),
         )
 
+    def add_unreadable(self, path: str, message: str) -> None:
+        """The ``parse_errors`` row of a file that could not be read (kept until it can be)."""
+        self.add("parse_errors", path, "unreadable", message)
+
     def add_attachment(self, path: str, stat: FileStat) -> None:
         folder, _, base = path.rpartition("/")
         ext = base.rpartition(".")[2].lower() if "." in base else ""
