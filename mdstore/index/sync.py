@@ -134,17 +134,12 @@ class Syncer:
         state = _State()
         with self.store.write() as con:
             meta = schema.stored_meta(
-                con, ("schema_version", "generation", "scan_issues", "synced_at", BUILDING_KEY)
+                con, (*schema.RULES_KEYS, "generation", "scan_issues", "synced_at", BUILDING_KEY)
             )
             # A streamed cold build that never finished (a crash) is started over.
-            if (
-                rebuild
-                or meta is None
-                or schema.version_of(meta) != schema.SCHEMA_VERSION
-                or BUILDING_KEY in meta
-            ):
+            if meta is None or rebuild or not schema.is_current(meta, self.config) or BUILDING_KEY in meta:
                 schema.drop_all(con)
-                schema.create_all(con)
+                schema.create_all(con, self.config)
                 state.fresh = True
                 return state
             with one_of(con, "path", None if paths is None else list(paths)) as (where, params):
