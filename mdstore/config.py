@@ -236,6 +236,8 @@ def load_config(
             if section == "collections" and isinstance(values, dict):
                 collections = values
                 continue
+            if section not in _SECTIONS and not isinstance(values, dict):
+                raise ConfigError(f"{path}: {_top_level_key(section)}")
             if section not in _SECTIONS:
                 raise ConfigError(f"{path}: unknown section [{section}]")
             if not isinstance(values, dict):
@@ -253,6 +255,16 @@ def load_config(
         raw[section].update(values)
     built = {name: _build_section(name, cls, raw[name], environ) for name, cls in _SECTIONS.items()}
     return Config(root=root, collections=collections, **built)
+
+
+def _top_level_key(key: str) -> str:
+    """Why ``key = ...`` outside any section is refused, and where it belongs if it is a setting."""
+    owners = [name for name, cls in _SECTIONS.items() if key in {f.name for f in dataclasses.fields(cls)}]
+    if owners:
+        where = " or ".join(f"[{name}]" for name in owners)
+        return f"unknown top-level key {key!r}: it is a setting of {where}; write it under that section"
+    sections = ", ".join(f"[{name}]" for name in _SECTIONS)
+    return f"unknown top-level key {key!r}: settings go in a section ({sections})"
 
 
 def _build_section(name: str, cls: type, values: dict[str, Any], environ: Mapping[str, str]) -> Any:

@@ -189,15 +189,16 @@ class VaultCore:
         return owner_client(self.config, self._facade)
 
     def ensure_index(self) -> None:
-        """Build the index on first use, and rebuild it when its schema is from another version."""
+        """Build the index on first use, and rebuild it when its schema is from another version or
+        its parse rules from other settings."""
         if self._checked:
             return
         from .index import schema
 
         if self.store.exists:
             with self.store.read() as cur:
-                version = schema.stored_version(cur)
-            if version == schema.SCHEMA_VERSION:
+                meta = schema.stored_meta(cur, schema.RULES_KEYS)
+            if schema.is_current(meta, self.config):
                 self._checked = True
                 return
         self.sync()

@@ -180,6 +180,7 @@ def _build(
             lap("waiting for the parse workers")
             notes: list[Parsed] = []
             extras: list[Any] = []
+            unreadable: list[ParseIssue] = []
             for (rel, _), result, extra in zip(part, results, derived, strict=True):
                 if isinstance(result, Parsed):
                     if result.issue is not None:
@@ -192,7 +193,11 @@ def _build(
                 unparsed.append(rel)
                 if isinstance(result, ParseIssue):
                     errors.append(result)
+                    if result.kind == "unreadable":
+                        unreadable.append(result)
             batch = _joined(tables, resolver)
+            for issue in unreadable:  # kept until the file can be read, as an incremental sync does
+                batch.add_unreadable(issue.path, issue.message)
             lap("resolving links")
             con.execute("BEGIN TRANSACTION")
             try:

@@ -41,7 +41,7 @@ _DATE = re.compile(r"^\d{4}-\d{1,2}-\d{1,2}$")
 _DATETIME = re.compile(r"^\d{4}-\d{1,2}-\d{1,2}[T ]\d{1,2}:\d{2}")
 _NUMBER = re.compile(r"^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$")
 _TAG = re.compile(r"^[^\s#]+$")
-_RELATIVE = re.compile(r"^([+-])(\d{1,6})\s*([dwh])$", re.I)
+_RELATIVE = re.compile(r"^([+-])(\d+)\s*([dwh])$", re.I)
 _OR = re.compile(r"\s+or(?:\s+|$)", re.I)
 
 
@@ -165,10 +165,16 @@ def _filter_value(text: str, source: str) -> Any:
         return parse_value(text, source)
     sign = -1 if m.group(1) == "-" else 1
     amount, unit = int(m.group(2)), m.group(3).lower()
-    if unit == "h":
-        return dt.datetime.now().replace(microsecond=0) + dt.timedelta(hours=sign * amount)
-    days = amount * (7 if unit == "w" else 1)
-    return dt.date.today() + dt.timedelta(days=sign * days)
+    try:
+        if unit == "h":
+            return dt.datetime.now().replace(microsecond=0) + dt.timedelta(hours=sign * amount)
+        days = amount * (7 if unit == "w" else 1)
+        return dt.date.today() + dt.timedelta(days=sign * days)
+    except OverflowError:
+        raise QueryError(
+            f"relative date {text.strip()!r} in filter {source!r} is out of range "
+            "(dates run from 0001-01-01 to 9999-12-31)"
+        ) from None
 
 
 def parse_value(text: str, source: str = "", what: str = "filter") -> Any:

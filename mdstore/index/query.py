@@ -284,22 +284,54 @@ def _builtin_condition(f: Filter, column: str, kind: str) -> tuple[str, list[Any
 
 
 def _time_compare(column: str, op: str, value: dt.date) -> tuple[str, list[Any]]:
-    """Dates compare by whole day: ``due = 2026-12-01`` matches any time on that day."""
+    """Dates compare by whole day: ``due = 2026-12-01`` matches any time on that day. A value at
+    the edge of what Python holds still answers: ``<= 9999-12-31`` is every dated row, and a zoned
+    time whose UTC time is before year 1 (after 9999) is earlier (later) than every stored time."""
     if isinstance(value, dt.datetime):
-        return f"{column} {op} ?", [naive_utc(value)]
-    start = dt.datetime(value.year, value.month, value.day)
-    end = start + dt.timedelta(days=1)
-    if op == "=":
-        return f"({column} >= ? AND {column} < ?)", [start, end]
-    if op == "!=":
-        return f"NOT ({column} >= ? AND {column} < ?)", [start, end]
+        when = naive_utc(value)
+        if when is not None:
+            return f"{column} {op} ?", [when]
+    low: dt.datetime | str
+    high: dt.datetime | str
+    if isinstance(value, dt.datetime):
+        low = high = _BEFORE_ALL if value.year == dt.MINYEAR else _AFTER_ALL
+    else:
+        day = dt.datetime(value.year, value.month, value.day)
+        low, high = day, (day + dt.timedelta(days=1) if value < dt.date.max else _AFTER_ALL)
+    # The value is the span [low, high): "=" is within it, "<" before it, "<=" before its end...
+    if op in ("=", "!="):
+        a, pa_ = _from(column, low)
+        b, pb = _until(column, high)
+        return (f"({a} AND {b})" if op == "=" else f"NOT ({a} AND {b})"), pa_ + pb
     if op == "<":
-        return f"{column} < ?", [start]
+        return _until(column, low)
     if op == "<=":
-        return f"{column} < ?", [end]
+        return _until(column, high)
     if op == ">":
-        return f"{column} >= ?", [end]
-    return f"{column} >= ?", [start]  # >=
+        return _from(column, high)
+    return _from(column, low)  # >=
+
+
+_BEFORE_ALL = "before all"  # a bound earlier than any time the index can hold
+_AFTER_ALL = "after all"  # a bound later than any
+
+
+def _from(column: str, bound: dt.datetime | str) -> tuple[str, list[Any]]:
+    """``column`` at or after ``bound``."""
+    if bound == _BEFORE_ALL:
+        return f"{column} IS NOT NULL", []
+    if bound == _AFTER_ALL:
+        return "FALSE", []
+    return f"{column} >= ?", [bound]
+
+
+def _until(column: str, bound: dt.datetime | str) -> tuple[str, list[Any]]:
+    """``column`` before ``bound``."""
+    if bound == _AFTER_ALL:
+        return f"{column} IS NOT NULL", []
+    if bound == _BEFORE_ALL:
+        return "FALSE", []
+    return f"{column} < ?", [bound]
 
 
 def _property_condition(f: Filter, d: Dialect) -> tuple[str, list[Any]]:

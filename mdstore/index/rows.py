@@ -139,7 +139,10 @@ def typed(value: Any) -> tuple[str, str | None, float | None, bool | None, dt.da
             return ("number", str(value), None, None, None)
         return ("number", str(value), num, None, None)
     if isinstance(value, dt.datetime):
-        return ("datetime", value.isoformat(), None, None, naive_utc(value))
+        when = naive_utc(value)
+        if when is None:  # its UTC time is outside years 1-9999: kept as its text, like an impossible date
+            return ("text", value.isoformat(), None, None, None)
+        return ("datetime", value.isoformat(), None, None, when)
     if isinstance(value, dt.date):
         return ("date", value.isoformat(), None, None, dt.datetime(value.year, value.month, value.day))
     if isinstance(value, str):
@@ -147,10 +150,15 @@ def typed(value: Any) -> tuple[str, str | None, float | None, bool | None, dt.da
     return ("json", to_json(value), None, None, None)
 
 
-def naive_utc(value: dt.datetime) -> dt.datetime:
+def naive_utc(value: dt.datetime) -> dt.datetime | None:
+    """``value`` as a naive UTC time (a naive one as it is); None when a zone moves it outside
+    years 1-9999, which Python cannot hold (``0001-01-01T00:00+05:00``)."""
     if value.tzinfo is None:
         return value
-    return value.astimezone(dt.UTC).replace(tzinfo=None)
+    try:
+        return value.astimezone(dt.UTC).replace(tzinfo=None)
+    except OverflowError:
+        return None
 
 
 def created_of(note: Note) -> dt.datetime:
@@ -272,6 +280,10 @@ class RowSet:
             note.error,
             json.dumps(digests, sort_keys=True),
         )
+
+    def add_unreadable(self, path: str, message: str) -> None:
+        """The ``parse_errors`` row of a file that could not be read (kept until it can be)."""
+        self.add("parse_errors", path, "unreadable", message)
 
     def add_attachment(self, path: str, stat: FileStat) -> None:
         folder, _, base = path.rpartition("/")

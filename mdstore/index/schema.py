@@ -1,10 +1,21 @@
 """The DuckDB schema of the structured index. Users may query these tables and views with
 ``vault.sql()``; ``docs/index-schema.md`` documents them. Bump ``SCHEMA_VERSION`` on any change:
-an index with another version is rebuilt from the files at next open."""
+an index with another version, or built under other ``parse_rules`` (the settings that change what
+a file gives), is rebuilt from the files at next open (``is_current``)."""
 
 from __future__ import annotations
 
-SCHEMA_VERSION = 6  # 5: links resolve in Obsidian's order (own folder, exact case); 6: %%comments%% hidden
+import json
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from ..config import Config
+
+# 5: links resolve in Obsidian's order (own folder, exact case); 6: %%comments%% hidden; 7: meta
+# parse_rules
+SCHEMA_VERSION = 7
+# The meta keys that say which rules built the index.
+RULES_KEYS = ("schema_version", "parse_rules")
 
 TABLES: dict[str, str] = {
     "meta": """
@@ -64,14 +75,37 @@ VIEWS: dict[str, str] = {
 PER_NOTE_TABLES = ("properties", "tags", "aliases", "links", "headings", "tasks", "blocks", "parse_errors")
 
 
-def create_all(con: object) -> None:
-    """Create every table and view on an empty database and stamp the schema version."""
+def parse_rules(config: Config) -> str:
+    """The settings that change what the files give in the index, as its meta records them: how a
+    link is read, when a note is too large to parse, which files are notes. (Ignore rules need no
+    rebuild: a scan drops what they now ignore and finds what they no longer do.)"""
+    vault = config.vault
+    rules = {
+        "link_style": vault.link_style,
+        "max_note_bytes": vault.max_note_bytes,
+        "extensions": sorted(e.lower() for e in vault.extensions),
+    }
+    return json.dumps(rules, sort_keys=True)
+
+
+def is_current(meta: dict[str, str] | None, config: Config) -> bool:
+    """Whether an index whose ``stored_meta`` (of ``RULES_KEYS`` at least) is ``meta`` was built by
+    this version under ``config``'s rules; if not, the next sync rebuilds it."""
+    if meta is None or version_of(meta) != SCHEMA_VERSION:
+        return False
+    return meta.get("parse_rules") == parse_rules(config)
+
+
+def create_all(con: object, config: Config) -> None:
+    """Create every table and view on an empty database and stamp the schema version and the
+    rules it is built under."""
     for ddl in TABLES.values():
         con.execute(ddl)  # type: ignore[attr-defined]
     for ddl in VIEWS.values():
         con.execute(ddl)  # type: ignore[attr-defined]
     con.execute(  # type: ignore[attr-defined]
-        "INSERT INTO meta VALUES ('schema_version', ?), ('generation', '0')", [str(SCHEMA_VERSION)]
+        "INSERT INTO meta VALUES ('schema_version', ?), ('parse_rules', ?), ('generation', '0')",
+        [str(SCHEMA_VERSION), parse_rules(config)],
     )
 
 

@@ -50,6 +50,9 @@ class _State:
     fresh: bool = False  # the database was just created (or rebuilt): every link resolves anew
     # Every file's stat in the index, to bring up to date after a write (None: not known here).
     stats: StatSnapshot | None = None
+    # The files of this sync's scope that the last sync could not read: path -> message. They are
+    # read again until they can be (a chmod leaves the stat as it was).
+    unreadable: dict[str, str] = field(default_factory=dict)
 
 
 class SyncListener(Protocol):
@@ -131,26 +134,29 @@ class Syncer:
         state = _State()
         with self.store.write() as con:
             meta = schema.stored_meta(
-                con, ("schema_version", "generation", "scan_issues", "synced_at", BUILDING_KEY)
+                con, (*schema.RULES_KEYS, "generation", "scan_issues", "synced_at", BUILDING_KEY)
             )
             # A streamed cold build that never finished (a crash) is started over.
-            if (
-                rebuild
-                or meta is None
-                or schema.version_of(meta) != schema.SCHEMA_VERSION
-                or BUILDING_KEY in meta
-            ):
+            if meta is None or rebuild or not schema.is_current(meta, self.config) or BUILDING_KEY in meta:
                 schema.drop_all(con)
-                schema.create_all(con)
+                schema.create_all(con, self.config)
                 state.fresh = True
                 return state
+            with one_of(con, "path", None if paths is None else list(paths)) as (where, params):
+                state.unreadable = dict(
+                    con.execute(
+                        f"SELECT path, message FROM parse_errors WHERE kind = 'unreadable' AND {where}",
+                        params,
+                    ).fetchall()
+                )
             state.generation = int(meta.get("generation", 0))
             state.scan_issues = meta.get("scan_issues")
             state.synced_at = float(meta.get("synced_at") or 0.0)
             stamp = (meta.get("generation"), meta.get("synced_at"))
             known = self.store.stats
             if known is not None and known.stamp == stamp:
-                # This process's last sync left what the index holds: only the stamp was read.
+                # This process's last sync left what the index holds: only the stamp (and the
+                # unreadable files) were read.
                 state.stats = known
                 if paths is None:
                     state.notes, state.attachments = known.notes, known.attachments
@@ -244,6 +250,13 @@ class Syncer:
                 old = state.notes.get(rel)
                 if old is None or old != stat or old[0] >= racy_from:
                     to_read.append((rel, stat[0]))
+        if state.unreadable and not fresh:
+            reading = {rel for rel, _ in to_read}
+            to_read += [
+                (rel, found.notes[rel][0])
+                for rel in state.unreadable
+                if rel in found.notes and rel not in reading
+            ]
         missing = []
         if not same:
             missing = [
@@ -268,6 +281,12 @@ class Syncer:
         errors = list(found.issues) + loaded.failures
         added: list[str] = []
         changed: list[str] = []
+        # What cannot be read is kept in parse_errors until it can: the read failures of this sync
+        # (and, in a targeted one, the paths it could not stat; a full scan's go to scan_issues)
+        # replace the rows of the paths it covers.
+        unreadable = {
+            i.path: i.message for i in (found.issues if paths is not None else ()) if i.kind == "unreadable"
+        }
         for (rel, _), result in zip(to_read, loaded.results, strict=True):
             if result is Unparsed.GONE:
                 if rel in state.notes and self._gone(rel):
@@ -280,6 +299,8 @@ class Syncer:
             if not isinstance(result, Note):  # a ParseIssue (only a cold build asks for Parsed rows)
                 if isinstance(result, ParseIssue):
                     errors.append(result)
+                    if result.kind == "unreadable":
+                        unreadable[rel] = result.message
                 continue
             if result.error:
                 from ..notes.parse import parse_issue
@@ -328,7 +349,15 @@ class Syncer:
         removed = [rel for rel, _ in moved] + deleted
         stats, self.store.stats = state.stats, None  # until the write is committed
         stamp = self._write(
-            state, upserts, touched, removed, att_new, att_gone, fresh, found if paths is None else None
+            state,
+            upserts,
+            touched,
+            removed,
+            att_new,
+            att_gone,
+            fresh,
+            found if paths is None else None,
+            unreadable,
         )
         wrote = stamp is not None
         if stats is not None:
@@ -395,6 +424,7 @@ class Syncer:
         att_gone: list[str],
         fresh: bool,
         full_scan: ScanResult | None,
+        unreadable: dict[str, str],
     ) -> Stamp | None:
         """Apply the changes in one transaction; its stamp (meta generation and synced_at), or
         None when there was nothing to write."""
@@ -405,7 +435,8 @@ class Syncer:
             issues_json = to_json(
                 [{"path": i.path, "kind": i.kind, "message": i.message} for i in full_scan.issues]
             )
-        nothing = not (upserts or touched or removed or att_new or att_gone)
+        changes = upserts or touched or removed or att_new or att_gone
+        nothing = not changes and unreadable == state.unreadable
         if nothing and not fresh and issues_json in (None, state.scan_issues):
             return None  # a no-op sync writes nothing: no lock on the file, no new generation
 
@@ -431,9 +462,11 @@ class Syncer:
             resolver = self._resolver(
                 con, state, upserts, relinked, removed, att_new, att_gone, affected, fresh
             )
-            attachment_rows = RowSet()
+            file_rows = RowSet()  # the rows that are not a parsed note's
             for rel, stat in att_new.items():
-                attachment_rows.add_attachment(rel, stat)
+                file_rows.add_attachment(rel, stat)
+            for rel, message in unreadable.items():
+                file_rows.add_unreadable(rel, message)
             con.execute("BEGIN TRANSACTION")
             try:
                 for table in ("notes", *schema.PER_NOTE_TABLES):
@@ -446,11 +479,16 @@ class Syncer:
                     if replaced or removed:
                         with one_of(con, "path", replaced + removed) as (where, params):
                             con.execute(f"DELETE FROM {table} WHERE {where}", params)
+                if state.unreadable:
+                    with one_of(con, "path", list(state.unreadable)) as (where, params):
+                        con.execute(
+                            f"DELETE FROM parse_errors WHERE kind = 'unreadable' AND {where}", params
+                        )
                 att_replaced = list(att_gone) + list(att_new)
                 if att_replaced:
                     with one_of(con, "path", att_replaced) as (where, params):
                         con.execute(f"DELETE FROM attachments WHERE {where}", params)
-                insert_all(con, attachment_rows)
+                insert_all(con, file_rows)
                 # Rows are built and inserted a slice at a time to bound memory on big builds.
                 for start in range(0, len(upserts), _ROWS_PER_INSERT):
                     chunk = upserts[start : start + _ROWS_PER_INSERT]

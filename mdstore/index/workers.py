@@ -275,19 +275,38 @@ def parse_stream(
         with lock:
             return chunks.pop(0) if chunks and not stop.is_set() else None
 
+    def failed(part: list[Item], why: str) -> None:
+        if failures is not None:
+            failures.append(
+                ParseIssue(
+                    part[0][0],
+                    f"parse worker {why} while parsing this file and {len(part) - 1} others;"
+                    " they were parsed again in the syncing process",
+                    "worker",
+                )
+            )
+
     def run_worker() -> None:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "mdstore.index.workers"],
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.DEVNULL,
-        )
-        assert proc.stdin is not None and proc.stdout is not None
-        alive = True
+        proc: subprocess.Popen[bytes] | None = None
         try:
+            try:
+                proc = subprocess.Popen(
+                    [sys.executable, "-m", "mdstore.index.workers"],
+                    stdin=subprocess.PIPE,
+                    stdout=subprocess.PIPE,
+                    stderr=subprocess.DEVNULL,
+                )
+            except OSError as exc:  # the interpreter not executable by this user, no processes left
+                not_started: OSError | None = exc
+            else:
+                not_started = None
+            alive = proc is not None
             while (part := take()) is not None:
                 answer: tuple[list[Result], list[Any], Tables] | None = None
-                if alive:
+                if not_started is not None:
+                    failed(part, f"could not start ({type(not_started).__name__}: {not_started})")
+                    not_started = None
+                if alive and proc is not None and proc.stdin is not None and proc.stdout is not None:
                     try:
                         _send(proc.stdin, (root, part, max_bytes, link_style, derive, rows))
                         answer = _recv(proc.stdout)
@@ -297,30 +316,24 @@ def parse_stream(
                     except Exception as exc:  # a dead worker, or an answer that does not decode
                         alive = False  # this thread parses in-process from now on
                         answer = None
-                        if failures is not None:
-                            failures.append(
-                                ParseIssue(
-                                    part[0][0],
-                                    f"parse worker {_describe(proc, exc)} while parsing this file and"
-                                    f" {len(part) - 1} others; they were parsed again in the syncing process",
-                                    "worker",
-                                )
-                            )
+                        failed(part, _describe(proc, exc))
                 if answer is None:
                     answer = load_chunk(root, part, max_bytes, link_style, derive, rows)
                 out.put((part, answer[0], answer[1], [answer[2]]))
         finally:
             out.put(None)
-            for stream in (proc.stdin, proc.stdout):
+            if proc is not None:
+                for stream in (proc.stdin, proc.stdout):
+                    try:
+                        if stream is not None:
+                            stream.close()
+                    except OSError:
+                        pass  # a broken pipe to a dead worker
                 try:
-                    stream.close()
-                except OSError:
-                    pass  # a broken pipe to a dead worker
-            try:
-                proc.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
+                    proc.wait(timeout=30)
+                except subprocess.TimeoutExpired:
+                    proc.kill()
+                    proc.wait()
 
     threads = [threading.Thread(target=run_worker, daemon=True) for _ in range(max(1, workers))]
     for t in threads:

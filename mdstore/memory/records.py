@@ -35,7 +35,15 @@ def as_utc(value: Any, label: str) -> dt.datetime:
         raise QueryError(f"{label}: expected a date or datetime, not {type(value).__name__}")
     if moment.tzinfo is None:
         return moment.replace(tzinfo=dt.UTC)
-    return moment.astimezone(dt.UTC)
+    try:
+        return moment.astimezone(dt.UTC)
+    except OverflowError:
+        raise QueryError(f"{label}: {value!r} is out of range in UTC (years 1 to 9999)") from None
+
+
+def end_of_day(moment: dt.datetime) -> dt.datetime:
+    """The last microsecond of ``moment``'s day (``9999-12-31`` too: no day after it is needed)."""
+    return moment.replace(hour=23, minute=59, second=59, microsecond=999999)
 
 
 def time_range(after: Any, before: Any) -> tuple[dt.datetime | None, dt.datetime | None]:
@@ -45,7 +53,7 @@ def time_range(after: Any, before: Any) -> tuple[dt.datetime | None, dt.datetime
     end = None if before is None else as_utc(before, "before")
     whole_day = isinstance(before, dt.date) and not isinstance(before, dt.datetime)
     if end is not None and (whole_day or (isinstance(before, str) and len(before.strip()) == 10)):
-        end = end + dt.timedelta(days=1) - dt.timedelta(microseconds=1)
+        end = end_of_day(end)
     if start is not None and end is not None and start > end:
         raise QueryError(f"time range is inverted: after {iso(start)} is later than before {iso(end)}")
     return start, end
@@ -131,7 +139,7 @@ class InsightFilter:
         after = None if self.created_after is None else as_utc(self.created_after, "created_after")
         before = None if self.created_before is None else as_utc(self.created_before, "created_before")
         if isinstance(self.created_before, dt.date) and not isinstance(self.created_before, dt.datetime):
-            before = before + dt.timedelta(days=1) - dt.timedelta(microseconds=1) if before else None
+            before = end_of_day(before) if before else None
         return after, before
 
     def admits(self, insight: Insight) -> bool:

@@ -154,7 +154,7 @@ class WriteMethods:
         stack.enter_context(core.lock.hold(self.config.index.busy_timeout))
         stack.enter_context(core.store.holding())
         with core.store.write() as con:
-            current = schema.stored_version(con) == schema.SCHEMA_VERSION
+            current = schema.is_current(schema.stored_meta(con, schema.RULES_KEYS), self.config)
         if not current:
             stack.close()
 

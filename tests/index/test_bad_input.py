@@ -3,6 +3,7 @@ of the vault still indexed, nothing lost."""
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import os
 import subprocess
@@ -145,23 +146,26 @@ import mdstore, mdstore.vault, mdstore.index.sync, mdstore.index.query, mdstore.
 import duckdb, pyarrow, pathspec, yaml, markdown_it, datetime, decimal, encodings.idna
 os.setgid(65534); os.setuid(65534)
 # Search engines load lazily from files `nobody` may not read: this test is about the core index.
-vault = mdstore.open(sys.argv[1], search={"engine": "none", "related": False})
+index = json.loads(sys.argv[2]) if len(sys.argv) > 2 else {}
+rebuild = bool(index.pop("rebuild", False))
+vault = mdstore.open(sys.argv[1], search={"engine": "none", "related": False}, index=index)
 try:
-    report = vault.sync()
+    report = vault.sync(rebuild=rebuild)
     print(json.dumps({"ok": True, "deleted": list(report.deleted),
                       "errors": {i.path: i.message for i in report.errors},
-                      "paths": vault.find().paths()}))
+                      "paths": vault.find().paths(),
+                      "check": [[r["path"], r["kind"], r["message"]] for r in vault.check()],
+                      "status_errors": vault.status()["errors"]}))
 except mdstore.MdstoreError as exc:
     print(json.dumps({"ok": False, "error": str(exc), "type": type(exc).__name__}))
 """
 
 
-def run_unprivileged(root: Path) -> dict:
-    """Root reads everything, so permission tests drop to `nobody` in a child process."""
-    if is_root():
-        cmd = [sys.executable, "-c", NOBODY_SCRIPT, str(root)]
-    else:
-        cmd = [sys.executable, "-c", NOBODY_SCRIPT.replace("os.setgid(65534); os.setuid(65534)", ""), str(root)]
+def run_unprivileged(root: Path, **index: object) -> dict:
+    """Root reads everything, so permission tests drop to `nobody` in a child process. ``index``:
+    the ``[index]`` settings, and ``rebuild=True`` for ``sync(rebuild=True)``."""
+    script = NOBODY_SCRIPT if is_root() else NOBODY_SCRIPT.replace("os.setgid(65534); os.setuid(65534)", "")
+    cmd = [sys.executable, "-c", script, str(root), json.dumps(index)]
     out = subprocess.run(cmd, capture_output=True, text=True, timeout=120)
     assert out.returncode == 0, out.stderr
     return json.loads(out.stdout.strip().splitlines()[-1])
@@ -205,6 +209,47 @@ def test_unreadable_note_is_kept_and_reported(shared_vault):
     assert "private.md" in second["errors"] and "cannot read" in second["errors"]["private.md"]
     assert second["deleted"] == []
     os.chmod(shared_vault / "private.md", 0o666)
+
+
+def _unreadable_issues(result: dict) -> list[list[str]]:
+    return [row for row in result["check"] if row[1] == "unreadable"]
+
+
+STREAMED = {"build_chunk": 2, "parse_workers": 2, "parallel_threshold": 2}
+
+
+@pytest.mark.parametrize("index", [{}, {"rebuild": True}, {"rebuild": True, **STREAMED}])
+def test_an_unreadable_note_is_in_check_and_status_until_it_can_be_read(shared_vault, index):
+    """Never indexed, then readable again without a new mtime (a chmod), then unreadable with its
+    rows kept, then deleted: check lists it (kind ``unreadable``) and status counts it exactly while
+    it cannot be read; the first sync is an incremental one, a rebuild or a streamed cold build."""
+    (shared_vault / "good.md").write_text(GOOD)
+    (shared_vault / "other.md").write_text("# Other\n")
+    (shared_vault / "secret.md").write_text("---\nstatus: secret\n---\n# Secret\n")
+    _open_up(shared_vault)
+    os.chmod(shared_vault / "secret.md", 0o000)
+    first = run_unprivileged(shared_vault, **index)
+    assert first["ok"], first
+    assert "cannot read" in first["errors"]["secret.md"]
+    assert _unreadable_issues(first) == [["secret.md", "unreadable", "cannot read: Permission denied"]]
+    assert first["status_errors"] == 1
+    assert sorted(first["paths"]) == ["good.md", "other.md"]
+    again = run_unprivileged(shared_vault)  # nothing changed: still unreadable, still listed
+    assert _unreadable_issues(again) == _unreadable_issues(first) and again["status_errors"] == 1
+    os.chmod(shared_vault / "secret.md", 0o666)  # the stat's mtime and size stay the same
+    readable = run_unprivileged(shared_vault)
+    assert "secret.md" in readable["paths"] and readable["errors"] == {}
+    assert _unreadable_issues(readable) == [] and readable["status_errors"] == 0
+    os.chmod(shared_vault / "secret.md", 0o000)
+    st = (shared_vault / "secret.md").stat()
+    os.utime(shared_vault / "secret.md", ns=(st.st_atime_ns, st.st_mtime_ns + 2_000_000_000))
+    locked = run_unprivileged(shared_vault)
+    assert "secret.md" in locked["paths"]  # its rows are kept
+    assert _unreadable_issues(locked) == _unreadable_issues(first) and locked["status_errors"] == 1
+    os.remove(shared_vault / "secret.md")
+    gone = run_unprivileged(shared_vault)
+    assert sorted(gone["paths"]) == ["good.md", "other.md"] and gone["deleted"] == ["secret.md"]
+    assert _unreadable_issues(gone) == [] and gone["status_errors"] == 0
 
 
 def test_unreadable_folder_keeps_its_notes(shared_vault):
@@ -313,3 +358,34 @@ def test_paths_escaping_the_vault_are_refused(make_vault):
             vault.get(bad)
     with pytest.raises(mdstore.NoteNotFound):
         vault.get("missing.md")
+
+
+ZONED_OUT_OF_RANGE = {
+    "early.md": "---\nstart: 0001-01-01T00:00:00+05:00\n---\n# Early\n",
+    "late.md": "---\nend: 9999-12-31T23:59:00-05:00\n---\n# Late\n",
+    "inline.md": "# Inline\nwhen:: 0001-01-01T00:00+05:00\n",
+}
+
+
+@pytest.mark.parametrize("index", [{}, {"build_chunk": 2, "parse_workers": 2, "parallel_threshold": 2}])
+def test_a_zoned_time_outside_python_years_is_kept_as_text(make_vault, index) -> None:
+    """Its UTC time would be in year 0 or 10000: the note is indexed, the value stays its text (as an
+    impossible date does), on the cold build (one batch or streamed) and the incremental path."""
+    vault = make_vault({"good.md": GOOD, **ZONED_OUT_OF_RANGE}, index=index)
+    report = vault.sync()
+    assert report.errors == ()
+    assert sorted(vault.find().paths()) == ["early.md", "good.md", "inline.md", "late.md"]
+    rows = vault.sql("SELECT path, key, type, v_text, v_time FROM properties WHERE key <> 'status'")
+    assert sorted(rows.rows) == [
+        ("early.md", "start", "text", "0001-01-01T00:00:00+05:00", None),
+        ("inline.md", "when", "text", "0001-01-01T00:00:00+05:00", None),
+        ("late.md", "end", "text", "9999-12-31T23:59:00-05:00", None),
+    ]
+    assert vault.find("start = '0001-01-01T00:00:00+05:00'").paths() == ["early.md"]
+    # The incremental path, through the API: written, then indexed.
+    zone = dt.timezone(dt.timedelta(hours=5))
+    vault.update("good.md", set={"minw": dt.datetime(1, 1, 1, tzinfo=zone)})
+    assert vault.find("minw exists").paths() == ["good.md"]
+    assert vault.sql("SELECT type FROM properties WHERE key = 'minw'").first() == {"type": "text"}
+    (vault.root / "more.md").write_text("---\nstart: 9999-12-31T23:59:00-05:00\n---\n")
+    assert vault.sync().added == ("more.md",)

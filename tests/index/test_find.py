@@ -310,3 +310,41 @@ def test_a_file_without_a_note_extension_is_never_taken_for_the_note(make_vault)
         v.get(".env")
     v.delete("TODO")
     assert (v.root / "TODO").read_text() == "not a note\n" and not (v.root / "TODO.md").exists()
+
+
+def test_the_last_day_python_holds_answers_like_any_other(make_vault) -> None:
+    """9999-12-31 means "never" to many: comparing with it answers instead of overflowing."""
+    from tests.conftest import cli_run
+
+    v = make_vault(
+        {
+            "never.md": "---\ndue: 9999-12-31\n---\n",
+            "late.md": "---\ndue: 9999-12-31T23:00:00\n---\n",
+            "soon.md": "---\ndue: 2026-01-05\n---\n",
+            "none.md": "# no due\n",
+        }
+    )
+    v.sync()
+    assert paths(v.find("due = 9999-12-31")) == ["late.md", "never.md"]
+    assert paths(v.find("due <= 9999-12-31")) == ["late.md", "never.md", "soon.md"]
+    assert paths(v.find("due > 9999-12-31")) == []
+    assert paths(v.find("due < 9999-12-31")) == ["soon.md"]
+    assert paths(v.find("due != 9999-12-31")) == ["none.md", "soon.md"]
+    assert paths(v.find("due between 2026-01-01 and 9999-12-31")) == ["late.md", "never.md", "soon.md"]
+    everything = ["late.md", "never.md", "none.md", "soon.md"]
+    assert paths(v.find("modified <= 9999-12-31")) == everything
+    assert paths(v.find(created_before="9999-12-31")) == everything
+    assert paths(v.find(modified_after=dt.date.max)) == []
+    # A zoned time whose UTC time falls outside years 1-9999 is before (after) every stored time.
+    assert paths(v.find("due > 0001-01-01T00:00+05:00")) == ["late.md", "never.md", "soon.md"]
+    assert paths(v.find("due <= 0001-01-01T00:00+05:00")) == []
+    assert paths(v.find("due < 9999-12-31T23:59-05:00")) == ["late.md", "never.md", "soon.md"]
+    assert paths(v.find("due = 9999-12-31T23:59-05:00")) == []
+    out = cli_run("find", "--created-before", "9999-12-31", "due = 9999-12-31", vault=v.root, code=0)
+    assert sorted(line.split('"')[3] for line in out.stdout.splitlines()) == ["late.md", "never.md"]
+
+
+@pytest.mark.parametrize("expr", ["modified > -99999999d", "due < +999999w", "modified > -99999999999h"])
+def test_a_relative_date_out_of_range_is_named(vault, expr: str) -> None:
+    with pytest.raises(mdstore.QueryError, match=r"relative date .* is out of range"):
+        vault.find(expr)

@@ -53,6 +53,11 @@ def test_search_sessions_finds_single_entries_across_sessions(vault: mdstore.Vau
     # A date as ``before`` includes that whole day.
     assert {h.session for h in vault.memory.search_sessions("Biscuit", before="2026-03-02")} == {"monday"}
     assert vault.memory.search_sessions("Biscuit", before="2026-03-01") == []
+    # The last day Python holds means "no end", not an overflow.
+    assert {h.session for h in vault.memory.search_sessions("Biscuit", before="9999-12-31")} == {
+        "monday",
+        "friday",
+    }
     # The month of an entry finds it too ("what did ann say in April").
     april = vault.memory.search_sessions("Ann April 2026", limit=1)
     assert april[0].content == "The vet says Biscuit needs a special diet"
@@ -196,6 +201,8 @@ def test_search_sessions_bad_input(vault: mdstore.Vault) -> None:
         m.search_sessions("x", after="2026-05-01", before="2026-04-01")
     with pytest.raises(mdstore.QueryError, match="after: 'soon' is not an ISO date"):
         m.search_sessions("x", after="soon")
+    with pytest.raises(mdstore.QueryError, match="after: .* is out of range in UTC"):
+        m.search_sessions("x", after="0001-01-01T00:00+05:00")
 
 
 def test_long_session_goes_on_in_parts(tmp_path: Path) -> None:
