@@ -73,7 +73,8 @@ class LsaEmbeddings:
         if rank < 1:
             return
         svd = TruncatedSVD(n_components=rank, algorithm="randomized", n_iter=5, random_state=self._seed)
-        svd.fit(matrix)
+        with np.errstate(invalid="ignore", divide="ignore"):  # texts of the same words: no variance
+            svd.fit(matrix)
         self._vocabulary = {str(t): int(i) for t, i in tfidf.vocabulary_.items()}
         self._idf = np.asarray(tfidf.idf_, dtype=np.float32)
         self._components = np.ascontiguousarray(svd.components_, dtype=np.float32)

@@ -253,3 +253,14 @@ def test_cli_search_sessions(vault: mdstore.Vault) -> None:
     )
     assert bad.exit_code == mdstore.QueryError.exit_code
     assert bad.output.count("\n") == 1 and "inverted" in bad.output
+
+
+def test_insights_that_share_every_word_are_recalled_without_a_warning(tmp_path: Path) -> None:
+    # Texts that reduce to the same words leave the latent model no variance to explain (scikit-learn
+    # divides by it); the suite turns warnings into errors, so a warning fails this test.
+    with mdstore.open(tmp_path) as vault:
+        m = vault.memory
+        for user in ("ann", "bob", "carol"):
+            m.store_insight("Ann likes tea", user=user, source="agent", category="fact")
+        assert m.flush() == 3
+        assert len(m.search_insights("ann tea")) == 3
