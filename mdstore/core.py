@@ -19,7 +19,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol, cast
 
 from .config import Config
-from .errors import NoteNotFound
 from .index.lock import Holdable, OwnerLock
 from .index.store import IndexStore, store_for
 from .notes.model import SyncReport
@@ -245,4 +244,6 @@ class VaultCore:
             ).column("path")
         if found:
             return sorted(found, key=lambda p: (p.count("/"), len(p), p))[0]
-        raise NoteNotFound(f"no note {ref!r} in {self.root}")
+        from .notes.paths import no_such_note
+
+        raise no_such_note(self.root, rel, exts, f"no note {ref!r} in {self.root}")

@@ -145,8 +145,21 @@ def validate_note_path(
     if target.is_dir():
         raise InvalidPath(f"{argument} {rel!r}: is a folder, not a note")
     if must_exist and not os.path.lexists(target):
-        raise NoteNotFound(f"{argument} {rel!r}: no such note")
+        raise no_such_note(root, rel, extensions, f"{argument} {rel!r}: no such note")
     return normalised
+
+
+def no_such_note(root: Path, ref: str, extensions: Sequence[str], message: str) -> NoteNotFound:
+    """``NoteNotFound(message)``, or, when ``ref`` is a file that is not a note (an attachment,
+    ``TODO``), an error that says so rather than naming ``ref`` + ``.md``."""
+    try:
+        is_file = not ref.endswith("/") and (root / ref).is_file()
+    except (OSError, ValueError):
+        is_file = False
+    if is_file and not ref.lower().endswith(tuple(ext.lower() for ext in extensions)):
+        kinds = ", ".join(extensions)
+        return NoteNotFound(f"{ref!r} is a file but not a note (notes are the {kinds} files of the vault)")
+    return NoteNotFound(message)
 
 
 def validate_folder_path(

@@ -245,7 +245,9 @@ class VaultBatch:
             self._vault.root, path, extensions=exts, add_extension=not any_file, cache=self._paths
         )
         if must_exist and self._current(rel) is None:
-            raise NoteNotFound(f"no note {rel!r} in {self._vault.root}")
+            from ..notes.paths import no_such_note
+
+            raise no_such_note(self._vault.root, path, exts, f"no note {rel!r} in {self._vault.root}")
         return rel
 
     def _check_open(self) -> None:

@@ -260,3 +260,18 @@ def test_a_body_that_looks_like_frontmatter_stays_the_body(vault, text):
     assert vault.get("empty.md").body == text and vault.get("empty.md").frontmatter == {}
     vault.update("fm1.md", set={"k": 1})  # the empty block that keeps it body takes the key
     assert vault.get("fm1.md").body == text and vault.get("fm1.md").frontmatter == {"k": 1}
+
+
+def test_a_file_that_is_not_a_note_is_named_as_such(vault):
+    (vault.root / "diagram.png").write_bytes(b"PNG")
+    for call in (
+        lambda: vault.delete("diagram.png"),
+        lambda: vault.update("diagram.png", set={"a": 1}),
+        lambda: vault.move("diagram.png", "d.png"),
+        lambda: vault.get("diagram.png"),
+    ):
+        with pytest.raises(NoteNotFound, match=r"'diagram.png' is a file but not a note"):
+            call()
+    assert (vault.root / "diagram.png").read_bytes() == b"PNG"
+    with pytest.raises(NoteNotFound, match=r"no note 'nothere.md'"):
+        vault.delete("nothere")
