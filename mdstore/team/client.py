@@ -66,8 +66,7 @@ class Team:
         ``${MDSTORE_TEAM_URL}`` reference unless ``url`` is given; never a password), apply the
         schema migrations and create the space. Returns what was done."""
         from ..config import load_config
-        from ..pg import apply_migrations, connect, describe, refuse_password
-        from .schema import COMPONENT, MIGRATIONS
+        from ..pg import connect, describe, refuse_password
         from .settings_file import write_team_settings
 
         if url is not None:
@@ -84,7 +83,7 @@ class Team:
             import psycopg  # installed: connect() said so
 
             try:
-                applied = _migrate(conn, apply_migrations, COMPONENT, MIGRATIONS)
+                applied = _migrate(conn)
                 known = conn.execute("SELECT 1 FROM team_spaces WHERE name = %s", (space,)).fetchone()
                 if known is None:
                     conn.execute(
@@ -352,12 +351,24 @@ def _stat_key(path: Any) -> tuple[int, int]:
     return (st.st_mtime_ns, st.st_size)
 
 
-def _migrate(conn: Any, apply: Any, component: str, migrations: Any) -> int:
-    from ..pg.migrations import check_version
+def _migrate(conn: psycopg.Connection[Any]) -> int:
+    """Bring the team database up to date: the team's tables, then the job queue's (whose rights go
+    to the member group the team's migrations make). How many migrations ran; none, and no DDL, when
+    it is current (as a member's ``team init`` finds it)."""
+    import psycopg
 
-    if check_version(conn, component, migrations) == len(migrations):
-        return 0  # nothing to do (and a member role may not create tables)
-    return len(apply(conn, component, migrations))
+    from ..pg import apply_migrations
+    from ..queue import postgres_schema as queue
+    from . import schema as team
+
+    applied = apply_migrations(conn, team.COMPONENT, team.MIGRATIONS)
+    try:
+        applied += apply_migrations(conn, queue.COMPONENT, queue.MIGRATIONS)
+    except psycopg.errors.InsufficientPrivilege:
+        # A member joining before the administrator updated the queue: syncing works meanwhile,
+        # and the team queue says in one line what to do when it is used.
+        conn.rollback()
+    return len(applied)
 
 
 def _git_user(root: Any) -> str:

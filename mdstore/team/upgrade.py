@@ -246,12 +246,11 @@ def _space_exists(conn: psycopg.Connection[Any], space: str) -> bool:
 def _create_space(conn: psycopg.Connection[Any], config: Config, space: str) -> None:
     import psycopg
 
-    from ..pg import apply_migrations, describe
+    from ..pg import describe
     from .client import _migrate
-    from .schema import COMPONENT, MIGRATIONS
 
     try:
-        _migrate(conn, apply_migrations, COMPONENT, MIGRATIONS)
+        _migrate(conn)
         conn.execute("INSERT INTO team_spaces (name) VALUES (%s) ON CONFLICT DO NOTHING", (space,))
         conn.commit()
     except psycopg.errors.InsufficientPrivilege:
