@@ -75,7 +75,7 @@ class Team:
             raise ConfigError(f"space {space!r}: use letters, digits, '_', '.' or '-' (at most 63)")
         stored = url or URL_REFERENCE
         # mdstore.toml is written only once the connection works: a failed init leaves it as it was.
-        expanded = load_config(self._vault.root, overrides={"team": {"url": stored}}).team.url
+        expanded = load_config(self._vault.root, overrides={"team": {"url": stored}}).team.database_url()
         if not expanded:
             raise ConfigError("no team database URL: set MDSTORE_TEAM_URL (or pass --url)")
         server = describe(expanded)
@@ -319,15 +319,17 @@ class Team:
     def _server(self) -> str:
         from ..pg import describe
 
-        return describe(self.settings.url) if self.settings.url else "(no [team] url)"
+        url = self.settings.database_url()
+        return describe(url) if url else "(no [team] url)"
 
     def _connect(self, *, check: bool = True) -> psycopg.Connection[Any]:
         from ..pg import connect
         from .remote import open_space
 
-        if not self.settings.url:
+        url = self.settings.database_url()
+        if not url:
             raise ConfigError("no team database: set [team] url (run `mdstore team init --space NAME`)")
-        return open_space(self.settings.url, self.settings.space) if check else connect(self.settings.url)
+        return open_space(url, self.settings.space) if check else connect(url)
 
     def _author(self, conn: psycopg.Connection[Any]) -> str:
         """The name conflict copies carry: the member record's, else git's, else the role."""

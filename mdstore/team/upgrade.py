@@ -208,12 +208,13 @@ def _team_config(vault: Vault, url: str, space: str) -> Config:
     if not _SPACE_NAME.match(space):
         raise ConfigError(f"space {space!r}: use letters, digits, '_', '.' or '-' (at most 63)")
     built = load_config(vault.root, overrides={"team": {"url": url, "space": space}})
-    if not built.team.url:
+    expanded = built.team.database_url()
+    if not expanded:
         raise ConfigError("no team database URL: set MDSTORE_TEAM_URL (or pass --url)")
     return replace(
         vault.config,
         tier=replace(vault.config.tier, name="team"),
-        team=replace(vault.config.team, url=built.team.url, space=space),
+        team=replace(vault.config.team, url=expanded, space=space),
     )
 
 
