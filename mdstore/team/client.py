@@ -199,7 +199,7 @@ class Team:
         """The space, how many local changes wait to be pushed, how far behind the server this clone
         is, when it last synced and whether the server can be reached now."""
         from . import remote
-        from .local import scan_files
+        from .local import not_shared, scan_files
 
         state = self._state()
         view = scan_files(self._config, state)
@@ -212,7 +212,7 @@ class Team:
             "server": self._server(),
             "revision": state.cursor,
             "waiting": waiting,
-            "not_shared": [f"{i.path}: {i.message}" for i in view.issues],
+            "not_shared": not_shared(view, state),
             "last_sync": state.last_sync,
             "last_error": state.last_error,
         }
