@@ -86,6 +86,18 @@ class QueueSettings:
     handlers: tuple[str, ...] = ()
 
 
+class UnsetReference(str):
+    """A setting's text that refers to an environment variable that is not set, kept as written
+    (``"${MDSTORE_TEAM_URL}"``) with the error to raise when the setting is used (see ``_DEFERRED``)."""
+
+    error: str
+
+    def __new__(cls, text: str, error: str) -> UnsetReference:
+        made = super().__new__(cls, text)
+        made.error = error
+        return made
+
+
 @dataclass(frozen=True)
 class TeamSettings:
     url: str = ""  # the team database: a libpq URL, usually "${MDSTORE_TEAM_URL}" (never a password)
@@ -93,6 +105,13 @@ class TeamSettings:
     policy: str = "keep-both"  # a true overlap of two edits: "keep-both" | "mine" | "theirs" | "fail"
     max_attachment_bytes: int = 25 * 1024 * 1024  # larger attachments stay local (notes have no limit)
     poll_seconds: float = 30.0  # the watcher also pulls this often, in case a notification was missed
+
+    def database_url(self) -> str:
+        """``url`` for connecting: a ``ConfigError`` when it refers to an unset ``${NAME}`` (the
+        vault itself opens without it: only what needs the team database asks for it)."""
+        if isinstance(self.url, UnsetReference):
+            raise ConfigError(self.url.error)
+        return self.url
 
 
 @dataclass(frozen=True)
@@ -166,6 +185,10 @@ _CHOICES: dict[str, tuple[str, ...]] = {
     "memory.embeddings": ("lsa", "none"),
 }
 _ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
+# Settings only the team database needs: an unset ${NAME} in one of them is an error when it is
+# used (TeamSettings.database_url), not when the vault opens, so a clone whose environment lacks
+# the variable still works locally.
+_DEFERRED = frozenset({"team.url"})
 
 
 VAULT_MARKERS = (CONFIG_FILE, STATE_DIR, ".obsidian")
@@ -283,7 +306,12 @@ def _build_section(name: str, cls: type, values: dict[str, Any], environ: Mappin
 
 def _coerce(label: str, hint: Any, value: Any, environ: Mapping[str, str]) -> Any:
     if isinstance(value, str):
-        value = _expand(label, value, environ)
+        try:
+            value = _expand(label, value, environ)
+        except ConfigError as exc:
+            if label not in _DEFERRED:
+                raise
+            return UnsetReference(value, str(exc))
     text = isinstance(value, str)
     try:
         if hint is bool:

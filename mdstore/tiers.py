@@ -49,15 +49,14 @@ def plan(config: Config) -> Plan:
         known = ", ".join(sorted(QUEUE_BACKENDS))
         raise ConfigError(f"setting queue.backend: unknown queue backend {queue!r} (known: auto, {known})")
     sync = "postgres" if tier == "team" else "none"
-    url = config.team.url.strip()
-    if (queue == "postgres" or sync == "postgres") and not url:
+    needs_database = queue == "postgres" or sync == "postgres"
+    url = config.team.database_url().strip() if needs_database else ""
+    if needs_database and not url:
         why = "tier.name = 'team'" if tier == "team" else "queue.backend = 'postgres'"
         raise ConfigError(
             f'setting team.url: {why} needs the team database\'s URL (e.g. "${{MDSTORE_TEAM_URL}}")'
         )
-    return Plan(
-        tier=tier, queue=queue, sync=sync, team_url=url if sync == "postgres" or queue == "postgres" else ""
-    )
+    return Plan(tier=tier, queue=queue, sync=sync, team_url=url)
 
 
 def open_queue(config: Config, name: str = "default", *, fsync: bool | None = None) -> QueueBackend:

@@ -51,6 +51,10 @@ _WINDOWS_DEVICES = frozenset(
     {"CON", "PRN", "AUX", "NUL", "CONIN$", "CONOUT$"}
     | {f"{base}{n}" for base in ("COM", "LPT") for n in (*"123456789", "¹", "²", "³")}
 )
+# A superset of what _unportable_name refuses but the length, as one search of a whole path.
+_MAYBE_UNPORTABLE = re.compile(
+    r'[\\:*?"<>|]|[. ](?:/|$)|(?:^|/)(?:CON|PRN|AUX|NUL|CONIN\$|CONOUT\$|COM.|LPT.) *(?:\.|/|$)', re.I
+)
 _DRIVE = re.compile(r"^[A-Za-z]:(?:$|[\\/])")
 _NAME_MAX = 255
 
@@ -334,16 +338,38 @@ def reserved_folder(parts: Sequence[str], folders: frozenset[str] = PRIVATE_FOLD
 
 
 def _check_portable(part: str, argument: str, rel: str) -> None:
+    why = _unportable_name(part)
+    if why is not None:
+        raise InvalidPath(f"{argument} {rel!r}: {why}")
+
+
+def unportable(rel: str) -> str | None:
+    """Why the vault path ``rel`` could not be made on Windows (or by Obsidian), the rule mdstore
+    applies to the names it creates; None for a portable path. For what a clone shares with a team,
+    whose other clones may be on Windows."""
+    if not _MAYBE_UNPORTABLE.search(rel) and (
+        len(rel) * 4 <= _NAME_MAX
+        or all(len(p.encode("utf-8", "surrogateescape")) <= _NAME_MAX for p in rel.split("/"))
+    ):
+        return None  # the common case, in one search (a first push looks at every path)
+    for part in rel.split("/"):
+        why = _unportable_name(part)
+        if why is not None:
+            return why
+    return None
+
+
+def _unportable_name(part: str) -> str | None:
     bad = sorted(set(part) & RESERVED_CHARS)
     if bad:
-        shown = " ".join(bad)
-        raise InvalidPath(f"{argument} {rel!r}: {part!r} contains {shown}, which Windows and Obsidian refuse")
+        return f"{part!r} contains {' '.join(bad)}, which Windows and Obsidian refuse"
     if part.endswith((".", " ")):
-        raise InvalidPath(f"{argument} {rel!r}: {part!r} ends with a dot or space, which Windows drops")
+        return f"{part!r} ends with a dot or space, which Windows drops"
     if part.split(".")[0].rstrip(" ").upper() in _WINDOWS_DEVICES:
-        raise InvalidPath(f"{argument} {rel!r}: {part!r} is a reserved device name on Windows")
+        return f"{part!r} is a reserved device name on Windows"
     if len(part.encode("utf-8", "surrogateescape")) > _NAME_MAX:
-        raise InvalidPath(f"{argument} {rel!r}: {part[:20]!r}... is longer than {_NAME_MAX} bytes")
+        return f"{part[:20]!r}... is longer than {_NAME_MAX} bytes"
+    return None
 
 
 def _check_case_collision(

@@ -71,7 +71,8 @@ class Link:
                         self.label,
                         exc,
                         "the team queue",
-                        "an administrator grants it rights on the queue's tables, or "
+                        "an administrator runs `mdstore team init` (it sets the queue up for "
+                        "members) and `mdstore team members add ROLE`, or "
                         '[queue] backend = "spool" keeps the jobs local',
                     ) from None
                 except (psycopg.OperationalError, psycopg.InterfaceError, BackendUnavailable) as exc:

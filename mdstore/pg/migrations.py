@@ -5,6 +5,8 @@ Each component (team sync, the job queue) has its own ordered list of migrations
 applied is skipped), runs under an advisory lock so two clients initialising at once do not race,
 and each migration commits with its version row. A database whose version is newer than this
 mdstore knows is refused with a clear error instead of being used with the wrong expectations.
+A database already at the latest version is only read: a member's role, which may not create
+tables, opens it like the administrator's.
 """
 
 from __future__ import annotations
@@ -18,6 +20,9 @@ from ..errors import BackendUnavailable
 if TYPE_CHECKING:
     import psycopg
 
+# The group role every member of a team is granted: the team's tables and the job queue's grant
+# their rights to it (and the team schema's row-level security policies apply to it).
+MEMBER_ROLE = "mdstore_member"
 _LOCK_KEY = 0x6D647374  # "mdst": pg_advisory_xact_lock key serialising schema changes
 _TABLE = """
 CREATE TABLE IF NOT EXISTS mdstore_schema (
@@ -67,6 +72,10 @@ def apply_migrations(
         raise ValueError(f"{component} migrations must be numbered 1..n in order")
     applied: list[Migration] = []
     conn.commit()  # leave any open transaction: each migration commits on its own
+    current = check_version(conn, component, migrations)
+    conn.commit()
+    if current == _latest(migrations):
+        return applied  # read only: no lock, no DDL (a member role may not create tables)
     with conn.transaction():
         conn.execute("SELECT pg_advisory_xact_lock(%s)", (_LOCK_KEY,))
         conn.execute(_TABLE)

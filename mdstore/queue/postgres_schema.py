@@ -9,11 +9,15 @@
 
 Times are seconds since the epoch by the *server's* clock, so leases do not depend on how well the
 clients' clocks agree.
+
+On the team tier the administrator applies these migrations (``mdstore team init``), and members,
+whose roles may not create tables, use the queue through the rights granted to the member group.
 """
 
 from __future__ import annotations
 
 from ..pg import Migration
+from ..pg.migrations import MEMBER_ROLE
 
 COMPONENT = "queue"
 JOB_CHANNEL = "mdstore_jobs"  # NOTIFY channel of job changes; the payload is the queue's name
@@ -62,4 +66,25 @@ CREATE TABLE mdstore_cursors (
 );
 """
 
-MIGRATIONS = (Migration(1, "jobs, messages and subscription cursors", _V1),)
+# The team's members (the group role of the team schema) use the queue: enqueue, claim, ack, fail,
+# retry, purge and prune jobs, publish, read and prune messages, keep durable cursors. The role is
+# made here too when this role may (so a queue set up before the team schema still gets the grants);
+# a queue owner that may not create roles, outside any team, simply has no members to grant to.
+_V2 = f"""
+DO $$ BEGIN
+    CREATE ROLE {MEMBER_ROLE} NOLOGIN;
+EXCEPTION WHEN duplicate_object OR insufficient_privilege THEN NULL;
+END $$;
+DO $$ BEGIN
+    IF EXISTS (SELECT 1 FROM pg_roles WHERE rolname = '{MEMBER_ROLE}') THEN
+        GRANT SELECT, INSERT, UPDATE, DELETE ON mdstore_jobs, mdstore_messages, mdstore_cursors
+            TO {MEMBER_ROLE};
+        GRANT SELECT ON mdstore_schema TO {MEMBER_ROLE};
+    END IF;
+END $$;
+"""
+
+MIGRATIONS = (
+    Migration(1, "jobs, messages and subscription cursors", _V1),
+    Migration(2, "the team's members may use the queue", _V2),
+)

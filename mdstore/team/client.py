@@ -66,8 +66,7 @@ class Team:
         ``${MDSTORE_TEAM_URL}`` reference unless ``url`` is given; never a password), apply the
         schema migrations and create the space. Returns what was done."""
         from ..config import load_config
-        from ..pg import apply_migrations, connect, describe, refuse_password
-        from .schema import COMPONENT, MIGRATIONS
+        from ..pg import connect, describe, refuse_password
         from .settings_file import write_team_settings
 
         if url is not None:
@@ -76,7 +75,7 @@ class Team:
             raise ConfigError(f"space {space!r}: use letters, digits, '_', '.' or '-' (at most 63)")
         stored = url or URL_REFERENCE
         # mdstore.toml is written only once the connection works: a failed init leaves it as it was.
-        expanded = load_config(self._vault.root, overrides={"team": {"url": stored}}).team.url
+        expanded = load_config(self._vault.root, overrides={"team": {"url": stored}}).team.database_url()
         if not expanded:
             raise ConfigError("no team database URL: set MDSTORE_TEAM_URL (or pass --url)")
         server = describe(expanded)
@@ -84,7 +83,7 @@ class Team:
             import psycopg  # installed: connect() said so
 
             try:
-                applied = _migrate(conn, apply_migrations, COMPONENT, MIGRATIONS)
+                applied = _migrate(conn)
                 known = conn.execute("SELECT 1 FROM team_spaces WHERE name = %s", (space,)).fetchone()
                 if known is None:
                     conn.execute(
@@ -200,7 +199,7 @@ class Team:
         """The space, how many local changes wait to be pushed, how far behind the server this clone
         is, when it last synced and whether the server can be reached now."""
         from . import remote
-        from .local import scan_files
+        from .local import not_shared, scan_files
 
         state = self._state()
         view = scan_files(self._config, state)
@@ -213,7 +212,7 @@ class Team:
             "server": self._server(),
             "revision": state.cursor,
             "waiting": waiting,
-            "not_shared": [f"{i.path}: {i.message}" for i in view.issues],
+            "not_shared": not_shared(view, state),
             "last_sync": state.last_sync,
             "last_error": state.last_error,
         }
@@ -320,15 +319,17 @@ class Team:
     def _server(self) -> str:
         from ..pg import describe
 
-        return describe(self.settings.url) if self.settings.url else "(no [team] url)"
+        url = self.settings.database_url()
+        return describe(url) if url else "(no [team] url)"
 
     def _connect(self, *, check: bool = True) -> psycopg.Connection[Any]:
         from ..pg import connect
         from .remote import open_space
 
-        if not self.settings.url:
+        url = self.settings.database_url()
+        if not url:
             raise ConfigError("no team database: set [team] url (run `mdstore team init --space NAME`)")
-        return open_space(self.settings.url, self.settings.space) if check else connect(self.settings.url)
+        return open_space(url, self.settings.space) if check else connect(url)
 
     def _author(self, conn: psycopg.Connection[Any]) -> str:
         """The name conflict copies carry: the member record's, else git's, else the role."""
@@ -352,12 +353,24 @@ def _stat_key(path: Any) -> tuple[int, int]:
     return (st.st_mtime_ns, st.st_size)
 
 
-def _migrate(conn: Any, apply: Any, component: str, migrations: Any) -> int:
-    from ..pg.migrations import check_version
+def _migrate(conn: psycopg.Connection[Any]) -> int:
+    """Bring the team database up to date: the team's tables, then the job queue's (whose rights go
+    to the member group the team's migrations make). How many migrations ran; none, and no DDL, when
+    it is current (as a member's ``team init`` finds it)."""
+    import psycopg
 
-    if check_version(conn, component, migrations) == len(migrations):
-        return 0  # nothing to do (and a member role may not create tables)
-    return len(apply(conn, component, migrations))
+    from ..pg import apply_migrations
+    from ..queue import postgres_schema as queue
+    from . import schema as team
+
+    applied = apply_migrations(conn, team.COMPONENT, team.MIGRATIONS)
+    try:
+        applied += apply_migrations(conn, queue.COMPONENT, queue.MIGRATIONS)
+    except psycopg.errors.InsufficientPrivilege:
+        # A member joining before the administrator updated the queue: syncing works meanwhile,
+        # and the team queue says in one line what to do when it is used.
+        conn.rollback()
+    return len(applied)
 
 
 def _git_user(root: Any) -> str:

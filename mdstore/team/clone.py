@@ -34,7 +34,7 @@ def prepare_clone(url: str, path: str | os.PathLike[str], *, space: str) -> Path
     if not _SPACE_NAME.match(space):
         raise ConfigError(f"space {space!r}: use letters, digits, '_', '.' or '-' (at most 63)")
     root = Path(path).expanduser().resolve()
-    expanded = load_config(root, overrides={"team": {"url": url}}).team.url
+    expanded = load_config(root, overrides={"team": {"url": url}}).team.database_url()
     if not expanded:
         raise ConfigError("no team database URL: pass one, or set MDSTORE_TEAM_URL")
     marker = root / STATE_DIR / MARKER

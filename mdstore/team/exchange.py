@@ -28,7 +28,10 @@ from typing import TYPE_CHECKING, Any
 
 from ..errors import InvalidPath, MdstoreError, NoteNotFound, WriteConflict
 from ..notes.model import content_hash
-from ..notes.paths import _fold  # the vault's own test for two names that cannot live side by side
+from ..notes.paths import (
+    _fold,  # the vault's own test for two names that cannot live side by side
+    unportable,
+)
 from . import remote
 from .conflicts import copy_name
 from .local import (
@@ -38,6 +41,7 @@ from .local import (
     LocalView,
     describe_note,
     described_by_index,
+    not_shared,
     refresh_files,
     remember_written,
     scan_files,
@@ -89,7 +93,6 @@ class Exchange:
         self.local: LocalView = LocalView(LocalFiles(), [], [])
         self.moves_here: dict[str, str] = {}  # old path -> new path, moved in this clone
         self.held: set[str] = set()  # paths left alone this sync ("fail" policy, a failed write)
-        self.unwritable: list[str] = []  # server paths this file system cannot hold (reported)
         self.known: dict[str, dict[str, int]] = {}  # path -> {hash: its latest revision}, prefetched
         # A pull round touches each local path once: a row that would touch a path another row of
         # the round already does (a moved note's old and new paths) waits for the next round.
@@ -129,13 +132,9 @@ class Exchange:
             rows.sort(key=lambda r: r.revision)
         self.state.last_sync = time.time()
         self.state.last_error = None
-        skipped = [f"{i.path}: {i.message}" for i in self.local.issues]
-        skipped += [
-            f"{p}: this file system cannot hold the name; left on the server" for p in self.unwritable
-        ]
         return TeamSyncReport(
             **{k: tuple(v) for k, v in self.out.items()},
-            skipped=tuple(skipped),
+            skipped=tuple(not_shared(self.local, self.state)),
             revision=self.state.cursor,
             seconds=time.perf_counter() - started,
         )
@@ -159,6 +158,11 @@ class Exchange:
         for r in rows:
             old = r.path if r.path in away else into.get(r.path)
             if r.path in self.settled:
+                continue
+            self.state.withheld.pop(r.path, None)  # decided again: reported again if left again
+            why = unportable(r.path)
+            if why is not None:
+                self._withhold(r, why, plan)
                 continue
             if old is not None:  # moved there, edited here: decided with the move's other half
                 to = away[old]
@@ -186,6 +190,22 @@ class Exchange:
         top = max(r.revision for r in rows)
         stuck = [r.revision for r in rows if r.path in failed]
         self.state.cursor = max(self.state.cursor, (min(stuck) - 1) if stuck else top)
+
+    def _withhold(self, r: remote.RemoteNote, why: str, plan: _Plan) -> None:
+        """A server path a clone on Windows could not hold (an earlier mdstore shared it): it is
+        not written here, and reported until it is gone. This clone's own file of that name (kept
+        out of what it shares) follows a delete or a move away when it is unchanged since it last
+        agreed with the server, as any file does."""
+        mine, base = self.local.withheld.get(r.path), self.state.bases.get(r.path)
+        if r.deleted:
+            if mine is not None and base is not None and base.hash == mine.hash:
+                plan.trash.append((r.path, mine.hash, r))
+            else:
+                self.state.bases.pop(r.path, None)
+            return
+        if mine is not None and mine.hash == r.hash:
+            self.state.bases[r.path] = Base(r.revision, r.hash)  # agreed: a rename here is a move
+        self.state.withheld[r.path] = f"not pulled: {why}; left on the server (rename it where it was shared)"
 
     def _decide(self, r: remote.RemoteNote, plan: _Plan, merges: list[Any]) -> None:
         p = r.path
@@ -366,7 +386,9 @@ class Exchange:
             if len(ops) == 1:
                 path = _path_of(*ops[0])
                 if isinstance(exc, InvalidPath) and "differs only in case" not in str(exc):
-                    self.unwritable.append(path)  # retrying cannot help: do not hold the cursor
+                    # Retrying cannot help: the cursor moves on, and the path is reported until
+                    # the server's next revision of it.
+                    self.state.withheld[path] = f"not pulled: {exc}; left on the server"
                     return set()
                 return {path, ops[0][1][0]} if ops[0][0] == "carry" else {path}
             # Each half again, and so on: only the paths edited meanwhile end up alone (they wait
@@ -459,6 +481,7 @@ class Exchange:
                 self.out["pushed"].append(change.path)
             if change.deleted:
                 self.state.bases.pop(change.path, None)
+                self.state.withheld.pop(change.path, None)
         if result.contiguous and not result.rejected:
             self.state.cursor = max(self.state.cursor, result.revision)
         self.moves_here = {o: n for o, n in self.moves_here.items() if o not in result.accepted}
@@ -538,8 +561,14 @@ class Exchange:
 
     def _local_moves(self) -> dict[str, str]:
         """Files gone here whose bytes reappeared under a new path: moves, pushed as moves."""
+        from ..index.scan import confirm_gone
+
         files, bases = self.local.files, self.state.bases
         differ, unfiled = self._differing()
+        # A shared file still here but not shared any more (its name) is no move's source.
+        unfiled = [
+            rel for rel in unfiled if rel not in self.local.withheld and confirm_gone(self.vault.root, rel)
+        ]
         fresh: dict[str, str] = {}
         for rel in differ:
             if rel not in bases:

@@ -134,7 +134,7 @@ class LiveSync:
         from ..pg import connect
         from .remote import CHANNEL
 
-        conn = connect(self.settings.url, autocommit=True)
+        conn = connect(self.settings.database_url(), autocommit=True)
         conn.execute(f"LISTEN {CHANNEL}")
         self._listener = conn
 

@@ -9,10 +9,11 @@ changed since the last sync (``ClientState.cached_hash``).
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from ..notes.model import ParseIssue, file_hash
+from ..notes.paths import unportable
 
 if TYPE_CHECKING:
     from ..config import Config
@@ -74,6 +75,26 @@ class LocalView:
     files: LocalFiles
     issues: list[ParseIssue]  # unreadable files, attachments over the size limit: not shared
     protected: list[str]  # folders that could not be listed: their files are not "deleted"
+    # Files here under a name a clone on Windows could not hold: not shared, but a delete or a
+    # move of one on the server still applies to it.
+    withheld: dict[str, LocalFile] = field(default_factory=dict)
+
+
+def not_shared(view: LocalView, state: ClientState) -> list[str]:
+    """What stays out of the space, one line each (a sync's ``skipped``, ``team status``'s
+    ``not_shared``): this clone's files it does not share, then the server's paths it does not
+    hold (``ClientState.withheld``)."""
+    lines = [f"{i.path}: {i.message}" for i in view.issues]
+    here = {i.path for i in view.issues}
+    lines += [f"{path}: {why}" for path, why in sorted(state.withheld.items()) if path not in here]
+    return lines
+
+
+def name_issue(rel: str) -> ParseIssue | None:
+    """Why the file ``rel`` is not shared for its name (one a clone on Windows could not hold), or
+    None: the rule the vault applies to the names it creates (``notes.paths.unportable``)."""
+    why = unportable(rel)
+    return None if why is None else ParseIssue(rel, f"not shared: {why}; rename it", "unportable")
 
 
 @dataclass
@@ -87,6 +108,7 @@ class Listing:
     files: dict[str, LocalFile]
     hashes: dict[str, str]
     large: dict[str, ParseIssue]  # attachments over the limit (a function of their size)
+    withheld: dict[str, tuple[LocalFile, ParseIssue]]  # names a clone on Windows could not hold
     unreadable: dict[str, ParseIssue]
     recent: dict[str, float]  # path -> mtime of the entries at or after trusted_before
     trusted_before: float
@@ -107,8 +129,8 @@ def scan_files(config: Config, state: ClientState) -> LocalView:
     # starts over.
     last, state.listing = state.listing, None
     if last is None or last.limit != limit or last.trusted_before > trusted_before:
-        last = Listing({}, {}, {}, {}, {}, {}, {}, trusted_before, limit)  # (or the clock went back)
-    files, hashes, large = last.files, last.hashes, last.large
+        last = Listing({}, {}, {}, {}, {}, {}, {}, {}, trusted_before, limit)  # (or the clock went back)
+    files, hashes, large, withheld = last.files, last.hashes, last.large, last.withheld
     unreadable: dict[str, ParseIssue] = {}
     redo = dict.fromkeys(last.unreadable)
     for now, before in ((listing.notes, last.notes), (listing.attachments, last.attachments)):
@@ -119,6 +141,7 @@ def scan_files(config: Config, state: ClientState) -> LocalView:
             files.pop(rel, None)
             hashes.pop(rel, None)
             large.pop(rel, None)
+            withheld.pop(rel, None)
     # An entry last seen too soon after its change to trust its stat is looked at again.
     redo.update((rel, None) for rel, mtime in last.recent.items() if mtime >= trusted_before)
     seen = state.seen
@@ -128,6 +151,7 @@ def scan_files(config: Config, state: ClientState) -> LocalView:
         files.pop(rel, None)
         hashes.pop(rel, None)
         large.pop(rel, None)
+        withheld.pop(rel, None)
         if rel in listing.notes:
             kind = "note"
             mtime, size = listing.notes[rel]
@@ -143,6 +167,7 @@ def scan_files(config: Config, state: ClientState) -> LocalView:
             continue  # gone since
         if mtime >= trusted_before:
             recent[rel] = mtime
+        issue = name_issue(rel)
         known = seen.get(rel)
         if known is not None and known[0] == mtime and known[1] == size and mtime < trusted_before:
             digest = known[2]
@@ -152,7 +177,11 @@ def scan_files(config: Config, state: ClientState) -> LocalView:
             except OSError as exc:
                 unreadable[rel] = ParseIssue(rel, f"cannot read: {exc.strerror or exc}", "unreadable")
                 continue
-            state.remember(rel, mtime, size, digest)
+            if issue is None:  # (state.seen lists the shared files: refresh_files starts from it)
+                state.remember(rel, mtime, size, digest)
+        if issue is not None:
+            withheld[rel] = (LocalFile(digest, kind), issue)
+            continue
         files[rel] = LocalFile(digest, kind)
         hashes[rel] = digest
     if len(seen) > len(files):
@@ -160,10 +189,21 @@ def scan_files(config: Config, state: ClientState) -> LocalView:
             del seen[gone]
     state.stamp()
     state.listing = Listing(
-        listing.notes, listing.attachments, files, hashes, large, unreadable, recent, trusted_before, limit
+        listing.notes,
+        listing.attachments,
+        files,
+        hashes,
+        large,
+        withheld,
+        unreadable,
+        recent,
+        trusted_before,
+        limit,
     )
-    issues = list(listing.issues) + list(large.values()) + list(unreadable.values())
-    return LocalView(LocalFiles(files, hashes), issues, list(listing.unreadable))
+    issues = list(listing.issues) + list(large.values()) + [i for _, i in withheld.values()]
+    issues += list(unreadable.values())
+    kept = {rel: file for rel, (file, _) in withheld.items()}
+    return LocalView(LocalFiles(files, hashes), issues, list(listing.unreadable), kept)
 
 
 def refresh_files(config: Config, state: ClientState, paths: set[str]) -> LocalView:
@@ -184,6 +224,7 @@ def refresh_files(config: Config, state: ClientState, paths: set[str]) -> LocalV
         }
     )
     issues: list[ParseIssue] = []
+    withheld: dict[str, LocalFile] = {}
     rules = IgnoreRules(config.root, config.vault.ignore)
     for rel in sorted(paths):
         full = config.root / rel
@@ -198,16 +239,23 @@ def refresh_files(config: Config, state: ClientState, paths: set[str]) -> LocalV
         if kind(rel) == "attachment" and st.st_size > config.team.max_attachment_bytes:
             files.pop(rel, None)
             continue
-        digest = state.cached_hash(rel, st.st_mtime, st.st_size)
+        issue = name_issue(rel)
+        digest = state.cached_hash(rel, st.st_mtime, st.st_size) if issue is None else None
         if digest is None:
             try:
                 digest = file_hash(os.fspath(full))
             except OSError as exc:
                 issues.append(ParseIssue(rel, f"cannot read: {exc.strerror or exc}", "unreadable"))
                 continue
-            state.remember(rel, st.st_mtime, st.st_size, digest)
+        if issue is not None:
+            files.pop(rel, None)
+            state.seen.pop(rel, None)
+            issues.append(issue)
+            withheld[rel] = LocalFile(digest, kind(rel))
+            continue
+        state.remember(rel, st.st_mtime, st.st_size, digest)
         files[rel] = LocalFile(digest, kind(rel))
-    return LocalView(files, issues, [])
+    return LocalView(files, issues, [], withheld)
 
 
 def remember_written(config: Config, state: ClientState, rel: str, digest: str) -> None:

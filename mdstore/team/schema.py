@@ -16,9 +16,9 @@ role, so a client cannot forge it.
 from __future__ import annotations
 
 from ..pg import Migration
+from ..pg.migrations import MEMBER_ROLE as MEMBER_ROLE  # every member role is granted it
 
 COMPONENT = "team"
-MEMBER_ROLE = "mdstore_member"  # every member role is granted this group role
 
 _V1 = """
 DO $$ BEGIN

@@ -5,6 +5,8 @@
 - ``cursor``: every revision up to it has been pulled.
 - ``seen``: per path, the (mtime, size, hash) last read, so a sync re-reads only files whose stat
   changed (or that changed within the last 2 s, when a same-size rewrite can keep its stat).
+- ``withheld``: per server path this clone did not write (a name a clone on Windows could not
+  hold, say), why; reported by every sync and ``team status`` until the server deletes or moves it.
 
 ``state.bin`` holds the whole state (Python's ``marshal`` format: plain data only, loads no code,
 and encodes 10k entries in milliseconds where JSON takes tens). A sync that changed a few entries
@@ -140,6 +142,7 @@ class ClientState:
     bases: Bases = field(default_factory=Bases)
     seen: Tracked[tuple[float, int, str]] = field(default_factory=Tracked)
     seen_at: float = 0.0
+    withheld: Tracked[str] = field(default_factory=Tracked)
     last_sync: float | None = None
     last_error: str | None = None
     _epoch: str = field(default="", repr=False, compare=False)  # of state.bin; "" until written
@@ -156,6 +159,8 @@ class ClientState:
             self.bases = Bases(self.bases)
         if not isinstance(self.seen, Tracked):
             self.seen = Tracked(self.seen)
+        if not isinstance(self.withheld, Tracked):
+            self.withheld = Tracked(self.withheld)
 
     @classmethod
     def load(cls, state_dir: Path, server: str) -> ClientState:
@@ -175,6 +180,7 @@ class ClientState:
                 bases=Bases({p: Base(r, h) for p, (r, h) in raw["bases"].items()}),
                 seen=Tracked(raw["seen"]),
                 seen_at=float(raw["seen_at"]),
+                withheld=Tracked(raw.get("withheld", {})),
                 last_sync=raw.get("last_sync"),
                 last_error=raw.get("last_error"),
             )
@@ -211,15 +217,19 @@ class ClientState:
             self.seen_at = float(record["seen_at"])
             _apply(self.bases, ((p, None if v is None else Base(*v)) for p, v in record["bases"].items()))
             _apply(self.seen, record["seen"].items())
+            _apply(self.withheld, record.get("withheld", {}).items())
             at = end
         self.bases.dirty.clear()
         self.seen.dirty.clear()
+        self.withheld.dirty.clear()
         return at
 
     def save(self, state_dir: Path) -> None:
         """Write what changed since the last save or load (nothing if only the scan time did)."""
-        bases, seen = self.bases, self.seen
-        if (self.cursor, self.last_error) == self._saved and not bases.dirty and not seen.dirty:
+        bases, seen, withheld = self.bases, self.seen, self.withheld
+        if (self.cursor, self.last_error) == self._saved and not (
+            bases.dirty or seen.dirty or withheld.dirty
+        ):
             return
         if self._replaces and not self.cursor and not bases:
             return  # nothing learnt from this server yet (it was never reached, say)
@@ -234,6 +244,7 @@ class ClientState:
                     "seen_at": self.seen_at,
                     "bases": {p: _plain(bases.get(p)) for p in bases.dirty},
                     "seen": {p: seen.get(p) for p in seen.dirty},
+                    "withheld": {p: withheld.get(p) for p in withheld.dirty},
                 }
             )
             self._append(state_dir / LOG_FILE, logged, _HEADER.pack(len(record)) + record)
@@ -241,6 +252,7 @@ class ClientState:
             self._rewrite(state_dir)
         bases.dirty.clear()
         seen.dirty.clear()
+        withheld.dirty.clear()
         self._saved = (self.cursor, self.last_error)
 
     def _append(self, log: Path, logged: int, record: bytes) -> None:
@@ -265,6 +277,7 @@ class ClientState:
                 "cursor": self.cursor,
                 "bases": {p: (b.revision, b.hash) for p, b in self.bases.items()},
                 "seen": dict(self.seen),
+                "withheld": dict(self.withheld),
                 "seen_at": self.seen_at,
                 "last_sync": self.last_sync,
                 "last_error": self.last_error,

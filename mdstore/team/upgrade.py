@@ -208,12 +208,13 @@ def _team_config(vault: Vault, url: str, space: str) -> Config:
     if not _SPACE_NAME.match(space):
         raise ConfigError(f"space {space!r}: use letters, digits, '_', '.' or '-' (at most 63)")
     built = load_config(vault.root, overrides={"team": {"url": url, "space": space}})
-    if not built.team.url:
+    expanded = built.team.database_url()
+    if not expanded:
         raise ConfigError("no team database URL: set MDSTORE_TEAM_URL (or pass --url)")
     return replace(
         vault.config,
         tier=replace(vault.config.tier, name="team"),
-        team=replace(vault.config.team, url=built.team.url, space=space),
+        team=replace(vault.config.team, url=expanded, space=space),
     )
 
 
@@ -246,12 +247,11 @@ def _space_exists(conn: psycopg.Connection[Any], space: str) -> bool:
 def _create_space(conn: psycopg.Connection[Any], config: Config, space: str) -> None:
     import psycopg
 
-    from ..pg import apply_migrations, describe
+    from ..pg import describe
     from .client import _migrate
-    from .schema import COMPONENT, MIGRATIONS
 
     try:
-        _migrate(conn, apply_migrations, COMPONENT, MIGRATIONS)
+        _migrate(conn)
         conn.execute("INSERT INTO team_spaces (name) VALUES (%s) ON CONFLICT DO NOTHING", (space,))
         conn.commit()
     except psycopg.errors.InsufficientPrivilege:
@@ -267,17 +267,23 @@ def _create_space(conn: psycopg.Connection[Any], config: Config, space: str) -> 
 def _listing(config: Config) -> dict[str, Any]:
     """What the push will share, from the files' stat (the push itself reads them)."""
     from ..index.scan import IgnoreRules, scan
+    from .local import name_issue
 
     listing = scan(config.root, IgnoreRules(config.root, config.vault.ignore), config.vault.extensions)
     limit = config.team.max_attachment_bytes
-    large = {rel for rel, (_, size) in listing.attachments.items() if size > limit}
-    out: dict[str, Any] = {
-        "notes": len(listing.notes),
-        "attachments": len(listing.attachments) - len(large),
-        "bytes": sum(size for _, size in listing.notes.values())
-        + sum(size for rel, (_, size) in listing.attachments.items() if rel not in large),
+    names = [i for i in map(name_issue, [*listing.notes, *listing.attachments]) if i is not None]
+    left = {i.path for i in names}
+    large = {rel for rel, (_, size) in listing.attachments.items() if size > limit and rel not in left}
+    notes = {rel: size for rel, (_, size) in listing.notes.items() if rel not in left}
+    attachments = {
+        rel: size for rel, (_, size) in listing.attachments.items() if rel not in left and rel not in large
     }
-    out["not_shared"] = [f"{i.path}: {i.message}" for i in listing.issues]
+    out: dict[str, Any] = {
+        "notes": len(notes),
+        "attachments": len(attachments),
+        "bytes": sum(notes.values()) + sum(attachments.values()),
+    }
+    out["not_shared"] = [f"{i.path}: {i.message}" for i in [*listing.issues, *names]]
     out["not_shared"] += [f"{rel}: attachment over the team limit of {limit} bytes" for rel in sorted(large)]
     return out
 

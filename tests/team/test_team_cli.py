@@ -200,3 +200,39 @@ def test_a_login_role_outside_the_members_gets_one_line(pg_cluster, team_url: st
         assert "stranger_m@" in lines[0] and dbname in lines[0], (args, lines[0])
     status = json.loads(_run(root, "team", "status", "--json", env=env).stdout)
     assert status["reachable"] is False and "stranger_m@" in status["last_error"]
+
+
+def test_an_unset_url_variable_stops_only_what_needs_the_database(
+    tmp_path: Path, pg_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A teammate who cloned the vault's git repository has no MDSTORE_TEAM_URL yet: the local
+    vault works; what needs the team database says which variable to set."""
+    root = _folder(tmp_path, "v")
+    (root / "mdstore.toml").write_text(
+        f'[tier]\nname = "team"\n[team]\nurl = "${{MDSTORE_TEAM_URL}}"\nspace = "{SPACE}"\n'
+        '[search]\nengine = "none"\n'
+    )
+    (root / "Hello.md").write_text("---\nstatus: active\n---\n# Hello\n")
+
+    def invoke(*args: str):  # type: ignore[no-untyped-def]
+        unset: dict[str, str | None] = {"MDSTORE_TEAM_URL": None}  # whatever the test's environment holds
+        return CliRunner().invoke(cli, ["--vault", str(root), *args], env=unset)
+
+    for args in (["index"], ["show", "Hello"], ["find", "status = active"]):
+        done = invoke(*args)
+        assert done.exit_code == 0 and "Hello" in done.stdout, (args, done.output)
+    unset = "setting team.url refers to ${MDSTORE_TEAM_URL}, which is not set"
+    for args in (["team", "sync"], ["team", "status"], ["queue", "stats"], ["worker", "--burst"]):
+        done = invoke(*args)
+        assert done.exit_code == 10, (args, done.output, done.exception)
+        assert done.stderr.strip().splitlines() == [f"Error: {unset}"], (args, done.stderr)
+    monkeypatch.delenv("MDSTORE_TEAM_URL", raising=False)
+    with mdstore.open(root) as vault:  # the Python API alike
+        assert vault.get("Hello").frontmatter == {"status": "active"}
+        with pytest.raises(mdstore.ConfigError, match=r"\$\{MDSTORE_TEAM_URL\}, which is not set"):
+            vault.team.sync()
+    # An explicit URL still sets the vault up, and is written in place of the reference.
+    done = invoke("team", "init", "--space", SPACE, "--url", pg_url)
+    assert done.exit_code == 0, done.output
+    assert f'url = "{pg_url}"' in (root / "mdstore.toml").read_text()
+    assert invoke("team", "sync").exit_code == 0
