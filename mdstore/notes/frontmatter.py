@@ -75,7 +75,22 @@ _YAML12_RESOLVERS: list[tuple[str, str, str]] = [
 
 
 class _Yaml12Loader(yaml.CSafeLoader):
-    """CSafeLoader with YAML 1.2 (ruamel-compatible) implicit typing."""
+    """CSafeLoader with YAML 1.2 (ruamel-compatible) implicit typing. PyYAML keeps the last of two
+    equal keys in a mapping without a word; the loader notes each repeated key (``repeated``: its
+    text and 0-based line) so that the reader can say so."""
+
+    def __init__(self, stream: str) -> None:
+        super().__init__(stream)
+        self.repeated: list[tuple[str, int]] = []
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
+        seen: set[str] = set()
+        for key, _ in node.value:
+            if isinstance(key, yaml.ScalarNode) and key.value != "<<":
+                if key.value in seen:
+                    self.repeated.append((key.value, key.start_mark.line))
+                seen.add(key.value)
+        return super().construct_mapping(node, deep=deep)
 
 
 _Yaml12Loader.yaml_implicit_resolvers = {}
@@ -115,7 +130,16 @@ def load_yaml(text: str) -> Any:
 
     Raises ``yaml.YAMLError`` on invalid YAML; callers turn it into a message.
     """
-    return yaml.load(text, Loader=_Yaml12Loader)  # noqa: S506 - a SafeLoader subclass
+    return _load_noting_repeats(text)[0]
+
+
+def _load_noting_repeats(text: str) -> tuple[Any, list[tuple[str, int]]]:
+    """``load_yaml(text)`` and the keys repeated in one of its mappings (text, 0-based line)."""
+    loader = _Yaml12Loader(text)
+    try:
+        return loader.get_single_data(), loader.repeated
+    finally:
+        loader.dispose()
 
 
 _YAML_OPEN = re.compile(r"---[ \t]*\n")
@@ -202,7 +226,7 @@ def _read_json(text: str) -> Frontmatter:
 
 def _load_yaml(raw: str) -> tuple[dict[str, Any], str | None]:
     try:
-        obj = load_yaml(raw)
+        obj, repeated = _load_noting_repeats(raw)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         # +1 for 1-based, +1 for the --- line; an error found at the end of the block (an unclosed
@@ -216,7 +240,14 @@ def _load_yaml(raw: str) -> tuple[dict[str, Any], str | None]:
         return {}, f"invalid YAML frontmatter: {_first_line(str(exc))}"
     except RecursionError:
         return {}, "invalid YAML frontmatter: nested too deeply"
-    return _as_mapping(obj)
+    data, error = _as_mapping(obj)
+    if repeated and error is None:
+        # Read as PyYAML reads it (the last value counts); other tools refuse the block or take the
+        # first, and mdstore's writes refuse it, so the note gets an issue saying which key.
+        key, line = repeated[0]
+        more = f" (and {len(repeated) - 1} more)" if len(repeated) > 1 else ""
+        error = f"frontmatter key {key!r} is written twice (again at line {line + 2}){more}; the last counts"
+    return data, error
 
 
 def _load_toml(raw: str) -> tuple[dict[str, Any], str | None]:

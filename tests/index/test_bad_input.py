@@ -46,6 +46,17 @@ def test_unclosed_frontmatter(make_vault):
     assert "open.md" in vault.find().paths()
 
 
+def test_a_key_written_twice_is_read_and_reported(make_vault):
+    text = "---\nstatus: draft\ntitle: T\nstatus: done\nmerge: {<<: {a: 1}}\n---\nbody\n"
+    vault, report = synced(make_vault, {"twice.md": text})
+    assert "'status' is written twice (again at line 4)" in issues_by_path(report)["twice.md"]
+    assert vault.find("status = done").paths() == ["twice.md"]  # the last value counts, as before
+    assert ("twice.md", "frontmatter") in [(r["path"], r["kind"]) for r in vault.check().to_dicts()]
+    with pytest.raises(mdstore.NoteParseError, match="status"):
+        vault.update("twice.md", set={"title": "U"})  # writes refuse the block until it is mended
+    assert (vault.root / "twice.md").read_text() == text
+
+
 @pytest.mark.parametrize("block", ["- a\n- b\n", "just a string\n", "42\n"])
 def test_frontmatter_that_is_not_a_mapping(make_vault, block):
     vault, report = synced(make_vault, {"list.md": f"---\n{block}---\nbody\n"})
