@@ -90,7 +90,8 @@ class Result:
                 f"cannot export to {path.name!r}: format {kind or '(none)'!r} is not one of "
                 f"{', '.join(EXPORT_FORMATS)} (give --format or a .csv, .jsonl or .parquet name)"
             )
-        if named != kind and in_vault(path) is not None:
+        real = path.resolve()  # a link named out.csv may lead to a note
+        if _format_of(real.suffix.lstrip(".")) != kind and in_vault(real) is not None:
             # A note, or any file the vault reads as one, is never overwritten by an export.
             raise QueryError(
                 f"cannot export to {path}: it is in a vault, where an export is written only to a "

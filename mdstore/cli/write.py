@@ -161,9 +161,9 @@ def mv(state: State, src: str, dst: str, update_links: bool, as_json: bool) -> N
 @pass_state
 def rm(state: State, path: str, permanent: bool, if_hash: str | None, as_json: bool) -> None:
     """Delete a note: into the vault's .trash/ (or for good with --permanent)."""
-    state.vault().delete(path, permanent=permanent, if_hash=if_hash)
-    text = f"Deleted {path}" + ("" if permanent else " (moved to .trash/)")
-    done({"deleted": path, "permanent": permanent}, as_json, text)
+    deleted = state.vault().delete(path, permanent=permanent, if_hash=if_hash)
+    text = f"Deleted {deleted}" + ("" if permanent else " (moved to .trash/)")
+    done({"deleted": deleted, "permanent": permanent}, as_json, text)
 
 
 @api_command("edit")

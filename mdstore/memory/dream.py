@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 from ..errors import NotAGitRepo, NoteNotFound
 from .insights import from_fields, link
 from .journal import remove_idle
+from .naming import note_text
 from .records import DreamReport, Entry, Insight, iso, utc_now
 from .sessions import journal_folder, parse_entries
 
@@ -121,7 +122,7 @@ class Dream:
                 if not _DECISION.search(entry.content):
                     continue
                 plan = self.memory._insights.plan(
-                    entry.content.strip()[:2000],
+                    note_text(entry.content.strip()[:2000]),
                     user=str(front.get("user") or entry.role),
                     source="summarization",
                     category="decision",
@@ -229,7 +230,7 @@ class Dream:
             "window_end": iso(end),
             "sessions": len(sessions),
         }
-        self.vault.create(path, front, "\n".join(lines) + "\n")
+        self.vault.create(path, front, note_text("\n".join(lines) + "\n"))  # quotes the turns
         return path
 
     def _patterns(

@@ -23,7 +23,7 @@ from . import ranking
 from .catalog import NoteSet
 from .embeddings import Vectors
 from .insightlog import InsightLog, note_of, record
-from .naming import digest
+from .naming import digest, encodable, note_text
 from .preferences import _check_value
 from .records import CATEGORIES, SOURCES, Insight, InsightFilter, as_utc, check_choice, iso, utc_now
 from .retrieval import Corpus
@@ -115,6 +115,7 @@ class Insights:
                 log.warning("insights: unreadable journal line for %r left out", line.get("id"))
                 continue
             path, front, body = note
+            body = note_text(body)  # a line of a version that let a NUL through: still written
             if (self._vault.root / path).exists():
                 if self._holds(path, front):
                     continue
@@ -154,6 +155,8 @@ class Insights:
         frontmatter, body). Dream creates many in one batch."""
         if not isinstance(content, str) or not content.strip():
             raise ValidationError("insight content is empty")
+        if "\x00" in content or not encodable(content):
+            raise ValidationError("insight content must be text, without NUL characters or lone surrogates")
         if not isinstance(user, str) or not user.strip():
             raise ValidationError(f"insight user must be a non-empty string, not {user!r}")
         check_choice(source, SOURCES, "insight source")

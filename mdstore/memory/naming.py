@@ -31,3 +31,12 @@ def encodable(text: str) -> bool:
     except UnicodeEncodeError:
         return False
     return True
+
+
+def note_text(text: str) -> str:
+    """``text`` as a note can hold it: a NUL would make the note a binary file (which no edit
+    touches) and a lone surrogate cannot be written, so each becomes U+FFFD. For text that
+    comes from elsewhere (a session turn Dream quotes, a journal line of an older version)."""
+    if "\x00" in text:
+        text = text.replace("\x00", "\ufffd")
+    return text if encodable(text) else text.encode("utf-8", "replace").decode("utf-8")

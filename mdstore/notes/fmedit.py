@@ -25,7 +25,8 @@ literal key containing dots wins when it exists (``"a.b": 1`` at the top level i
 each level the longest existing dotted prefix is taken. New keys go at the end of their mapping
 (TOML: before the first table, where TOML requires them). Unsetting the last key of a nested mapping
 leaves ``a: {}``; when the whole block ends up empty (nothing but blank lines) it is removed, so
-adding then removing a key restores the original file.
+adding then removing a key restores the original file; it is kept (empty) when the body would
+otherwise be read as a block of its own.
 
 Only UTF-8 text is edited: a note holding a NUL byte, a byte that is not UTF-8, or a UTF-16/32
 byte-order mark (``utf8_text``) raises ``NoteParseError``, since writing UTF-8 into it would mix
@@ -120,7 +121,8 @@ def set_keys(
         new = edit_json(text, changes, removals, parts.newline, path)
     if new == text:
         return data
-    if not new.strip() or (parts.format == "json" and not json.loads(new)):
+    emptied = not new.strip() or (parts.format == "json" and not json.loads(new))
+    if emptied and _opener(parts.body)[1] is None:  # kept when the body would then read as a block
         return parts.bom + parts.body
     return parts.bom + parts.head + new.encode("utf-8") + parts.tail + parts.body
 

@@ -152,8 +152,9 @@ class VaultBatch:
 
     def delete(
         self, path: str, *, if_hash: str | None = None, permanent: bool = False, any_file: bool = False
-    ) -> None:
-        """Record the removal of a note: into ``.trash/`` (like Obsidian), or for good."""
+    ) -> str:
+        """Record the removal of a note: into ``.trash/`` (like Obsidian), or for good; returns its
+        vault path."""
         rel = self._note(path, must_exist=True, any_file=any_file)
         if rel in self._writes or rel in self._state:
             raise InvalidPath(f"{rel}: already changed by this batch; delete it in a batch of its own")
@@ -161,6 +162,7 @@ class VaultBatch:
             self._existing(rel, if_hash)
         self._ops.append(_Pending("delete", rel, if_hash=if_hash, permanent=permanent))
         self._state[rel] = None
+        return rel
 
     def move(self, src: str, dst: str, *, update_links: bool = True) -> MoveReport:
         """Record the move of a note or a folder (every file in it), and the link rewrites it needs."""

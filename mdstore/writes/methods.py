@@ -96,10 +96,11 @@ class WriteMethods:
             report = b.move(src, dst, update_links=update_links)
         return report
 
-    def delete(self, path: str, *, if_hash: str | None = None, permanent: bool = False) -> None:
-        """Move a note to the vault's ``.trash/`` (like Obsidian), or remove it for good."""
+    def delete(self, path: str, *, if_hash: str | None = None, permanent: bool = False) -> str:
+        """Move a note to the vault's ``.trash/`` (like Obsidian), or remove it for good; returns
+        the vault path of the note deleted (``TODO`` → ``TODO.md``)."""
         with self._alone() as b:
-            b.delete(path, if_hash=if_hash, permanent=permanent)
+            return b.delete(path, if_hash=if_hash, permanent=permanent)
 
     def collection(self, name: str) -> Collection:
         """The records kept as notes of one folder (``[collections.NAME]`` in mdstore.toml may

@@ -166,3 +166,16 @@ def test_show_prints_nested_frontmatter_as_indented_lines(monkeypatch: pytest.Mo
     code, out, err = run(vault, "show", "Nested")
     assert code == 0, err
     assert out.splitlines()[1:5] == ["  owner:", "    name: Ann", "    team: a, b", "  size: 2"]
+
+
+def test_a_shared_name_is_refused_beside_a_plain_file_and_in_either_unicode_form(vault: Path):
+    import unicodedata
+
+    (vault / "Plans").write_text("a plain file, not a note\n")
+    nfd = unicodedata.normalize("NFD", "Café")
+    for folder in ("Home", "Work"):
+        (vault / folder / f"{nfd}.md").write_text(f"# {folder} café\n")
+    run(vault, "index")
+    for ref in ("Plans", unicodedata.normalize("NFC", "Café")):
+        code, out, err = run(vault, "show", ref)
+        assert code == mdstore.QueryError.exit_code and "names 2 notes" in err, (ref, out)

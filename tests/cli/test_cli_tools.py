@@ -107,6 +107,12 @@ def test_export_never_writes_over_a_note(vault: Path, tmp_path: Path, monkeypatc
         assert run(vault, "export", "out.csv")[0] == 0
     assert (vault / "Projects/out.csv").read_text().startswith("path,")
     assert run(vault, "export", str(tmp_path / "out.md"), "--format", "csv")[0] == 0  # not in a vault
+    (vault / "link.csv").symlink_to(vault / "Gamma.md")  # named for its format, but leads to a note
+    (tmp_path / "outside.csv").symlink_to(vault / "Gamma.md")
+    for dest in (str(vault / "link.csv"), str(tmp_path / "outside.csv")):
+        code, _, err = run(vault, "export", dest)
+        assert code == mdstore.QueryError.exit_code and "never over a note" in err, err
+    assert (vault / "Gamma.md").read_bytes() == before
 
 
 def test_edit_runs_the_editor_and_indexes_the_save(vault: Path):

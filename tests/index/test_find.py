@@ -308,7 +308,7 @@ def test_a_file_without_a_note_extension_is_never_taken_for_the_note(make_vault)
     assert v.get("TODO").title == "The note"
     with pytest.raises(mdstore.NoteNotFound):
         v.get(".env")
-    v.delete("TODO")
+    assert v.delete("TODO") == "TODO.md"
     assert (v.root / "TODO").read_text() == "not a note\n" and not (v.root / "TODO.md").exists()
 
 

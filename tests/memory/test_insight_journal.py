@@ -165,3 +165,28 @@ def test_an_insight_that_starts_like_frontmatter_is_stored_as_written(tmp_path: 
         assert [vault.memory.get_insight(s.id).content for s in stored] == texts
         assert vault.memory.get_insight(after.id).content == "Bob likes tea"
         assert "owner" not in vault.get(stored[1].path).frontmatter
+
+
+def test_an_insight_that_is_not_text_is_refused_and_blocks_nothing(tmp_path: Path) -> None:
+    with mdstore.open(tmp_path, **LATER) as vault:
+        m = vault.memory
+        for bad in ("fact with \x00 nul", "lone \udc80 surrogate"):
+            with pytest.raises(mdstore.ValidationError, match="NUL characters or lone surrogates"):
+                m.store_insight(bad, user="ann", source="agent", category="fact")
+        m.store_insight("plain fact", user="ann", source="agent", category="fact")
+        assert m.flush() == 1
+
+
+def test_dream_quotes_a_turn_holding_a_nul_without_failing(tmp_path: Path) -> None:
+    with mdstore.open(tmp_path, **LATER) as vault:
+        m = vault.memory
+        log = m.log("s")
+        log.append("we decided to ship \x00 on friday")
+        log.append("hello")
+        log.flush()
+        first = m.dream()
+        assert first.insights_created == 1 and first.summary is not None
+        assert "\x00" not in (tmp_path / first.summary).read_text()
+        [decision] = [i for i in m.search_insights("ship friday") if i.category == "decision"]
+        assert decision.content == "we decided to ship \ufffd on friday"
+        assert m.dream().sessions == 0  # the second run finds nothing left, and does not fail

@@ -260,6 +260,8 @@ def test_a_body_that_looks_like_frontmatter_stays_the_body(vault, text):
     assert vault.get("empty.md").body == text and vault.get("empty.md").frontmatter == {}
     vault.update("fm1.md", set={"k": 1})  # the empty block that keeps it body takes the key
     assert vault.get("fm1.md").body == text and vault.get("fm1.md").frontmatter == {"k": 1}
+    vault.update("fm1.md", unset=["k"])  # and stays, empty, when the key goes
+    assert vault.get("fm1.md").body == text and vault.get("fm1.md").frontmatter == {}
 
 
 def test_a_file_that_is_not_a_note_is_named_as_such(vault):
