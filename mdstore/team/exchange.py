@@ -47,6 +47,7 @@ from .local import (
     scan_files,
 )
 from .merge import merge
+from .moves import CANDIDATES, similar_moves
 from .report import TeamSyncReport
 from .state import Base, ClientState
 
@@ -560,7 +561,9 @@ class Exchange:
         return differ, sorted(live.keys() - hashes.keys())
 
     def _local_moves(self) -> dict[str, str]:
-        """Files gone here whose bytes reappeared under a new path: moves, pushed as moves."""
+        """Files gone here that reappeared under a new path: moves, pushed as moves. The same
+        bytes make a move; so do similar notes (``moves.py``): a note ``mv`` rewrote the links of,
+        or one edited after it was moved."""
         from ..index.scan import confirm_gone
 
         files, bases = self.local.files, self.state.bases
@@ -578,7 +581,29 @@ class Exchange:
             digest = bases[rel].hash
             if digest in fresh:
                 moves[rel] = fresh.pop(digest)
+        gone = [rel for rel in unfiled if rel not in moves and _is_note(self.vault, rel)]
+        paired = set(moves.values())
+        new = [rel for rel in differ if rel not in bases and rel not in paired and files[rel].kind == "note"]
+        if gone and new and len(gone) <= CANDIDATES and len(new) <= CANDIDATES:
+            moves.update(self._similar_moves(gone, new))
         return moves
+
+    def _similar_moves(self, gone: list[str], new: list[str]) -> dict[str, str]:
+        """The moves among notes gone here and notes new here whose bytes changed on the way: the
+        old bytes are the bases' revisions on the server."""
+        before = remote.contents(self.conn, self.space, [self.state.bases[rel].revision for rel in gone])
+        old = {
+            rel: before[self.state.bases[rel].revision]
+            for rel in gone
+            if self.state.bases[rel].revision in before
+        }
+        now: dict[str, bytes] = {}
+        for rel in new:
+            try:
+                now[rel] = (self.vault.root / rel).read_bytes()
+            except OSError:
+                continue  # gone again since the look at the files: a new note for the next sync
+        return similar_moves(old, now)
 
     def _rename_clash(self, path: str) -> list[str]:
         """A new name that differs only in case from a shared one: ours becomes a conflict copy."""
