@@ -38,7 +38,8 @@ def open_vault(path: str | os.PathLike[str] | None = None, **settings: Mapping[s
             raise VaultNotFound(
                 f"no vault here: {Path.cwd()} and its parents hold no {CONFIG_FILE}, {STATE_DIR}/ "
                 "or .obsidian/ (pass --vault PATH or set MDSTORE_VAULT; to index the notes of this folder "
-                "where they are, run `mdstore init` here: it adds only mdstore.toml to a folder with notes)"
+                "where they are, run `mdstore init` here: it adds only mdstore.toml and .mdstoreignore "
+                "to a folder with notes)"
             )
     else:
         root = Path(path).expanduser()
