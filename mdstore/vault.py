@@ -432,14 +432,18 @@ class Vault(SearchMethods, WriteMethods, HistoryMethods, WatchMethods):
                 "(SELECT count(*) FROM links) AS links, (SELECT count(*) FROM broken_links) AS broken_links, "
                 "(SELECT count(*) FROM parse_errors) AS errors, "
                 "(SELECT value FROM meta WHERE key = 'generation') AS generation, "
-                "(SELECT value FROM meta WHERE key = 'synced_at') AS synced_at"
+                "(SELECT value FROM meta WHERE key = 'synced_at') AS synced_at, "
+                "(SELECT value FROM meta WHERE key = 'scan_issues') AS scan_issues"
             ).first()
             or {}
         )
         import datetime as dt
+        import json
 
         info["indexed"] = True
         info.update(row)
+        # what check lists: the notes' problems and the last full scan's (an unreadable folder...)
+        info["errors"] = int(info.get("errors") or 0) + len(json.loads(info.pop("scan_issues", None) or "[]"))
         info["generation"] = int(row.get("generation") or 0)
         if row.get("synced_at"):
             info["synced_at"] = dt.datetime.fromtimestamp(float(row["synced_at"])).isoformat(

@@ -273,6 +273,9 @@ def test_unreadable_folder_keeps_its_notes(shared_vault):
     second = run_unprivileged(shared_vault)
     assert "locked/inner.md" in second["paths"]
     assert second["deleted"] == []
+    problems = [row for row in second["check"] if row[1] != "broken-link"]
+    assert [row[:2] for row in problems] == [["locked/", "unreadable"]]
+    assert second["status_errors"] == 1  # status counts the problems check lists
     os.chmod(shared_vault / "locked", 0o777)
 
 
