@@ -105,9 +105,9 @@ def find(state: State, filters: tuple[str, ...], tags: tuple[str, ...], as_json:
 @pass_state
 def sql(state: State, query: str, params: tuple[str, ...], as_json: bool) -> None:
     """Run a read-only SQL query over the index tables and views (docs/index-schema.md)."""
-    from ..index.expr import parse_value
+    from ..index.expr import filter_value
 
-    result = state.vault().sql(query, [parse_value(p) for p in params] if params else None)
+    result = state.vault().sql(query, [filter_value(p) for p in params] if params else None)
     emit_rows(result.to_dicts(), as_json, columns=list(result.columns))
 
 
@@ -284,13 +284,13 @@ def export(
 ) -> None:
     """Write the notes matching FILTERS (find's language), or the rows of --sql, to DEST as CSV,
     JSON lines or Parquet (Result.export)."""
-    from ..index.expr import parse_value
+    from ..index.expr import filter_value
 
     vault = state.vault()
     if query is not None:
         if filters or sort or limit is not None:
             raise click.UsageError("--sql takes no FILTERS, --sort or --limit (write them in the query)")
-        result = vault.sql(query, [parse_value(p) for p in params] if params else None)
+        result = vault.sql(query, [filter_value(p) for p in params] if params else None)
     else:
         result = vault.find(*filters, sort=sort, limit=limit)
     count = result.export(dest, format)

@@ -118,7 +118,7 @@ def parse_filter(text: str) -> Filter:
             missing = "closing ')'" if opened else "opening '('"
             raise QueryError(f"filter {source!r}: the list after {op!r} has no {missing}")
         inner = value_text[1:-1] if opened else value_text
-        items = [_filter_value(part, source) for part in _split_list(inner)]
+        items = [filter_value(part, source) for part in _split_list(inner)]
         if not items:
             raise QueryError(f"filter {source!r}: '{op}' needs at least one value")
         return Filter(key, op, tuple(items))
@@ -126,8 +126,8 @@ def parse_filter(text: str) -> Filter:
         parts = re.split(r"\s+and\s+", value_text, flags=re.I)
         if len(parts) != 2:
             raise QueryError(f"filter {source!r}: write 'between LOW and HIGH'")
-        return Filter(key, op, (_filter_value(parts[0], source), _filter_value(parts[1], source)))
-    return Filter(key, op, _filter_value(value_text, source))
+        return Filter(key, op, (filter_value(parts[0], source), filter_value(parts[1], source)))
+    return Filter(key, op, filter_value(value_text, source))
 
 
 def _split_or(text: str) -> list[str]:
@@ -157,12 +157,13 @@ def _split_or(text: str) -> list[str]:
     return parts
 
 
-def _filter_value(text: str, source: str) -> Any:
-    """A filter's value: a literal (``parse_value``) or a time relative to now. ``-7d`` and
-    ``+2w`` are days (a date, compared by whole day like ``today``), ``-12h`` hours (a datetime)."""
+def filter_value(text: str, source: str = "", what: str = "filter") -> Any:
+    """A filter's value (or an SQL parameter's): a literal (``parse_value``) or a time relative to
+    now. ``-7d`` and ``+2w`` are days (a date, compared by whole day like ``today``), ``-12h``
+    hours (a datetime)."""
     m = _RELATIVE.match(text.strip())
     if not m:
-        return parse_value(text, source)
+        return parse_value(text, source, what)
     sign = -1 if m.group(1) == "-" else 1
     amount, unit = int(m.group(2)), m.group(3).lower()
     try:
@@ -172,7 +173,7 @@ def _filter_value(text: str, source: str) -> Any:
         return dt.date.today() + dt.timedelta(days=sign * days)
     except OverflowError:
         raise QueryError(
-            f"relative date {text.strip()!r} in filter {source!r} is out of range "
+            f"relative date {text.strip()!r}{_within(what, source)} is out of range "
             "(dates run from 0001-01-01 to 9999-12-31)"
         ) from None
 

@@ -157,3 +157,14 @@ def test_sql_json_is_strict_json(demo: Path):
         "n": "-P1D",
         "z": "PT0S",
     }
+
+
+def test_sql_params_are_typed_like_filter_values(demo: Path):
+    import datetime as dt
+
+    args = ["sql", "SELECT ? AS a, ? AS b, ? AS c, ? AS d", "--json"]
+    for value in ("2", "2026-12-01", "-7d", "'-7d'"):
+        args += ["--param", value]
+    _, out, _ = run(*args, vault=demo)
+    week_ago = (dt.date.today() - dt.timedelta(days=7)).isoformat()
+    assert lines(out) == [{"a": 2, "b": "2026-12-01", "c": week_ago, "d": "-7d"}]
