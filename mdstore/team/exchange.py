@@ -24,6 +24,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from ..errors import InvalidPath, MdstoreError, NoteNotFound, WriteConflict
@@ -47,7 +48,7 @@ from .local import (
     scan_files,
 )
 from .merge import merge
-from .moves import CANDIDATES, similar_moves
+from .moves import moves_here
 from .report import TeamSyncReport
 from .state import Base, ClientState
 
@@ -92,6 +93,7 @@ class Exchange:
         self.author = author
         self.stager = stager
         self.local: LocalView = LocalView(LocalFiles(), [], [])
+        self.note_extensions = tuple(ext.lower() for ext in vault.config.vault.extensions)
         self.moves_here: dict[str, str] = {}  # old path -> new path, moved in this clone
         self.held: set[str] = set()  # paths left alone this sync ("fail" policy, a failed write)
         self.known: dict[str, dict[str, int]] = {}  # path -> {hash: its latest revision}, prefetched
@@ -325,6 +327,7 @@ class Exchange:
         theirs = data.get(r.revision, b"")
         try:
             mine = (self.vault.root / here).read_bytes()
+            mtime = (self.vault.root / here).stat().st_mtime
         except OSError:
             self.held.update((here, p, r.path))
             return
@@ -333,7 +336,7 @@ class Exchange:
         if source is not None and base is not None and base.hash == r.hash:
             merged = mine  # moved there as it was: the edit here goes with it
         elif base is not None and base.hash and r.kind == "note":  # a tombstone is no base to merge on
-            newer = _mtime(self.vault, here) > r.updated_at.timestamp()
+            newer = mtime > r.updated_at.timestamp()
             merged = merge(data.get(base.revision, b""), mine, theirs, ours_newer=newer)
         if merged is not None:
             if source is None:
@@ -404,7 +407,7 @@ class Exchange:
     def _record(self, b: Any, kind: str, op: Any) -> None:
         if kind == "move":
             src, dst, _r = op
-            if _is_note(self.vault, src) and _is_note(self.vault, dst):
+            if src.lower().endswith(self.note_extensions) and dst.lower().endswith(self.note_extensions):
                 b.move(src, dst, update_links=False)  # the mover's link rewrites arrive as edits
             else:
                 b.write_bytes(dst, (self.vault.root / src).read_bytes(), any_file=True)
@@ -561,49 +564,18 @@ class Exchange:
         return differ, sorted(live.keys() - hashes.keys())
 
     def _local_moves(self) -> dict[str, str]:
-        """Files gone here that reappeared under a new path: moves, pushed as moves. The same
-        bytes make a move; so do similar notes (``moves.py``): a note ``mv`` rewrote the links of,
-        or one edited after it was moved."""
+        """Files gone here that reappeared under a new path: moves, pushed as moves (``moves.py``)."""
         from ..index.scan import confirm_gone
 
-        files, bases = self.local.files, self.state.bases
         differ, unfiled = self._differing()
         # A shared file still here but not shared any more (its name) is no move's source.
         unfiled = [
             rel for rel in unfiled if rel not in self.local.withheld and confirm_gone(self.vault.root, rel)
         ]
-        fresh: dict[str, str] = {}
-        for rel in differ:
-            if rel not in bases:
-                fresh.setdefault(files[rel].hash, rel)
-        moves: dict[str, str] = {}
-        for rel in unfiled:
-            digest = bases[rel].hash
-            if digest in fresh:
-                moves[rel] = fresh.pop(digest)
-        gone = [rel for rel in unfiled if rel not in moves and _is_note(self.vault, rel)]
-        paired = set(moves.values())
-        new = [rel for rel in differ if rel not in bases and rel not in paired and files[rel].kind == "note"]
-        if gone and new and len(gone) <= CANDIDATES and len(new) <= CANDIDATES:
-            moves.update(self._similar_moves(gone, new))
-        return moves
-
-    def _similar_moves(self, gone: list[str], new: list[str]) -> dict[str, str]:
-        """The moves among notes gone here and notes new here whose bytes changed on the way: the
-        old bytes are the bases' revisions on the server."""
-        before = remote.contents(self.conn, self.space, [self.state.bases[rel].revision for rel in gone])
-        old = {
-            rel: before[self.state.bases[rel].revision]
-            for rel in gone
-            if self.state.bases[rel].revision in before
-        }
-        now: dict[str, bytes] = {}
-        for rel in new:
-            try:
-                now[rel] = (self.vault.root / rel).read_bytes()
-            except OSError:
-                continue  # gone again since the look at the files: a new note for the next sync
-        return similar_moves(old, now)
+        fetch = partial(remote.contents, self.conn, self.space)  # the bytes of the gone notes' bases
+        return moves_here(
+            self.vault.root, self.local.files, self.state.bases, differ, unfiled, self.note_extensions, fetch
+        )
 
     def _rename_clash(self, path: str) -> list[str]:
         """A new name that differs only in case from a shared one: ours becomes a conflict copy."""
@@ -623,14 +595,3 @@ class Exchange:
 
 def _path_of(kind: str, op: Any) -> str:
     return str(op[1] if kind in ("move", "carry") else op[0])
-
-
-def _is_note(vault: Vault, path: str) -> bool:
-    return path.lower().endswith(tuple(e.lower() for e in vault.config.vault.extensions))
-
-
-def _mtime(vault: Vault, path: str) -> float:
-    try:
-        return (vault.root / path).stat().st_mtime
-    except OSError:
-        return 0.0

@@ -12,10 +12,54 @@ path paired with at most one new path, the most similar pairs first. Blank lines
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from .local import LocalFiles
+    from .state import Base
 
 SIMILAR = 0.5  # the share of lines two versions of one moved note have in common, at least
 CANDIDATES = 500  # more gone or new notes than this (unmatched by bytes): only identical bytes count
+
+
+def moves_here(
+    root: Path,
+    files: LocalFiles,
+    bases: Mapping[str, Base],
+    differ: list[str],
+    unfiled: list[str],
+    note_extensions: tuple[str, ...],
+    fetch: Callable[[list[int]], dict[int, bytes]],
+) -> dict[str, str]:
+    """old path -> new path of the moves made here: a shared path with no file (``unfiled``)
+    paired with a file that has no base (among ``differ``), first by identical bytes, then, for
+    notes, by similar contents (``fetch`` gives the bytes of revisions: the gone notes' bases)."""
+    fresh: dict[str, str] = {}
+    for rel in differ:
+        if rel not in bases:
+            fresh.setdefault(files[rel].hash, rel)
+    moves: dict[str, str] = {}
+    for rel in unfiled:
+        digest = bases[rel].hash
+        if digest in fresh:
+            moves[rel] = fresh.pop(digest)
+    gone = [rel for rel in unfiled if rel not in moves and rel.lower().endswith(note_extensions)]
+    paired = set(moves.values())
+    new = [rel for rel in differ if rel not in bases and rel not in paired and files[rel].kind == "note"]
+    if not gone or not new or len(gone) > CANDIDATES or len(new) > CANDIDATES:
+        return moves
+    now: dict[str, bytes] = {}
+    for rel in new:
+        try:
+            now[rel] = (root / rel).read_bytes()
+        except OSError:
+            continue  # gone again since the look at the files: a new note for the next sync
+    found = fetch([bases[rel].revision for rel in gone])
+    before = {rel: found[bases[rel].revision] for rel in gone if bases[rel].revision in found}
+    moves.update(similar_moves(before, now))
+    return moves
 
 
 def similar_moves(gone: Mapping[str, bytes], new: Mapping[str, bytes]) -> dict[str, str]:
