@@ -50,7 +50,7 @@ class Core(Protocol):
     ) -> SyncReport: ...
     def client(self) -> Any | None: ...
     def rel(self, path: str | os.PathLike[str]) -> str: ...
-    def note_path(self, ref: str) -> str: ...
+    def note_path(self, ref: str, *, unique: bool = False) -> str: ...
     def add_sync_listener(self, listener: SyncListener) -> Callable[[], None]: ...
     def add_closer(self, closer: Callable[[], None]) -> None: ...
     def ensure_index(self) -> None: ...
@@ -217,11 +217,12 @@ class VaultCore:
         cache = PathCache()
         return [vault_path(self.root, path, cache=cache) for path in paths]
 
-    def note_path(self, ref: str) -> str:
+    def note_path(self, ref: str, *, unique: bool = False) -> str:
         """A note path from a path or a name: the note file (``ref``, or ``ref`` + .md), else a
         name or alias, like a wikilink. Only a file with a note extension is a note: ``TODO`` is
         ``TODO.md`` even beside a file named ``TODO``. Names compare in NFC, as wikilinks do, so a
-        name typed on Linux finds a note whose file name macOS stored decomposed."""
+        name typed on Linux finds a note whose file name macOS stored decomposed. A name several
+        notes share gives the one with the fewest folders, or with ``unique`` a ``QueryError``."""
         rel = self.rel(ref)
         exts = self.config.vault.extensions
         is_note = rel.lower().endswith(tuple(ext.lower() for ext in exts))
@@ -229,12 +230,14 @@ class VaultCore:
         for candidate in candidates:
             if (self.root / candidate).is_file():
                 return self.rel(candidate)  # ``name`` may pass the rule while ``name.md`` leaves it
-        found = self.query(
-            "SELECT path FROM notes WHERE path = ? OR lower(name) = lower(?) "
-            "UNION ALL SELECT path FROM aliases WHERE lower(alias) = lower(?)",
-            [rel, rel.rsplit("/", 1)[-1], rel],
-        ).column("path")
-        if not found:  # the slower comparison, only for what the fast one missed
+        found: list[str] = []
+        if not unique:  # the fast comparison first; a uniqueness check needs every form
+            found = self.query(
+                "SELECT path FROM notes WHERE path = ? OR lower(name) = lower(?) "
+                "UNION ALL SELECT path FROM aliases WHERE lower(alias) = lower(?)",
+                [rel, rel.rsplit("/", 1)[-1], rel],
+            ).column("path")
+        if not found:
             nfc = unicodedata.normalize("NFC", rel)
             found = self.query(
                 "SELECT path FROM notes WHERE list_contains(?, nfc_normalize(path)) "
@@ -242,8 +245,14 @@ class VaultCore:
                 "UNION ALL SELECT path FROM aliases WHERE lower(nfc_normalize(alias)) = lower(?)",
                 [[unicodedata.normalize("NFC", c) for c in candidates], nfc.rsplit("/", 1)[-1], nfc],
             ).column("path")
+        found = sorted(set(found), key=lambda p: (p.count("/"), len(p), p))
+        if unique and len(found) > 1:
+            from .errors import QueryError
+
+            listed = ", ".join(sorted(found))
+            raise QueryError(f"{ref!r} names {len(found)} notes: {listed} (give the path of one)")
         if found:
-            return sorted(found, key=lambda p: (p.count("/"), len(p), p))[0]
+            return found[0]
         from .notes.paths import no_such_note
 
         raise no_such_note(self.root, rel, exts, f"no note {ref!r} in {self.root}")

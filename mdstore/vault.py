@@ -138,6 +138,12 @@ class Vault(SearchMethods, WriteMethods, HistoryMethods, WatchMethods):
 
     # -- reading -------------------------------------------------------------------------------
 
+    def resolve(self, ref: str, *, unique: bool = False) -> str:
+        """The vault path of the note ``ref`` names (a path, or a name or alias like a wikilink):
+        what every method that takes a note reads. ``unique``: a name several notes share is a
+        ``QueryError`` listing them instead of the one with the fewest folders."""
+        return self._core.note_path(ref, unique=unique)
+
     def get(self, path: str) -> Note:
         """The note at ``path`` (or a note name, resolved like a wikilink), read from its file."""
         from .notes.parse import parse_note

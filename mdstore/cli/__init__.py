@@ -46,28 +46,15 @@ class State:
         return self._vault
 
     def note(self, ref: str) -> str:
-        """``ref`` for the vault's methods, refused when it is a name that several notes share (in
-        different folders, or as an alias), listing them: a command never picks one silently."""
-        import unicodedata
+        """The path of the note ``ref`` names, refused when it is a name that several notes share
+        (in different folders, or as an alias), listing them: a command never picks one silently.
+        A ref that names no note is passed on as it is (history knows deleted notes)."""
+        from ..errors import NoteNotFound
 
-        from ..errors import QueryError
-
-        vault = self.vault()
-        exts = vault.config.vault.extensions
-        named = ref if ref.lower().endswith(tuple(e.lower() for e in exts)) else None
-        if "/" in ref or any((vault.root / (ref + ext)).is_file() for ext in exts) or (
-            named is not None and (vault.root / named).is_file()
-        ):
-            return ref  # a path (or a note's file name): the vault resolves it
-        name = unicodedata.normalize("NFC", ref)  # as the vault compares names
-        found = vault.sql(
-            "SELECT path FROM notes WHERE lower(nfc_normalize(name)) = lower(?) "
-            "UNION SELECT path FROM aliases WHERE lower(nfc_normalize(alias)) = lower(?) ORDER BY path",
-            [name, name],
-        ).column("path")
-        if len(found) > 1:
-            raise QueryError(f"{ref!r} names {len(found)} notes: {', '.join(found)} (give the path of one)")
-        return ref
+        try:
+            return self.vault().resolve(ref, unique=True)
+        except NoteNotFound:
+            return ref
 
     def close(self) -> None:
         if self._vault is not None:

@@ -348,3 +348,13 @@ def test_the_last_day_python_holds_answers_like_any_other(make_vault) -> None:
 def test_a_relative_date_out_of_range_is_named(vault, expr: str) -> None:
     with pytest.raises(mdstore.QueryError, match=r"relative date .* is out of range"):
         vault.find(expr)
+
+
+def test_resolve_names_the_note_and_can_refuse_a_shared_name(make_vault):
+    v = make_vault({"a/Plans.md": "# A\n", "b/Plans.md": "# B\n", "Solo.md": "# S\n"})
+    v.sync()
+    assert v.resolve("Solo") == "Solo.md" and v.resolve("Plans") == "a/Plans.md"
+    with pytest.raises(mdstore.QueryError, match="'Plans' names 2 notes: a/Plans.md, b/Plans.md"):
+        v.resolve("Plans", unique=True)
+    assert v.resolve("b/Plans", unique=True) == "b/Plans.md"
+

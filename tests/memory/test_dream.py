@@ -364,17 +364,10 @@ def test_a_rerun_with_nothing_new_changes_nothing(vault: mdstore.Vault) -> None:
             else:
                 log.append(f"s{s} t{t} chatter about gardens {t}")
     for i in range(12):
-        m.store_insight(
-            f"Fact number {i} about topic {i % 3} and more words", user="ann", source="agent", category="fact"
-        )
-        m.store_insight(
-            f"Fact number {i} about topic {i % 3} and more words too",
-            user="ann",
-            source="agent",
-            category="fact",
-        )
-    m.store_insight("The staging server listens on port 8080", user="ops", source="agent", category="fact")
-    m.store_insight("The staging server listens on port 9090", user="ops", source="agent", category="fact")
+        _fact(m, f"Fact number {i} about topic {i % 3} and more words")
+        _fact(m, f"Fact number {i} about topic {i % 3} and more words too")
+    _fact(m, "The staging server listens on port 8080", user="ops")
+    _fact(m, "The staging server listens on port 9090", user="ops")
     first = m.dream()
     assert first.insights_merged == 12  # each fact and its rewording "... too"; nothing else
     survivors = [i.content for i in m._insights.all()]
@@ -398,18 +391,11 @@ def test_a_rerun_weighs_words_as_the_first_run_did(tmp_path: Path) -> None:
     root.mkdir()
     with mdstore.open(root, memory={"merge_threshold": 0.6}) as vault:
         m = vault.memory
-        m.store_insight("kettle lamp mirror nickel", user="ann", source="agent", category="fact")
-        m.store_insight("kettle lamp mirror nickel pillow", user="ann", source="agent", category="fact")
+        _fact(m, "kettle lamp mirror nickel")
+        _fact(m, "kettle lamp mirror nickel pillow")
         for j in range(6):  # six pairs of rewordings sharing the pair's words: six merges
-            m.store_insight(
-                f"kettle lamp mirror nickel orchid{j} plum{j}", user="ann", source="agent", category="fact"
-            )
-            m.store_insight(
-                f"kettle lamp mirror nickel orchid{j} plum{j} again",
-                user="ann",
-                source="agent",
-                category="fact",
-            )
+            _fact(m, f"kettle lamp mirror nickel orchid{j} plum{j}")
+            _fact(m, f"kettle lamp mirror nickel orchid{j} plum{j} again")
         assert m.dream().insights_merged == 6
         assert m.dream().insights_merged == 0
         assert len(vault.find(folder="Memory/insights").rows) == 8
@@ -481,3 +467,8 @@ def test_memory_file_outside_the_markers_is_left_byte_for_byte(vault: mdstore.Va
         assert out.split(END.encode())[-1] == data.split(END.encode())[-1]
     else:
         assert out.startswith(data)
+
+
+def _fact(m: object, text: str, user: str = "ann") -> None:
+    m.store_insight(text, user=user, source="agent", category="fact")  # type: ignore[attr-defined]
+
