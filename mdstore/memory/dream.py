@@ -250,7 +250,8 @@ class Dream:
             spread.update({w for e in es for w in words(e.content) if topical(w)})
         window = f"{iso(start)}/{iso(end)}"
         created = raised = 0
-        common = [(w, n) for w, n in spread.most_common(5) if n >= self.settings.pattern_min_sessions]
+        ranked = sorted(spread.items(), key=lambda wn: (-wn[1], wn[0]))  # ties by word: the same every run
+        common = [(w, n) for w, n in ranked[:5] if n >= self.settings.pattern_min_sessions]
         for word, count in common:
             insight_id = f"pattern-{word}"
             try:
